@@ -1,0 +1,2 @@
+export * from './recording-catalog.js';
+export * from './transitions.js';

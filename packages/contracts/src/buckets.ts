@@ -1,0 +1,9 @@
+/** JetStream buckets shared between services. Versioned like subjects. */
+export const BUCKETS = {
+  /** key = recording id, value = Recording (JSON) */
+  recordings: 'recordings_v1',
+  /** key = session id, value = PublisherSession (JSON); written by the media instance that holds it */
+  sessions: 'sessions_v1',
+  /** key = recording id, value = the recording's file (STORAGE=nats) */
+  recordingFiles: 'recording_files_v1',
+} as const;

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { ErrorBodySchema } from '../error-codes.js';
+import { IdSchema, IsoDateSchema } from '../ids.js';
+import {
+  AudioCodecSchema,
+  ContainerSchema,
+  MediaKindSchema,
+  OutputAudioCodecSchema,
+  VideoCodecSchema,
+} from '../media-formats.js';
+import { RecordedTrackSchema, StopReasonSchema } from '../recording.js';
+
+export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
+export const EngineSchema = z.enum(ENGINES);
+export type Engine = z.infer<typeof EngineSchema>;
+
+/** RTP arrives on `port`, RTCP (sender reports, for A/V sync) on `port + 1`. */
+export const RtpTrackSpecSchema = z
+  .object({
+    kind: MediaKindSchema,
+    codec: z.union([VideoCodecSchema, AudioCodecSchema]),
+    payloadType: z.number().int().min(0).max(127),
+    clockRate: z.number().int().positive(),
+    channels: z.number().int().min(1).max(8).optional(),
+    /** the fmtp line's parameters, as negotiated with the publisher (e.g. "packetization-mode=1;profile-level-id=42e01f") */
+    fmtp: z.string().max(1024).optional(),
+    port: z.number().int().min(1024).max(65534),
+  })
+  .refine((t) => (t.kind === 'audio') === (t.codec === 'opus'), { message: 'codec does not match the track kind' });
+export type RtpTrackSpec = z.infer<typeof RtpTrackSpecSchema>;
+
+export const RecorderStartRequestSchema = z
+  .object({
+    recordingId: IdSchema,
+    sessionId: IdSchema,
+    tracks: z.array(RtpTrackSpecSchema).min(1).max(2),
+    container: ContainerSchema,
+    audioCodec: OutputAudioCodecSchema.nullable(),
+  })
+  .refine((r) => new Set(r.tracks.map((t) => t.kind)).size === r.tracks.length, {
+    message: 'at most one audio and one video track',
+  })
+  .refine((r) => new Set(r.tracks.flatMap((t) => [t.port, t.port + 1])).size === r.tracks.length * 2, {
+    message: 'track ports (and their RTCP ports, port + 1) must be distinct',
+  });
+export type RecorderStartRequest = z.infer<typeof RecorderStartRequestSchema>;
+
+/** Sent once the recorder's sockets are bound and its pipeline is playing: RTP may flow now. */
+export const RecorderListeningSchema = z.object({
+  recordingId: IdSchema,
+  recorderId: IdSchema,
+  /** the address media must send RTP to */
+  host: z.string().min(1),
+  ports: z.array(z.number().int()),
+  fileName: z.string().min(1),
+  engine: EngineSchema,
+});
+export type RecorderListening = z.infer<typeof RecorderListeningSchema>;
+
+export const RecorderStopRequestSchema = z.object({
+  recordingId: IdSchema,
+  reason: StopReasonSchema,
+});
+export type RecorderStopRequest = z.infer<typeof RecorderStopRequestSchema>;
+
+/** What the recorder found in the finished file. A file that fails the probe is reported `failed`. */
+export const RecordingReportSchema = z.object({
+  recordingId: IdSchema,
+  sessionId: IdSchema,
+  recorderId: IdSchema,
+  status: z.enum(['done', 'failed']),
+  fileName: z.string().min(1),
+  sizeBytes: z.number().int().nonnegative(),
+  durationMs: z.number().int().nonnegative(),
+  container: ContainerSchema,
+  audioCodec: OutputAudioCodecSchema.nullable(),
+  tracks: z.array(RecordedTrackSchema),
+  /** a full decode of the file printed no error */
+  decodesCleanly: z.boolean(),
+  startedAt: IsoDateSchema.nullable(),
+  stoppedAt: IsoDateSchema,
+  reason: StopReasonSchema,
+  error: ErrorBodySchema.optional(),
+});
+export type RecordingReport = z.infer<typeof RecordingReportSchema>;
+
+export const RecorderPingSchema = z.object({}).strict();
+export const RecorderPongSchema = z.object({
+  recorderId: IdSchema,
+  engine: EngineSchema,
+  host: z.string(),
+  active: z.number().int().nonnegative(),
+  capacity: z.number().int().nonnegative(),
+});
+export type RecorderPong = z.infer<typeof RecorderPongSchema>;

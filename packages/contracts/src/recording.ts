@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { ErrorBodySchema } from './error-codes.js';
+import { IdSchema, IsoDateSchema } from './ids.js';
+import { ContainerSchema, MediaKindSchema, OutputAudioCodecSchema } from './media-formats.js';
+
+export const RECORDING_STATUSES = ['starting', 'recording', 'stopping', 'done', 'failed'] as const;
+export const RecordingStatusSchema = z.enum(RECORDING_STATUSES);
+export type RecordingStatus = z.infer<typeof RecordingStatusSchema>;
+
+export const STOP_REASONS = ['requested', 'publisher-left', 'rtp-timeout', 'shutdown', 'deleted', 'error'] as const;
+export const StopReasonSchema = z.enum(STOP_REASONS);
+export type StopReason = z.infer<typeof StopReasonSchema>;
+
+/** A track as written to (or found in) the file. */
+export const RecordedTrackSchema = z.object({
+  kind: MediaKindSchema,
+  codec: z.string().min(1),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  sampleRate: z.number().int().positive().optional(),
+  channels: z.number().int().positive().optional(),
+});
+export type RecordedTrack = z.infer<typeof RecordedTrackSchema>;
+
+export const StorageKindSchema = z.enum(['local', 'nats']);
+export type StorageKind = z.infer<typeof StorageKindSchema>;
+
+/** The recording object of the catalog and of the HTTP API. */
+export const RecordingSchema = z.object({
+  id: IdSchema,
+  sessionId: IdSchema,
+  status: RecordingStatusSchema,
+  createdAt: IsoDateSchema,
+  /** when the first keyframe was written: the moment the recording really began */
+  startedAt: IsoDateSchema.nullable(),
+  stoppedAt: IsoDateSchema.nullable(),
+  updatedAt: IsoDateSchema,
+  durationMs: z.number().int().nonnegative().nullable(),
+  sizeBytes: z.number().int().nonnegative().nullable(),
+  container: ContainerSchema,
+  audioCodec: OutputAudioCodecSchema.nullable(),
+  tracks: z.array(RecordedTrackSchema),
+  fileName: z.string().min(1),
+  storage: StorageKindSchema,
+  mediaId: IdSchema.nullable(),
+  recorderId: IdSchema.nullable(),
+  /** milliseconds from the start request to the first keyframe written */
+  firstKeyframeMs: z.number().int().nonnegative().nullable(),
+  stopReason: StopReasonSchema.nullable(),
+  error: ErrorBodySchema.optional(),
+});
+export type Recording = z.infer<typeof RecordingSchema>;
+
+const NEXT: Record<RecordingStatus, readonly RecordingStatus[]> = {
+  starting: ['recording', 'stopping', 'done', 'failed'],
+  recording: ['stopping', 'done', 'failed'],
+  stopping: ['done', 'failed'],
+  done: [],
+  failed: [],
+};
+
+/** Status only moves forward, so concurrent writers (signaling, media, recorder) cannot undo each other. */
+export function canTransition(from: RecordingStatus, to: RecordingStatus): boolean {
+  return from === to || NEXT[from].includes(to);
+}
+
+export function isTerminal(status: RecordingStatus): boolean {
+  return status === 'done' || status === 'failed';
+}

@@ -1,0 +1,42 @@
+/**
+ * NATS subjects. The version is part of the subject so that a v2 contract can run beside v1 during a
+ * rolling upgrade. Work any instance can take is sent to a queue group; work for one instance goes to a
+ * subject carrying that instance's id.
+ */
+
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Ids become subject tokens: refuse anything that could add wildcards or extra tokens. */
+export function subjectToken(id: string): string {
+  if (!TOKEN.test(id)) throw new TypeError(`not a valid subject token: ${JSON.stringify(id)}`);
+  return id;
+}
+
+export const QUEUE_GROUPS = {
+  media: 'media-v1',
+  recorder: 'recorder-v1',
+} as const;
+
+export const subjects = {
+  media: {
+    /** queue group `media-v1`: create a publisher session from an SDP offer */
+    createSession: 'media.v1.session.create',
+    closeSession: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.session.close`,
+    startRecording: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.recording.start`,
+    stopRecording: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.recording.stop`,
+    /** every media instance answers (no queue group): used for readiness and discovery */
+    ping: 'media.v1.ping',
+  },
+  recorder: {
+    /** queue group `recorder-v1`: listen on the given ports and record */
+    start: 'recorder.v1.start',
+    stop: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.stop`,
+    ping: 'recorder.v1.ping',
+  },
+  events: {
+    recording: (recordingId: string) => `events.v1.recording.${subjectToken(recordingId)}`,
+    allRecordings: 'events.v1.recording.*',
+    session: (sessionId: string) => `events.v1.session.${subjectToken(sessionId)}`,
+    allSessions: 'events.v1.session.*',
+  },
+} as const;

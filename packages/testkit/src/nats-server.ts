@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { freeTcpPort } from './ports.js';
+
+export interface NatsServerOptions {
+  user?: string;
+  password?: string;
+}
+
+export interface TestNatsServer {
+  url: string;
+  port: number;
+  storeDir: string;
+  /** kills the server (SIGKILL when `hard`) and keeps its store, so `start()` brings the same data back */
+  kill(hard?: boolean): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A real nats-server with JetStream on a free loopback port and its own store directory. */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
+  const port = await freeTcpPort();
+  const storeDir = await mkdtemp(join(tmpdir(), 'recstack-nats-'));
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (options.user && options.password) args.push('--user', options.user, '--pass', options.password);
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const start = async () => {
+    output = '';
+    child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const nc = await connect({
+          servers: `nats://127.0.0.1:${port}`,
+          user: options.user,
+          pass: options.password,
+          timeout: 1000,
+        });
+        await nc.close();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nats-server did not start: ${String(err)}\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+
+  const kill = async (hard = false) => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await exited;
+  };
+
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    kill,
+    start,
+    stop: async () => {
+      await kill();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}

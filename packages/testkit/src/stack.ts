@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNatsServer, type TestNatsServer } from './nats-server.js';
+import { freeTcpPort, freeUdpRange } from './ports.js';
+import { startService, type ServiceProcess } from './service-process.js';
+
+export interface StackOptions {
+  /** extra environment for every service */
+  env?: Record<string, string>;
+  recorderEnv?: Record<string, string>;
+  mediaEnv?: Record<string, string>;
+  signalingEnv?: Record<string, string>;
+  recorders?: number;
+}
+
+export interface TestStack {
+  nats: TestNatsServer;
+  recorders: ServiceProcess[];
+  media: ServiceProcess;
+  signaling: ServiceProcess;
+  baseUrl: string;
+  recordingsDir: string;
+  /** the environment the services were started with, for restarting one of them */
+  envFor(name: 'signaling' | 'media' | 'recorder', index?: number): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * nats-server and the three services as real processes on loopback, with free ports and a temporary
+ * recordings folder.
+ */
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  const nats = await startNatsServer();
+  const recordingsDir = await mkdtemp(join(tmpdir(), 'recstack-recordings-'));
+  const started: ServiceProcess[] = [];
+  try {
+    const httpPort = await freeTcpPort();
+    const mediaUdp = await freeUdpRange(60);
+    const recorderPorts = await freeUdpRange(100);
+    const common = { NATS_URL: nats.url, RECORDINGS_DIR: recordingsDir, ...options.env };
+    const recorderEnvs: Array<Record<string, string>> = [];
+    const recorders: ServiceProcess[] = [];
+    for (let i = 0; i < (options.recorders ?? 1); i++) {
+      const env = { ...common, OPS_PORT: String(await freeTcpPort()), ...options.recorderEnv };
+      recorderEnvs.push(env);
+      const recorder = await startService('recorder', env);
+      started.push(recorder);
+      recorders.push(recorder);
+    }
+    const mediaEnv = {
+      ...common,
+      OPS_PORT: String(await freeTcpPort()),
+      MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
+      MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
+      RECORDER_PORT_MIN: String(recorderPorts.min),
+      RECORDER_PORT_MAX: String(recorderPorts.max),
+      ...options.mediaEnv,
+    };
+    const media = await startService('media', mediaEnv);
+    started.push(media);
+    const signalingEnv = { ...common, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...options.signalingEnv };
+    const signaling = await startService('signaling', signalingEnv);
+    started.push(signaling);
+    return {
+      nats,
+      recorders,
+      media,
+      signaling,
+      baseUrl: `http://127.0.0.1:${httpPort}`,
+      recordingsDir,
+      envFor: (name, index = 0) => (name === 'media' ? mediaEnv : name === 'signaling' ? signalingEnv : recorderEnvs[index] ?? {}),
+      stop: async () => {
+        for (const service of [...started].reverse()) await service.stop();
+        await nats.stop();
+        await rm(recordingsDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const service of started.reverse()) await service.stop('SIGKILL');
+    await nats.stop();
+    throw err;
+  }
+}
