@@ -15,7 +15,7 @@ packages=(
   python3 make g++
 )
 if [[ "$mode" == "test" ]]; then
-  packages+=(chromium)
+  packages+=(chromium iproute2)
 fi
 
 missing=()

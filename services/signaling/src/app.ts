@@ -1,0 +1,132 @@
+import Router from '@koa/router';
+import Koa, { type Context, type Middleware } from 'koa';
+import type { RecordingCatalog } from '@recstack/catalog';
+import type { Logger } from '@recstack/service-kit';
+import type { SessionDirectory } from './backends/session-directory.js';
+import { authMiddleware } from './http/auth.js';
+import { HttpError, MethodNotAllowedError, NotFoundError, errorResponseBody, toHttpError } from './http/http-error.js';
+import { originCheckMiddleware } from './http/origin-check.js';
+import { RateLimiter, rateLimitMiddleware } from './http/rate-limit.js';
+import { staticFiles } from './http/static-files.js';
+import type { SignalingMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+import type { RecordingControl } from './recordings/recording-control.js';
+import type { RecordingFiles } from './recordings/recording-files.js';
+import { eventsRoutes } from './routes/events-routes.js';
+import { opsRoutes } from './routes/ops-routes.js';
+import { recordingRoutes } from './routes/recording-routes.js';
+import { sessionRoutes } from './routes/session-routes.js';
+import { whipRoutes } from './routes/whip-routes.js';
+import type { PublisherSessions } from './whip/publisher-sessions.js';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: SignalingMetrics;
+  catalog: RecordingCatalog;
+  sessions: SessionDirectory;
+  publishers: PublisherSessions;
+  control: RecordingControl;
+  files: RecordingFiles;
+  readiness: () => Promise<Readiness>;
+  openapi: () => object;
+  publicDir: string;
+  apiToken: string | undefined;
+  trustProxy: boolean;
+  limits: { sdpBytes: number; jsonBodyBytes: number; ratePerMinute: number };
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * The Koa application: the page, WHIP, the REST API and the ops endpoints. No listening socket: main.ts
+ * (or a test) puts it behind an HTTP server, which also takes the WebSocket upgrades.
+ */
+export function createApp(deps: AppDeps): { app: Koa; router: Router } {
+  const app = new Koa({ proxy: deps.trustProxy });
+  const router = new Router();
+  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown });
+  eventsRoutes(router);
+  whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes });
+  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes });
+  recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files });
+
+  app.use(observe(deps.logger, deps.metrics));
+  app.use(errors(deps.logger));
+  app.use(securityHeaders());
+  app.use(refuseWhenShuttingDown(deps.isShuttingDown));
+  app.use(staticFiles(deps.publicDir));
+  // with a token, a foreign page cannot act without knowing it; without one, only our own page may
+  if (deps.apiToken === undefined) app.use(originCheckMiddleware());
+  app.use(authMiddleware({ token: deps.apiToken }));
+  if (deps.limits.ratePerMinute > 0) app.use(rateLimitMiddleware(new RateLimiter(deps.limits.ratePerMinute), () => deps.metrics.rateLimited.inc()));
+  app.use(router.routes());
+  // sets 405/501 with an Allow header; `errors` gives those their JSON body
+  app.use(router.allowedMethods());
+  // errors are answered by `errors`; what is left (a client that went away mid-stream) is only logged
+  app.on('error', (err: unknown) => deps.logger.debug({ err }, 'response stream error'));
+  return { app, router };
+}
+
+/** Outermost: logs each request once and counts it by route pattern (not by URL, to bound the labels). */
+function observe(logger: Logger, metrics: SignalingMetrics): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : ctx.status === 404 ? 'unmatched' : 'static';
+      const seconds = (performance.now() - started) / 1000;
+      metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
+      metrics.httpDuration.observe({ method: ctx.method, route }, seconds);
+      logger.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request handled');
+    }
+  };
+}
+
+/** Turns every failure into `{ error: { code, message } }` with its status; causes stay in the log. */
+function errors(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.body == null) {
+        // nothing answered: no route, no file
+        if (ctx.status === 404) throw new NotFoundError('NOT_FOUND', 'not found');
+        if (ctx.status === 405) throw new MethodNotAllowedError(ctx.response.get('allow'));
+        if (ctx.status === 501) throw new HttpError(501, 'BAD_REQUEST', 'method not implemented');
+      }
+    } catch (err) {
+      const httpError = toHttpError(err);
+      if (httpError.status >= 500) logger.error({ err: httpError.cause ?? err, code: httpError.code, method: ctx.method, path: ctx.path }, 'request failed');
+      else logger.info({ code: httpError.code, reason: httpError.message, method: ctx.method, path: ctx.path }, 'request refused');
+      // headers set for the success path (a media type, a disposition) do not describe an error
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+      setSecurityHeaders(ctx);
+      ctx.status = httpError.status;
+      for (const [name, value] of Object.entries(httpError.headers)) ctx.set(name, value);
+      ctx.set('cache-control', 'no-store');
+      ctx.type = 'application/json';
+      ctx.body = errorResponseBody(httpError);
+    }
+  };
+}
+
+function setSecurityHeaders(ctx: Context): void {
+  ctx.set('x-content-type-options', 'nosniff');
+  ctx.set('referrer-policy', 'no-referrer');
+  ctx.set('x-frame-options', 'DENY');
+}
+
+function securityHeaders(): Middleware {
+  return async (ctx, next) => {
+    setSecurityHeaders(ctx);
+    await next();
+  };
+}
+
+function refuseWhenShuttingDown(isShuttingDown: () => boolean): Middleware {
+  return async (ctx, next) => {
+    if (isShuttingDown() && ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      throw new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down, try again shortly', { headers: { 'retry-after': '5', connection: 'close' } });
+    }
+    await next();
+  };
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '@recstack/service-kit';
+import { loadConfig } from './config.js';
+
+test('defaults work without any environment', () => {
+  const config = loadConfig({});
+  assert.equal(config.http.host, '127.0.0.1');
+  assert.equal(config.http.port, 8080);
+  assert.deepEqual(config.nats.servers, ['nats://127.0.0.1:4222']);
+  assert.equal(config.apiToken, undefined);
+  assert.equal(config.webhook, undefined);
+  assert.equal(config.limits.sdpBytes, 64 * 1024);
+  assert.match(config.recordingsDir, /recordings$/);
+});
+
+test('without a token a public HTTP_HOST is narrowed to loopback, unless explicitly allowed', () => {
+  const narrowed = loadConfig({ HTTP_HOST: '0.0.0.0' });
+  assert.equal(narrowed.http.host, '127.0.0.1');
+  assert.equal(narrowed.http.narrowedToLoopback, true);
+  const token = 'a-token-of-enough-length';
+  assert.equal(loadConfig({ HTTP_HOST: '0.0.0.0', API_TOKEN: token }).http.host, '0.0.0.0');
+  assert.equal(loadConfig({ HTTP_HOST: '0.0.0.0', ALLOW_REMOTE_WITHOUT_TOKEN: 'true' }).http.host, '0.0.0.0');
+  assert.equal(loadConfig({ HTTP_HOST: '::1' }).http.host, '::1');
+});
+
+test('webhook settings, with the secret optional', () => {
+  const config = loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9999/hook', WEBHOOK_SECRET: 'whsec-0123456789abcdef', WEBHOOK_MAX_ATTEMPTS: '3' });
+  assert.equal(config.webhook?.url, 'http://127.0.0.1:9999/hook');
+  assert.equal(config.webhook?.secret, 'whsec-0123456789abcdef');
+  assert.equal(config.webhook?.maxAttempts, 3);
+});
+
+test('bad values fail at once, naming every variable', () => {
+  assert.throws(
+    () => loadConfig({ HTTP_PORT: 'eighty', API_TOKEN: 'short', WEBHOOK_URL: 'ftp://x', MAX_SDP_BYTES: String(10 * 1024 * 1024) }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      for (const name of ['HTTP_PORT', 'API_TOKEN', 'WEBHOOK_URL', 'MAX_SDP_BYTES']) assert.match(err.message, new RegExp(name));
+      assert.doesNotMatch(err.message, /short/, 'the token value itself is not echoed');
+      return true;
+    },
+  );
+});

@@ -1,0 +1,136 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { MAX_SDP_BYTES } from '@recstack/contracts';
+import { ConfigError, env, loadEnv, natsEnvSchema, natsSettings, type NatsSettings } from '@recstack/service-kit';
+
+/** The page's static files live next to the sources (public/), whether we run from src/ or dist/. */
+const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+
+const schema = natsEnvSchema.extend({
+  LOG_LEVEL: env.logLevel(),
+  SHUTDOWN_TIMEOUT_SECONDS: env.seconds(30),
+  HTTP_HOST: env.string('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  RECORDINGS_DIR: env.string('./recordings'),
+  /** when set, every API, WHIP and WebSocket call needs `Authorization: Bearer <API_TOKEN>` */
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** without API_TOKEN signaling binds loopback only, unless this explicitly allows it (e.g. behind an auth proxy) */
+  ALLOW_REMOTE_WITHOUT_TOKEN: env.bool(false),
+  /** trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy (client address for rate limits and logs) */
+  TRUST_PROXY: env.bool(false),
+  NATS_REQUEST_TIMEOUT_SECONDS: env.seconds(10),
+  /** media may try several recorders before it answers a start (RECORDER_START_ATTEMPTS × RECORDER_START_TIMEOUT_SECONDS there) */
+  RECORDING_START_WAIT_SECONDS: env.seconds(75),
+  /** a stop waits for the recorder to finalize and check the file; longer than media's own RECORDING_STOP_TIMEOUT_SECONDS (45) */
+  RECORDING_STOP_WAIT_SECONDS: env.seconds(60),
+  MAX_SDP_BYTES: env.int(MAX_SDP_BYTES, 256, MAX_SDP_BYTES),
+  MAX_JSON_BODY_BYTES: env.int(16 * 1024, 256, 1024 * 1024),
+  /** mutating requests (POST, DELETE) per client address and minute; 0 turns the limit off */
+  RATE_LIMIT_PER_MINUTE: env.int(600, 0),
+  MAX_WS_CLIENTS: env.int(500, 1),
+  WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_MAX_ATTEMPTS: env.int(8, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: env.int(1000, 1),
+  WEBHOOK_RETRY_MAX_MS: env.int(5 * 60_000, 1),
+  WEBHOOK_TIMEOUT_SECONDS: env.seconds(10),
+  PUBLIC_DIR: env.string(DEFAULT_PUBLIC_DIR),
+});
+
+export interface SignalingConfig {
+  nats: NatsSettings;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+  http: {
+    /** the address actually bound: loopback when no API token protects the service */
+    host: string;
+    requestedHost: string;
+    port: number;
+    /** true when HTTP_HOST asked for a non-loopback address that was narrowed for lack of a token */
+    narrowedToLoopback: boolean;
+    trustProxy: boolean;
+  };
+  recordingsDir: string;
+  publicDir: string;
+  apiToken: string | undefined;
+  timeouts: { requestMs: number; startMs: number; stopMs: number };
+  limits: {
+    sdpBytes: number;
+    jsonBodyBytes: number;
+    ratePerMinute: number;
+    wsClients: number;
+  };
+  webhook:
+    | {
+        url: string;
+        secret: string | undefined;
+        maxAttempts: number;
+        retryBaseMs: number;
+        retryMaxMs: number;
+        timeoutMs: number;
+      }
+    | undefined;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Variables whose values must not appear in an error message (logs are read by more people than secrets). */
+const SECRETS = ['API_TOKEN', 'WEBHOOK_SECRET', 'NATS_PASSWORD', 'NATS_TOKEN'];
+
+function loadWithoutEchoingSecrets(source: Record<string, string | undefined>): z.infer<typeof schema> {
+  try {
+    return loadEnv(schema, source);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.problems.map((p) => (SECRETS.some((name) => p.startsWith(`${name}:`)) ? p.replace(/ \(got .*\)$/, '') : p)));
+  }
+}
+
+/** Reads and validates the environment; the only place signaling looks at process.env. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): SignalingConfig {
+  const values = loadWithoutEchoingSecrets(source);
+  const requestedHost = values.HTTP_HOST;
+  const open = values.API_TOKEN === undefined && !values.ALLOW_REMOTE_WITHOUT_TOKEN;
+  const narrowed = open && !isLoopbackHost(requestedHost);
+  return {
+    nats: natsSettings(values),
+    logLevel: values.LOG_LEVEL,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    http: {
+      host: narrowed ? '127.0.0.1' : requestedHost,
+      requestedHost,
+      port: values.HTTP_PORT,
+      narrowedToLoopback: narrowed,
+      trustProxy: values.TRUST_PROXY,
+    },
+    recordingsDir: resolve(values.RECORDINGS_DIR),
+    publicDir: resolve(values.PUBLIC_DIR),
+    apiToken: values.API_TOKEN,
+    timeouts: {
+      requestMs: Math.round(values.NATS_REQUEST_TIMEOUT_SECONDS * 1000),
+      startMs: Math.round(values.RECORDING_START_WAIT_SECONDS * 1000),
+      stopMs: Math.round(values.RECORDING_STOP_WAIT_SECONDS * 1000),
+    },
+    limits: {
+      sdpBytes: values.MAX_SDP_BYTES,
+      jsonBodyBytes: values.MAX_JSON_BODY_BYTES,
+      ratePerMinute: values.RATE_LIMIT_PER_MINUTE,
+      wsClients: values.MAX_WS_CLIENTS,
+    },
+    webhook: values.WEBHOOK_URL
+      ? {
+          url: values.WEBHOOK_URL,
+          secret: values.WEBHOOK_SECRET,
+          maxAttempts: values.WEBHOOK_MAX_ATTEMPTS,
+          retryBaseMs: values.WEBHOOK_RETRY_BASE_MS,
+          retryMaxMs: values.WEBHOOK_RETRY_MAX_MS,
+          timeoutMs: Math.round(values.WEBHOOK_TIMEOUT_SECONDS * 1000),
+        }
+      : undefined,
+  };
+}

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ERROR_CODES } from '@recstack/contracts';
+import { BadRequestError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
+import { HttpError, STATUS_BY_CODE, UnauthorizedError, errorResponseBody, toHttpError } from './http-error.js';
+
+test('every error code of the contract has an HTTP status', () => {
+  for (const code of ERROR_CODES) {
+    const status = STATUS_BY_CODE[code];
+    assert.ok(status >= 400 && status <= 599, `${code} → ${status}`);
+  }
+  assert.equal(STATUS_BY_CODE.NO_SUCH_SESSION, 404);
+  assert.equal(STATUS_BY_CODE.ALREADY_RECORDING, 409);
+  assert.equal(STATUS_BY_CODE.PAYLOAD_TOO_LARGE, 413);
+  assert.equal(STATUS_BY_CODE.UNSUPPORTED_MEDIA_TYPE, 415);
+  assert.equal(STATUS_BY_CODE.RATE_LIMITED, 429);
+  assert.equal(STATUS_BY_CODE.AT_CAPACITY, 503);
+  assert.equal(STATUS_BY_CODE.TIMEOUT, 504);
+});
+
+test('client errors keep their message, server-side errors get a fixed one', () => {
+  const bad = toHttpError(new RemoteError({ code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' }, 'media.v1.session.create'));
+  assert.equal(bad.status, 400);
+  assert.deepEqual(errorResponseBody(bad), { error: { code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' } });
+
+  const remote = toHttpError(new RemoteError({ code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' }, 'media.v1.med_1.recording.stop'));
+  assert.equal(remote.status, 502);
+  assert.doesNotMatch(remote.message, /gst|var|permission/);
+
+  const gone = toHttpError(new UnavailableError('MEDIA_UNAVAILABLE', 'no service answers on media.v1.session.create'));
+  assert.equal(gone.status, 503);
+  assert.equal(gone.headers['retry-after'], '5');
+  assert.doesNotMatch(gone.message, /media\.v1/);
+
+  const slow = toHttpError(new TimeoutError('no reply on media.v1.session.create within 3000 ms'));
+  assert.equal(slow.status, 504);
+  assert.doesNotMatch(slow.message, /media\.v1/);
+
+  const local = toHttpError(new BadRequestError('message is not valid JSON'));
+  assert.equal(local.status, 400);
+});
+
+test('unknown errors are internal and never leak their message', () => {
+  const err = toHttpError(new Error('ECONNREFUSED 10.0.0.7:4222 secret=hunter2'));
+  assert.equal(err.status, 500);
+  assert.deepEqual(errorResponseBody(err), { error: { code: 'INTERNAL', message: 'internal error' } });
+  assert.ok(err.cause instanceof Error, 'the cause is kept for the log');
+  assert.equal(toHttpError(new ServiceError('INTERNAL', 'db password wrong')).message, 'internal error');
+});
+
+test('an HttpError passes through with its status and headers', () => {
+  const err = new HttpError(416, 'BAD_REQUEST', 'the requested range lies outside the file', { headers: { 'content-range': 'bytes */10' } });
+  assert.equal(toHttpError(err), err);
+  const unauthorized = new UnauthorizedError();
+  assert.equal(unauthorized.status, 401);
+  assert.match(unauthorized.headers['www-authenticate'] ?? '', /^Bearer/);
+});

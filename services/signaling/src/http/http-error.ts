@@ -1,0 +1,124 @@
+import type { ErrorBody, ErrorCode } from '@recstack/contracts';
+import { ServiceError } from '@recstack/service-kit';
+
+/** The HTTP status for each error code a client can receive. */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  NO_SUCH_SESSION: 404,
+  NO_SUCH_RECORDING: 404,
+  ALREADY_RECORDING: 409,
+  CONFLICT: 409,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_CODEC: 422,
+  UNSUPPORTED_FORMAT: 400,
+  NO_MEDIA: 422,
+  PORT_IN_USE: 503,
+  NO_FREE_PORTS: 503,
+  AT_CAPACITY: 503,
+  RATE_LIMITED: 429,
+  MEDIA_UNAVAILABLE: 503,
+  RECORDER_UNAVAILABLE: 503,
+  RECORDER_FAILED: 502,
+  FILE_INVALID: 502,
+  TIMEOUT: 504,
+  SHUTTING_DOWN: 503,
+  INTERNAL: 500,
+};
+
+/**
+ * What a client is told when a server-side failure happens. Remote messages for these codes can name
+ * subjects, hosts or child-process output, so they are replaced by a fixed text.
+ */
+const SERVER_SIDE_MESSAGE: Partial<Record<ErrorCode, string>> = {
+  PORT_IN_USE: 'no recorder could take the recording right now, try again',
+  NO_FREE_PORTS: 'the media server has no free ports for another recording, try again later',
+  AT_CAPACITY: 'the service is at capacity, try again later',
+  MEDIA_UNAVAILABLE: 'the media service is unavailable',
+  RECORDER_UNAVAILABLE: 'no recorder is available',
+  RECORDER_FAILED: 'the recorder failed',
+  FILE_INVALID: 'the recorded file is not valid',
+  TIMEOUT: 'a backend service did not answer in time',
+  SHUTTING_DOWN: 'the service is shutting down, try again shortly',
+  INTERNAL: 'internal error',
+};
+
+/** A failure answered over HTTP: a status, a code from the contract and a message safe to show a client. */
+export class HttpError extends ServiceError {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(code, message, options);
+    this.status = status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(code: 'NOT_FOUND' | 'NO_SUCH_SESSION' | 'NO_SUCH_RECORDING', message: string) {
+    super(404, code, message);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor() {
+    // the same words for a missing and a wrong token: nothing to learn from the difference
+    super(401, 'UNAUTHORIZED', 'authentication required', { headers: { 'www-authenticate': 'Bearer realm="recstack"' } });
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(expected: string) {
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${expected}`);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(limit: number) {
+    // the client may still be sending: close the connection rather than read the rest
+    super(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`, { headers: { connection: 'close' } });
+  }
+}
+
+export class RateLimitedError extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', 'too many requests, slow down', { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+export class MethodNotAllowedError extends HttpError {
+  constructor(allow: string) {
+    super(405, 'BAD_REQUEST', 'method not allowed on this resource', { headers: { allow } });
+  }
+}
+
+/** Another service answered with something that does not match the contract. */
+export class InvalidReplyError extends HttpError {
+  constructor(service: string, options?: { cause?: unknown }) {
+    super(502, 'INTERNAL', `the ${service} service sent an invalid reply`, options);
+  }
+}
+
+/**
+ * Maps anything thrown while handling a request to an HTTP error. ServiceErrors keep their code; their
+ * message is kept for a client error (it explains what to fix) and replaced by a fixed text for a
+ * server-side one (a remote message may name hosts, subjects or child output). Anything else is an
+ * internal error whose details stay in the log. Throw an HttpError to choose the words yourself.
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ServiceError) {
+    const status = STATUS_BY_CODE[err.code] ?? 500;
+    const retry = status === 503 ? { 'retry-after': '5' } : undefined;
+    const message = status >= 500 ? (SERVER_SIDE_MESSAGE[err.code] ?? 'internal error') : err.message;
+    return new HttpError(status, err.code, message, { cause: err, ...(retry ? { headers: retry } : {}) });
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error', { cause: err });
+}
+
+export function errorResponseBody(err: HttpError): { error: ErrorBody } {
+  return { error: { code: err.code, message: err.message } };
+}

@@ -1,0 +1,38 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { ContainerSchema, OutputAudioCodecSchema } from '@recstack/contracts';
+import type { SessionDirectory } from '../backends/session-directory.js';
+import { readJsonBody } from '../http/body.js';
+import { NoSuchSessionError, type RecordingControl } from '../recordings/recording-control.js';
+import { sessionIdParam } from './params.js';
+
+/** The optional body of a start: the output format; left out, the defaults of `resolveOutputFormat` apply. */
+export const StartRecordingBodySchema = z
+  .object({
+    container: ContainerSchema.optional(),
+    audioCodec: OutputAudioCodecSchema.optional(),
+  })
+  .strict();
+
+export interface SessionRoutesDeps {
+  sessions: SessionDirectory;
+  control: RecordingControl;
+  maxJsonBytes: number;
+}
+
+export function sessionRoutes(router: Router, deps: SessionRoutesDeps): void {
+  router.get('/api/sessions/:sessionId', async (ctx) => {
+    const session = await deps.sessions.get(sessionIdParam(ctx.params.sessionId));
+    if (!session) throw new NoSuchSessionError();
+    ctx.body = session;
+  });
+
+  router.post('/api/sessions/:sessionId/recordings', async (ctx) => {
+    const sessionId = sessionIdParam(ctx.params.sessionId);
+    const body = await readJsonBody(ctx, StartRecordingBodySchema, deps.maxJsonBytes);
+    const recording = await deps.control.start(sessionId, body);
+    ctx.status = 201;
+    ctx.set('location', `/api/recordings/${recording.id}`);
+    ctx.body = recording;
+  });
+}

@@ -1,0 +1,28 @@
+import type Router from '@koa/router';
+import { readTextBody } from '../http/body.js';
+import type { PublisherSessions } from '../whip/publisher-sessions.js';
+import { sessionIdParam } from './params.js';
+
+export interface WhipRoutesDeps {
+  sessions: PublisherSessions;
+  maxSdpBytes: number;
+}
+
+/** WHIP (RFC 9725): POST an SDP offer to create a session, DELETE its resource to end it. */
+export function whipRoutes(router: Router, deps: WhipRoutesDeps): void {
+  router.post('/whip', async (ctx) => {
+    const offer = await readTextBody(ctx, 'application/sdp', deps.maxSdpBytes);
+    const reply = await deps.sessions.create(offer);
+    ctx.status = 201;
+    ctx.type = 'application/sdp';
+    ctx.set('location', `/whip/${reply.sessionId}`);
+    ctx.set('cache-control', 'no-store');
+    ctx.body = reply.answer;
+  });
+
+  router.delete('/whip/:sessionId', async (ctx) => {
+    const sessionId = sessionIdParam(ctx.params.sessionId);
+    await deps.sessions.close(sessionId);
+    ctx.body = { sessionId, closed: true };
+  });
+}
