@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '@recstack/service-kit';
+import { loadConfig } from './config.js';
+
+test('config: defaults work, problems are reported by variable name', () => {
+  const config = loadConfig({});
+  assert.match(config.mediaId, /^med_[a-z0-9]{16}$/);
+  assert.deepEqual(config.udpPorts, { min: 40000, max: 40099 });
+  assert.deepEqual(config.recorderPorts, { min: 50000, max: 50999 });
+  assert.equal(config.maxSessions, 50);
+  assert.equal(config.keyframeIntervalMs, 500);
+  assert.equal(config.shutdownTimeoutMs, 30_000);
+  assert.deepEqual(config.nats.servers, ['nats://127.0.0.1:4222']);
+  assert.equal(loadConfig({ MEDIA_ID: 'med_fixed', NATS_URL: 'nats://a:1,nats://b:2' }).mediaId, 'med_fixed');
+
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems.join('\n');
+    }
+    return '';
+  };
+  assert.match(problems({ MEDIA_UDP_PORT_MIN: '40000', MEDIA_UDP_PORT_MAX: '40010' }), /MEDIA_UDP_PORT_MAX.*at least 50/);
+  assert.match(problems({ RECORDER_PORT_MIN: '40050', RECORDER_PORT_MAX: '40200' }), /RECORDER_PORT_MIN.*overlap/);
+  assert.match(problems({ RECORDER_PORT_MIN: '50001', RECORDER_PORT_MAX: '50001' }), /RECORDER_PORT_MAX/);
+  assert.match(problems({ MEDIA_PUBLIC_IP: 'example.com' }), /MEDIA_PUBLIC_IP/);
+  assert.match(problems({ MEDIA_ID: 'a.b' }), /MEDIA_ID/);
+  assert.match(problems({ MAX_SESSIONS: '0', KEYFRAME_INTERVAL_MS: 'x' }), /MAX_SESSIONS[\s\S]*KEYFRAME_INTERVAL_MS/);
+});

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { IdSchema } from '@recstack/contracts';
+import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
+
+/** Medooze refuses a UDP port range narrower than this (RTPTransport::SetPortRange). */
+export const MEDOOZE_MIN_PORT_RANGE = 50;
+
+const udpPort = (fallback: number) => z.coerce.number().int().min(1024).max(65535).default(fallback);
+
+const schema = natsEnvSchema
+  .extend({
+    LOG_LEVEL: env.logLevel(),
+    SHUTDOWN_TIMEOUT_SECONDS: env.seconds(30),
+    MEDIA_ID: IdSchema.optional(),
+    /** the address announced in our ICE candidate: what publishers send their media to (Medooze's socket is IPv4) */
+    MEDIA_PUBLIC_IP: z.ipv4({ message: 'must be an IPv4 address' }).default('127.0.0.1'),
+    MEDIA_UDP_PORT_MIN: udpPort(40000),
+    MEDIA_UDP_PORT_MAX: udpPort(40099),
+    RECORDER_PORT_MIN: udpPort(50000),
+    RECORDER_PORT_MAX: udpPort(50999),
+    MAX_SESSIONS: env.int(50, 1, 10_000),
+    KEYFRAME_INTERVAL_MS: env.int(500, 50, 60_000),
+    OPS_HOST: env.string('127.0.0.1'),
+    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
+    /** how long one recorder.v1.start request may take (the recorder binds sockets and starts a pipeline; above its own listen timeout) */
+    RECORDER_START_TIMEOUT_SECONDS: env.seconds(15),
+    /** attempts at recorder.v1.start before giving up (PORT_IN_USE / AT_CAPACITY answers are retried) */
+    RECORDER_START_ATTEMPTS: env.int(4, 1, 20),
+    /** a stop waits this long for the recorder's report (it finalizes and probes the file first) */
+    RECORDING_STOP_TIMEOUT_SECONDS: env.seconds(45),
+    /** how long ports a recorder could not bind (or may still hold) are kept out of circulation */
+    PORT_QUARANTINE_SECONDS: env.seconds(60),
+    /** how often the recorders of active recordings are checked to be alive */
+    RECORDER_CHECK_INTERVAL_SECONDS: env.seconds(5),
+    /** lifetime of a sessions_v1 entry that is no longer refreshed (its media instance died) */
+    SESSION_ENTRY_TTL_SECONDS: env.seconds(60),
+    /** a connected publisher that sends no ICE consent check for this long is gone (Medooze's own limit is 30 s) */
+    PUBLISHER_ICE_TIMEOUT_SECONDS: env.seconds(10),
+    /** Medooze's own log lines on stdout (they are not JSON) */
+    MEDOOZE_LOG: env.bool(false),
+  })
+  .superRefine((v, ctx) => {
+    if (v.MEDIA_UDP_PORT_MAX - v.MEDIA_UDP_PORT_MIN < MEDOOZE_MIN_PORT_RANGE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MEDIA_UDP_PORT_MAX'],
+        message: `MEDIA_UDP_PORT_MAX - MEDIA_UDP_PORT_MIN must be at least ${MEDOOZE_MIN_PORT_RANGE} (Medooze needs that many ports)`,
+      });
+    }
+    const firstEven = v.RECORDER_PORT_MIN + (v.RECORDER_PORT_MIN % 2);
+    if (firstEven + 1 > v.RECORDER_PORT_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RECORDER_PORT_MAX'],
+        message: 'RECORDER_PORT_MIN..RECORDER_PORT_MAX must hold at least one even RTP port and its RTCP port (port + 1)',
+      });
+    }
+    const overlaps = v.RECORDER_PORT_MIN <= v.MEDIA_UDP_PORT_MAX && v.MEDIA_UDP_PORT_MIN <= v.RECORDER_PORT_MAX;
+    if (overlaps) {
+      ctx.addIssue({ code: 'custom', path: ['RECORDER_PORT_MIN'], message: 'the recorder port range must not overlap MEDIA_UDP_PORT_MIN..MAX' });
+    }
+    if (v.SESSION_ENTRY_TTL_SECONDS < 3) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_ENTRY_TTL_SECONDS'], message: 'must be at least 3 seconds' });
+    }
+  });
+
+export type LogLevel = z.infer<typeof schema>['LOG_LEVEL'];
+
+export interface MediaConfig {
+  mediaId: string;
+  nats: NatsSettings;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  publicIp: string;
+  udpPorts: { min: number; max: number };
+  recorderPorts: { min: number; max: number };
+  maxSessions: number;
+  keyframeIntervalMs: number;
+  ops: { host: string; port: number };
+  recorderStartTimeoutMs: number;
+  recorderStartAttempts: number;
+  recordingStopTimeoutMs: number;
+  portQuarantineMs: number;
+  recorderCheckIntervalMs: number;
+  sessionEntryTtlMs: number;
+  publisherIceTimeoutMs: number;
+  medoozeLog: boolean;
+}
+
+/** Reads and validates the environment; the only place the media service looks at process.env. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): MediaConfig {
+  const v = loadEnv(schema, source);
+  return {
+    mediaId: v.MEDIA_ID ?? newId('med'),
+    nats: natsSettings(v),
+    logLevel: v.LOG_LEVEL,
+    shutdownTimeoutMs: Math.round(v.SHUTDOWN_TIMEOUT_SECONDS * 1000),
+    publicIp: v.MEDIA_PUBLIC_IP,
+    udpPorts: { min: v.MEDIA_UDP_PORT_MIN, max: v.MEDIA_UDP_PORT_MAX },
+    recorderPorts: { min: v.RECORDER_PORT_MIN, max: v.RECORDER_PORT_MAX },
+    maxSessions: v.MAX_SESSIONS,
+    keyframeIntervalMs: v.KEYFRAME_INTERVAL_MS,
+    ops: { host: v.OPS_HOST, port: v.OPS_PORT },
+    recorderStartTimeoutMs: Math.round(v.RECORDER_START_TIMEOUT_SECONDS * 1000),
+    recorderStartAttempts: v.RECORDER_START_ATTEMPTS,
+    recordingStopTimeoutMs: Math.round(v.RECORDING_STOP_TIMEOUT_SECONDS * 1000),
+    portQuarantineMs: Math.round(v.PORT_QUARANTINE_SECONDS * 1000),
+    recorderCheckIntervalMs: Math.round(v.RECORDER_CHECK_INTERVAL_SECONDS * 1000),
+    sessionEntryTtlMs: Math.round(v.SESSION_ENTRY_TTL_SECONDS * 1000),
+    publisherIceTimeoutMs: Math.round(v.PUBLISHER_ICE_TIMEOUT_SECONDS * 1000),
+    medoozeLog: v.MEDOOZE_LOG,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The media service: terminates WebRTC publishers (Medooze, ICE-lite, DTLS-SRTP) and forwards their
+ * media as plain RTP to recorders. Wires the modules, owns the Lifecycle and handles SIGTERM/SIGINT:
+ * stop taking sessions, finalize every recording, close sessions, stop Medooze, exit.
+ */
+import type { NatsConnection } from 'nats';
+import { RecordingCatalog } from '@recstack/catalog';
+import { ConfigError, Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
+import { loadConfig, type MediaConfig } from './config.js';
+import { MediaMetrics } from './media-metrics.js';
+import { MediaService } from './media-service.js';
+import { serveMediaApi } from './nats-api.js';
+import { PortAllocator } from './port-allocator.js';
+import { RecorderClient } from './recorder-client.js';
+import { SessionStore } from './session-store.js';
+import { WebRtcEndpoint } from './webrtc-endpoint.js';
+
+/** the recorder's report must arrive this long before the process's shutdown deadline */
+const SHUTDOWN_MARGIN_MS = 3000;
+
+async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const nc = await connectNats(config.nats, `media ${config.mediaId}`, logger);
+  lifecycle.own('nats', async () => {
+    if (!nc.isClosed()) await nc.drain();
+  });
+  const catalog = await RecordingCatalog.open(nc, logger);
+  const store = await SessionStore.open(nc, { ttlMs: config.sessionEntryTtlMs }, logger);
+
+  const endpoint = WebRtcEndpoint.open(
+    { publicIp: config.publicIp, udpPorts: config.udpPorts, nativeLog: config.medoozeLog, publisherIceTimeoutMs: config.publisherIceTimeoutMs },
+    logger,
+  );
+  lifecycle.own('webrtc endpoint', () => endpoint.close());
+
+  const ports = new PortAllocator({ min: config.recorderPorts.min, max: config.recorderPorts.max, quarantineMs: config.portQuarantineMs });
+  const recorder = new RecorderClient(nc, config.recorderStartTimeoutMs);
+  const registry = createMetricsRegistry('media');
+  // the metrics read the service at scrape time; it exists by the time anything scrapes
+  let service: MediaService | undefined;
+  const metrics = new MediaMetrics(registry, {
+    sessions: () => service?.sessionCount ?? 0,
+    recordings: () => service?.recordingCount ?? 0,
+    portsInUse: () => ports.inUseCount,
+    portsQuarantined: () => ports.quarantinedCount,
+    trackStats: () => service?.trackStats() ?? Promise.resolve([]),
+  });
+  const media = new MediaService(
+    {
+      mediaId: config.mediaId,
+      maxSessions: config.maxSessions,
+      keyframeIntervalMs: config.keyframeIntervalMs,
+      recorderStartAttempts: config.recorderStartAttempts,
+      recordingStopTimeoutMs: config.recordingStopTimeoutMs,
+      shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
+    },
+    { nc, endpoint, store, recorder, ports, catalog, metrics, logger },
+  );
+  service = media;
+
+  const ops = await startOpsServer({
+    host: config.ops.host,
+    port: config.ops.port,
+    registry,
+    logger,
+    readiness: async () => {
+      const natsUp = await natsAnswers(nc, 1000);
+      return {
+        ready: natsUp && media.isAccepting,
+        checks: { nats: natsUp, accepting: media.isAccepting, sessions: media.sessionCount, recordings: media.recordingCount },
+      };
+    },
+  });
+  lifecycle.own('ops server', () => ops.close());
+
+  const api = serveMediaApi(nc, config.mediaId, media, logger);
+  lifecycle.own('nats subscriptions', () => api.close());
+
+  store.startRefreshing(() => media.sessionEntries(), Math.max(1000, Math.floor(config.sessionEntryTtlMs / 3)));
+  lifecycle.own('session entry refresh', () => store.stopRefreshing());
+
+  const watchdog = setInterval(() => void media.checkRecorders(), config.recorderCheckIntervalMs);
+  watchdog.unref();
+  lifecycle.own('recorder watchdog', () => clearInterval(watchdog));
+
+  // closed first: finalizes every recording and closes every session while NATS and Medooze still run
+  lifecycle.own('sessions', () => media.shutdown());
+  lifecycle.onDrain('stop taking sessions', () => {
+    api.stopTakingSessions();
+    media.stopAccepting();
+  });
+
+  // one port for the endpoint, and an RTP and an RTCP port per recorded track (Streamer sessions)
+  const portsForAllRecordings = 1 + 4 * config.maxSessions;
+  if (config.udpPorts.max - config.udpPorts.min + 1 < portsForAllRecordings) {
+    logger.warn(
+      { udpPorts: config.udpPorts, maxSessions: config.maxSessions, needed: portsForAllRecordings },
+      'the UDP port range cannot hold a recording of every session at once',
+    );
+  }
+  logger.info(
+    {
+      publicIp: config.publicIp,
+      webrtcPort: endpoint.localPort,
+      udpPorts: config.udpPorts,
+      recorderPorts: config.recorderPorts,
+      maxSessions: config.maxSessions,
+      opsPort: ops.port,
+    },
+    'service ready',
+  );
+}
+
+/** A PING/PONG round trip to the NATS server within `ms`. */
+async function natsAnswers(nc: NatsConnection, ms: number): Promise<boolean> {
+  if (nc.isClosed()) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([nc.flush().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function main(): void {
+  let config: MediaConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`media: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger('media', config.logLevel).child({ mediaId: config.mediaId });
+  const lifecycle = new Lifecycle(logger, config.shutdownTimeoutMs);
+  lifecycle.handleSignals();
+  const fatal = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, kind);
+    // finalize what can be finalized, then leave: the process state is unknown
+    void lifecycle.stop().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+  run(config, logger, lifecycle).catch((err: unknown) => {
+    logger.fatal({ err }, 'start failed');
+    void lifecycle.stop().finally(() => process.exit(1));
+  });
+}
+
+main();

@@ -1,0 +1,324 @@
+import type { NatsConnection } from 'nats';
+import {
+  CreateSessionReplySchema,
+  SessionEventSchema,
+  resolveOutputFormat,
+  subjects,
+  type CloseSessionReply,
+  type CreateSessionReply,
+  type CreateSessionRequest,
+  type MediaPong,
+  type PublishedTrack,
+  type PublisherSession,
+  type RecordingReport,
+  type SessionEvent,
+  type StartRecordingReply,
+  type StartRecordingRequest,
+  type StopRecordingRequest,
+} from '@recstack/contracts';
+import { ServiceError, ShuttingDownError, errorCodeOf, publishEvent, type Logger } from '@recstack/service-kit';
+import { chooseCodecs, chosenTracks, type CodecChoice } from './codec-choice.js';
+import {
+  AlreadyRecordingError,
+  AtCapacityError,
+  NoSuchRecordingError,
+  NoSuchSessionError,
+  RecordingEndedError,
+  SessionExistsError,
+  UnsupportedFormatError,
+} from './errors.js';
+import type { MediaMetrics } from './media-metrics.js';
+import type { PortAllocator } from './port-allocator.js';
+import type { PublisherConnection, TrackReceiveStats } from './publisher-connection.js';
+import { RecentOutcomes } from './recent-outcomes.js';
+import type { RecorderClient } from './recorder-client.js';
+import { Recording, type CatalogWriter, type RecordingOutcome } from './recording.js';
+import { parseOffer } from './sdp-offer.js';
+import type { SessionStore } from './session-store.js';
+import type { WebRtcEndpoint } from './webrtc-endpoint.js';
+
+export type SessionCloseReason = 'requested' | 'publisher-left' | 'shutdown';
+
+export interface MediaServiceOptions {
+  mediaId: string;
+  maxSessions: number;
+  keyframeIntervalMs: number;
+  recorderStartAttempts: number;
+  recordingStopTimeoutMs: number;
+  /** the recorder's report is awaited at most this long on shutdown (inside the process's shutdown deadline) */
+  shutdownStopTimeoutMs: number;
+}
+
+export interface MediaServiceDeps {
+  nc: NatsConnection;
+  endpoint: Pick<WebRtcEndpoint, 'connect' | 'createStreamer'>;
+  store: Pick<SessionStore, 'put' | 'remove'>;
+  recorder: RecorderClient;
+  ports: PortAllocator;
+  catalog: CatalogWriter | undefined;
+  metrics: MediaMetrics;
+  logger: Logger;
+}
+
+interface HeldSession {
+  entry: PublisherSession;
+  choice: CodecChoice;
+  connection: PublisherConnection;
+  recording: Recording | undefined;
+  closing: Promise<void> | undefined;
+  log: Logger;
+}
+
+/** how long and how many finished recordings are remembered for late stop requests */
+const OUTCOME_MEMORY = { entries: 1000, ms: 10 * 60_000 };
+/** a recorder that misses this many consecutive pings is given up */
+const RECORDER_MISSES = 2;
+const RECORDER_PING_WAIT_MS = 1000;
+
+/**
+ * The media instance's sessions and recordings: what the NATS handlers call. Owns the rules that span
+ * both (capacity, one active recording per session, what a session's end does to its recording) and
+ * the `sessions_v1` entries and session events.
+ */
+export class MediaService {
+  private readonly sessions = new Map<string, HeldSession>();
+  /** session ids being created, counted against capacity */
+  private readonly reserved = new Set<string>();
+  /** recordings not yet ended, whether or not their session still exists */
+  private readonly recordings = new Map<string, Recording>();
+  private readonly outcomes = new RecentOutcomes<RecordingOutcome>(OUTCOME_MEMORY.entries, OUTCOME_MEMORY.ms);
+  private readonly recorderMisses = new Map<string, number>();
+  private accepting = true;
+  private checkingRecorders = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: MediaServiceOptions,
+    private readonly deps: MediaServiceDeps,
+  ) {
+    this.log = deps.logger;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  get recordingCount(): number {
+    return this.recordings.size;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** Current `sessions_v1` entries of this instance (for refreshing them). */
+  sessionEntries(): PublisherSession[] {
+    return [...this.sessions.values()].map((s) => s.entry);
+  }
+
+  async createSession(req: CreateSessionRequest): Promise<CreateSessionReply> {
+    try {
+      return await this.create(req);
+    } catch (err) {
+      this.deps.metrics.sessionRejected(errorCodeOf(err) ?? 'INTERNAL');
+      throw err;
+    }
+  }
+
+  private async create(req: CreateSessionRequest): Promise<CreateSessionReply> {
+    const { sessionId } = req;
+    if (!this.accepting) throw new ShuttingDownError();
+    if (this.sessions.has(sessionId) || this.reserved.has(sessionId)) throw new SessionExistsError(sessionId);
+    if (this.sessions.size + this.reserved.size >= this.options.maxSessions) {
+      throw new AtCapacityError(`this media instance holds its maximum of ${this.options.maxSessions} sessions`);
+    }
+    const offer = parseOffer(req.offer);
+    const choice = chooseCodecs(offer.medias);
+    const log = this.log.child({ sessionId });
+    this.reserved.add(sessionId);
+    let connection: PublisherConnection | undefined;
+    let stored = false;
+    try {
+      connection = this.deps.endpoint.connect(sessionId, offer, choice, log);
+      const tracks: PublishedTrack[] = chosenTracks(choice).map((t) => ({ kind: t.kind, codec: t.codec }));
+      const entry: PublisherSession = { sessionId, mediaId: this.options.mediaId, tracks, createdAt: new Date().toISOString() };
+      await this.deps.store.put(entry);
+      stored = true;
+      if (!this.accepting) throw new ShuttingDownError();
+      const session: HeldSession = { entry, choice, connection, recording: undefined, closing: undefined, log };
+      this.sessions.set(sessionId, session);
+      connection.on('connected', () => log.info('publisher connected'));
+      connection.on('gone', (cause) => {
+        log.info({ cause }, 'publisher gone');
+        this.closeSession(sessionId, 'publisher-left').catch((err: unknown) => log.error({ err }, 'session close failed'));
+      });
+      this.publishSessionEvent({ type: 'connected', sessionId, mediaId: this.options.mediaId, at: new Date().toISOString() }, log);
+      this.deps.metrics.sessionCreated();
+      log.info({ tracks, video: choice.video?.payloadType, audio: choice.audio?.payloadType }, 'session created');
+      return CreateSessionReplySchema.parse({ sessionId, mediaId: this.options.mediaId, answer: connection.answer, tracks });
+    } catch (err) {
+      connection?.close();
+      if (stored) await this.deps.store.remove(sessionId).catch((e: unknown) => log.warn({ err: e }, 'session entry not removed'));
+      throw err;
+    } finally {
+      this.reserved.delete(sessionId);
+    }
+  }
+
+  /**
+   * Ends a session: stops forwarding its recording and asks the recorder to finalize it, closes the
+   * transport, deletes the `sessions_v1` entry and publishes `closed`. The reply does not wait for the
+   * recorder's report (a long file takes a while to check); the report lands in the catalog, and a
+   * recording.stop for that recording still answers with it. On shutdown it does wait.
+   */
+  async closeSession(sessionId: string, reason: SessionCloseReason): Promise<CloseSessionReply> {
+    const session = this.sessions.get(sessionId);
+    if (!session) return { sessionId, closed: false };
+    session.closing ??= this.runClose(session, reason);
+    await session.closing;
+    return { sessionId, closed: true };
+  }
+
+  private async runClose(session: HeldSession, reason: SessionCloseReason): Promise<void> {
+    const { sessionId } = session.entry;
+    this.sessions.delete(sessionId);
+    const recording = session.recording;
+    const finalized = recording?.stop(reason === 'shutdown' ? 'shutdown' : 'publisher-left', {
+      initiatedByMedia: true,
+      ...(reason === 'shutdown' ? { timeoutMs: this.options.shutdownStopTimeoutMs } : {}),
+    });
+    // Recording.stop stops its Streamer sessions synchronously, before the tracks they read go away
+    session.connection.close();
+    try {
+      await this.deps.store.remove(sessionId);
+    } catch (err) {
+      session.log.warn({ err }, 'session entry not removed');
+    }
+    this.publishSessionEvent({ type: 'closed', sessionId, mediaId: this.options.mediaId, reason, at: new Date().toISOString() }, session.log);
+    this.deps.metrics.sessionClosed(reason);
+    session.log.info({ reason, recordingId: recording?.id }, 'session closed');
+    if (reason === 'shutdown') await finalized;
+  }
+
+  async startRecording(req: StartRecordingRequest): Promise<StartRecordingReply> {
+    if (!this.accepting) throw new ShuttingDownError();
+    const session = this.sessions.get(req.sessionId);
+    if (!session || session.closing) throw new NoSuchSessionError(req.sessionId);
+    if (session.recording) throw new AlreadyRecordingError(req.sessionId, session.recording.id);
+    if (this.recordings.has(req.recordingId) || this.outcomes.get(req.recordingId)) {
+      throw new ServiceError('CONFLICT', `recording ${req.recordingId} was already started`);
+    }
+    const { choice } = session;
+    const format = resolveOutputFormat({ video: choice.video?.codec, audio: choice.audio?.codec, container: req.container, audioCodec: req.audioCodec });
+    if (!format.ok) throw new UnsupportedFormatError(format.message);
+
+    const recording = new Recording(
+      {
+        nc: this.deps.nc,
+        mediaId: this.options.mediaId,
+        recorder: this.deps.recorder,
+        ports: this.deps.ports,
+        createStreamer: () => this.deps.endpoint.createStreamer(),
+        catalog: this.deps.catalog,
+        keyframeIntervalMs: this.options.keyframeIntervalMs,
+        startAttempts: this.options.recorderStartAttempts,
+        stopTimeoutMs: this.options.recordingStopTimeoutMs,
+        metrics: this.deps.metrics,
+        logger: this.log,
+      },
+      {
+        recordingId: req.recordingId,
+        sessionId: req.sessionId,
+        container: format.format.container,
+        audioCodec: format.format.audioCodec ?? null,
+        tracks: chosenTracks(choice).map((chosen) => {
+          const handle = session.connection.track(chosen.kind);
+          if (!handle) throw new ServiceError('INTERNAL', `session has no ${chosen.kind} track`);
+          return { chosen, incoming: handle.track };
+        }),
+        requestKeyframe: () => session.connection.requestKeyframe(),
+      },
+    );
+    session.recording = recording;
+    this.recordings.set(recording.id, recording);
+    recording.once('ended', (outcome) => {
+      this.recordings.delete(recording.id);
+      this.recorderMisses.delete(recording.id);
+      if (session.recording === recording) session.recording = undefined;
+      this.outcomes.set(recording.id, outcome);
+      this.deps.metrics.recordingEnded(outcome.ok ? outcome.report.status : outcome.error.code);
+    });
+    const reply = await recording.start();
+    this.deps.metrics.recordingStarted();
+    return reply;
+  }
+
+  /** Finalizes a recording and answers with the recorder's report. */
+  async stopRecording(req: StopRecordingRequest): Promise<RecordingReport> {
+    const recording = this.recordings.get(req.recordingId);
+    let outcome: RecordingOutcome | undefined;
+    if (recording && recording.sessionId === req.sessionId) outcome = await recording.stop(req.reason);
+    else if (!recording) outcome = this.outcomes.get(req.recordingId);
+    if (!outcome) throw new NoSuchRecordingError(req.recordingId);
+    if (!outcome.ok) throw new RecordingEndedError(outcome.error);
+    if (outcome.report.sessionId !== req.sessionId) throw new NoSuchRecordingError(req.recordingId);
+    return outcome.report;
+  }
+
+  pong(): MediaPong {
+    return { mediaId: this.options.mediaId, sessions: this.sessions.size, recordings: this.recordings.size, capacity: this.options.maxSessions };
+  }
+
+  async trackStats(): Promise<Array<{ sessionId: string; tracks: TrackReceiveStats[] }>> {
+    const sessions = [...this.sessions.values()];
+    return Promise.all(sessions.map(async (s) => ({ sessionId: s.entry.sessionId, tracks: await s.connection.stats().catch(() => []) })));
+  }
+
+  /** Stops taking new sessions and recordings. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Closes every session (finalizing its recording) and waits for recordings still finalizing. */
+  async shutdown(): Promise<void> {
+    this.stopAccepting();
+    await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id, 'shutdown')));
+    await Promise.all([...this.recordings.values()].map((r) => r.stop('shutdown', { initiatedByMedia: true, timeoutMs: this.options.shutdownStopTimeoutMs })));
+  }
+
+  /**
+   * Pings the recorders that hold active recordings; a recorder that misses RECORDER_MISSES checks in
+   * a row crashed or lost NATS, and its recordings are ended (ports quarantined, catalog marked failed).
+   */
+  async checkRecorders(): Promise<void> {
+    if (this.checkingRecorders) return;
+    const active = [...this.recordings.values()].filter((r) => r.currentState === 'active' && r.recorderId !== undefined);
+    if (active.length === 0) return;
+    this.checkingRecorders = true;
+    try {
+      const alive = await this.deps.recorder.alive(RECORDER_PING_WAIT_MS);
+      for (const recording of active) {
+        if (alive.has(recording.recorderId ?? '')) {
+          this.recorderMisses.delete(recording.id);
+          continue;
+        }
+        const misses = (this.recorderMisses.get(recording.id) ?? 0) + 1;
+        this.recorderMisses.set(recording.id, misses);
+        this.log.warn({ recordingId: recording.id, recorderId: recording.recorderId, misses }, 'recorder did not answer a ping');
+        if (misses >= RECORDER_MISSES) recording.recorderLost();
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'recorder check failed');
+    } finally {
+      this.checkingRecorders = false;
+    }
+  }
+
+  private publishSessionEvent(event: SessionEvent, log: Logger): void {
+    try {
+      publishEvent(this.deps.nc, subjects.events.session(event.sessionId), SessionEventSchema, event);
+    } catch (err) {
+      log.warn({ err, type: event.type }, 'session event not published');
+    }
+  }
+}

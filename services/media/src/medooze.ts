@@ -1,0 +1,131 @@
+/**
+ * Typed access to medooze-media-server. The package ships JavaScript whose generated typings are not
+ * part of the installed build, so this module declares the small surface the service uses and loads
+ * the CommonJS module once. Everything Medooze-specific goes through here.
+ */
+import { createRequire } from 'node:module';
+import type { CandidateInfo, DTLSInfo, ICEInfo, MediaInfo, SDPInfo, StreamInfo, TrackInfo } from 'semantic-sdp';
+
+export type DtlsState = 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
+
+/** Medooze's emitters rethrow listener exceptions asynchronously (process crash): listeners must not throw. */
+export interface MedoozeEmitter<Events extends Record<string, (...args: never[]) => void>> {
+  on<E extends keyof Events & string>(event: E, listener: Events[E]): this;
+  once<E extends keyof Events & string>(event: E, listener: Events[E]): this;
+  off<E extends keyof Events & string>(event: E, listener: Events[E]): this;
+}
+
+export interface PeerInfo {
+  ice: ICEInfo;
+  dtls: DTLSInfo;
+  candidates: CandidateInfo[];
+}
+
+/** Per-source receive statistics (IncomingStreamTrack MediaStats). */
+export interface SourceStats {
+  lostPackets: number;
+  dropPackets?: number;
+  numPackets: number;
+  numFrames: number;
+  totalBytes: number;
+  totalPLIs?: number;
+  totalNACKs?: number;
+  bitrate: number;
+  width?: number;
+  height?: number;
+}
+
+export interface EncodingStats {
+  timestamp: number;
+  rtt: number;
+  bitrate: number;
+  media: SourceStats;
+  rtx: SourceStats;
+  lostPackets: number;
+  numPackets: number;
+  totalBytes: number;
+  width?: number;
+  height?: number;
+}
+
+export type TrackStats = Record<string, EncodingStats>;
+
+export interface IncomingStreamTrack extends MedoozeEmitter<{ stopped: () => void }> {
+  getId(): string;
+  getMediaId(): string;
+  getMedia(): 'audio' | 'video';
+  /** sends a PLI for every encoding */
+  refresh(): void;
+  getStatsAsync(): Promise<TrackStats>;
+  stop(): void;
+}
+
+export interface IncomingStream extends MedoozeEmitter<{ stopped: () => void }> {
+  getId(): string;
+  getTracks(): IncomingStreamTrack[];
+  stop(): void;
+}
+
+export interface Transport
+  extends MedoozeEmitter<{
+    stopped: () => void;
+    icetimeout: () => void;
+    dtlsstate: (state: DtlsState) => void;
+  }> {
+  setRemoteProperties(sdp: SDPInfo): void;
+  setLocalProperties(sdp: SDPInfo): void;
+  getLocalDTLSInfo(): DTLSInfo;
+  getLocalICEInfo(): ICEInfo;
+  getDTLSState(): DtlsState;
+  /** ICE counters of the connection (undefined once stopped) */
+  getStats(): { ice?: { requestsReceived: number; responsesSent: number } | undefined };
+  createIncomingStream(info: StreamInfo): IncomingStream;
+  createIncomingStreamTrack(media: 'audio' | 'video', params: TrackInfo): IncomingStreamTrack;
+  stop(): void;
+}
+
+export interface Endpoint extends MedoozeEmitter<{ stopped: () => void }> {
+  createTransport(remote: PeerInfo): Transport;
+  getLocalCandidates(): CandidateInfo[];
+  getLocalPort(): number;
+  stop(): void;
+}
+
+export interface Transponder {
+  stop(): void;
+}
+
+export interface OutgoingStreamTrack {
+  attachTo(track: IncomingStreamTrack): Transponder;
+  detach(): void;
+  stop(): void;
+}
+
+export interface StreamerSession extends MedoozeEmitter<{ stopped: () => void }> {
+  getLocalPort(): number;
+  getOutgoingStreamTrack(): OutgoingStreamTrack;
+  stop(): void;
+}
+
+export interface Streamer {
+  createSession(media: MediaInfo, params: { remote: { ip: string; port: number } }): StreamerSession;
+  stop(): void;
+}
+
+export interface MediaServer {
+  enableLog(flag: boolean): void;
+  enableWarning(flag: boolean): void;
+  enableDebug(flag: boolean): void;
+  setPortRange(min: number, max: number): boolean;
+  createEndpoint(ip: string): Endpoint;
+  createStreamer(): Streamer;
+  terminate(): void;
+}
+
+let loaded: MediaServer | undefined;
+
+/** The Medooze module, loaded on first use (it starts native threads as soon as it is required). */
+export function medooze(): MediaServer {
+  loaded ??= createRequire(import.meta.url)('medooze-media-server') as MediaServer;
+  return loaded;
+}

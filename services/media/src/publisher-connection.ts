@@ -1,0 +1,168 @@
+import { EventEmitter } from 'node:events';
+import type { MediaKind } from '@recstack/contracts';
+import type { Logger } from '@recstack/service-kit';
+import type { ChosenTrack } from './codec-choice.js';
+import type { DtlsState, IncomingStream, IncomingStreamTrack, Transport } from './medooze.js';
+
+/** Why Medooze says the publisher is gone. */
+export type PublisherGoneCause = 'dtls-closed' | 'dtls-failed' | 'ice-timeout' | 'transport-stopped';
+
+export interface PublishedTrackHandle {
+  chosen: ChosenTrack;
+  track: IncomingStreamTrack;
+}
+
+/** Receive figures of one track, summed over its encodings (media + RTX). */
+export interface TrackReceiveStats {
+  kind: MediaKind;
+  codec: string;
+  packetsReceived: number;
+  packetsLost: number;
+  nacksSent: number;
+  plisSent: number;
+  bitrateBps: number;
+  rttMs: number;
+  width: number | undefined;
+  height: number | undefined;
+}
+
+export interface PublisherConnectionEvents {
+  connected: [];
+  gone: [PublisherGoneCause];
+}
+
+/**
+ * The WebRTC side of one publisher session: its Medooze transport and incoming tracks. Turns the
+ * transport's events into one `gone` event (DTLS closed or failed, ICE timeout, transport stopped
+ * under us), emitted at most once and never after close().
+ */
+export class PublisherConnection extends EventEmitter<PublisherConnectionEvents> {
+  private closed = false;
+  private goneEmitted = false;
+  private dtlsConnected = false;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private iceRequests = 0;
+  private iceSeenAt = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly stream: IncomingStream,
+    readonly tracks: ReadonlyMap<MediaKind, PublishedTrackHandle>,
+    readonly answer: string,
+    private readonly logger: Logger,
+    private readonly iceTimeoutMs: number,
+  ) {
+    super();
+    // Medooze rethrows listener errors asynchronously, so these listeners guard themselves
+    transport.on('dtlsstate', (state: DtlsState) => this.guard(() => this.onDtlsState(state)));
+    transport.on('icetimeout', () => this.guard(() => this.markGone('ice-timeout')));
+    transport.once('stopped', () => this.guard(() => this.markGone('transport-stopped')));
+  }
+
+  track(kind: MediaKind): PublishedTrackHandle | undefined {
+    return this.tracks.get(kind);
+  }
+
+  /** Sends a PLI on the video track; false when there is none or the connection is closed. */
+  requestKeyframe(): boolean {
+    const video = this.tracks.get('video');
+    if (!video || this.closed) return false;
+    video.track.refresh();
+    return true;
+  }
+
+  async stats(): Promise<TrackReceiveStats[]> {
+    if (this.closed) return [];
+    const out: TrackReceiveStats[] = [];
+    for (const [kind, { chosen, track }] of this.tracks) {
+      const byEncoding = await track.getStatsAsync();
+      if (this.closed) return [];
+      const sum: TrackReceiveStats = {
+        kind, codec: chosen.codec, packetsReceived: 0, packetsLost: 0, nacksSent: 0, plisSent: 0, bitrateBps: 0, rttMs: 0, width: undefined, height: undefined,
+      };
+      for (const encoding of Object.values(byEncoding)) {
+        sum.packetsReceived += encoding.numPackets ?? 0;
+        sum.packetsLost += encoding.lostPackets ?? 0;
+        sum.nacksSent += encoding.media?.totalNACKs ?? 0;
+        sum.plisSent += encoding.media?.totalPLIs ?? 0;
+        sum.bitrateBps += encoding.bitrate ?? 0;
+        sum.rttMs = Math.max(sum.rttMs, encoding.rtt ?? 0);
+        sum.width = encoding.width ?? sum.width;
+        sum.height = encoding.height ?? sum.height;
+      }
+      out.push(sum);
+    }
+    return out;
+  }
+
+  /** Stops the transport and its tracks. Idempotent; no `gone` event follows. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopLivenessWatch();
+    try {
+      this.stream.stop();
+      this.transport.stop();
+    } catch (err) {
+      this.logger.error({ err }, 'transport stop failed');
+    }
+  }
+
+  private onDtlsState(state: DtlsState): void {
+    this.logger.debug({ state }, 'dtls state');
+    if (state === 'connected' && !this.dtlsConnected) {
+      this.dtlsConnected = true;
+      this.startLivenessWatch();
+      this.emit('connected');
+    } else if (state === 'closed') {
+      this.markGone('dtls-closed');
+    } else if (state === 'failed') {
+      this.markGone('dtls-failed');
+    }
+  }
+
+  private markGone(cause: PublisherGoneCause): void {
+    if (this.closed || this.goneEmitted) return;
+    this.goneEmitted = true;
+    this.stopLivenessWatch();
+    this.emit('gone', cause);
+  }
+
+  /**
+   * A publisher that vanishes without closing DTLS (tab closed, crash, network gone) stops sending
+   * ICE consent checks (RFC 7675, every few seconds). Medooze's own ICE timeout is a fixed 30 s; this
+   * watches the STUN request counter and declares the publisher gone after `iceTimeoutMs` of silence.
+   */
+  private startLivenessWatch(): void {
+    this.iceSeenAt = Date.now();
+    this.iceRequests = this.transport.getStats().ice?.requestsReceived ?? 0;
+    this.livenessTimer = setInterval(() => this.guard(() => this.checkLiveness()), Math.min(1000, this.iceTimeoutMs / 2));
+    this.livenessTimer.unref();
+  }
+
+  private checkLiveness(): void {
+    if (this.closed) return;
+    const requests = this.transport.getStats().ice?.requestsReceived ?? 0;
+    const now = Date.now();
+    if (requests !== this.iceRequests) {
+      this.iceRequests = requests;
+      this.iceSeenAt = now;
+    } else if (now - this.iceSeenAt > this.iceTimeoutMs) {
+      this.logger.info({ silentMs: now - this.iceSeenAt, iceRequests: requests }, 'no ICE consent checks from the publisher');
+      this.markGone('ice-timeout');
+    }
+  }
+
+  private stopLivenessWatch(): void {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, 'transport event handler failed');
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { NatsConnection } from 'nats';
+import {
+  RecorderListeningSchema,
+  RecorderPongSchema,
+  RecordingReportSchema,
+  subjects,
+  type RecorderListening,
+  type RecorderStartRequest,
+  type RecorderStopRequest,
+  type RecordingReport,
+} from '@recstack/contracts';
+import { UnavailableError, gather, request } from '@recstack/service-kit';
+import { RecorderUnavailableError } from './errors.js';
+
+/** Media's side of the recorder's NATS contract. */
+export class RecorderClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  /**
+   * Asks any recorder (queue group) to listen on the given ports. Resolves once its sockets are bound
+   * and its pipeline plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, ...).
+   */
+  async start(req: RecorderStartRequest): Promise<RecorderListening> {
+    try {
+      return await request(this.nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs: this.startTimeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+    } catch (err) {
+      if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
+      throw err;
+    }
+  }
+
+  /** Asks the recorder that holds the recording to finalize it; resolves with its report. */
+  async stop(recorderId: string, req: RecorderStopRequest, timeoutMs: number): Promise<RecordingReport> {
+    try {
+      return await request(this.nc, subjects.recorder.stop(recorderId), req, RecordingReportSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+    } catch (err) {
+      if (err instanceof UnavailableError) throw new RecorderUnavailableError(`recorder ${recorderId} is gone`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Ids of the recorders that answer a ping within `maxWaitMs`. */
+  async alive(maxWaitMs: number): Promise<Set<string>> {
+    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, maxWaitMs);
+    return new Set(pongs.map((p) => p.recorderId));
+  }
+}

@@ -1,0 +1,404 @@
+import { EventEmitter } from 'node:events';
+import type { NatsConnection, Subscription } from 'nats';
+import {
+  RecordingEventSchema,
+  StartRecordingReplySchema,
+  subjects,
+  type Container,
+  type ErrorBody,
+  type OutputAudioCodec,
+  type Recording as CatalogRecording,
+  type RecorderListening,
+  type RecorderStartRequest,
+  type RecordingEvent,
+  type RecordingReport,
+  type RtpTrackSpec,
+  type StartRecordingReply,
+  type StopReason,
+} from '@recstack/contracts';
+import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
+import { markFailed, markStopping } from '@recstack/catalog';
+import type { ChosenTrack } from './codec-choice.js';
+import { AtCapacityError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
+import { KeyframeRequester } from './keyframe-requester.js';
+import type { IncomingStreamTrack, Streamer } from './medooze.js';
+import type { PortAllocator, PortLease } from './port-allocator.js';
+import type { RecorderClient } from './recorder-client.js';
+import { RtpForwarder, resolveRecorderHost } from './rtp-forwarder.js';
+
+export type RecordingState = 'starting' | 'active' | 'stopping' | 'ended';
+
+/** How a recording ended: the recorder's report, or why there is none. */
+export type RecordingOutcome = { ok: true; report: RecordingReport } | { ok: false; error: ErrorBody };
+
+/** The part of the catalog media writes to (RecordingCatalog.update). */
+export interface CatalogWriter {
+  update(id: string, change: (current: CatalogRecording) => CatalogRecording): Promise<CatalogRecording | undefined>;
+}
+
+export interface RecordingMetrics {
+  keyframeRequested(): void;
+  startRetried(code: string): void;
+  firstKeyframe(msSinceListening: number): void;
+}
+
+export interface RecordingDeps {
+  nc: NatsConnection;
+  mediaId: string;
+  recorder: RecorderClient;
+  ports: PortAllocator;
+  createStreamer: () => Streamer;
+  catalog: CatalogWriter | undefined;
+  keyframeIntervalMs: number;
+  startAttempts: number;
+  stopTimeoutMs: number;
+  metrics: RecordingMetrics;
+  logger: Logger;
+}
+
+export interface RecordingPlan {
+  recordingId: string;
+  sessionId: string;
+  container: Container;
+  audioCodec: OutputAudioCodec | null;
+  tracks: Array<{ chosen: ChosenTrack; incoming: IncomingStreamTrack }>;
+  /** asks the publisher for a keyframe; false when it cannot (no video, connection closed) */
+  requestKeyframe: () => boolean;
+}
+
+export interface StopOptions {
+  /** media decided to stop (publisher left, shutdown): mark the catalog entry `stopping` and say so */
+  initiatedByMedia?: boolean;
+  /** how long to wait for the recorder's report (default: the configured stop timeout) */
+  timeoutMs?: number;
+}
+
+const MAX_FMTP = 1024;
+/** after the recorder says it does not know the recording, how long its `finished` event may take */
+const LATE_EVENT_MS = 3000;
+
+/**
+ * One recording of a publisher session, from the handshake with a recorder to its report.
+ *
+ * start: lease ports → recorder.v1.start (PORT_IN_USE: quarantine and retry with other ports;
+ * AT_CAPACITY: retry, another recorder may take it) → on the listening reply create the Streamer
+ * sessions → request keyframes until the recorder's `first-keyframe` event.
+ * stop: stop forwarding → recorder.v1.<id>.stop → its report (or `finished`/`failed` event) → ports back.
+ * A recorder that ends the recording on its own (RTP timeout, its shutdown) or disappears also ends it.
+ * Emits `ended` exactly once, whatever the way.
+ */
+export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
+  readonly id: string;
+  readonly sessionId: string;
+  private state: RecordingState = 'starting';
+  private lease: PortLease | undefined;
+  private listening: RecorderListening | undefined;
+  private forwarder: RtpForwarder | undefined;
+  private keyframes: KeyframeRequester | undefined;
+  private events: Subscription | undefined;
+  private startPromise: Promise<StartRecordingReply> | undefined;
+  private stopPromise: Promise<RecordingOutcome> | undefined;
+  private cancelled = false;
+  private outcome: RecordingOutcome | undefined;
+  /** an end the recorder announced (finished/failed event) before we asked for one */
+  private announcedEnd: RecordingOutcome | undefined;
+  private announcedEndWaiters: Array<(o: RecordingOutcome) => void> = [];
+  private listeningAt = 0;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: RecordingDeps,
+    private readonly plan: RecordingPlan,
+  ) {
+    super();
+    this.id = plan.recordingId;
+    this.sessionId = plan.sessionId;
+    this.log = deps.logger.child({ recordingId: plan.recordingId, sessionId: plan.sessionId });
+  }
+
+  get currentState(): RecordingState {
+    return this.state;
+  }
+
+  get recorderId(): string | undefined {
+    return this.listening?.recorderId;
+  }
+
+  start(): Promise<StartRecordingReply> {
+    this.startPromise ??= this.runStart();
+    return this.startPromise;
+  }
+
+  /** Idempotent: every caller gets the same outcome. */
+  stop(reason: StopReason, options: StopOptions = {}): Promise<RecordingOutcome> {
+    this.stopPromise ??= this.runStop(reason, options);
+    return this.stopPromise;
+  }
+
+  /** The recorder holding this recording stopped answering: give up on it. */
+  recorderLost(): void {
+    if (this.state !== 'active') return;
+    const error: ErrorBody = { code: 'RECORDER_UNAVAILABLE', message: `recorder ${this.recorderId ?? '?'} stopped answering` };
+    this.log.error({ recorderId: this.recorderId }, 'recorder lost');
+    this.teardown();
+    // its pipeline may outlive it and still hold the ports
+    this.lease?.quarantine();
+    void this.writeCatalog((r) => markFailed(r, error, new Date()));
+    this.end({ ok: false, error });
+  }
+
+  private async runStart(): Promise<StartRecordingReply> {
+    try {
+      this.events = subscribeEvents(this.deps.nc, subjects.events.recording(this.id), RecordingEventSchema, (e) => this.onEvent(e), this.log);
+      await this.deps.nc.flush();
+      const listening = await this.negotiate();
+      this.listening = listening;
+      this.listeningAt = Date.now();
+      this.log.info({ recorderId: listening.recorderId, host: listening.host, ports: this.lease?.ports, engine: listening.engine }, 'recorder listening');
+      if (this.cancelled) throw new RecordingCancelledError(this.id);
+      // signaling gives up on a start that takes too long and marks the entry failed: do not record for nobody
+      const entry = await this.writeCatalog((r) =>
+        r.recorderId === listening.recorderId && r.mediaId === this.deps.mediaId
+          ? r
+          : { ...r, recorderId: listening.recorderId, mediaId: this.deps.mediaId, updatedAt: new Date().toISOString() },
+      );
+      if (entry && (entry.status === 'failed' || entry.status === 'done')) {
+        throw new RecordingAbandonedError(this.id, entry.status);
+      }
+      const address = await resolveRecorderHost(listening.host);
+      if (this.cancelled) throw new RecordingCancelledError(this.id);
+      if (this.announcedEnd) throw new RecorderFailedError('the recorder ended the recording while it was starting');
+      this.forwarder = RtpForwarder.open(
+        this.deps.createStreamer,
+        address,
+        this.plan.tracks.map(({ chosen, incoming }, i) => ({
+          kind: chosen.kind,
+          codec: chosen.codec,
+          payloadType: chosen.payloadType,
+          incoming,
+          port: this.lease?.ports[i] ?? 0,
+        })),
+        this.log,
+      );
+      this.state = 'active';
+      if (this.plan.tracks.some((t) => t.chosen.kind === 'video')) {
+        this.keyframes = new KeyframeRequester(
+          () => {
+            if (this.plan.requestKeyframe()) this.deps.metrics.keyframeRequested();
+          },
+          this.deps.keyframeIntervalMs,
+          (err) => this.log.warn({ err }, 'keyframe request failed'),
+        );
+        this.keyframes.start();
+      }
+      this.log.info('recording started');
+      return StartRecordingReplySchema.parse({
+        recordingId: this.id,
+        recorderId: listening.recorderId,
+        container: this.plan.container,
+        audioCodec: this.plan.audioCodec,
+        fileName: listening.fileName,
+        tracks: this.plan.tracks.map(({ chosen }, i) => ({ kind: chosen.kind, codec: chosen.codec, port: this.lease?.ports[i] ?? 0 })),
+      });
+    } catch (err) {
+      await this.failStart(err);
+      throw err;
+    }
+  }
+
+  /** Asks recorders until one listens on ports of ours, or there is no point in asking again. */
+  private async negotiate(): Promise<RecorderListening> {
+    const attempts = this.deps.startAttempts;
+    for (let attempt = 1; ; attempt++) {
+      if (this.cancelled) throw new RecordingCancelledError(this.id);
+      const lease = this.deps.ports.lease(this.plan.tracks.length);
+      try {
+        const listening = await this.deps.recorder.start(this.recorderRequest(lease.ports));
+        this.lease = lease;
+        return listening;
+      } catch (err) {
+        const code = errorCodeOf(err);
+        if (code === 'PORT_IN_USE') {
+          lease.quarantine();
+          if (attempt < attempts) {
+            this.log.warn({ ports: lease.ports, attempt }, 'recorder could not bind the ports, retrying with others');
+            this.deps.metrics.startRetried(code);
+            continue;
+          }
+        } else if (code === 'AT_CAPACITY') {
+          lease.release();
+          if (attempt < attempts) {
+            this.log.warn({ attempt }, 'recorder at capacity, retrying');
+            this.deps.metrics.startRetried(code);
+            await delay(150 * attempt);
+            continue;
+          }
+          throw new AtCapacityError(`no recorder took the recording after ${attempts} attempts`, { cause: err });
+        } else if (err instanceof TimeoutError) {
+          // a recorder may have started listening without our hearing of it: keep its ports out of use
+          lease.quarantine();
+        } else {
+          lease.release();
+        }
+        throw err;
+      }
+    }
+  }
+
+  private recorderRequest(ports: readonly number[]): RecorderStartRequest {
+    const tracks: RtpTrackSpec[] = this.plan.tracks.map(({ chosen }, i) => {
+      const spec: RtpTrackSpec = {
+        kind: chosen.kind,
+        codec: chosen.codec,
+        payloadType: chosen.payloadType,
+        clockRate: chosen.clockRate,
+        port: ports[i] ?? 0,
+      };
+      if (chosen.channels !== undefined) spec.channels = chosen.channels;
+      if (chosen.fmtp !== undefined && chosen.fmtp.length <= MAX_FMTP) spec.fmtp = chosen.fmtp;
+      return spec;
+    });
+    return { recordingId: this.id, sessionId: this.sessionId, tracks, container: this.plan.container, audioCodec: this.plan.audioCodec };
+  }
+
+  /** A start that failed after the recorder was listening must not leave that recorder running. */
+  private async failStart(err: unknown): Promise<void> {
+    if (this.listening && !this.cancelled) {
+      this.log.warn({ err }, 'recording start failed after the recorder listened, stopping it');
+      this.teardown();
+      const outcome = await this.requestReport('error', this.deps.stopTimeoutMs);
+      this.endWithPorts(outcome);
+      return;
+    }
+    if (this.listening && this.cancelled) return; // stop() owns the rest
+    this.teardown();
+    this.end({ ok: false, error: toErrorBody(err) });
+  }
+
+  private async runStop(reason: StopReason, options: StopOptions): Promise<RecordingOutcome> {
+    if (this.state === 'starting') {
+      this.cancelled = true;
+      await this.startPromise?.catch(() => undefined);
+    }
+    if (this.state === 'ended' && this.outcome) return this.outcome;
+    this.state = 'stopping';
+    // stop sending first: nothing may reach the recorder's ports after they are handed back
+    this.teardown();
+    if (options.initiatedByMedia) this.announceStopping(reason);
+    this.log.info({ reason, recorderId: this.recorderId }, 'stopping recording');
+    const outcome = await this.requestReport(reason, options.timeoutMs ?? this.deps.stopTimeoutMs);
+    if (!outcome.ok && outcome.error.code === 'RECORDER_UNAVAILABLE') {
+      // the recorder is gone: nobody else will ever write this recording's final state
+      await this.writeCatalog((r) => markFailed(r, outcome.error, new Date()));
+    }
+    this.endWithPorts(outcome);
+    return outcome;
+  }
+
+  /** Asks the recorder to finalize; the answer is its reply or its finished/failed event, whichever comes first. */
+  private async requestReport(reason: StopReason, timeoutMs: number): Promise<RecordingOutcome> {
+    const recorderId = this.recorderId;
+    if (!recorderId) return { ok: false, error: { code: 'RECORDER_FAILED', message: 'no recorder holds the recording' } };
+    if (this.announcedEnd) return this.announcedEnd;
+    const fromEvent = new Promise<RecordingOutcome>((resolve) => this.announcedEndWaiters.push(resolve));
+    const fromReply = this.deps.recorder.stop(recorderId, { recordingId: this.id, reason }, timeoutMs).then(
+      (report): RecordingOutcome => ({ ok: true, report }),
+      async (err: unknown): Promise<RecordingOutcome> => {
+        if (errorCodeOf(err) === 'NO_SUCH_RECORDING') {
+          // it finished on its own a moment ago; its event is on the way
+          const late = await Promise.race([fromEvent, delay(LATE_EVENT_MS).then(() => undefined)]);
+          if (late) return late;
+        }
+        this.log.warn({ err, recorderId }, 'recorder stop failed');
+        return { ok: false, error: toErrorBody(err) };
+      },
+    );
+    return Promise.race([fromReply, fromEvent]);
+  }
+
+  private onEvent(event: RecordingEvent): void {
+    switch (event.type) {
+      case 'first-keyframe':
+        if (this.keyframes?.running) {
+          this.log.info({ keyframeRequests: this.keyframes.requestsSent, msSinceListening: Date.now() - this.listeningAt }, 'first keyframe written');
+          this.deps.metrics.firstKeyframe(Date.now() - this.listeningAt);
+        }
+        this.keyframes?.stop();
+        return;
+      case 'finished':
+        this.onAnnouncedEnd({ ok: true, report: event.report });
+        return;
+      case 'failed':
+        this.onAnnouncedEnd({ ok: false, error: event.error });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onAnnouncedEnd(outcome: RecordingOutcome): void {
+    if (this.announcedEnd || this.state === 'ended') return;
+    this.announcedEnd = outcome;
+    for (const resolve of this.announcedEndWaiters.splice(0)) resolve(outcome);
+    if (this.state === 'active') {
+      // the recorder ended it (RTP timeout, its own shutdown, pipeline error): stop feeding it
+      this.log.warn({ ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'recording ended by the recorder');
+      this.teardown();
+      this.endWithPorts(outcome);
+    }
+  }
+
+  private teardown(): void {
+    this.keyframes?.stop();
+    this.forwarder?.close();
+  }
+
+  /** Ports go back once the recorder is known to have let go of them; otherwise they sit out a quarantine. */
+  private endWithPorts(outcome: RecordingOutcome): void {
+    const recorderLetGo = outcome.ok || !['TIMEOUT', 'RECORDER_UNAVAILABLE', 'INTERNAL'].includes(outcome.error.code);
+    if (recorderLetGo) this.lease?.release();
+    else this.lease?.quarantine();
+    this.end(outcome);
+  }
+
+  private end(outcome: RecordingOutcome): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.outcome = outcome;
+    this.lease?.release();
+    this.events?.unsubscribe();
+    for (const resolve of this.announcedEndWaiters.splice(0)) resolve(outcome);
+    this.log.info({ ok: outcome.ok, status: outcome.ok ? outcome.report.status : undefined, error: outcome.ok ? undefined : outcome.error }, 'recording ended');
+    this.emit('ended', outcome);
+  }
+
+  private announceStopping(reason: StopReason): void {
+    const at = new Date();
+    void this.writeCatalog((r) => markStopping(r, reason, at));
+    try {
+      publishEvent(this.deps.nc, subjects.events.recording(this.id), RecordingEventSchema, { type: 'stopping', recordingId: this.id, reason, at: at.toISOString() });
+    } catch (err) {
+      this.log.warn({ err }, 'stopping event not published');
+    }
+  }
+
+  /**
+   * Catalog bookkeeping never fails a recording: the recorder and signaling write the decisive states.
+   * Resolves with the stored entry, or undefined when there is none or the write failed.
+   */
+  private async writeCatalog(change: (r: CatalogRecording) => CatalogRecording): Promise<CatalogRecording | undefined> {
+    if (!this.deps.catalog) return undefined;
+    try {
+      const written = await this.deps.catalog.update(this.id, change);
+      if (!written) this.log.warn('recording has no catalog entry');
+      return written;
+    } catch (err) {
+      this.log.error({ err }, 'catalog update failed');
+      return undefined;
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,66 @@
+import { Direction, type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type SDPInfo } from 'semantic-sdp';
+import type { OfferedMedia } from './offer-media.js';
+import type { CodecChoice } from './codec-choice.js';
+import { MediaEngineError } from './errors.js';
+
+const TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+/**
+ * What we negotiate besides the codec. Video orientation (urn:3gpp:video-orientation) is left out on
+ * purpose: without it the browser rotates frames itself, so recordings from phones come out upright.
+ * No simulcast: we record one encoding.
+ */
+export const CAPABILITIES: Capabilities = {
+  audio: {
+    codecs: ['opus'],
+    extensions: [MID, TRANSPORT_CC, ABS_SEND_TIME],
+    rtcpfbs: [{ id: 'transport-cc' }],
+  },
+  video: {
+    codecs: ['h264;packetization-mode=1', 'vp8', 'vp9', 'av1'],
+    rtx: true,
+    extensions: [MID, TRANSPORT_CC, ABS_SEND_TIME],
+    rtcpfbs: [{ id: 'goog-remb' }, { id: 'transport-cc' }, { id: 'ccm', params: ['fir'] }, { id: 'nack' }, { id: 'nack', params: ['pli'] }],
+  },
+};
+
+export interface LocalTransportInfo {
+  ice: ICEInfo;
+  dtls: DTLSInfo;
+  candidates: CandidateInfo[];
+}
+
+function firstCodec(codecs: Map<number, CodecInfo>): CodecInfo | undefined {
+  for (const codec of codecs.values()) return codec;
+  return undefined;
+}
+
+/**
+ * Answers the offer with exactly the chosen codec on each chosen m-line (recvonly), and every other
+ * m-line inactive. semantic-sdp alone would answer every offered variant of a codec name (all H264
+ * profiles, both VP9 profiles), which would let the publisher switch to one we did not prepare for.
+ */
+export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, choice: CodecChoice, local: LocalTransportInfo): SDPInfo {
+  const answer = offer.sdp.answer({ ice: local.ice, dtls: local.dtls, candidates: local.candidates, capabilities: CAPABILITIES });
+  const offered = offer.sdp.getMedias();
+  answer.getMedias().forEach((media, index) => {
+    const chosen = [choice.audio, choice.video].find((t) => t?.index === index);
+    if (chosen) {
+      const codec = media.getCodecForType(chosen.payloadType);
+      if (!codec) throw new MediaEngineError(`the answer lost the chosen ${chosen.codec} codec`);
+      media.setCodecs(new Map([[chosen.payloadType, codec]]));
+      media.setDirection(Direction.RECVONLY);
+      return;
+    }
+    media.setDirection(Direction.INACTIVE);
+    if (media.getType() === 'application') return;
+    // an m-line must name at least one format, even when it is rejected: the first one offered
+    const formats = offer.medias[index]?.codecs ?? [];
+    const source = offered[index];
+    const keep = formats.map((f) => source?.getCodecForType(f.payloadType)).find((c) => c !== undefined) ?? firstCodec(source?.getCodecs() ?? new Map());
+    if (keep) media.setCodecs(new Map([[keep.getType(), keep.clone()]]));
+  });
+  return answer;
+}

@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { DTLSInfo, ICEInfo, Setup, CandidateInfo } from 'semantic-sdp';
+import { ServiceError } from '@recstack/service-kit';
+import { chooseCodecs } from './codec-choice.js';
+import { readOfferedMedia } from './offer-media.js';
+import { buildAnswer } from './sdp-answer.js';
+import { parseOffer } from './sdp-offer.js';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
+const FINGERPRINT = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
+const local = () => ({
+  ice: ICEInfo.generate(true),
+  dtls: new DTLSInfo(Setup.PASSIVE, 'sha-256', FINGERPRINT),
+  candidates: [new CandidateInfo('1', 1, 'UDP', 2130706431, '127.0.0.1', 40000, 'host')],
+});
+
+function answerFor(sdp: string): string {
+  const offer = parseOffer(sdp);
+  return buildAnswer(offer, chooseCodecs(offer.medias), local()).toString();
+}
+
+const rejects = (sdp: string, code = 'BAD_REQUEST') =>
+  assert.throws(() => parseOffer(sdp), (err: unknown) => err instanceof ServiceError && err.code === code, JSON.stringify(sdp.slice(0, 40)));
+
+test('readOfferedMedia: kinds, mids, directions and codecs in m-line order without rtx/red/fec', () => {
+  const medias = readOfferedMedia(fixture('chromium-default'));
+  assert.deepEqual(medias.map((m) => [m.index, m.kind, m.mid, m.direction]), [[0, 'audio', '0', 'sendonly'], [1, 'video', '1', 'sendonly']]);
+  assert.deepEqual(medias[0]?.codecs.map((c) => c.name), ['opus', 'g722', 'pcmu', 'pcma', 'cn', 'telephone-event', 'telephone-event']);
+  assert.deepEqual(medias[1]?.codecs.map((c) => c.name).slice(0, 3), ['vp8', 'h264', 'h264']);
+  assert.ok(!medias[1]?.codecs.some((c) => ['rtx', 'red', 'ulpfec'].includes(c.name)));
+  assert.deepEqual(readOfferedMedia('garbage\n\u0000'), []);
+});
+
+test('every Chromium fixture parses, and the answer carries exactly the chosen codec per m-line', () => {
+  const expected: Record<string, string[]> = {
+    'chromium-default': ['opus', 'VP8'],
+    'chromium-h264-first': ['opus', 'H264'],
+    'chromium-h264-pm0-first': ['opus', 'H264'],
+    'chromium-vp9-first': ['opus', 'VP9'],
+    'chromium-vp9-profile2-first': ['opus', 'VP9'],
+    'chromium-av1-first': ['opus', 'AV1'],
+    'chromium-audio-only': ['opus'],
+    'chromium-video-only': ['VP8'],
+  };
+  for (const [name, codecs] of Object.entries(expected)) {
+    const answer = answerFor(fixture(name));
+    const media = answer.split(/\r?\nm=/).slice(1);
+    assert.equal(media.length, codecs.length, name);
+    media.forEach((section, i) => {
+      const names = [...section.matchAll(/a=rtpmap:\d+ ([^/]+)\//g)].map((m) => m[1]).filter((n) => n !== 'rtx');
+      assert.deepEqual(names, [codecs[i]], `${name} m-line ${i}`);
+      assert.match(section, /a=recvonly/, `${name} m-line ${i} is recvonly`);
+    });
+    assert.match(answer, /a=ice-lite/);
+    assert.match(answer, /a=setup:passive/);
+    assert.match(answer, /a=candidate:.* 127\.0\.0\.1 40000 typ host/);
+    assert.doesNotMatch(answer, /urn:3gpp:video-orientation/, 'the browser rotates frames itself');
+  }
+});
+
+test('the chosen H264 keeps its profile and RTX; VP9 profile 2 is not answered', () => {
+  const h264 = answerFor(fixture('chromium-h264-pm0-first'));
+  assert.match(h264, /a=rtpmap:116 H264\/90000/);
+  assert.match(h264, /a=fmtp:116 .*profile-level-id=4d001f/);
+  assert.match(h264, /a=rtpmap:117 rtx\/90000/);
+  assert.match(h264, /a=rtcp-fb:116 nack pli/);
+  const vp9 = answerFor(fixture('chromium-vp9-profile2-first'));
+  assert.doesNotMatch(vp9, /a=rtpmap:100 /);
+  assert.match(vp9, /a=fmtp:98 profile-id=0/);
+});
+
+test('an m-line we do not record is answered inactive with one format, keeping the answer valid', () => {
+  const sdp = fixture('chromium-default').replace(/^(m=video \d+ UDP\/TLS\/RTP\/SAVPF).*$/m, '$1 120').replace(/a=rtpmap:120 ulpfec/, 'a=rtpmap:120 H265');
+  const answer = answerFor(sdp);
+  const video = answer.split(/\r?\nm=/)[2] ?? '';
+  assert.match(video, /^video 9 UDP\/TLS\/RTP\/SAVPF 120/);
+  assert.match(video, /a=inactive/);
+});
+
+test('parseOffer refuses what native code must never see', () => {
+  const real = fixture('chromium-h264-first');
+  rejects('');
+  rejects('hello');
+  rejects('v=0\r\n');
+  rejects('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n');
+  rejects(real.replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:a:b'));
+  rejects(real.replace(/a=ice-pwd:\S+/g, 'a=ice-pwd:short'));
+  rejects(real.replace(/a=fingerprint:sha-256/g, 'a=fingerprint:md5'));
+  rejects(real.replace(/a=fingerprint:sha-256 \S+/g, 'a=fingerprint:sha-256 00:11'));
+  rejects(real.replace(/a=setup:actpass/g, 'a=setup:holdconn'));
+  rejects(real.replace(/a=mid:1/g, 'a=mid:0'));
+  rejects(real.replace(/^m=video \d+/m, 'm=video 99999'));
+});
+
+test('parseOffer keeps only usable remote candidates (UDP with a literal address)', () => {
+  const real = fixture('chromium-h264-first');
+  const withExtras = real.replace(
+    /(a=candidate:[^\r\n]*\r?\n)/,
+    '$1a=candidate:1 1 udp 2122194687 4b3e9a52-0a1f.local 50000 typ host\r\na=candidate:2 1 udp 2122194687 10.0.0.1 0 typ host\r\n',
+  );
+  const offer = parseOffer(withExtras);
+  assert.ok(offer.candidates.length > 0);
+  for (const c of offer.candidates) {
+    assert.equal(c.getTransport().toLowerCase(), 'udp');
+    assert.match(c.getAddress(), /^[0-9a-f.:]+$/i);
+    assert.ok(c.getPort() > 0);
+  }
+});
