@@ -36,3 +36,29 @@ typecheck:
 
 clean:
 	rm -rf node_modules packages/*/dist services/*/dist e2e/dist packages/*/tsconfig.tsbuildinfo services/*/tsconfig.tsbuildinfo
+
+# --- deployment (deploy/README.md) ---
+.PHONY: compose-test k8s-validate
+
+# builds the images, starts docker-compose.yml, records from Chromium on the host, scales recorders to 3;
+# starts ../shared/tools/container-engine (Podman) where no Docker daemon answers
+compose-test:
+	@bash scripts/setup.sh test
+	@node --conditions=development --import tsx --test --test-reporter=spec deploy/compose-test/*.test.ts
+	@node --conditions=development --import tsx scripts/compose-test.ts
+
+# renders deploy/k8s/overlays/*, validates every object against the Kubernetes API schemas and the
+# cross-references (selectors, ports, secrets, each service's config.ts variables); then the checker's own tests
+k8s-validate:
+	@[ -d node_modules/kubernetes-models ] || npm ci --no-audit --no-fund
+	@npx tsc -p deploy/tsconfig.json
+	@node --conditions=development --import tsx scripts/k8s-validate.ts
+	@node --conditions=development --import tsx --test --test-reporter=spec deploy/tools/*.test.ts
+
+# --- benchmark (bench/README.md): prints figures, never fails on them ---
+.PHONY: bench
+# the seed's GStreamer and FFmpeg commands and our recorder's pipelines on the same replayed RTP (CPU, peak RSS),
+# then start/stop latency through the real recorder service over NATS; writes bench/results/latest.md.
+# BENCH_SECONDS (30), BENCH_RUNS (10), BENCH_RECORD_SECONDS (3), BENCH_REPEAT (1), BENCH_ABLATIONS (0|1), BENCH_ONLY (ids), BENCH_RESULT (latest.md)
+bench:
+	@node --conditions=development --import tsx bench/main.ts

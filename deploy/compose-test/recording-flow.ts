@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { BrowserContext, Page } from 'playwright-core';
+import { RecordingSchema, type Recording } from '@recstack/contracts';
+import { publishWhip } from '@recstack/testkit';
+import { assertPlayableRecording } from '../../e2e/recording-checks.js';
+
+/** Talks to the stack's public API as a client would. */
+export class StackClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}`, ...extra } : extra;
+  }
+
+  async recordings(): Promise<Recording[]> {
+    const res = await fetch(`${this.baseUrl}/api/recordings`, { headers: this.headers() });
+    assert.equal(res.status, 200, `GET /api/recordings answered ${res.status}`);
+    const body = (await res.json()) as { recordings: unknown[] } | unknown[];
+    return (Array.isArray(body) ? body : body.recordings).map((r) => RecordingSchema.parse(r));
+  }
+
+  async recording(id: string): Promise<Recording> {
+    const res = await fetch(`${this.baseUrl}/api/recordings/${id}`, { headers: this.headers() });
+    assert.equal(res.status, 200, `GET /api/recordings/${id} answered ${res.status}`);
+    return RecordingSchema.parse(await res.json());
+  }
+
+  async start(sessionId: string): Promise<Recording> {
+    const res = await fetch(`${this.baseUrl}/api/sessions/${sessionId}/recordings`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json' }),
+      body: '{}',
+    });
+    const text = await res.text();
+    assert.equal(res.status, 201, `starting a recording of ${sessionId} answered ${res.status}: ${text}`);
+    return RecordingSchema.parse(JSON.parse(text));
+  }
+
+  async stop(id: string): Promise<Recording> {
+    const res = await fetch(`${this.baseUrl}/api/recordings/${id}/stop`, { method: 'POST', headers: this.headers() });
+    const text = await res.text();
+    assert.equal(res.status, 200, `stopping ${id} answered ${res.status}: ${text}`);
+    return RecordingSchema.parse(JSON.parse(text));
+  }
+
+  /** Downloads the file through the API into `dir` and checks its length against the catalog. */
+  async download(recording: Recording, dir: string): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/api/recordings/${recording.id}/media?download`, { headers: this.headers() });
+    assert.equal(res.status, 200, `downloading ${recording.id} answered ${res.status}`);
+    assert.ok(res.body, 'the download has a body');
+    const path = join(dir, recording.fileName);
+    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), createWriteStream(path));
+    if (recording.sizeBytes !== null) {
+      assert.equal(Number(res.headers.get('content-length')), recording.sizeBytes, `${recording.id}: content-length is the catalog's size`);
+    }
+    return path;
+  }
+
+  async waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  waitForStatus(id: string, statuses: Recording['status'][], timeoutMs: number): Promise<Recording> {
+    return this.waitFor(`${id} to be ${statuses.join(' or ')}`, async () => {
+      const r = await this.recording(id);
+      return statuses.includes(r.status) ? r : undefined;
+    }, timeoutMs);
+  }
+}
+
+/** The checks a user would make on a downloaded recording, the same as the local end-to-end test's. */
+export async function checkRecordingFile(recording: Recording, path: string, durationSec: number): Promise<void> {
+  const video = recording.tracks.find((t) => t.kind === 'video')?.codec;
+  const audio = recording.tracks.find((t) => t.kind === 'audio')?.codec;
+  assert.ok(video, `${recording.id}: the catalog lists a video track`);
+  assert.ok(audio, `${recording.id}: the catalog lists an audio track`);
+  await assertPlayableRecording(path, { video, audio, durationSec, toleranceSec: 1.5 });
+}
+
+/**
+ * What a person does on the page: wait for the camera preview, press Record, wait, press Stop. Returns
+ * the finished recording from the catalog.
+ */
+export async function recordFromPage(context: BrowserContext, client: StackClient, seconds: number, log: (line: string) => void): Promise<Recording> {
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && log(`[page] ${m.text()}`));
+  // keep the page's peer connections reachable, to report their ICE state when something fails
+  await page.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    const seen: RTCPeerConnection[] = [];
+    (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = seen;
+    window.RTCPeerConnection = class extends Original {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        seen.push(this);
+      }
+    };
+  });
+  try {
+    const before = new Set((await client.recordings()).map((r) => r.id));
+    await page.goto(client.baseUrl);
+    await page.waitForFunction(() => {
+      const v = document.querySelector<HTMLVideoElement>('#preview');
+      return v !== null && v.readyState >= 2 && v.videoWidth > 0;
+    }, undefined, { timeout: 30_000 });
+    log('page: camera preview is playing; pressing Record');
+    await page.locator('#record').click();
+    const started = await client.waitFor('the page\'s recording to start', async () => (await client.recordings()).find((r) => !before.has(r.id) && r.status === 'recording'), 30_000);
+    log(`page: ${started.id} is recording (recorder ${started.recorderId ?? '?'}); waiting ${seconds} s`);
+    await page.waitForTimeout(seconds * 1000);
+    await page.locator('#stop').click();
+    const done = await client.waitForStatus(started.id, ['done', 'failed'], 60_000);
+    assert.equal(done.status, 'done', `${done.id} failed: ${JSON.stringify(done.error)}`);
+    await page.locator(`[data-recording-id="${done.id}"]`).waitFor({ timeout: 15_000 });
+    return done;
+  } catch (err) {
+    // what the person would see: the page's text and WebRTC state
+    const seen = await page
+      .evaluate(async () => {
+        const ice: string[] = [];
+        for (const pc of (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? []) {
+          ice.push(`pc ${pc.connectionState}/${pc.iceConnectionState}`);
+          (await pc.getStats()).forEach((r: { type: string; [k: string]: unknown }) => {
+            if (r.type === 'candidate-pair') ice.push(`pair ${String(r.state)} ${String(r.localCandidateId)} -> ${String(r.remoteCandidateId)} sent ${String(r.requestsSent)} responses ${String(r.responsesReceived)}`);
+            if (r.type === 'local-candidate' || r.type === 'remote-candidate') ice.push(`${r.type} ${String(r.id)} ${String(r.address)}:${String(r.port)} ${String(r.protocol)} ${String(r.candidateType)}`);
+          });
+        }
+        return { text: document.body.innerText.replace(/\s+/g, ' ').slice(0, 300), ice };
+      })
+      .catch(() => ({ text: '(page not readable)', ice: [] as string[] }));
+    log(`page at failure: ${seen.text}`);
+    for (const line of seen.ice) log(`page ICE: ${line}`);
+    throw err;
+  } finally {
+    await page.close().catch(() => undefined);
+  }
+}
+
+/** A WHIP publisher in its own page (Chromium's fake camera and microphone), as OBS or a WHIP client would be. */
+export async function openPublisher(context: BrowserContext, baseUrl: string, token?: string): Promise<{ page: Page; sessionId: string }> {
+  const page = await context.newPage();
+  // the page must be on the server's origin for its fetch('/whip')
+  await page.goto(`${baseUrl}/healthz`);
+  // 640x480 keeps three software H264 encoders within this 2-core machine's means next to the stack
+  const session = await publishWhip(page, { videoCodec: 'h264', width: 640, height: 480, ...(token ? { token } : {}) });
+  return { page, sessionId: session.sessionId };
+}

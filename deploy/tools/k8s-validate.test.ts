@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envNamesIn, type ServiceEnv } from './config-env.js';
+import { renderKustomization } from './kustomize.js';
+import { applyJsonPatch, strategicMerge } from './patches.js';
+import { loadServiceEnv, validateOverlay } from './validate.js';
+import { checkNatsConfigs } from './nats-config-check.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = join(here, '..', '..');
+
+/** What a recorder config.ts reads, as the env check sees it (the real one may not exist in a test run). */
+function recorderEnv(): Map<string, ServiceEnv> {
+  const variables = envNamesIn(
+    `const schema = natsEnvSchema.extend({ RECORDER_HOST: env.string('127.0.0.1'), SHUTDOWN_TIMEOUT_SECONDS: env.seconds(30), 'OPS_PORT': env.port(9102) });`,
+    'config.ts',
+  );
+  variables.delete('natsEnvSchema');
+  for (const name of ['NATS_URL', 'NATS_TOKEN']) variables.add(name);
+  return new Map([['recorder', { service: 'recorder', file: 'services/recorder/src/config.ts', variables }]]);
+}
+
+test('the broken fixture is rejected, each defect with a message that names it', () => {
+  const report = validateOverlay(join(here, 'fixtures', 'broken'), recorderEnv());
+  const messages = report.problems.map((p) => `${p.object}: ${p.message}`);
+  const expect = (pattern: RegExp, what: string) =>
+    assert.ok(messages.some((m) => pattern.test(m)), `expected a problem about ${what}; got:\n  ${messages.join('\n  ')}`);
+  expect(/Deployment\/broken\/recorder: schema: \/spec\/replicas must be integer/, 'the replicas type');
+  expect(/readinesProbe: unknown field "readinesProbe" \(did you mean "readinessProbe"\?\)/, 'the misspelt probe');
+  expect(/spec\.selector .* does not match the pod template's labels/, 'the selector');
+  expect(/sets RECORDER_HOSTNAME, which services\/recorder\/src\/config\.ts does not read/, 'the unknown environment variable');
+  expect(/NATS_TOKEN comes from Secret missing-secret, which does not exist/, 'the missing secret');
+  expect(/terminationGracePeriodSeconds 10 is not longer than SHUTDOWN_TIMEOUT_SECONDS 90/, 'the grace period');
+  expect(/Service\/broken\/recorder: port metrics targets metrics\/TCP, which no selected container exposes/, 'the service port');
+  expect(/has no readiness probe/, 'the missing readiness probe');
+});
+
+test('the committed overlays render and pass every check', () => {
+  const serviceEnv = loadServiceEnv(repoRoot);
+  for (const overlay of ['dev', 'production']) {
+    const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'overlays', overlay), serviceEnv);
+    assert.deepEqual(report.problems, [], `${overlay}: ${report.problems.map((p) => `${p.object}: ${p.message}`).join('\n')}`);
+    const kinds = new Set(report.objects.map((o) => o.kind));
+    for (const kind of ['StatefulSet', 'Deployment', 'Service', 'Ingress', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'Secret']) {
+      assert.ok(kinds.has(kind), `${overlay} renders a ${kind}`);
+    }
+  }
+});
+
+test('overlays set namespace, images, replicas and template labels like kustomize', () => {
+  const { objects, notes } = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'production'));
+  const media = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'media') as unknown as {
+    metadata: { namespace: string; labels: Record<string, string> };
+    spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ image: string }> } } };
+  };
+  assert.equal(media.metadata.namespace, 'recstack');
+  assert.equal(media.spec.template.spec.containers[0]?.image, 'registry.example.com/recstack/media:0.1.0');
+  assert.equal(media.spec.template.metadata.labels['app.kubernetes.io/part-of'], 'recstack');
+  assert.equal(objects.find((o) => o.kind === 'Namespace')?.metadata.namespace, undefined, 'a Namespace gets no namespace');
+  assert.equal(objects.filter((o) => o.kind === 'PersistentVolumeClaim').length, 1, 'the shared recordings volume');
+  assert.ok(notes.some((n) => n.includes('secrets.env.example')), 'the example secrets file stands in, and says so');
+  const dev = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'dev')).objects;
+  assert.equal((dev.find((o) => o.metadata.name === 'recorder' && o.kind === 'Deployment')?.spec as { replicas: number }).replicas, 1);
+});
+
+test('a kustomization field outside the supported subset is an error, not ignored', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-'));
+  try {
+    writeFileSync(join(dir, 'kustomization.yaml'), 'resources: []\nnamePrefix: x-\n');
+    assert.throws(() => renderKustomization(dir), /"namePrefix" is not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a strategic merge patch with $patch: delete removes the object; a patch that matches nothing is an error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-'));
+  try {
+    writeFileSync(join(dir, 'objects.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n');
+    const patch = (name: string) => `patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: ${name}}\n`;
+    writeFileSync(join(dir, 'kustomization.yaml'), `resources: [objects.yaml]\n${patch('a')}`);
+    assert.deepEqual(renderKustomization(dir).objects.map((o) => o.metadata.name), ['b']);
+    writeFileSync(join(dir, 'kustomization.yaml'), `resources: [objects.yaml]\n${patch('c')}`);
+    assert.throws(() => renderKustomization(dir), /matches no object/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('strategic merge: lists merge by their keys, $patch: delete and null remove', () => {
+  const base = {
+    spec: {
+      containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }], volumeMounts: [{ name: 'v', mountPath: '/v' }] }],
+      volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'c' } }],
+      args: ['--one'],
+    },
+  };
+  const patched = strategicMerge(base, {
+    spec: {
+      containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }, { name: 'X', value: '3' }], volumeMounts: [{ mountPath: '/v', $patch: 'delete' }] }],
+      volumes: [{ name: 'v', persistentVolumeClaim: null, emptyDir: {} }],
+      args: ['--two'],
+    },
+  });
+  assert.deepEqual(patched, {
+    spec: {
+      containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '3' }, { name: 'Y', value: '2' }], volumeMounts: [] }],
+      volumes: [{ name: 'v', emptyDir: {} }],
+      args: ['--two'],
+    },
+  });
+  assert.throws(() => strategicMerge(base, { $retainKeys: [] }), /not supported/);
+});
+
+test('JSON 6902 patch: add, replace, remove, test', () => {
+  const doc = { a: [1, 2], b: { c: 'x' } };
+  assert.deepEqual(
+    applyJsonPatch(doc, [
+      { op: 'add', path: '/a/-', value: 3 },
+      { op: 'replace', path: '/b/c', value: 'y' },
+      { op: 'remove', path: '/a/0' },
+      { op: 'test', path: '/a/0', value: 2 },
+    ]),
+    { a: [2, 3], b: { c: 'y' } },
+  );
+  assert.deepEqual(doc, { a: [1, 2], b: { c: 'x' } }, 'the input is not modified');
+  assert.throws(() => applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }]), /does not exist/);
+});
+
+test('config.ts parsing finds schema keys, direct reads and the shared NATS schema', () => {
+  const names = envNamesIn(
+    `import { natsEnvSchema } from '@recstack/service-kit';
+     const schema = natsEnvSchema.extend({ HTTP_PORT: env.port(8080), 'API_TOKEN': z.string().optional(), nested: { NOT_ENV: 1 } });
+     const other = z.object({ STORAGE: z.enum(['local', 'nats']) });
+     const direct = process.env.DIRECT_READ;`,
+    'config.ts',
+  );
+  assert.deepEqual([...names].sort(), ['API_TOKEN', 'DIRECT_READ', 'HTTP_PORT', 'STORAGE', 'natsEnvSchema']);
+});
+
+test('docker-compose.yml sets only variables the services read', async () => {
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const file = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, unknown> }>;
+  };
+  const serviceEnv = loadServiceEnv(repoRoot);
+  for (const service of ['signaling', 'media', 'recorder']) {
+    const reads = serviceEnv.get(service)?.variables;
+    assert.ok(reads, `services/${service}/src/config.ts exists`);
+    const set = Object.keys(file.services[service]?.environment ?? {});
+    assert.ok(set.length > 0, `${service} has an environment in docker-compose.yml`);
+    const unread = set.filter((name) => !reads.has(name));
+    assert.deepEqual(unread, [], `${service}: docker-compose.yml sets variables config.ts does not read`);
+  }
+});
+
+test("nats-server tests the NATS ConfigMap: unknown fields and variables the container does not set are rejected", () => {
+  const objects = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'dev')).objects;
+  assert.deepEqual(checkNatsConfigs(objects), [], 'the committed configuration passes');
+  const broken = structuredClone(objects);
+  const configMap = broken.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nats-config') as unknown as { data: Record<string, string> };
+  configMap.data['nats.conf'] = `${configMap.data['nats.conf']}\nmax_payload_typo: 1\nsystem_account: $NOT_SET_ANYWHERE\n`;
+  const messages = checkNatsConfigs(broken).map((p) => p.message).join('\n');
+  assert.match(messages, /nats-server rejects its configuration/);
+  assert.match(messages, /unknown field "max_payload_typo"|NOT_SET_ANYWHERE/);
+});

@@ -1,0 +1,264 @@
+// make compose-test: the stack as `docker compose up` runs it, tested end to end from the host.
+//  1. finds a Docker engine, or starts the workplace's (../shared/tools/container-engine up: Podman);
+//  2. builds the three images and starts the stack (NATS, recorder, media, signaling) on free host ports;
+//  3. waits until every container is healthy;
+//  4. in headless Chromium on the host: the page, Record 8 s, Stop; downloads the file through the API and
+//     checks it (ffprobe streams and duration, a clean full decode, a keyframe first);
+//  5. scales the recorders to 3 and makes three recordings at once from three WHIP publishers;
+//  6. stops the container of a recorder while it records: the file must be finalized (SIGTERM);
+//  7. prints each container's CPU and memory (dockerode), the containers' logs on failure,
+//     and always tears the stack down.
+//   node --conditions=development --import tsx scripts/compose-test.ts
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHROMIUM_PATH, freeTcpPort, freeUdpRange, launchChromium, type TestBrowser } from '@recstack/testkit';
+import type { Recording } from '@recstack/contracts';
+import { ComposeError, compose, writeEnvFile, type ComposeProject } from '../deploy/compose-test/compose.js';
+import { containerOfRecorder, containerUsage, printLogs, projectContainers, waitHealthy } from '../deploy/compose-test/containers.js';
+import { ensureEngine, stopEngine, whileDrivingHealth, type Engine } from '../deploy/compose-test/engine.js';
+import { StackClient, checkRecordingFile, openPublisher, recordFromPage } from '../deploy/compose-test/recording-flow.js';
+
+const RECORD_SECONDS = 8;
+/** the whole run, builds included, must stay under 20 minutes */
+const DEADLINE_MS = 19 * 60_000;
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const started = Date.now();
+const phases: Array<{ name: string; ms: number }> = [];
+const log = (line: string) => console.log(`[compose-test ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t = Date.now();
+  log(`--- ${name}`);
+  const result = await fn();
+  phases.push({ name, ms: Date.now() - t });
+  log(`--- ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+function requireTools(): void {
+  const missing = ['ffprobe', 'ffmpeg'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  if (!existsSync(CHROMIUM_PATH)) missing.push(CHROMIUM_PATH);
+  if (missing.length > 0) throw new Error(`missing on the host: ${missing.join(', ')} (bash scripts/setup.sh test installs them)`);
+}
+
+async function waitReady(client: StackClient, timeoutMs: number): Promise<unknown> {
+  return client.waitFor('signaling /readyz (NATS, a media and a recorder answering)', async () => {
+    const res = await fetch(`${client.baseUrl}/readyz`).catch(() => undefined);
+    if (res?.status !== 200) return undefined;
+    return res.json().catch(() => ({}));
+  }, timeoutMs);
+}
+
+async function main(): Promise<number> {
+  requireTools();
+  const engine: Engine = await phase('engine', () => ensureEngine(repoRoot, log));
+  const workDir = mkdtempSync(join(tmpdir(), 'recstack-compose-test-'));
+  const project: ComposeProject = { name: `recstack-ct-${process.pid}`, repoRoot, envFile: join(workDir, 'compose.env') };
+  const natsToken = randomBytes(24).toString('hex');
+  let httpPort = 0;
+  let mediaUdp = { min: 0, max: 0 };
+  /**
+   * Host ports for the page and Medooze's range (published 1:1 on the host's loopback), free now so this
+   * run can sit next to other tests. The range stays below Linux's ephemeral ports (32768-60999), where
+   * any client socket on the machine may take one of them in the meantime.
+   */
+  const choosePorts = async () => {
+    httpPort = await freeTcpPort();
+    mediaUdp = await freeUdpRange(100, 20000, 32700);
+    writeProjectEnv();
+  };
+  const writeProjectEnv = () => writeEnvFile(project.envFile, {
+    COMPOSE_PROJECT_NAME: project.name,
+    RECSTACK_TAG: 'compose-test',
+    NATS_TOKEN: natsToken,
+    API_TOKEN: '',
+    ALLOW_REMOTE_WITHOUT_TOKEN: 'true',
+    SIGNALING_BIND: '127.0.0.1',
+    HTTP_PUBLISH_PORT: String(httpPort),
+    MEDIA_PUBLIC_IP: '127.0.0.1',
+    MEDIA_UDP_BIND: '127.0.0.1',
+    MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
+    MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
+    MAX_SESSIONS: '24',
+    RECORDER_PORT_MIN: '50000',
+    RECORDER_PORT_MAX: '50999',
+    RECORDER_ENGINE: 'gstreamer',
+    MAX_RECORDINGS: '16',
+    LOG_LEVEL: 'info',
+    NATS_IMAGE: 'nats:2-alpine',
+  });
+  await choosePorts();
+  const healthy = <T>(during: () => Promise<T>) => whileDrivingHealth(engine, project.name, during);
+  let browser: TestBrowser | undefined;
+  let ok = false;
+  let tornDown = false;
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    await browser?.close().catch(() => undefined);
+    await phase('teardown', () => compose(engine, project, ['down', '--volumes', '--remove-orphans', '--timeout', '30'], 5 * 60_000)).catch((err: unknown) =>
+      log(`teardown failed: ${(err as Error).message}`),
+    );
+    // a failed run keeps what it downloaded, to look at
+    if (ok) rmSync(workDir, { recursive: true, force: true });
+    else log(`downloaded recordings kept in ${workDir}`);
+    stopEngine(engine, log);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: tearing the stack down`);
+    void teardown().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    log(`the run took longer than ${DEADLINE_MS / 60_000} minutes`);
+    void printLogs(engine.docker, project.name).finally(() => teardown().finally(() => process.exit(1)));
+  }, DEADLINE_MS - (Date.now() - started));
+
+  try {
+    const v1 = engine.compose[0] === 'docker-compose';
+    await phase('build images', () => compose(engine, project, ['build', ...(v1 ? ['--parallel'] : [])], 16 * 60_000));
+    await phase('start the stack', async () => {
+      for (let attempt = 1; ; attempt++) {
+        log(`project ${project.name}: http://127.0.0.1:${httpPort}, media UDP 127.0.0.1:${mediaUdp.min}-${mediaUdp.max}`);
+        try {
+          // compose waits for the dependencies' health checks before it starts the next service
+          await healthy(() => compose(engine, project, ['up', '--detach'], 5 * 60_000));
+          return;
+        } catch (err) {
+          // a host port taken between the check and the start: other ports, another try
+          if (attempt >= 3 || !(err instanceof ComposeError) || !/address already in use|port is already allocated/i.test(err.output)) throw err;
+          log('a host port was taken in the meantime: choosing other ports');
+          await compose(engine, project, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], 2 * 60_000);
+          await choosePorts();
+        }
+      }
+    });
+    const client = new StackClient(`http://127.0.0.1:${httpPort}`);
+    await phase('wait until healthy', () => healthy(() => waitHealthy(engine.docker, project.name, { nats: 1, recorder: 1, media: 1, signaling: 1 }, 3 * 60_000, log)));
+    const readiness = await waitReady(client, 60_000);
+    log(`signaling ready: ${JSON.stringify(readiness)}`);
+
+    browser = await phase('start chromium', () => launchChromium());
+    const context = browser.context;
+
+    await phase(`record ${RECORD_SECONDS} s from the page`, async () => {
+      const done = await recordFromPage(context, client, RECORD_SECONDS, log);
+      const path = await client.download(done, workDir);
+      await checkRecordingFile(done, path, RECORD_SECONDS);
+      log(`page recording ${done.id}: ${describe(done)}: downloaded and checked`);
+    });
+
+    await phase('scale recorders to 3', async () => {
+      await healthy(async () => {
+        await compose(engine, project, ['up', '--detach', '--no-recreate', '--scale', 'recorder=3'], 5 * 60_000);
+        await waitHealthy(engine.docker, project.name, { nats: 1, recorder: 3, media: 1, signaling: 1 }, 3 * 60_000, log);
+      });
+      await waitReady(client, 60_000);
+    });
+
+    // the first publisher stays connected for the next phase
+    const publisher = await phase('three recordings at once', async () => {
+      const publishers: Array<Awaited<ReturnType<typeof openPublisher>>> = [];
+      for (let i = 0; i < 3; i++) publishers.push(await openPublisher(context, client.baseUrl));
+      const recordings = await Promise.all(publishers.map((p) => client.start(p.sessionId)));
+      const recording = await Promise.all(recordings.map((r) => client.waitForStatus(r.id, ['recording'], 30_000)));
+      const recordingSince = Date.now();
+      log(`recording: ${recording.map((r) => `${r.id} on ${r.recorderId ?? '?'}`).join(', ')}`);
+      await printUsage(engine, project.name, 'during three recordings');
+      await new Promise((r) => setTimeout(r, Math.max(0, RECORD_SECONDS * 1000 - (Date.now() - recordingSince))));
+      const stopped = await Promise.all(recording.map((r) => client.stop(r.id)));
+      for (const r of stopped) assert.equal(r.status, 'done', `${r.id} ended ${r.status}: ${JSON.stringify(r.error)}`);
+      for (const r of stopped) {
+        const path = await client.download(r, workDir);
+        await checkRecordingFile(r, path, RECORD_SECONDS);
+        log(`${r.id}: ${describe(r)}: downloaded and checked`);
+      }
+      const recorders = new Set(stopped.map((r) => r.recorderId));
+      log(`the three recordings ran on ${recorders.size} of the 3 recorders (NATS queue group: any recorder may take any recording)`);
+      await Promise.all(publishers.slice(1).map((p) => p.page.close()));
+      return publishers[0];
+    });
+
+    // `docker compose stop` / a scale-down sends SIGTERM: the recorder must finalize what it records
+    // within stop_grace_period, through the image's entrypoint (exec: node is PID 1 and gets the signal)
+    await phase('stop a recorder while it records', async () => {
+      assert.ok(publisher, 'a publisher is left');
+      const started = await client.start(publisher.sessionId);
+      const recording = await client.waitForStatus(started.id, ['recording'], 30_000);
+      const since = Date.now();
+      const container = await containerOfRecorder(engine.docker, project.name, recording.recorderId ?? '');
+      await new Promise((r) => setTimeout(r, 4000));
+      log(`stopping container ${container.name} (${recording.recorderId ?? '?'}) while it records ${recording.id}`);
+      const seconds = (Date.now() - since) / 1000;
+      await engine.docker.getContainer(container.id).stop({ t: 75 });
+      const done = await client.waitForStatus(recording.id, ['done', 'failed'], 60_000);
+      assert.equal(done.status, 'done', `${done.id} ended ${done.status} when its recorder was stopped: ${JSON.stringify(done.error)}`);
+      assert.equal(done.stopReason, 'shutdown', `${done.id}: the stop reason`);
+      const path = await client.download(done, workDir);
+      await checkRecordingFile(done, path, seconds);
+      log(`${done.id}: ${describe(done)}: finalized on SIGTERM, downloaded and checked`);
+      await publisher.page.close();
+    });
+
+    await printUsage(engine, project.name, 'at the end');
+    ok = true;
+  } catch (err) {
+    console.error(`\ncompose-test FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await printLogs(engine.docker, project.name).catch((e: unknown) => log(`could not read logs: ${(e as Error).message}`));
+    printConntrack(mediaUdp);
+  } finally {
+    clearTimeout(watchdog);
+    await teardown();
+  }
+  const total = (Date.now() - started) / 1000;
+  console.log('\ncompose-test timings:');
+  for (const p of phases) console.log(`  ${p.name.padEnd(32)} ${(p.ms / 1000).toFixed(1).padStart(7)} s`);
+  console.log(`  ${'total'.padEnd(32)} ${total.toFixed(1).padStart(7)} s`);
+  console.log(ok ? 'compose-test: 1 passed, 0 failed' : 'compose-test: 0 passed, 1 failed');
+  return ok ? 0 : 1;
+}
+
+/** The kernel's NAT state for media's published range: where the host's packets to media were sent. */
+function printConntrack(range: { min: number; max: number }): void {
+  let table = '';
+  try {
+    table = readFileSync('/proc/net/nf_conntrack', 'utf8');
+  } catch {
+    return;
+  }
+  const lines = table.split('\n').filter((line) => {
+    const port = /dport=(\d+)/.exec(line)?.[1];
+    return line.includes('udp') && port !== undefined && Number(port) >= range.min && Number(port) <= range.max;
+  });
+  console.log(`\nconntrack entries for UDP ${range.min}-${range.max} (${lines.length}):`);
+  for (const line of lines.slice(0, 20)) console.log(`  ${line.replace(/\s+/g, ' ')}`);
+}
+
+function describe(r: Recording): string {
+  const tracks = r.tracks.map((t) => `${t.kind}:${t.codec}${t.width ? ` ${t.width}x${t.height}` : ''}`).join(', ');
+  return `${r.container}, ${((r.durationMs ?? 0) / 1000).toFixed(2)} s, ${r.sizeBytes ?? 0} bytes, ${tracks}, recorder ${r.recorderId ?? '?'}`;
+}
+
+async function printUsage(engine: Engine, project: string, when: string): Promise<void> {
+  const usage = await containerUsage(engine.docker, await projectContainers(engine.docker, project));
+  console.log(`\ncontainer CPU and memory ${when} (2 s sample, dockerode):`);
+  console.log(`  ${'container'.padEnd(36)} ${'CPU %'.padStart(7)} ${'memory MiB'.padStart(11)}`);
+  for (const u of usage) console.log(`  ${u.name.padEnd(36)} ${u.cpuPercent.toFixed(1).padStart(7)} ${u.memoryMiB.toFixed(1).padStart(11)}`);
+  console.log('');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`compose-test could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.log('compose-test: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);
