@@ -1,6 +1,7 @@
 // `make run`: nats-server (loopback only, its own data folder) and the three services as local processes,
 // with the embedded defaults. Ctrl-C stops them in reverse order, so recordings in progress are finalized.
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createLogger, SupervisedProcess, type Logger } from '@recstack/service-kit';
 
@@ -13,8 +14,29 @@ const dataDir = resolve(root, '.run/nats');
 mkdirSync(recordingsDir, { recursive: true });
 mkdirSync(dataDir, { recursive: true });
 
+// The local nats-server is never open: it takes the configured credentials, or a fresh token per run.
+const ownNats = !process.env.NATS_URL;
+const natsUser = process.env.NATS_USER;
+const natsPassword = process.env.NATS_PASSWORD;
+const natsToken = natsUser && natsPassword ? undefined : (process.env.NATS_TOKEN ?? randomBytes(18).toString('base64url'));
+
+/** nats-server's configuration, in a file only we can read, so the credentials never show in `ps`. */
+function writeNatsConfig(): string {
+  const path = resolve(root, '.run/nats.conf');
+  const auth = natsToken ? `token: ${JSON.stringify(natsToken)}` : `user: ${JSON.stringify(natsUser)}, password: ${JSON.stringify(natsPassword)}`;
+  const conf = [
+    `listen: "127.0.0.1:${natsPort}"`,
+    `jetstream { store_dir: ${JSON.stringify(dataDir)} }`,
+    `authorization { ${auth} }`,
+    '',
+  ].join('\n');
+  writeFileSync(path, conf, { mode: 0o600 });
+  return path;
+}
+
 const env = {
   ...process.env,
+  ...(natsToken && ownNats ? { NATS_TOKEN: natsToken } : {}),
   NATS_URL: process.env.NATS_URL ?? `nats://127.0.0.1:${natsPort}`,
   RECORDINGS_DIR: recordingsDir,
   HTTP_PORT: httpPort,
@@ -79,8 +101,8 @@ async function shutdown(code: number): Promise<never> {
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  if (!process.env.NATS_URL) {
-    const nats = start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', dataDir], (l) => l.includes('Server is ready'), logger);
+  if (ownNats) {
+    const nats = start('nats', 'nats-server', ['-c', writeNatsConfig()], (l) => l.includes('Server is ready'), logger);
     await nats.ready;
   }
   const isReady = (line: string) => line.includes('"msg":"service ready"');

@@ -82,3 +82,9 @@ test('a recording object round-trips through its schema', () => {
   assert.deepEqual(RecordingSchema.parse(rec), rec);
   assert.equal(RecordingSchema.safeParse({ ...rec, status: 'paused' }).success, false);
 });
+
+test('a recording the recorder ended at its longest duration says so', () => {
+  const at = new Date().toISOString();
+  assert.equal(RecordingEventSchema.safeParse({ type: 'stopping', recordingId: 'r', reason: 'max-duration', at }).success, true);
+  assert.equal(RecordingEventSchema.safeParse({ type: 'stopping', recordingId: 'r', reason: 'too-long', at }).success, false);
+});

@@ -7,7 +7,8 @@ export const RECORDING_STATUSES = ['starting', 'recording', 'stopping', 'done', 
 export const RecordingStatusSchema = z.enum(RECORDING_STATUSES);
 export type RecordingStatus = z.infer<typeof RecordingStatusSchema>;
 
-export const STOP_REASONS = ['requested', 'publisher-left', 'rtp-timeout', 'shutdown', 'deleted', 'error'] as const;
+/** `max-duration`: the recorder ended a recording that reached its configured longest duration */
+export const STOP_REASONS = ['requested', 'publisher-left', 'rtp-timeout', 'shutdown', 'deleted', 'error', 'max-duration'] as const;
 export const StopReasonSchema = z.enum(STOP_REASONS);
 export type StopReason = z.infer<typeof StopReasonSchema>;
 

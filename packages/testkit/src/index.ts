@@ -6,3 +6,8 @@ export * from './service-process.js';
 export * from './stack.js';
 export * from './whip-publisher.js';
 export * from './rtp-publisher.js';
+export * from './marker-publisher.js';
+export * from './av-markers.js';
+export * from './rtp-replay.js';
+export * from './marker-dump.js';
+export * from './av1-rtp-relay.js';

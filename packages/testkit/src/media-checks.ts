@@ -27,13 +27,11 @@ export async function probe(path: string): Promise<ProbeResult> {
 }
 
 /**
- * What a full decode prints at level `error`: empty for a clean file. `-enc_time_base -1` keeps the
- * file's own time base for the null output: by default FFmpeg 5.1 rounds video timestamps to
- * 1/frame-rate there, and two frames of a variable-rate recording (WebRTC capture jitter) that round to
- * the same tick make the null muxer print "non monotonically increasing dts", which is no decode error.
+ * What a full decode prints at level `error`: empty for a clean file. This is the user's own check,
+ * `ffmpeg -v error -i FILE -f null -`, exactly: no flag that would hide a timestamp problem.
  */
 export async function decodeErrors(path: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-enc_time_base', '-1', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
   return stderr.trim();
 }
 

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseProbe } from './file-probe.js';
+
+test('streams become tracks with resolution or sample rate; data streams are ignored', () => {
+  const facts = parseProbe(
+    {
+      format: { duration: '8.034667', format_name: 'mov,mp4,m4a,3gp,3g2,mj2' },
+      streams: [
+        { codec_type: 'video', codec_name: 'h264', width: 960, height: 540, duration: '7.9' },
+        { codec_type: 'audio', codec_name: 'aac', sample_rate: '48000', channels: 2, duration: '8.03' },
+        { codec_type: 'data', codec_name: 'bin_data' },
+      ],
+    },
+    1234,
+  );
+  assert.deepEqual(facts, {
+    sizeBytes: 1234,
+    durationMs: 8035,
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    tracks: [
+      { kind: 'video', codec: 'h264', width: 960, height: 540 },
+      { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 },
+    ],
+  });
+});
+
+test('without a container duration (a Matroska file cut short) the longest stream counts', () => {
+  const facts = parseProbe({ format: { format_name: 'matroska,webm' }, streams: [{ codec_type: 'video', codec_name: 'vp8', duration: '4.5' }] }, 10);
+  assert.equal(facts.durationMs, 4500);
+  assert.equal(parseProbe({ streams: [] }, 0).durationMs, 0);
+  assert.deepEqual(parseProbe({ streams: [{ codec_type: 'video', codec_name: 'vp8', width: 0 }] }, 1).tracks, [{ kind: 'video', codec: 'vp8' }]);
+});

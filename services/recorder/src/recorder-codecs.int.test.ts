@@ -1,0 +1,109 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Container, OutputAudioCodec } from '@recstack/contracts';
+import { CHANGING_RESOLUTIONS, decodeErrors, firstVideoFrameIsKeyframe, probe, startRtpPublisher, type PublisherVideoCodec, type RtpPublisher } from '@recstack/testkit';
+import { audioTrack, delay, frameSizes, rtpPorts, startRecorderHarness, startRequest, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
+
+let h: RecorderHarness;
+const publishers: RtpPublisher[] = [];
+
+before(async () => {
+  h = await startRecorderHarness();
+});
+
+after(async () => {
+  await Promise.all(publishers.map((p) => p.stop()));
+  await h?.close();
+});
+
+interface Case {
+  video?: PublisherVideoCodec;
+  audio: boolean;
+  container: Container;
+  audioCodec: OutputAudioCodec | null;
+  /** codec names ffprobe must find */
+  expect: string[];
+  formatName: RegExp;
+  /** the publisher runs before the recorder listens, so the recorder joins in the middle of a GOP */
+  publisherFirst?: boolean;
+  changingResolution?: boolean;
+}
+
+/** Records about 4 s of the case and checks the file the way a user would. */
+async function recordAndCheck(c: Case): Promise<void> {
+  const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
+  const tracks = [...(c.video ? [videoTrack(c.video, videoPort, 96)] : []), ...(c.audio ? [audioTrack(audioPort)] : [])];
+  const req = startRequest(tracks, c.container, c.audioCodec);
+  const events = h.watch(req.recordingId);
+  const startPublisher = () => {
+    const publisher = startRtpPublisher({
+      video: c.video
+        ? {
+            codec: c.video,
+            port: videoPort,
+            payloadType: 96,
+            // a keyframe every 2 s: joining mid-GOP shows that nothing before the first keyframe is written
+            keyframeInterval: 60,
+            ...(c.changingResolution ? { resolutions: [...CHANGING_RESOLUTIONS], secondsPerStep: c.publisherFirst ? 2 : 1 } : { resolutions: [{ width: 320, height: 240 }] }),
+          }
+        : undefined,
+      audio: c.audio ? { port: audioPort } : undefined,
+    });
+    publishers.push(publisher);
+    return publisher;
+  };
+  let publisher: RtpPublisher | undefined;
+  if (c.publisherFirst) {
+    publisher = startPublisher();
+    await delay(1000);
+  }
+  await h.start(req);
+  publisher ??= startPublisher();
+  await events.next('first-keyframe', 10_000);
+  await delay(4000);
+  const report = await h.stop(req.recordingId);
+  await publisher.stop();
+
+  const complaints = JSON.stringify(h.service.logs.filter((l) => l.recordingId === req.recordingId && (l.level === 'warn' || l.level === 'error')));
+  assert.equal(report.status, 'done', `${JSON.stringify(report)} ${complaints}`);
+  assert.equal(report.decodesCleanly, true, complaints);
+  assert.equal(report.fileName, `${req.recordingId}.${c.container}`);
+  assert.ok(report.durationMs > 3000 && report.durationMs < 6500, `duration ${report.durationMs}`);
+  const path = join(h.dir, report.fileName);
+  const probed = await probe(path);
+  assert.match(probed.formatName, c.formatName);
+  assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), [...c.expect].sort());
+  assert.deepEqual(report.tracks.map((t) => t.codec).sort(), [...c.expect].sort());
+  assert.equal(await decodeErrors(path), '');
+  if (c.video) assert.equal(await firstVideoFrameIsKeyframe(path), true, 'the first video frame is a keyframe');
+  if (c.changingResolution) {
+    const sizes = await frameSizes(path);
+    assert.ok(sizes.length >= 2, `resolution changes recorded: ${sizes.join(', ')}`);
+  }
+}
+
+test('VP8 + Opus → WebM (joining mid-GOP, resolution changes)', () =>
+  recordAndCheck({ video: 'vp8', audio: true, container: 'webm', audioCodec: 'opus', expect: ['vp8', 'opus'], formatName: /webm/, publisherFirst: true, changingResolution: true }));
+
+test('VP9 + Opus → WebM (joining mid-GOP, resolution changes)', () =>
+  recordAndCheck({ video: 'vp9', audio: true, container: 'webm', audioCodec: 'opus', expect: ['vp9', 'opus'], formatName: /webm/, publisherFirst: true, changingResolution: true }));
+
+test('VP9 + Opus → MP4 with AAC (written as Matroska, remuxed; resolution changes)', () =>
+  recordAndCheck({ video: 'vp9', audio: true, container: 'mp4', audioCodec: 'aac', expect: ['vp9', 'aac'], formatName: /mp4/, changingResolution: true }));
+
+test('H264 + Opus → MP4 with Opus copied (joining mid-GOP)', () =>
+  recordAndCheck({ video: 'h264', audio: true, container: 'mp4', audioCodec: 'opus', expect: ['h264', 'opus'], formatName: /mp4/, publisherFirst: true }));
+
+test('H264 + Opus → Matroska (written as MP4, remuxed; resolution changes)', () =>
+  recordAndCheck({ video: 'h264', audio: true, container: 'mkv', audioCodec: 'opus', expect: ['h264', 'opus'], formatName: /matroska/, changingResolution: true }));
+
+test('VP8 + Opus → Matroska with AAC', () =>
+  recordAndCheck({ video: 'vp8', audio: true, container: 'mkv', audioCodec: 'aac', expect: ['vp8', 'aac'], formatName: /matroska/ }));
+
+test('audio-only → MP4 with AAC', () => recordAndCheck({ audio: true, container: 'mp4', audioCodec: 'aac', expect: ['aac'], formatName: /mp4/ }));
+
+test('audio-only → WebM with Opus', () => recordAndCheck({ audio: true, container: 'webm', audioCodec: 'opus', expect: ['opus'], formatName: /webm/ }));
+
+test('video-only H264 → MP4 (joining mid-GOP)', () =>
+  recordAndCheck({ video: 'h264', audio: false, container: 'mp4', audioCodec: null, expect: ['h264'], formatName: /mp4/, publisherFirst: true }));

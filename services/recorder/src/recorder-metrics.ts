@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The recorder's Prometheus metrics, registered on the process registry. */
+export class RecorderMetrics {
+  readonly active: Gauge;
+  readonly started: Counter;
+  readonly finished: Counter<'status' | 'reason'>;
+  readonly failed: Counter<'stage' | 'code'>;
+  readonly bytesWritten: Counter;
+  readonly startToFirstKeyframe: Histogram;
+  readonly stopToFinalized: Histogram;
+
+  constructor(registry: Registry) {
+    this.active = new Gauge({ name: 'recorder_active_recordings', help: 'Recordings whose child process is running or finishing', registers: [registry] });
+    this.started = new Counter({ name: 'recorder_recordings_started_total', help: 'Recordings that reached listening', registers: [registry] });
+    this.finished = new Counter({
+      name: 'recorder_recordings_finished_total',
+      help: 'Recordings finalized and reported, by report status and stop reason',
+      labelNames: ['status', 'reason'],
+      registers: [registry],
+    });
+    this.failed = new Counter({
+      name: 'recorder_recordings_failed_total',
+      help: 'Recordings that failed: at start (nothing recorded) or at finish (a failed report)',
+      labelNames: ['stage', 'code'],
+      registers: [registry],
+    });
+    this.bytesWritten = new Counter({ name: 'recorder_bytes_written_total', help: 'Bytes of finished recording files', registers: [registry] });
+    this.startToFirstKeyframe = new Histogram({
+      name: 'recorder_start_to_first_keyframe_seconds',
+      help: 'From the start request to the first keyframe written',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20],
+      registers: [registry],
+    });
+    this.stopToFinalized = new Histogram({
+      name: 'recorder_stop_to_finalized_seconds',
+      help: 'From the stop (request, RTP timeout, shutdown) to the report of the finalized file',
+      buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 40],
+      registers: [registry],
+    });
+  }
+}

@@ -1,0 +1,359 @@
+import { EventEmitter } from 'node:events';
+import { rm, stat } from 'node:fs/promises';
+import type { ErrorBody, RecordingReport, StopReason } from '@recstack/contracts';
+import { SupervisedProcess, toErrorBody, type Logger, type ProcessExit } from '@recstack/service-kit';
+import { Av1Ingest } from './av1/av1-ingest.js';
+import type { ChildEvent } from './child-events.js';
+import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
+import { PortInUseError, RecorderFailedError } from './errors.js';
+import { finalizeFile } from './file-finalizer.js';
+import { decodeFile, probeFile, type DecodeCheck, type ProbeTools } from './file-probe.js';
+import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
+import { buildReport } from './recording-report.js';
+import { unbindablePorts } from './udp-ports.js';
+
+export interface RecordingSettings {
+  recorderId: string;
+  engine: EngineSettings;
+  tools: ProbeTools;
+  /** wait per stop step (EOS, then SIGTERM) before the next, harsher one */
+  stopTimeoutMs: number;
+  rtpTimeoutMs: number;
+  listenTimeoutMs: number;
+  decodeCheckTimeoutMs: number;
+}
+
+export interface StopOptions {
+  /** absolute time (epoch ms) by which the report must be ready; shortens every step to fit */
+  deadline?: number;
+}
+
+export type RecordingPhase = 'idle' | 'starting' | 'recording' | 'stopping' | 'finished';
+
+export interface RecordingEvents {
+  'first-keyframe': [at: Date];
+  /** `selfInitiated`: the recorder decided (RTP timeout, max duration, child died), nobody asked */
+  stopping: [reason: StopReason, selfInitiated: boolean];
+  finished: [report: RecordingReport];
+}
+
+const OUTPUT_TAIL_LINES = 40;
+const LISTEN_PROBE_MS = 50;
+const WRITE_PROBE_MS = 50;
+/** a silent socket reports every IDLE_PROBE_MS; a longer gap between reports means packets came in between */
+const IDLE_GAP_MS = IDLE_PROBE_MS * 1.8;
+/** how long an EOS may take when a track never received a packet (it cannot complete; see stopLadder) */
+const EOS_WITHOUT_ALL_TRACKS_MS = 1500;
+const FINALIZE_BUDGET_MS = 120_000;
+
+/**
+ * One recording: its child process, from the start request to the report.
+ *
+ * start(): refuses taken ports at once, spawns the child and resolves when its sockets are bound and its
+ * pipeline plays; any failure leaves nothing running and no file. While recording it reports the first
+ * keyframe written, and ends on its own when RTP stops on every track or the maximum duration passes.
+ * stop(): EOS, then SIGTERM, then SIGKILL on timeouts; the file is finalized, probed and decoded, and the
+ * report says what is in it. A child that dies is salvaged the same way: an event, never an exception.
+ */
+export class Recording extends EventEmitter<RecordingEvents> {
+  readonly requestedAt = new Date();
+  private phaseValue: RecordingPhase = 'idle';
+  private child: SupervisedProcess | undefined;
+  private launch: ChildLaunch | undefined;
+  private firstKeyframeAt: Date | undefined;
+  private keyframeSeen = false;
+  private eosSeen = false;
+  private childGaveUpOnRtp = false;
+  /** per track: when its current silence began, and when its socket last reported it */
+  private readonly silentSince = new Map<'video' | 'audio', number>();
+  private readonly lastIdleReport = new Map<'video' | 'audio', number>();
+  private listeningAt = 0;
+  private readonly tail: string[] = [];
+  private readonly childErrors: string[] = [];
+  private readonly busyPorts = new Set<number>();
+  private bindFailed = false;
+  private startPromise: Promise<void> | undefined;
+  private finishPromise: Promise<RecordingReport> | undefined;
+  private listeningWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private maxDurationTimer: NodeJS.Timeout | undefined;
+  private reportValue: RecordingReport | undefined;
+  private av1: Av1Ingest | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    readonly plan: RecordingPlan,
+    private readonly settings: RecordingSettings,
+    logger: Logger,
+  ) {
+    super();
+    this.log = logger.child({ recordingId: plan.recordingId, sessionId: plan.sessionId });
+  }
+
+  get phase(): RecordingPhase {
+    return this.phaseValue;
+  }
+
+  get report(): RecordingReport | undefined {
+    return this.reportValue;
+  }
+
+  /** Resolves once listening; rejects with PortInUseError or RecorderFailedError, leaving nothing behind. */
+  start(): Promise<void> {
+    this.startPromise ??= this.runStart();
+    return this.startPromise;
+  }
+
+  /** Idempotent: every caller gets the same report. */
+  stop(reason: StopReason, options: StopOptions = {}): Promise<RecordingReport> {
+    this.finishPromise ??= this.runStop(reason, false, options);
+    return this.finishPromise;
+  }
+
+  private async runStart(): Promise<void> {
+    this.phaseValue = 'starting';
+    const ports = boundPorts(this.plan);
+    const taken = await unbindablePorts(ports, this.plan.bindAddress);
+    if (taken.length > 0) {
+      this.phaseValue = 'finished';
+      throw new PortInUseError(taken);
+    }
+    const launch = childLaunch(this.plan, this.settings.engine);
+    this.launch = launch;
+    if (launch.av1) {
+      try {
+        this.av1 = await Av1Ingest.open({
+          address: this.plan.bindAddress,
+          port: launch.av1.port,
+          payloadType: launch.av1.payloadType,
+          idleProbeMs: IDLE_PROBE_MS,
+          onIdle: () => this.handle({ type: 'rtp-idle', track: 'video' }),
+          logger: this.log,
+        });
+      } catch (err) {
+        this.phaseValue = 'finished';
+        throw err;
+      }
+    }
+    const listening = new Promise<void>((resolve, reject) => (this.listeningWaiter = { resolve, reject }));
+    // its own process group: a Ctrl-C in a terminal reaches the service, which decides how children end
+    const stdio = Array.from({ length: launch.av1 ? launch.av1.fd + 1 : 3 }, () => 'pipe' as const);
+    const child = new SupervisedProcess(launch.command, launch.args, this.log, { detached: true, stdio });
+    this.child = child;
+    if (launch.av1) {
+      const pipe = child.child.stdio[launch.av1.fd];
+      if (pipe && 'write' in pipe) this.av1?.attach(pipe);
+    }
+    child.on('line', (line, stream) => this.onLine(line, stream));
+    child.on('exit', (exit) => this.onExit(exit));
+    child.child.once('error', (err) => this.listeningWaiter?.reject(new RecorderFailedError('the recording process could not be started', { cause: err })));
+    child.child.stdin?.end(launch.stdin);
+    this.log.info({ engine: this.plan.engine, childPid: child.pid, ports, file: this.plan.fileName }, 'recording process started');
+    if (launch.listeningProbe) void this.probeListening(launch.listeningProbe);
+    const timer = setTimeout(
+      () => this.listeningWaiter?.reject(new RecorderFailedError(`the recording process did not listen within ${this.settings.listenTimeoutMs} ms`)),
+      this.settings.listenTimeoutMs,
+    );
+    try {
+      await listening;
+    } catch (err) {
+      this.log.warn({ err, output: this.tail.slice(-15) }, 'recording process did not start');
+      // a child that never spawned emits no exit: do not wait for one forever
+      await Promise.race([child.stop([{ action: 'SIGKILL', waitMs: 2000 }]), delay(3000)]);
+      this.av1?.close();
+      await rm(this.plan.writePath, { force: true });
+      this.phaseValue = 'finished';
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.listeningWaiter = undefined;
+    }
+    this.phaseValue = 'recording';
+    this.listeningAt = Date.now();
+    // audio has no keyframes: its first frame is written when the muxer starts the file
+    if (!this.plan.video) this.handle({ type: 'keyframe', track: 'audio' });
+    this.maxDurationTimer = setTimeout(() => void this.selfStop('max-duration'), this.plan.maxDurationMs);
+    this.maxDurationTimer.unref();
+    this.log.info({ ms: Date.now() - this.requestedAt.getTime() }, 'recording listening');
+  }
+
+  private async probeListening(probe: (pid: number) => Promise<boolean>): Promise<void> {
+    while (this.phaseValue === 'starting' && this.child?.running) {
+      const pid = this.child.pid;
+      if (pid !== undefined && (await probe(pid))) {
+        this.handle({ type: 'listening' });
+        return;
+      }
+      await delay(LISTEN_PROBE_MS);
+    }
+  }
+
+  private onLine(line: string, stream: 'stdout' | 'stderr'): void {
+    this.tail.push(line);
+    if (this.tail.length > OUTPUT_TAIL_LINES) this.tail.shift();
+    const parser = this.launch?.parser;
+    if (!parser) return;
+    for (const event of parser.parse(line, stream)) this.handle(event);
+  }
+
+  private handle(event: ChildEvent): void {
+    switch (event.type) {
+      case 'listening':
+        this.listeningWaiter?.resolve();
+        return;
+      case 'keyframe':
+        if (this.keyframeSeen || this.phaseValue === 'finished') return;
+        this.keyframeSeen = true;
+        void this.confirmWritten(event.track);
+        return;
+      case 'rtp-idle': {
+        const now = Date.now();
+        const last = this.lastIdleReport.get(event.track);
+        if (last === undefined || now - last > IDLE_GAP_MS) this.silentSince.set(event.track, now - IDLE_PROBE_MS);
+        this.lastIdleReport.set(event.track, now);
+        this.checkRtpTimeout();
+        return;
+      }
+      case 'rtp-timeout':
+        this.childGaveUpOnRtp = true;
+        return;
+      case 'port-in-use':
+        this.bindFailed = true;
+        if (event.port !== undefined) this.busyPorts.add(event.port);
+        this.listeningWaiter?.reject(new PortInUseError(this.busyPorts.size > 0 ? [...this.busyPorts] : boundPorts(this.plan)));
+        return;
+      case 'error':
+        if (this.childErrors.length < 10) this.childErrors.push(event.message);
+        this.log.warn({ childError: event.message }, 'recording process reported an error');
+        return;
+      case 'eos':
+        this.eosSeen = true;
+        return;
+    }
+  }
+
+  /**
+   * The first keyframe reached the muxer; it is written once the muxer has started the file, which it does
+   * when every track has delivered data (a track that never receives a packet holds the file back).
+   */
+  private async confirmWritten(track: 'video' | 'audio'): Promise<void> {
+    while (this.phaseValue === 'starting' || this.phaseValue === 'recording') {
+      const size = await stat(this.plan.writePath).then(
+        (s) => s.size,
+        () => 0,
+      );
+      if (size > 0) {
+        this.firstKeyframeAt = new Date();
+        this.log.info({ track, ms: this.firstKeyframeAt.getTime() - this.requestedAt.getTime() }, 'first keyframe written');
+        this.emit('first-keyframe', this.firstKeyframeAt);
+        return;
+      }
+      await delay(WRITE_PROBE_MS);
+    }
+  }
+
+  /** How long a track has been silent (0 when packets are arriving). */
+  private silenceMs(track: 'video' | 'audio', now: number): number {
+    const last = this.lastIdleReport.get(track);
+    const since = this.silentSince.get(track);
+    if (last === undefined || since === undefined || now - last > IDLE_GAP_MS) return 0;
+    return now - since;
+  }
+
+  /** RTP has stopped when every track has been silent for the timeout. */
+  private checkRtpTimeout(): void {
+    if (this.phaseValue !== 'recording') return;
+    const now = Date.now();
+    if (tracksOf(this.plan).every((t) => this.silenceMs(t.kind, now) >= this.settings.rtpTimeoutMs)) void this.selfStop('rtp-timeout');
+  }
+
+  /** A track whose socket has been silent since the recording began has never received a packet. */
+  private someTrackNeverReceived(): boolean {
+    if (this.plan.engine !== 'gstreamer') return false;
+    const now = Date.now();
+    return tracksOf(this.plan).some((t) => {
+      const silence = this.silenceMs(t.kind, now);
+      return silence > 0 && now - silence <= this.listeningAt + IDLE_PROBE_MS;
+    });
+  }
+
+  private selfStop(reason: StopReason): Promise<RecordingReport> {
+    if (this.phaseValue === 'recording') this.log.info({ reason }, 'recording ends on its own');
+    this.finishPromise ??= this.runStop(reason, true, {});
+    return this.finishPromise;
+  }
+
+  private onExit(exit: ProcessExit): void {
+    this.av1?.close();
+    if (this.phaseValue === 'starting') {
+      const err = this.bindFailed
+        ? new PortInUseError(this.busyPorts.size > 0 ? [...this.busyPorts] : boundPorts(this.plan))
+        : new RecorderFailedError('the recording process exited before it was listening', { cause: { exit, errors: this.childErrors } });
+      this.listeningWaiter?.reject(err);
+      return;
+    }
+    if (this.phaseValue !== 'recording') return;
+    // nobody asked it to end: RTP timeout inside the child (FFmpeg), or a crash; the file is salvaged
+    const reason: StopReason = this.childGaveUpOnRtp ? 'rtp-timeout' : 'error';
+    if (reason === 'error') this.log.error({ exit, errors: this.childErrors, output: this.tail.slice(-15) }, 'recording process exited unexpectedly');
+    this.finishPromise ??= this.runStop(reason, true, {}, exit);
+  }
+
+  private async runStop(reason: StopReason, selfInitiated: boolean, options: StopOptions, exited?: ProcessExit): Promise<RecordingReport> {
+    if (this.phaseValue === 'starting') await this.startPromise?.catch(() => undefined);
+    if (this.phaseValue === 'finished' && !this.reportValue) throw new RecorderFailedError('the recording never started');
+    if (this.reportValue) return this.reportValue;
+    this.phaseValue = 'stopping';
+    clearTimeout(this.maxDurationTimer);
+    const stopRequestedAt = Date.now();
+    this.emit('stopping', reason, selfInitiated);
+    const deadline = options.deadline;
+    const budget = (share: number, wanted: number) => (deadline === undefined ? wanted : Math.max(0, Math.min(wanted, Math.round((deadline - Date.now()) * share))));
+
+    let exit = exited;
+    if (!exit && this.child && this.launch) {
+      const stepMs = Math.max(500, budget(0.35, this.settings.stopTimeoutMs));
+      const eosMs = this.someTrackNeverReceived() ? EOS_WITHOUT_ALL_TRACKS_MS : stepMs;
+      exit = await this.child.stop(stopLadder(this.launch, stepMs, eosMs));
+    }
+    const stoppedAt = new Date();
+    this.log.info({ reason, exit, eos: this.eosSeen, ms: stoppedAt.getTime() - stopRequestedAt }, 'recording process ended');
+    const report = await this.finalize(reason, exit, stoppedAt, budget);
+    this.reportValue = report;
+    this.phaseValue = 'finished';
+    this.log.info(
+      { status: report.status, reason, durationMs: report.durationMs, sizeBytes: report.sizeBytes, decodesCleanly: report.decodesCleanly, error: report.error, ms: Date.now() - stopRequestedAt },
+      'recording finished',
+    );
+    this.emit('finished', report);
+    return report;
+  }
+
+  /** Never throws: whatever happens, the caller gets a report (failed, with the reason, if need be). */
+  private async finalize(reason: StopReason, exit: ProcessExit | undefined, stoppedAt: Date, budget: (share: number, wanted: number) => number): Promise<RecordingReport> {
+    const base = { plan: this.plan, recorderId: this.settings.recorderId, startedAt: this.firstKeyframeAt, stoppedAt, reason };
+    try {
+      const endedCleanly = this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0);
+      const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)));
+      if (outcome.action !== 'none') this.log.info({ action: outcome.action, problem: outcome.problem }, 'file finalized');
+      let file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody };
+      try {
+        file = { ok: true, facts: await probeFile(outcome.path, this.settings.tools) };
+      } catch (err) {
+        file = { ok: false, error: toErrorBody(err) };
+      }
+      let decode: DecodeCheck | undefined;
+      if (file.ok) {
+        decode = await decodeFile(outcome.path, this.settings.tools, budget(0.8, this.settings.decodeCheckTimeoutMs));
+        if (!decode.clean) this.log.warn({ timedOut: decode.timedOut, errors: decode.errors.slice(0, 5) }, 'file does not decode cleanly');
+      }
+      return buildReport({ ...base, file, decode, finalizeProblem: outcome.problem });
+    } catch (err) {
+      this.log.error({ err }, 'finalizing the recording failed');
+      return buildReport({ ...base, file: { ok: false, error: { code: 'RECORDER_FAILED', message: 'the recording could not be finalized' } }, decode: undefined, finalizeProblem: undefined });
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
