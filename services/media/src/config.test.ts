@@ -6,7 +6,7 @@ import { loadConfig } from './config.js';
 test('config: defaults work, problems are reported by variable name', () => {
   const config = loadConfig({});
   assert.match(config.mediaId, /^med_[a-z0-9]{16}$/);
-  assert.deepEqual(config.udpPorts, { min: 40000, max: 40099 });
+  assert.deepEqual(config.udpPorts, { min: 40000, max: 40200 });
   assert.deepEqual(config.recorderPorts, { min: 50000, max: 50999 });
   assert.equal(config.maxSessions, 50);
   assert.equal(config.keyframeIntervalMs, 500);
