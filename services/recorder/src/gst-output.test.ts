@@ -5,8 +5,8 @@ import { GstOutputParser } from './gst-output.js';
 // lines as gst-launch-1.0 1.22 prints them for our pipelines
 const playing = (name: string, n = 200) =>
   `Got message #${n} from element "${name}" (state-changed): GstMessageStateChanged, old-state=(GstState)paused, new-state=(GstState)playing, pending-state=(GstState)void-pending;`;
-const keyframe =
-  'Got message #57 from element "keyframes_video" (element): GstMultiFileSink, filename=(string)/dev/null, index=(int)0, timestamp=(guint64)458332358, stream-time=(guint64)458332358, running-time=(guint64)458332358, duration=(guint64)33333333, offset=(guint64)18446744073709551615, offset-end=(guint64)18446744073709551615;';
+// checksumsink on the keyframe tap: "<pts> <md5>"
+const keyframe = '0:00:01.233333333 6f1ed002ab5595859014ebf0951522d9';
 
 test('listening once every udpsrc is playing, not before', () => {
   const p = new GstOutputParser(['rtp_video', 'rtcp_video', 'rtp_audio', 'rtcp_audio']);
@@ -21,10 +21,13 @@ test('listening once every udpsrc is playing, not before', () => {
   assert.deepEqual(p.parse(playing('rtp_video', 999)), []);
 });
 
-test('keyframes from the tap messages; messages of other elements are not keyframes', () => {
+test('keyframes from the tap lines; bus messages and other output are not keyframes', () => {
   const p = new GstOutputParser(['rtp_video']);
   assert.deepEqual(p.parse(keyframe), [{ type: 'keyframe', track: 'video' }]);
-  assert.deepEqual(p.parse(keyframe.replace('keyframes_video', 'multifilesink0')), []);
+  assert.deepEqual(p.parse('1000:00:02.000000000 77b687f00661c6a8db160d60f64f87c0'), [{ type: 'keyframe', track: 'video' }]);
+  assert.deepEqual(p.parse('99:99:99.999999999 77b687f00661c6a8db160d60f64f87c0'), [{ type: 'keyframe', track: 'video' }]);
+  assert.deepEqual(p.parse(`${keyframe} trailing`), []);
+  assert.deepEqual(p.parse('0:00:01.2 6f1ed002ab5595859014ebf0951522d9'), []);
   assert.deepEqual(p.parse('Got message #56 from element "keyframes_video" (tag): GstMessageTag, taglist=(taglist)"taglist";'), []);
   assert.deepEqual(p.parse('Got message #27 from element "keyframes_video" (latency): no message details'), []);
 });

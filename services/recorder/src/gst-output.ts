@@ -3,13 +3,14 @@ import { GST_NAMES } from './gst-pipeline.js';
 
 // gst-launch-1.0 -v -m output, as printed by GStreamer 1.22:
 //   Got message #198 from element "rtp_video" (state-changed): GstMessageStateChanged, old-state=(GstState)paused, new-state=(GstState)playing, ...
-//   Got message #57 from element "keyframes_video" (element): GstMultiFileSink, filename=(string)/dev/null, index=(int)0, timestamp=...
+//   0:00:01.233333333 6f1ed002ab5595859014ebf0951522d9      (checksumsink keyframe tap: pts, md5)
 //   Got message #530 from element "rtp_video" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;
 //   ERROR: from element /GstPipeline:pipeline0/GstUDPSrc:rtcp_video: Could not get/set settings from/on resource.
 //   bind failed: Error binding to address 127.0.0.1:41001: Address already in use
 //   Got EOS from element "pipeline0".
 const ELEMENT_PLAYING = /^Got message #\d+ from element "(\w+)" \(state-changed\): .*new-state=\(GstState\)playing/;
-const TAP_MESSAGE = /^Got message #\d+ from element "(\w+)" \(element\): GstMultiFileSink\b/;
+/** checksumsink prints "<pts> <md5>" per buffer; only the video keyframe tap has one */
+const KEYFRAME_LINE = /^(?:\d+:\d{2}:\d{2}\.\d{9}|99:99:99\.999999999) [0-9a-f]{32}$/;
 const UDPSRC_TIMEOUT = /^Got message #\d+ from element "(\w+)" \(element\): GstUDPSrcTimeout\b/;
 const ELEMENT_ERROR = /^ERROR: from element (\S+): (.*)$/;
 const OTHER_ERROR = /^(?:ERROR|WARNING): (?!from element)(.*)$/;
@@ -43,8 +44,7 @@ export class GstOutputParser implements ChildOutputParser {
       this.listening = true;
       return [{ type: 'listening' }];
     }
-    const tap = TAP_MESSAGE.exec(line);
-    if (tap) return tap[1] === GST_NAMES.keyframeTap ? [{ type: 'keyframe', track: 'video' }] : [];
+    if (KEYFRAME_LINE.test(line)) return [{ type: 'keyframe', track: 'video' }];
     const timeout = UDPSRC_TIMEOUT.exec(line);
     if (timeout) {
       const track = RTP_SOURCES.get(timeout[1] ?? '');

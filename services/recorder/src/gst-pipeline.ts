@@ -8,7 +8,7 @@ import { tracksOf, type RecordingPlan, type TrackPlan } from './recording-plan.j
 export const GST_NAMES = {
   rtpSource: (kind: TrackPlan['kind']) => `rtp_${kind}`,
   rtcpSource: (kind: TrackPlan['kind']) => `rtcp_${kind}`,
-  /** multifilesink on a side branch that only keyframes reach; it posts a bus message for each (-m) */
+  /** checksumsink on a side branch that only keyframes reach; it prints one line per keyframe */
   keyframeTap: 'keyframes_video',
   muxer: 'mux',
 } as const;
@@ -46,7 +46,7 @@ const ENCODING_NAME: Record<TrackPlan['codec'], string> = { h264: 'H264', vp8: '
  * The gst-launch-1.0 arguments for a recording. Pure: the same plan gives the same argv.
  *
  *   udpsrc(RTP) ─┐                                 ┌─ depay ! parse ─ tee ─ queue ─ mux ─ filesink
- *   udpsrc(RTCP)─┴─ rtpbin (jitter buffer, SR sync) ┤               └─ queue ! identity (drop deltas) ! multifilesink (message per keyframe)
+ *   udpsrc(RTCP)─┴─ rtpbin (jitter buffer, SR sync) ┤               └─ queue ! identity (drop deltas) ! checksumsink (line per keyframe)
  *                                                  └─ depay ! [opusdec ! voaacenc] ─ queue ─ mux
  *
  * - `-e`: SIGINT becomes EOS, so a stop finalizes the file.
@@ -64,12 +64,13 @@ export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOpti
   for (const track of tracks) {
     args.push('rtpbin.', '!', ...depayload(track, plan, options));
     if (track.kind === 'video') {
-      // keyframe tap: a silent identity drops the delta frames, and multifilesink posts one bus message per
-      // remaining buffer (-m prints it): one line per keyframe, nothing per frame
+      // keyframe tap: a silent identity drops the delta frames, and checksumsink prints one line per remaining
+      // buffer: one line per keyframe, nothing per frame. (Not multifilesink location=/dev/null: it replaces
+      // the file it writes, and as root it turned the host's /dev/null into a regular file.)
       args.push('!', 'tee', 'name=video_tee', '!', 'queue', '!', `${GST_NAMES.muxer}.video_0`);
       args.push(
         'video_tee.', '!', 'queue', 'leaky=downstream', 'max-size-buffers=30', '!', 'identity', 'drop-buffer-flags=delta-unit', 'silent=true', '!',
-        'multifilesink', `name=${GST_NAMES.keyframeTap}`, 'location=/dev/null', 'post-messages=true', 'sync=false', 'async=false',
+        'checksumsink', `name=${GST_NAMES.keyframeTap}`, 'hash=md5', 'sync=false', 'async=false',
       );
     } else {
       args.push('!', 'queue', '!', `${GST_NAMES.muxer}.${track.kind}_0`);
