@@ -61,10 +61,22 @@ test('overlays set namespace, images, replicas and template labels like kustomiz
   assert.equal(media.spec.template.spec.containers[0]?.image, 'registry.example.com/recstack/media:0.1.0');
   assert.equal(media.spec.template.metadata.labels['app.kubernetes.io/part-of'], 'recstack');
   assert.equal(objects.find((o) => o.kind === 'Namespace')?.metadata.namespace, undefined, 'a Namespace gets no namespace');
-  assert.equal(objects.filter((o) => o.kind === 'PersistentVolumeClaim').length, 1, 'the shared recordings volume');
+  // STORAGE=nats in production: no shared recordings volume, a per-pod working folder, 3 bucket replicas everywhere
+  assert.equal(objects.filter((o) => o.kind === 'PersistentVolumeClaim').length, 0, 'no shared recordings volume');
+  type PodSpec = { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ mountPath: string }> }>; volumes?: Array<Record<string, unknown> & { name: string }> };
+  const podOf = (name: string) => (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec as { template: { spec: PodSpec } }).template.spec;
+  const envOf = (name: string) => Object.fromEntries((podOf(name).containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+  for (const service of ['recorder', 'signaling', 'media']) assert.equal(envOf(service).NATS_KV_REPLICAS, '3', `${service}: NATS_KV_REPLICAS`);
+  assert.equal(envOf('recorder').STORAGE, 'nats');
+  assert.equal(envOf('signaling').STORAGE, 'nats');
+  const recorderVolume = podOf('recorder').volumes?.find((v) => v.name === 'recordings');
+  assert.ok(recorderVolume && 'emptyDir' in recorderVolume && !('persistentVolumeClaim' in recorderVolume), JSON.stringify(recorderVolume));
+  assert.equal(podOf('signaling').volumes?.some((v) => v.name === 'recordings'), false);
+  assert.equal(podOf('signaling').containers[0]?.volumeMounts?.some((m) => m.mountPath === '/recordings'), false);
   assert.ok(notes.some((n) => n.includes('secrets.env.example')), 'the example secrets file stands in, and says so');
   const dev = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'dev')).objects;
   assert.equal((dev.find((o) => o.metadata.name === 'recorder' && o.kind === 'Deployment')?.spec as { replicas: number }).replicas, 1);
+  assert.equal(dev.filter((o) => o.kind === 'PersistentVolumeClaim').length, 1, 'dev: STORAGE=local on the shared recordings volume');
 });
 
 test('a kustomization field outside the supported subset is an error, not ignored', () => {

@@ -1,6 +1,7 @@
 import { BUCKETS, RecordingSchema, canTransition, type Recording } from '@recstack/contracts';
 import { ServiceError, decodeMessage, encodeJson, type Logger } from '@recstack/service-kit';
 import { KvWatchInclude, type KV, type KvEntry, type NatsConnection } from 'nats';
+import { ensureReplicas } from './bucket-replicas.js';
 
 export class RecordingNotFoundError extends ServiceError {
   constructor(id: string) {
@@ -41,8 +42,11 @@ export class RecordingCatalog {
   ) {}
 
   static async open(nc: NatsConnection, logger: Logger, options: CatalogOptions = {}): Promise<RecordingCatalog> {
-    const kv = await nc.jetstream().views.kv(BUCKETS.recordings, { history: 5, replicas: options.replicas ?? 1 });
-    return new RecordingCatalog(kv, logger.child({ component: 'catalog' }));
+    const replicas = options.replicas ?? 1;
+    const kv = await nc.jetstream().views.kv(BUCKETS.recordings, { history: 5, replicas });
+    const log = logger.child({ component: 'catalog' });
+    if (replicas > 1) await ensureReplicas(nc, `KV_${BUCKETS.recordings}`, replicas, log);
+    return new RecordingCatalog(kv, log);
   }
 
   async create(recording: Recording): Promise<Recording> {

@@ -34,11 +34,61 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     fileName: report.fileName,
     recorderId: report.recorderId,
     stopReason: rec.stopReason ?? report.reason,
+    // a report says where the file ended up (the object store after a verified upload); older ones do not
+    storage: report.storage ?? rec.storage,
     updatedAt: at.toISOString(),
   };
   if (report.error) next.error = report.error;
   else delete next.error;
   return next;
+}
+
+/** Failures that say "whoever held the recording is gone", not "the file is bad": a salvage may still find it. */
+const LOST_HOLDER = new Set(['RECORDER_UNAVAILABLE', 'MEDIA_UNAVAILABLE']);
+
+/**
+ * The report of a recording salvaged after its recorder died (a restarted recorder finalized what the dead
+ * one left). An entry still open takes it like any report. An entry already marked failed because its
+ * recorder or media vanished stays failed (status never moves backwards, and webhooks have fired), but gets
+ * the recovered file's facts and a message saying the file was recovered, so the user can still play it.
+ */
+export function applySalvageReport(rec: Recording, report: RecordingReport, at: Date): Recording {
+  if (!isClosed(rec)) return applyReport(rec, report, at);
+  if (rec.status !== 'failed' || !rec.error || !LOST_HOLDER.has(rec.error.code)) return rec;
+  if (report.status !== 'done' || rec.durationMs !== null) return rec;
+  return {
+    ...rec,
+    startedAt: rec.startedAt ?? report.startedAt,
+    stoppedAt: rec.stoppedAt ?? report.stoppedAt,
+    durationMs: report.durationMs,
+    sizeBytes: report.sizeBytes,
+    tracks: report.tracks,
+    fileName: report.fileName,
+    recorderId: report.recorderId,
+    storage: report.storage ?? rec.storage,
+    error: { code: rec.error.code, message: `${rec.error.message}; the file was recovered up to that moment (${Math.round(report.durationMs / 1000)} s)` },
+    updatedAt: at.toISOString(),
+  };
+}
+
+/**
+ * A recorder takes over a recording whose recorder is gone (to salvage its file or finish its upload). The
+ * catalog's compare-and-set makes this a claim: of two recorders that try at once, one sees the other's id
+ * and leaves the recording alone. Nothing else changes.
+ */
+export function claimRecording(rec: Recording, expectedRecorderId: string | null, recorderId: string, at: Date): Recording {
+  if (rec.recorderId === recorderId || rec.recorderId !== expectedRecorderId) return rec;
+  return { ...rec, recorderId, updatedAt: at.toISOString() };
+}
+
+/** The file of a finished recording moved (a pending upload completed): the entry points at its new place. */
+export function markStored(rec: Recording, fileName: string, storage: Recording['storage'], at: Date): Recording {
+  if (!isClosed(rec) || rec.fileName !== fileName || rec.storage === storage) return rec;
+  return { ...rec, storage, updatedAt: at.toISOString() };
+}
+
+function isClosed(rec: Recording): boolean {
+  return rec.status === 'done' || rec.status === 'failed';
 }
 
 export function markFailed(rec: Recording, error: ErrorBody, at: Date): Recording {

@@ -6,6 +6,8 @@ import {
   CreateSessionRequestSchema,
   replySchema,
   RecordingSchema,
+  RecordingReportSchema,
+  RecorderPongSchema,
   canTransition,
   subjects,
   subjectToken,
@@ -87,4 +89,22 @@ test('a recording the recorder ended at its longest duration says so', () => {
   const at = new Date().toISOString();
   assert.equal(RecordingEventSchema.safeParse({ type: 'stopping', recordingId: 'r', reason: 'max-duration', at }).success, true);
   assert.equal(RecordingEventSchema.safeParse({ type: 'stopping', recordingId: 'r', reason: 'too-long', at }).success, false);
+});
+
+test('a report may say where its file is, and reports without it still parse (older recorders)', () => {
+  const at = new Date().toISOString();
+  const report = {
+    recordingId: 'rec_1', sessionId: 'ses_1', recorderId: 'rcd_1', status: 'done', fileName: 'rec_1.mp4', sizeBytes: 10, durationMs: 1000,
+    container: 'mp4', audioCodec: 'aac', tracks: [], decodesCleanly: true, startedAt: at, stoppedAt: at, reason: 'requested',
+  };
+  assert.equal(RecordingReportSchema.parse(report).storage, undefined);
+  assert.equal(RecordingReportSchema.parse({ ...report, storage: 'nats' }).storage, 'nats');
+  assert.equal(RecordingReportSchema.safeParse({ ...report, storage: 's3' }).success, false);
+});
+
+test('a recorder pong may list the recordings it holds; without the list it still parses', () => {
+  const pong = { recorderId: 'rcd_1', engine: 'gstreamer', host: '127.0.0.1', active: 1, capacity: 16 };
+  assert.equal(RecorderPongSchema.parse(pong).recordings, undefined);
+  assert.deepEqual(RecorderPongSchema.parse({ ...pong, recordings: ['rec_1'] }).recordings, ['rec_1']);
+  assert.equal(RecorderPongSchema.safeParse({ ...pong, recordings: ['a.b'] }).success, false, 'ids only');
 });

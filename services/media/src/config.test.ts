@@ -30,3 +30,9 @@ test('config: defaults work, problems are reported by variable name', () => {
   assert.match(problems({ MEDIA_ID: 'a.b' }), /MEDIA_ID/);
   assert.match(problems({ MAX_SESSIONS: '0', KEYFRAME_INTERVAL_MS: 'x' }), /MAX_SESSIONS[\s\S]*KEYFRAME_INTERVAL_MS/);
 });
+
+test('config: NATS_KV_REPLICAS is 1 by default, 1-5', () => {
+  assert.equal(loadConfig({}).kvReplicas, 1);
+  assert.equal(loadConfig({ NATS_KV_REPLICAS: '3' }).kvReplicas, 3);
+  assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '7' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
+});

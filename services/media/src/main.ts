@@ -23,8 +23,8 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   lifecycle.own('nats', async () => {
     if (!nc.isClosed()) await nc.drain();
   });
-  const catalog = await RecordingCatalog.open(nc, logger);
-  const store = await SessionStore.open(nc, { ttlMs: config.sessionEntryTtlMs }, logger);
+  const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
+  const store = await SessionStore.open(nc, { ttlMs: config.sessionEntryTtlMs, replicas: config.kvReplicas }, logger);
 
   const endpoint = WebRtcEndpoint.open(
     { publicIp: config.publicIp, udpPorts: config.udpPorts, nativeLog: config.medoozeLog, publisherIceTimeoutMs: config.publisherIceTimeoutMs },

@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from 'nats';
 import { BUCKETS, PublisherSessionSchema, type PublisherSession } from '@recstack/contracts';
+import { ensureReplicas } from '@recstack/catalog';
 import { encodeJson, type Logger } from '@recstack/service-kit';
 
 export interface SessionStoreOptions {
@@ -24,8 +25,12 @@ export class SessionStore {
   ) {}
 
   static async open(nc: NatsConnection, options: SessionStoreOptions, logger: Logger): Promise<SessionStore> {
-    const kv = await nc.jetstream().views.kv(BUCKETS.sessions, { history: 1, ttl: options.ttlMs, replicas: options.replicas ?? 1 });
-    return new SessionStore(kv, logger.child({ component: 'session-store' }));
+    const replicas = options.replicas ?? 1;
+    const kv = await nc.jetstream().views.kv(BUCKETS.sessions, { history: 1, ttl: options.ttlMs, replicas });
+    const log = logger.child({ component: 'session-store' });
+    // an existing bucket is bound as it is: raise its replicas when the deployment asks for more (NATS_KV_REPLICAS)
+    if (replicas > 1) await ensureReplicas(nc, `KV_${BUCKETS.sessions}`, replicas, log);
+    return new SessionStore(kv, log);
   }
 
   async put(session: PublisherSession): Promise<void> {

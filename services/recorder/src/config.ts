@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { EngineSchema, IdSchema, type Engine } from '@recstack/contracts';
+import { EngineSchema, IdSchema, StorageKindSchema, type Engine, type StorageKind } from '@recstack/contracts';
 import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
 
 /** The only place the recorder reads its environment. */
@@ -27,6 +27,24 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   RECORDER_DECODE_CHECK_TIMEOUT: env.seconds(20),
   /** how long a child may take to bind its sockets and reach PLAYING */
   RECORDER_LISTEN_TIMEOUT: env.seconds(10),
+  /**
+   * where finished files go: `local` (RECORDINGS_DIR, shared with signaling) or `nats` (the JetStream
+   * object store; the local copy is removed once the upload is verified)
+   */
+  STORAGE: StorageKindSchema.default('local'),
+  /** JetStream replicas of the buckets this service creates (catalog, recording files); 3 on a NATS cluster */
+  NATS_KV_REPLICAS: env.int(1, 1, 5),
+  /**
+   * STORAGE=nats: how long a finished recording's report waits for its upload. Until then the catalog shows
+   * `stopping`; an upload not verified by then is reported `done` with the file still local, and retried
+   */
+  STORAGE_UPLOAD_WAIT_SECONDS: env.seconds(15),
+  /** STORAGE=nats: longest pause between two attempts at an upload that keeps failing (backoff from 1 s) */
+  STORAGE_UPLOAD_RETRY_MAX_SECONDS: env.seconds(60),
+  /** how often this recorder looks for recordings whose recorder died (every instance does; claims make it safe) */
+  RECORDER_RECONCILE_INTERVAL_SECONDS: env.seconds(30),
+  /** an open recording whose recorder and media have both been gone this long is marked failed */
+  RECORDER_RECONCILE_GRACE_SECONDS: env.seconds(60),
   OPS_HOST: env.string('127.0.0.1'),
   OPS_PORT: env.port(9102),
   GST_LAUNCH_PATH: env.string('gst-launch-1.0'),
@@ -51,6 +69,13 @@ export interface RecorderConfig {
   jitterLatencyMs: number;
   decodeCheckTimeoutMs: number;
   listenTimeoutMs: number;
+  storage: {
+    kind: StorageKind;
+    uploadWaitMs: number;
+    retryMaxMs: number;
+  };
+  kvReplicas: number;
+  reconcile: { intervalMs: number; graceMs: number };
   ops: { host: string; port: number };
   binaries: { gstLaunch: string; ffmpeg: string; ffprobe: string };
 }
@@ -75,6 +100,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
     decodeCheckTimeoutMs: ms(v.RECORDER_DECODE_CHECK_TIMEOUT),
     listenTimeoutMs: ms(v.RECORDER_LISTEN_TIMEOUT),
+    storage: { kind: v.STORAGE, uploadWaitMs: ms(v.STORAGE_UPLOAD_WAIT_SECONDS), retryMaxMs: ms(v.STORAGE_UPLOAD_RETRY_MAX_SECONDS) },
+    kvReplicas: v.NATS_KV_REPLICAS,
+    reconcile: { intervalMs: ms(v.RECORDER_RECONCILE_INTERVAL_SECONDS), graceMs: ms(v.RECORDER_RECONCILE_GRACE_SECONDS) },
     ops: { host: v.OPS_HOST, port: v.OPS_PORT },
     binaries: { gstLaunch: v.GST_LAUNCH_PATH, ffmpeg: v.FFMPEG_PATH, ffprobe: v.FFPROBE_PATH },
   };

@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { RecordingCatalog } from '@recstack/catalog';
+import { RecordingCatalog, openRecordingFiles } from '@recstack/catalog';
 import { Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsServer } from '@recstack/service-kit';
 import { loadConfig } from './config.js';
 import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
+import { CatalogReconciler } from './recovery/catalog-reconciler.js';
+import type { SalvageSettings } from './recovery/salvage.js';
+import { RecordingStorage } from './storage/recording-storage.js';
+import { StorageMetrics } from './storage/storage-metrics.js';
 
 /** Time kept back from the shutdown deadline for closing NATS and the ops server after the recordings. */
 const SHUTDOWN_RESERVE_MS = 3000;
@@ -17,11 +21,31 @@ async function main(): Promise<void> {
   await mkdir(config.recordingsDir, { recursive: true });
   const nc = await connectNats(config.nats, `recorder ${config.recorderId}`, logger);
   lifecycle.own('nats', () => nc.drain());
-  const catalog = await RecordingCatalog.open(nc, logger);
+  const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
+  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas }) : undefined;
 
   const registry = createMetricsRegistry(config.service);
   const metrics = new RecorderMetrics(registry);
-  const service = new RecorderService(
+  const salvage: SalvageSettings = {
+    recorderId: config.recorderId,
+    recordingsDir: config.recordingsDir,
+    engine: config.engine,
+    bindAddress: config.bindAddress,
+    maxDurationMs: config.maxDurationMs,
+    tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
+    decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
+  };
+  // the storage tells the service when a background upload verified; the service exists by then
+  let service: RecorderService | undefined;
+  const storage = new RecordingStorage(
+    nc,
+    objects,
+    { kind: config.storage.kind, recordingsDir: config.recordingsDir, uploadWaitMs: config.storage.uploadWaitMs, retryMaxMs: config.storage.retryMaxMs },
+    new StorageMetrics(registry),
+    logger.child({ component: 'storage' }),
+    (file) => (service ? service.onUploaded(file) : Promise.reject(new Error('not ready'))),
+  );
+  service = new RecorderService(
     nc,
     catalog,
     {
@@ -38,13 +62,37 @@ async function main(): Promise<void> {
         listenTimeoutMs: config.listenTimeoutMs,
         decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
       },
+      salvage,
     },
     metrics,
     logger,
+    storage,
   );
-  service.listen();
-  lifecycle.own('recorder subscriptions', () => service.close());
-  lifecycle.onDrain('recordings', () => service.drain(Date.now() + config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS));
+  const recorder = service;
+  recorder.listen();
+  lifecycle.own('recorder subscriptions', () => recorder.close());
+
+  // what a predecessor on this folder left (orphaned children, unfinished files), then the periodic look
+  const reconciler = new CatalogReconciler(
+    nc,
+    catalog,
+    recorder,
+    storage,
+    {
+      intervalMs: config.reconcile.intervalMs,
+      graceMs: config.reconcile.graceMs,
+      orphanStop: { eosMs: config.stopTimeoutMs, termMs: Math.max(1000, Math.round(config.stopTimeoutMs / 2)) },
+      tools: [config.binaries.gstLaunch, config.binaries.ffmpeg],
+      salvage,
+    },
+    logger.child({ component: 'reconciler' }),
+  );
+  void reconciler.start();
+  lifecycle.own('reconciler', () => reconciler.close());
+  lifecycle.onDrain('recordings', async () => {
+    await reconciler.close();
+    await recorder.drain(Date.now() + config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS);
+  });
 
   const ops = await startOpsServer({
     host: config.ops.host,
@@ -53,17 +101,26 @@ async function main(): Promise<void> {
     logger,
     readiness: async () => {
       const connected = !nc.isClosed() && !nc.isDraining();
-      const accepting = service.isAccepting;
+      const accepting = recorder.isAccepting;
       return {
         ready: connected && accepting,
-        checks: { nats: connected, accepting, active: service.activeCount, capacity: config.maxRecordings },
+        checks: { nats: connected, accepting, active: recorder.activeCount, capacity: config.maxRecordings },
       };
     },
   });
   lifecycle.own('ops server', () => ops.close());
 
   logger.info(
-    { engine: config.engine, host: config.host, bindAddress: config.bindAddress, recordingsDir: config.recordingsDir, maxRecordings: config.maxRecordings, opsPort: ops.port },
+    {
+      engine: config.engine,
+      host: config.host,
+      bindAddress: config.bindAddress,
+      recordingsDir: config.recordingsDir,
+      maxRecordings: config.maxRecordings,
+      storage: config.storage.kind,
+      kvReplicas: config.kvReplicas,
+      opsPort: ops.port,
+    },
     'service ready',
   );
 }

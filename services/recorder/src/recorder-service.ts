@@ -14,15 +14,18 @@ import {
   type RecordingEvent,
   type RecordingReport,
 } from '@recstack/contracts';
-import { applyReport, markFirstKeyframe, markStopping } from '@recstack/catalog';
+import { applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
 import { ShuttingDownError, errorCodeOf, publishEvent, serve, type Logger } from '@recstack/service-kit';
 import { AtCapacityError, NoSuchRecordingError, RecordingConflictError } from './errors.js';
 import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
 import { Recording, type RecordingSettings } from './recording.js';
+import { salvageRecording, type SalvageEntry, type SalvageSettings } from './recovery/salvage.js';
+import type { RecordingStorage, StoredFile } from './storage/recording-storage.js';
 
-/** The part of the catalog the recorder writes: its own state changes (RecordingCatalog.update). */
+/** The part of the catalog the recorder uses: its own state changes (RecordingCatalog.update), and reads. */
 export interface CatalogWriter {
+  get(id: string): Promise<CatalogRecording | undefined>;
   update(id: string, change: (current: CatalogRecording) => CatalogRecording): Promise<CatalogRecording | undefined>;
 }
 
@@ -32,7 +35,12 @@ export interface RecorderServiceOptions {
   maxRecordings: number;
   plan: PlanSettings;
   recording: RecordingSettings;
+  salvage: SalvageSettings;
 }
+
+/** Attempts at writing a finished recording's report to the catalog before giving it to the reconciler. */
+const FINAL_WRITE_ATTEMPTS = 5;
+const FINAL_WRITE_PAUSE_MS = 1000;
 
 /** Reports of recordings that ended, kept a while so a late stop request still gets its answer. */
 const RECENT_REPORTS = 500;
@@ -45,11 +53,18 @@ const RECENT_REPORTS = 500;
 export class RecorderService {
   private readonly recordings = new Map<string, Recording>();
   private readonly recent = new Map<string, RecordingReport>();
+  /**
+   * Recordings between their report and its last step (upload, catalog, event): a stop asked meanwhile is
+   * answered when they are through. Also the salvages of recordings adopted from a dead recorder.
+   */
+  private readonly finals = new Map<string, Promise<RecordingReport>>();
   private readonly subs: Subscription[] = [];
   /** catalog writes in flight: shutdown waits for them before NATS closes */
   private readonly pendingWrites = new Set<Promise<void>>();
   private startSub: Subscription | undefined;
   private accepting = true;
+  /** set by drain(): the storage step of the last reports must fit before it */
+  private deadline: number | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -57,7 +72,12 @@ export class RecorderService {
     private readonly options: RecorderServiceOptions,
     private readonly metrics: RecorderMetrics,
     private readonly logger: Logger,
+    private readonly storage: RecordingStorage,
   ) {}
+
+  get recorderId(): string {
+    return this.options.recorderId;
+  }
 
   get activeCount(): number {
     return this.recordings.size;
@@ -92,7 +112,7 @@ export class RecorderService {
       await existing.start();
       return this.listeningReply(existing);
     }
-    if (this.recent.has(req.recordingId)) throw new RecordingConflictError(req.recordingId);
+    if (this.recent.has(req.recordingId) || this.finals.has(req.recordingId)) throw new RecordingConflictError(req.recordingId);
     if (this.recordings.size >= this.options.maxRecordings) throw new AtCapacityError(this.options.maxRecordings);
     const plan = planRecording(req, this.options.plan);
     const recording = new Recording(plan, this.options.recording, this.logger);
@@ -112,9 +132,15 @@ export class RecorderService {
     return this.listeningReply(recording);
   }
 
+  /** Answers with the final report: after the file is where the storage setting puts it and the catalog says so. */
   async stop(req: RecorderStopRequest): Promise<RecordingReport> {
     const recording = this.recordings.get(req.recordingId);
-    if (recording) return recording.stop(req.reason);
+    if (recording) {
+      const report = await recording.stop(req.reason);
+      return (await this.finals.get(req.recordingId)) ?? this.recent.get(req.recordingId) ?? report;
+    }
+    const final = this.finals.get(req.recordingId);
+    if (final) return final;
     const report = this.recent.get(req.recordingId);
     if (report) return report;
     throw new NoSuchRecordingError(req.recordingId);
@@ -127,7 +153,75 @@ export class RecorderService {
       host: this.options.host,
       active: this.recordings.size,
       capacity: this.options.maxRecordings,
+      recordings: this.heldIds(),
     };
+  }
+
+  /** Recordings this instance is responsible for now: running, finishing, being salvaged, uploads pending. */
+  heldIds(): string[] {
+    return [...new Set([...this.recordings.keys(), ...this.finals.keys(), ...this.storage.pendingIds])];
+  }
+
+  holds(recordingId: string): boolean {
+    return this.recordings.has(recordingId) || this.finals.has(recordingId) || this.storage.isPending(recordingId);
+  }
+
+  /**
+   * Takes over a recording whose recorder died and finalizes what it left here (its orphaned child already
+   * stopped): claims the catalog entry (compare-and-set on its recorder id, so of two recorders only one
+   * proceeds), salvages the file, stores it, writes the report and publishes `finished`. Undefined when
+   * another recorder claimed it first or this one already holds it. `entry` undefined: no catalog entry
+   * (the file is finalized all the same; nobody is told but the events).
+   */
+  async adopt(entry: CatalogRecording | undefined, standIn?: SalvageEntry): Promise<RecordingReport | undefined> {
+    const target = entry ?? standIn;
+    if (!target || this.holds(target.id) || !this.accepting) return undefined;
+    const log = this.logger.child({ recordingId: target.id, sessionId: target.sessionId });
+    const work = (async () => {
+      if (entry && this.catalog) {
+        const claimed = await this.catalog.update(entry.id, (r) => claimRecording(r, entry.recorderId, this.options.recorderId, new Date()));
+        if (claimed && claimed.recorderId !== this.options.recorderId) {
+          log.info({ by: claimed.recorderId }, 'recording claimed by another recorder');
+          return undefined;
+        }
+      }
+      log.info({ previousRecorderId: entry?.recorderId, status: entry?.status }, 'salvaging a recording whose recorder is gone');
+      const report = await salvageRecording(target, this.options.salvage, this.logger);
+      this.metrics.finished.inc({ status: report.status, reason: report.reason });
+      if (report.status === 'done') this.metrics.bytesWritten.inc(report.sizeBytes);
+      return this.finish(report, { salvaged: true });
+    })();
+    const tracked = work.then((report) => report ?? Promise.reject(new NoSuchRecordingError(target.id)));
+    tracked.catch(() => undefined);
+    this.finals.set(target.id, tracked);
+    try {
+      return await work;
+    } finally {
+      if (this.finals.get(target.id) === tracked) this.finals.delete(target.id);
+    }
+  }
+
+  /**
+   * A finished recording whose file is still here although STORAGE=nats (an upload a predecessor did not
+   * finish): claims it and uploads it in the background.
+   */
+  async resumeUpload(entry: CatalogRecording): Promise<void> {
+    if (this.storage.kind !== 'nats' || this.holds(entry.id) || !this.catalog) return;
+    const claimed = await this.catalog.update(entry.id, (r) => claimRecording(r, entry.recorderId, this.options.recorderId, new Date()));
+    if (!claimed || claimed.recorderId !== this.options.recorderId) return;
+    this.logger.info({ recordingId: entry.id, sessionId: entry.sessionId }, 'resuming the upload of a finished recording');
+    this.storage.resume({ recordingId: entry.id, sessionId: entry.sessionId, fileName: entry.fileName });
+  }
+
+  /** The catalog's side of a background upload that verified (see RecordingStorage). */
+  async onUploaded(file: StoredFile): Promise<'kept' | 'gone'> {
+    if (!this.catalog) return 'kept';
+    const stored = await this.catalog.update(file.recordingId, (r) => markStored(r, file.fileName, 'nats', new Date()));
+    if (!stored) return 'gone';
+    if (stored.storage !== 'nats') throw new Error(`catalog entry of ${file.recordingId} does not take the new storage`);
+    const report = this.recent.get(file.recordingId);
+    if (report) this.recent.set(file.recordingId, { ...report, storage: 'nats' });
+    return 'kept';
   }
 
   /**
@@ -139,9 +233,12 @@ export class RecorderService {
     this.startSub?.unsubscribe();
     const active = [...this.recordings.values()];
     if (active.length > 0) this.logger.info({ count: active.length }, 'finalizing active recordings');
+    this.deadline = deadline;
     await Promise.all(active.map((r) => r.stop('shutdown', { deadline }).catch((err: unknown) => this.logger.error({ err, recordingId: r.plan.recordingId }, 'recording did not finalize'))));
-    // the events and catalog writes of the last reports are in flight: let them reach the server
+    // uploads, catalog writes and events of the last reports are in flight: let them reach the server
+    await Promise.race([Promise.allSettled([...this.finals.values()]), delay(Math.max(0, deadline - Date.now()))]);
     await Promise.allSettled([...this.pendingWrites]);
+    await this.storage.close(deadline);
     await this.nc.flush().catch(() => undefined);
   }
 
@@ -165,16 +262,68 @@ export class RecorderService {
       void this.writeCatalog(id, (r) => markStopping(r, reason, at));
     });
     recording.on('finished', (report) => {
-      this.recordings.delete(id);
-      this.remember(report);
-      this.metrics.active.set(this.recordings.size);
       this.metrics.finished.inc({ status: report.status, reason: report.reason });
       if (report.status === 'failed') this.metrics.failed.inc({ stage: 'finish', code: report.error?.code ?? 'INTERNAL' });
       this.metrics.bytesWritten.inc(report.sizeBytes);
-      if (stoppingAt > 0) this.metrics.stopToFinalized.observe((Date.now() - stoppingAt) / 1000);
-      this.publish({ type: 'finished', recordingId: id, report, at: new Date().toISOString() });
-      void this.writeCatalog(id, (r) => applyReport(r, report, new Date()));
+      // the final steps are registered before the recording leaves the running set: a stop in between
+      // always finds one of them
+      const final = this.finish(report, { salvaged: false });
+      this.finals.set(id, final);
+      this.recordings.delete(id);
+      this.metrics.active.set(this.recordings.size);
+      void final.finally(() => {
+        if (this.finals.get(id) === final) this.finals.delete(id);
+        if (stoppingAt > 0) this.metrics.stopToFinalized.observe((Date.now() - stoppingAt) / 1000);
+      });
     });
+  }
+
+  /**
+   * The steps after a report: the file goes where the storage setting says (STORAGE=nats: uploaded and
+   * verified, or left local when that does not succeed in time), the catalog gets the report, `finished` is
+   * published, and only then is a local copy that is now in the object store removed. Never rejects.
+   */
+  private async finish(report: RecordingReport, options: { salvaged: boolean }): Promise<RecordingReport> {
+    const id = report.recordingId;
+    const placed = await this.storage.place(report, this.deadline === undefined ? {} : { deadline: this.deadline });
+    this.remember(placed);
+    const change = options.salvaged ? applySalvageReport : applyReport;
+    const written = await this.writeFinal(id, (r) => change(r, placed, new Date()));
+    this.publish({ type: 'finished', recordingId: id, report: placed, at: new Date().toISOString() });
+    if (placed.storage === 'nats') {
+      if (written.ok && (written.entry === undefined || written.entry.storage === 'nats')) {
+        await this.storage.discardLocal(placed.fileName).catch((err: unknown) => this.logger.warn({ err, recordingId: id }, 'local copy not removed'));
+      } else if (written.ok) {
+        // the entry did not take the report (it was finished otherwise meanwhile): the local file stays its file
+        await this.storage.discardObject(id);
+        this.remember({ ...placed, storage: 'local' });
+      }
+      // catalog unreachable: both copies stay; the reconciler removes the local one once the entry says nats
+    }
+    return this.recent.get(id) ?? placed;
+  }
+
+  /** The report's catalog write, retried: without it the recording would look unfinished until reconciled. */
+  private async writeFinal(id: string, change: (r: CatalogRecording) => CatalogRecording): Promise<{ ok: true; entry: CatalogRecording | undefined } | { ok: false }> {
+    const catalog = this.catalog;
+    if (!catalog) return { ok: true, entry: undefined };
+    const write = (async (): Promise<{ ok: true; entry: CatalogRecording | undefined } | { ok: false }> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const entry = await catalog.update(id, change);
+          if (!entry) this.logger.debug({ recordingId: id }, 'recording has no catalog entry');
+          return { ok: true, entry };
+        } catch (err) {
+          this.logger.error({ err, recordingId: id, attempt }, 'catalog update failed');
+          if (attempt >= FINAL_WRITE_ATTEMPTS || (this.deadline !== undefined && Date.now() + FINAL_WRITE_PAUSE_MS > this.deadline)) return { ok: false };
+          await delay(FINAL_WRITE_PAUSE_MS * attempt);
+        }
+      }
+    })();
+    const tracked = write.then(() => undefined);
+    this.pendingWrites.add(tracked);
+    void tracked.finally(() => this.pendingWrites.delete(tracked));
+    return write;
   }
 
   private listeningReply(recording: Recording): RecorderListening {
@@ -220,6 +369,10 @@ export class RecorderService {
     void write.finally(() => this.pendingWrites.delete(write));
     return write;
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function sameTracks(plan: Recording['plan'], req: RecorderStartRequest): boolean {

@@ -119,7 +119,7 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
   assert.match(duplicatePorts.error?.message ?? '', /ports/);
   const pongs = await h.ping();
   assert.equal(pongs.length, 1);
-  assert.deepEqual(pongs[0], { recorderId: h.recorderId, engine: 'gstreamer', host: '127.0.0.1', active: 0, capacity: 16 });
+  assert.deepEqual(pongs[0], { recorderId: h.recorderId, engine: 'gstreamer', host: '127.0.0.1', active: 0, capacity: 16, recordings: [] });
   assert.equal(h.service.child.exitCode, null, 'the recorder is still running');
 });
 

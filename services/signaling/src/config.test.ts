@@ -42,3 +42,14 @@ test('bad values fail at once, naming every variable', () => {
     },
   );
 });
+
+test('STORAGE and NATS_KV_REPLICAS: local and 1 by default, validated', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.storage, 'local');
+  assert.equal(defaults.kvReplicas, 1);
+  const cluster = loadConfig({ STORAGE: 'nats', NATS_KV_REPLICAS: '3' });
+  assert.equal(cluster.storage, 'nats');
+  assert.equal(cluster.kvReplicas, 3);
+  assert.throws(() => loadConfig({ STORAGE: 's3' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('STORAGE:')));
+  assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '0' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
+});

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { MAX_SDP_BYTES } from '@recstack/contracts';
+import { MAX_SDP_BYTES, StorageKindSchema, type StorageKind } from '@recstack/contracts';
 import { ConfigError, env, loadEnv, natsEnvSchema, natsSettings, type NatsSettings } from '@recstack/service-kit';
 
 /** The page's static files live next to the sources (public/), whether we run from src/ or dist/. */
@@ -13,6 +13,14 @@ const schema = natsEnvSchema.extend({
   HTTP_HOST: env.string('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   RECORDINGS_DIR: env.string('./recordings'),
+  /**
+   * where recorders put finished files: `local` (RECORDINGS_DIR, shared with the recorders) or `nats` (the
+   * JetStream object store, which signaling then creates at start if needed). Downloads follow each
+   * recording's own `storage` either way, so recordings made under the other setting still play.
+   */
+  STORAGE: StorageKindSchema.default('local'),
+  /** JetStream replicas of the buckets signaling creates (catalog, recording files); 3 on a NATS cluster */
+  NATS_KV_REPLICAS: env.int(1, 1, 5),
   /** when set, every API, WHIP and WebSocket call needs `Authorization: Bearer <API_TOKEN>` */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** without API_TOKEN signaling binds loopback only, unless this explicitly allows it (e.g. behind an auth proxy) */
@@ -52,6 +60,8 @@ export interface SignalingConfig {
     trustProxy: boolean;
   };
   recordingsDir: string;
+  storage: StorageKind;
+  kvReplicas: number;
   publicDir: string;
   apiToken: string | undefined;
   timeouts: { requestMs: number; startMs: number; stopMs: number };
@@ -109,6 +119,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       trustProxy: values.TRUST_PROXY,
     },
     recordingsDir: resolve(values.RECORDINGS_DIR),
+    storage: values.STORAGE,
+    kvReplicas: values.NATS_KV_REPLICAS,
     publicDir: resolve(values.PUBLIC_DIR),
     apiToken: values.API_TOKEN,
     timeouts: {

@@ -47,7 +47,7 @@ export interface Signaling {
  * and the integration tests (which run it in-process); it does not own the NATS connection.
  */
 export async function startSignaling(config: SignalingConfig, nc: NatsConnection, logger: Logger): Promise<Signaling> {
-  const catalog = await RecordingCatalog.open(nc, logger);
+  const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
   const feed = await CatalogFeed.start(catalog, logger);
   // the gauges read the WebSocket hub, which is created later and counts its messages on these metrics
   let live: LiveEvents | undefined;
@@ -58,7 +58,10 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const media = new MediaClient(nc, timeouts, metrics.observeBackend);
   const recorders = new RecorderClient(nc, timeouts, metrics.observeBackend);
   const sessions = new SessionDirectory(nc, logger);
-  const files = new RecordingFiles(new LocalFiles(config.recordingsDir), new NatsObjectFiles(nc, logger.child({ component: 'object-files' })));
+  const objectFiles = new NatsObjectFiles(nc, logger.child({ component: 'object-files' }), { create: config.storage === 'nats', replicas: config.kvReplicas });
+  // STORAGE=nats: the bucket exists from the start (and a cluster's replica count is checked now, not at the first download)
+  if (config.storage === 'nats') await objectFiles.open();
+  const files = new RecordingFiles(new LocalFiles(config.recordingsDir), objectFiles);
   const control = new RecordingControl({ catalog, feed, sessions, media, recorders, files, metrics, logger, stopWaitMs: timeouts.stopMs });
   const publishers = new PublisherSessions({ media, sessions, control, metrics, logger });
   const webhooks = config.webhook ? new WebhookNotifier(config.webhook, feed, logger.child({ component: 'webhook' }), metrics) : undefined;

@@ -8,7 +8,7 @@ import {
   OutputAudioCodecSchema,
   VideoCodecSchema,
 } from '../media-formats.js';
-import { RecordedTrackSchema, StopReasonSchema } from '../recording.js';
+import { RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -81,6 +81,11 @@ export const RecordingReportSchema = z.object({
   stoppedAt: IsoDateSchema,
   reason: StopReasonSchema,
   error: ErrorBodySchema.optional(),
+  /**
+   * where the file is now: `nats` once it is in the object store (verified by size and digest), `local` in
+   * the recordings folder; absent from recorders that predate the field (means `local`)
+   */
+  storage: StorageKindSchema.optional(),
 });
 export type RecordingReport = z.infer<typeof RecordingReportSchema>;
 
@@ -91,5 +96,11 @@ export const RecorderPongSchema = z.object({
   host: z.string(),
   active: z.number().int().nonnegative(),
   capacity: z.number().int().nonnegative(),
+  /**
+   * ids of the recordings this instance holds: running, finalizing, being salvaged or uploaded. Lets a
+   * reconciler tell "its recorder is alive but lost it" from "still working on it". Optional: older
+   * recorders do not send it.
+   */
+  recordings: z.array(IdSchema).max(10_000).optional(),
 });
 export type RecorderPong = z.infer<typeof RecorderPongSchema>;

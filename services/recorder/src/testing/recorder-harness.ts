@@ -36,6 +36,8 @@ export interface RecorderHarness {
   dir: string;
   recorderId: string;
   opsPort: number;
+  /** the environment the recorder was started with */
+  env: Record<string, string>;
   service: ServiceProcess;
   start(req: RecorderStartRequest, timeoutMs?: number): Promise<RecorderListening>;
   stop(recordingId: string, reason?: StopReason, timeoutMs?: number): Promise<RecordingReport>;
@@ -85,6 +87,7 @@ export async function startRecorderHarness(env: Record<string, string> = {}): Pr
     dir,
     recorderId,
     opsPort,
+    env: baseEnv,
     service,
     start: (req, timeoutMs = 15_000) => request(nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' }),
     stop: (recordingId, reason = 'requested', timeoutMs = 60_000) =>

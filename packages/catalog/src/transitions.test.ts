@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Recording, RecordingReport } from '@recstack/contracts';
+import { applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
+
+const at = new Date('2025-01-01T00:00:10.000Z');
+
+function entry(over: Partial<Recording> = {}): Recording {
+  return {
+    id: 'rec_1', sessionId: 'ses_1', status: 'recording', createdAt: '2025-01-01T00:00:00.000Z', startedAt: '2025-01-01T00:00:01.000Z', stoppedAt: null,
+    updatedAt: '2025-01-01T00:00:01.000Z', durationMs: null, sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [], fileName: 'rec_1.mp4',
+    storage: 'local', mediaId: 'med_1', recorderId: 'rcd_old', firstKeyframeMs: 1000, stopReason: null, ...over,
+  };
+}
+
+function report(over: Partial<RecordingReport> = {}): RecordingReport {
+  return {
+    recordingId: 'rec_1', sessionId: 'ses_1', recorderId: 'rcd_new', status: 'done', fileName: 'rec_1.mp4', sizeBytes: 1000, durationMs: 6000,
+    container: 'mp4', audioCodec: 'aac', tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 360 }], decodesCleanly: true,
+    startedAt: '2025-01-01T00:00:01.000Z', stoppedAt: '2025-01-01T00:00:07.000Z', reason: 'error', ...over,
+  };
+}
+
+test('a report says where the file is; a report without storage keeps the entry\'s', () => {
+  assert.equal(applyReport(entry(), report({ storage: 'nats' }), at).storage, 'nats');
+  assert.equal(applyReport(entry({ storage: 'local' }), report(), at).storage, 'local');
+});
+
+test('a salvage report finishes an open entry like any report', () => {
+  const done = applySalvageReport(entry(), report({ storage: 'nats' }), at);
+  assert.equal(done.status, 'done');
+  assert.equal(done.stopReason, 'error');
+  assert.equal(done.durationMs, 6000);
+  assert.equal(done.recorderId, 'rcd_new');
+  assert.equal(done.storage, 'nats');
+});
+
+test('an entry failed because its recorder vanished keeps failed but gets the recovered file', () => {
+  const failed = markFailed(entry(), { code: 'RECORDER_UNAVAILABLE', message: 'recorder rcd_old stopped answering' }, at);
+  const salvaged = applySalvageReport(failed, report({ storage: 'nats' }), at);
+  assert.equal(salvaged.status, 'failed');
+  assert.equal(salvaged.error?.code, 'RECORDER_UNAVAILABLE');
+  assert.match(salvaged.error?.message ?? '', /recovered.*6 s/);
+  assert.equal(salvaged.durationMs, 6000);
+  assert.equal(salvaged.sizeBytes, 1000);
+  assert.equal(salvaged.storage, 'nats');
+  assert.equal(salvaged.tracks.length, 1);
+  // once only, and only for a playable file and a "holder lost" failure
+  assert.equal(applySalvageReport(salvaged, report({ durationMs: 1 }), at), salvaged);
+  assert.equal(applySalvageReport(failed, report({ status: 'failed', error: { code: 'NO_MEDIA', message: 'x' } }), at), failed);
+  const badFile = markFailed(entry(), { code: 'FILE_INVALID', message: 'broken' }, at);
+  assert.equal(applySalvageReport(badFile, report(), at), badFile);
+  const done = applyReport(entry(), report({ recorderId: 'rcd_old' }), at);
+  assert.equal(applySalvageReport(done, report(), at), done);
+});
+
+test('claiming: only from the recorder id that was read, and idempotent for the claimer', () => {
+  const open = entry();
+  const claimed = claimRecording(open, 'rcd_old', 'rcd_new', at);
+  assert.equal(claimed.recorderId, 'rcd_new');
+  assert.equal(claimRecording(claimed, 'rcd_old', 'rcd_other', at), claimed, 'someone else claimed it first');
+  assert.equal(claimRecording(claimed, 'rcd_old', 'rcd_new', at), claimed, 'already ours');
+  assert.equal(claimRecording(entry({ recorderId: null }), null, 'rcd_new', at).recorderId, 'rcd_new');
+});
+
+test('markStored moves only a finished entry whose file is the one uploaded', () => {
+  const done = applyReport(entry(), report({ storage: 'local' }), at);
+  assert.equal(markStored(done, 'rec_1.mp4', 'nats', at).storage, 'nats');
+  assert.equal(markStored(done, 'rec_other.mp4', 'nats', at), done);
+  const open = markFirstKeyframe(entry({ status: 'starting', startedAt: null }), at);
+  assert.equal(markStored(open, 'rec_1.mp4', 'nats', at), open);
+});

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '@recstack/service-kit';
+import { loadConfig } from './config.js';
+
+test('storage, replicas and reconciliation: working defaults', () => {
+  const config = loadConfig({});
+  assert.equal(config.storage.kind, 'local');
+  assert.equal(config.storage.uploadWaitMs, 15_000);
+  assert.equal(config.storage.retryMaxMs, 60_000);
+  assert.equal(config.kvReplicas, 1);
+  assert.deepEqual(config.reconcile, { intervalMs: 30_000, graceMs: 60_000 });
+  assert.match(config.recorderId, /^rcd_/);
+});
+
+test('STORAGE=nats with a cluster and faster reconciliation', () => {
+  const config = loadConfig({ STORAGE: 'nats', NATS_KV_REPLICAS: '3', STORAGE_UPLOAD_WAIT_SECONDS: '2.5', RECORDER_RECONCILE_INTERVAL_SECONDS: '5', RECORDER_RECONCILE_GRACE_SECONDS: '10' });
+  assert.equal(config.storage.kind, 'nats');
+  assert.equal(config.storage.uploadWaitMs, 2500);
+  assert.equal(config.kvReplicas, 3);
+  assert.deepEqual(config.reconcile, { intervalMs: 5000, graceMs: 10_000 });
+});
+
+test('bad storage settings fail at once, naming each variable', () => {
+  try {
+    loadConfig({ STORAGE: 'disk', NATS_KV_REPLICAS: '0', STORAGE_UPLOAD_WAIT_SECONDS: '-1' });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    for (const name of ['STORAGE', 'NATS_KV_REPLICAS', 'STORAGE_UPLOAD_WAIT_SECONDS']) {
+      assert.ok(err.problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${err.problems.join('; ')}`);
+    }
+  }
+});

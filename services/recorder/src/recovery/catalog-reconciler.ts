@@ -1,0 +1,221 @@
+import type { NatsConnection } from 'nats';
+import {
+  CONTAINERS,
+  MediaPongSchema,
+  RecorderPongSchema,
+  RecordingEventSchema,
+  isTerminal,
+  subjects,
+  type Recording,
+  type RecordingReport,
+  type StorageKind,
+} from '@recstack/contracts';
+import { markFailed } from '@recstack/catalog';
+import { gather, publishEvent, type Logger } from '@recstack/service-kit';
+import { listProcesses, pickOrphans, selfProcess, type OrphanProcess } from './orphan-processes.js';
+import { stopOrphan, type OrphanStopSteps } from './orphan-stopper.js';
+import { decide, type ReconcileAction, type ReconcileView } from './reconcile-decision.js';
+import { leftoverFile, type SalvageEntry, type SalvageSettings } from './salvage.js';
+
+/** The catalog as the reconciler uses it. */
+export interface ReconcilerCatalog {
+  list(): Promise<Recording[]>;
+  get(id: string): Promise<Recording | undefined>;
+  update(id: string, change: (current: Recording) => Recording): Promise<Recording | undefined>;
+}
+
+/** The recorder service's side of recovery (RecorderService). */
+export interface RecoveryTarget {
+  readonly recorderId: string;
+  holds(recordingId: string): boolean;
+  adopt(entry: Recording | undefined, standIn?: SalvageEntry): Promise<RecordingReport | undefined>;
+  resumeUpload(entry: Recording): Promise<void>;
+}
+
+/** The object store's side (RecordingStorage). */
+export interface ReconcilerStorage {
+  readonly kind: StorageKind;
+  storedSize(recordingId: string): Promise<number | undefined>;
+  discardLocal(fileName: string): Promise<void>;
+}
+
+export interface ReconcilerSettings {
+  intervalMs: number;
+  graceMs: number;
+  orphanStop: OrphanStopSteps;
+  /** basenames of the programs a recording runs (gst-launch-1.0, ffmpeg) */
+  tools: string[];
+  salvage: SalvageSettings;
+}
+
+const PING_WAIT_MS = 1000;
+/** at start-up the two pings that make "gone" are this far apart, instead of a whole interval */
+const STARTUP_SECOND_PING_MS = 2000;
+
+/**
+ * Keeps the catalog true when recorders die. At start-up, a recorder adopts what a predecessor with the same
+ * RECORDINGS_DIR left: it ends orphaned recording processes (SIGINT → EOS, so the muxer writes its index)
+ * and salvages their files. Then, periodically (every instance; claims make it safe), it looks at every
+ * entry that is not finished: its recorder gone (two missed pings) and its file here → salvage; its
+ * recorder and its media gone and no file here, for longer than the grace period → failed. Finished
+ * recordings whose file is still here although STORAGE=nats are uploaded (an interrupted upload).
+ */
+export class CatalogReconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private missedLastRound = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly catalog: ReconcilerCatalog,
+    private readonly target: RecoveryTarget,
+    private readonly storage: ReconcilerStorage,
+    private readonly settings: ReconcilerSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Adopts orphans, runs a first round, then one every interval (with jitter, so instances spread out). */
+  start(): Promise<void> {
+    this.running = (async () => {
+      await this.adoptOrphans().catch((err: unknown) => this.logger.error({ err }, 'adopting orphaned recordings failed'));
+      if (this.closed) return;
+      this.missedLastRound = await this.unanswered();
+      await delay(STARTUP_SECOND_PING_MS);
+      await this.round().catch((err: unknown) => this.logger.error({ err }, 'catalog reconciliation failed'));
+    })().finally(() => {
+      this.running = undefined;
+      this.schedule();
+    });
+    return this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Ends the recording processes a dead recorder left running on this folder and salvages their files. */
+  async adoptOrphans(): Promise<OrphanProcess[]> {
+    const dir = this.settings.salvage.recordingsDir;
+    const orphans = pickOrphans(await listProcesses(), dir, await selfProcess(), this.settings.tools);
+    if (orphans.length === 0) return [];
+    this.logger.warn({ orphans: orphans.map((o) => ({ pid: o.pid, recordingId: o.recordingId, command: o.command })) }, 'orphaned recording processes found');
+    await Promise.all(orphans.map((o) => stopOrphan(o, this.settings.orphanStop, this.logger)));
+    const ids = [...new Set(orphans.map((o) => o.recordingId))];
+    await Promise.all(
+      ids.map(async (id) => {
+        const entry = await this.catalog.get(id).catch(() => undefined);
+        if (entry && isTerminal(entry.status) && entry.durationMs !== null) return;
+        await this.target.adopt(entry, entry ? undefined : await standInFor(id, this.settings.salvage));
+      }),
+    );
+    return orphans;
+  }
+
+  /** One look at the whole catalog. */
+  async round(): Promise<void> {
+    const [recorders, media, entries] = await Promise.all([this.pingRecorders(), this.pingMedia(), this.catalog.list()]);
+    const named = new Set(entries.map((e) => e.recorderId).filter((id): id is string => id !== null));
+    const unanswered = new Set([...named].filter((id) => !recorders.has(id)));
+    const view: ReconcileView = {
+      now: Date.now(),
+      selfId: this.target.recorderId,
+      recorders,
+      missedTwice: new Set([...unanswered].filter((id) => this.missedLastRound.has(id))),
+      media,
+      storage: this.storage.kind,
+      graceMs: this.settings.graceMs,
+    };
+    this.missedLastRound = unanswered;
+    for (const entry of entries) {
+      if (this.closed) return;
+      if (this.target.holds(entry.id)) continue;
+      const file = await leftoverFile(entry, this.settings.salvage);
+      const action = decide(entry, file ? { modifiedMs: file.modifiedMs } : undefined, view);
+      if (action.type === 'leave') continue;
+      await this.execute(entry, action).catch((err: unknown) => this.logger.error({ err, recordingId: entry.id, action: action.type }, 'reconciliation step failed'));
+    }
+  }
+
+  private async execute(entry: Recording, action: Exclude<ReconcileAction, { type: 'leave' }>): Promise<void> {
+    const log = this.logger.child({ recordingId: entry.id, sessionId: entry.sessionId });
+    switch (action.type) {
+      case 'salvage':
+        await this.target.adopt(entry);
+        return;
+      case 'upload':
+        await this.target.resumeUpload(entry);
+        return;
+      case 'discard-local': {
+        const size = await this.storage.storedSize(entry.id);
+        if (size === undefined || size !== entry.sizeBytes) return;
+        await this.storage.discardLocal(entry.fileName);
+        log.info('local copy of a stored recording removed');
+        return;
+      }
+      case 'fail': {
+        // only if nobody changed the entry since it was read: whoever did knows more
+        const written = await this.catalog.update(entry.id, (r) => (r.updatedAt === entry.updatedAt ? markFailed(r, action.error, new Date()) : r));
+        if (written?.status !== 'failed' || written.updatedAt === entry.updatedAt) return;
+        log.warn({ error: action.error, recorderId: entry.recorderId, mediaId: entry.mediaId, status: entry.status }, 'recording nobody holds marked failed');
+        try {
+          publishEvent(this.nc, subjects.events.recording(entry.id), RecordingEventSchema, { type: 'failed', recordingId: entry.id, error: action.error, at: new Date().toISOString() });
+        } catch (err) {
+          log.warn({ err }, 'event not published');
+        }
+        return;
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const jitter = 0.75 + Math.random() * 0.5;
+    this.timer = setTimeout(() => {
+      this.running = this.round()
+        .catch((err: unknown) => this.logger.error({ err }, 'catalog reconciliation failed'))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, Math.round(this.settings.intervalMs * jitter));
+    this.timer.unref();
+  }
+
+  /** Recorder ids named in open entries that do not answer now (the first of the two misses at start-up). */
+  private async unanswered(): Promise<Set<string>> {
+    const [recorders, entries] = await Promise.all([this.pingRecorders(), this.catalog.list()]);
+    return new Set(entries.map((e) => e.recorderId).filter((id): id is string => id !== null && !recorders.has(id)));
+  }
+
+  private async pingRecorders(): Promise<Map<string, ReadonlySet<string> | undefined>> {
+    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, PING_WAIT_MS);
+    const out = new Map<string, ReadonlySet<string> | undefined>(pongs.map((p) => [p.recorderId, p.recordings ? new Set(p.recordings) : undefined]));
+    // this instance answers too, but what it holds is known here without the wire
+    out.set(this.target.recorderId, undefined);
+    return out;
+  }
+
+  private async pingMedia(): Promise<Set<string>> {
+    const pongs = await gather(this.nc, subjects.media.ping, {}, MediaPongSchema, PING_WAIT_MS);
+    return new Set(pongs.map((p) => p.mediaId));
+  }
+}
+
+/**
+ * A recording with no catalog entry (created by a test, or its entry deleted): what its file in the folder
+ * says. It is finalized all the same, so the file on disk is the compact one.
+ */
+async function standInFor(id: string, settings: SalvageSettings): Promise<SalvageEntry | undefined> {
+  for (const container of CONTAINERS) {
+    const entry: SalvageEntry = { id, sessionId: 'unknown', container, audioCodec: null, fileName: `${id}.${container}`, startedAt: null };
+    if (await leftoverFile(entry, settings)) return entry;
+  }
+  return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,201 @@
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NatsConnection, ObjectStore } from 'nats';
+import type { RecordingReport, StorageKind } from '@recstack/contracts';
+import type { Logger } from '@recstack/service-kit';
+import { uploadFile } from './object-upload.js';
+import type { StorageMetrics } from './storage-metrics.js';
+
+export interface StorageSettings {
+  kind: StorageKind;
+  recordingsDir: string;
+  /** how long place() tries before it gives the report back with the file still local */
+  uploadWaitMs: number;
+  /** longest pause between two attempts of a failing upload */
+  retryMaxMs: number;
+  /** first pause between attempts (doubles each time, with jitter) */
+  retryBaseMs?: number;
+}
+
+/** A finished recording's file, as the storage needs to know it. */
+export type StoredFile = Pick<RecordingReport, 'recordingId' | 'sessionId' | 'fileName'>;
+
+/**
+ * Told that a file, left local by place(), is now verified in the object store. Writes that to the catalog
+ * and answers `gone` when the recording no longer exists (deleted meanwhile): its object is removed again.
+ */
+export type MovedHandler = (file: StoredFile) => Promise<'kept' | 'gone'>;
+
+/**
+ * Where finished files live. STORAGE=local: in RECORDINGS_DIR, nothing to do. STORAGE=nats: a `done`
+ * recording's file is put into the object store under its recording id and verified (size, SHA-256,
+ * chunks) before anyone is told it is there; the local copy is removed only after the catalog says so.
+ * A failed recording's file stays local (it is what is left for a person to look at).
+ *
+ * An upload that fails is retried with exponential backoff: first inside place() for up to
+ * STORAGE_UPLOAD_WAIT_SECONDS (the catalog shows `stopping` meanwhile), then in the background, where
+ * the recording is already reported `done` with `storage: 'local'` and moves to `nats` once an upload
+ * verifies.
+ */
+export class RecordingStorage {
+  private readonly background = new Map<string, { timer: NodeJS.Timeout | undefined; running: Promise<void> | undefined }>();
+  private closed = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly store: ObjectStore | undefined,
+    private readonly settings: StorageSettings,
+    private readonly metrics: StorageMetrics | undefined,
+    private readonly logger: Logger,
+    private readonly onMoved: MovedHandler,
+  ) {
+    if (settings.kind === 'nats' && !store) throw new Error('STORAGE=nats needs the object store');
+  }
+
+  get kind(): StorageKind {
+    return this.settings.kind;
+  }
+
+  /** Recordings whose upload is still being retried in the background. */
+  get pendingIds(): string[] {
+    return [...this.background.keys()];
+  }
+
+  isPending(recordingId: string): boolean {
+    return this.background.has(recordingId);
+  }
+
+  localPath(fileName: string): string {
+    return join(this.settings.recordingsDir, fileName);
+  }
+
+  /**
+   * Puts a finished recording's file where the storage setting says and returns the report saying where it
+   * is. Never throws. `deadline` (epoch ms) shortens the wait (shutdown).
+   */
+  async place(report: RecordingReport, options: { deadline?: number } = {}): Promise<RecordingReport> {
+    if (this.settings.kind === 'local' || report.status !== 'done' || !this.store) return { ...report, storage: 'local' };
+    const log = this.logger.child({ recordingId: report.recordingId, sessionId: report.sessionId });
+    const waitUntil = Math.min(Date.now() + this.settings.uploadWaitMs, options.deadline ?? Number.POSITIVE_INFINITY);
+    for (let attempt = 1; ; attempt++) {
+      if (await this.attempt(report, log, attempt)) return { ...report, storage: 'nats' };
+      const pause = this.pause(attempt);
+      if (this.closed || Date.now() + pause >= waitUntil) {
+        this.retryInBackground(report, attempt);
+        log.warn({ attempts: attempt }, 'upload not verified yet, reporting the file as local and retrying');
+        return { ...report, storage: 'local' };
+      }
+      await delay(pause);
+    }
+  }
+
+  /**
+   * Retries the upload of a finished recording whose file is still here (found by the reconciler after a
+   * restart, or left by a predecessor); `onMoved` is told when it is verified.
+   */
+  resume(file: StoredFile): void {
+    if (this.settings.kind !== 'nats' || this.background.has(file.recordingId)) return;
+    this.retryInBackground(file, 0);
+  }
+
+  /** Removes the local copy of a file that is verified in the object store (after the catalog says so). */
+  async discardLocal(fileName: string): Promise<void> {
+    await rm(this.localPath(fileName), { force: true });
+  }
+
+  /** The size of a recording's object in the store, or undefined when there is none. */
+  async storedSize(recordingId: string): Promise<number | undefined> {
+    const info = await this.store?.info(recordingId);
+    return info && !info.deleted ? info.size : undefined;
+  }
+
+  /** Removes a recording's object (its catalog entry is gone). */
+  async discardObject(recordingId: string): Promise<void> {
+    await this.store?.delete(recordingId).catch(() => undefined);
+  }
+
+  /** Stops the background retries; an attempt in flight is waited for until `deadline`. */
+  async close(deadline = Date.now()): Promise<void> {
+    this.closed = true;
+    const running: Array<Promise<void>> = [];
+    for (const entry of this.background.values()) {
+      clearTimeout(entry.timer);
+      if (entry.running) running.push(entry.running);
+    }
+    const left = Math.max(0, deadline - Date.now());
+    await Promise.race([Promise.allSettled(running), delay(left)]);
+    if (this.background.size > 0) this.logger.warn({ recordings: [...this.background.keys()] }, 'uploads left pending: the files stay local');
+  }
+
+  /** One upload; true when it verified. */
+  private async attempt(report: StoredFile, log: Logger, attempt: number): Promise<boolean> {
+    const path = this.localPath(report.fileName);
+    const started = performance.now();
+    try {
+      const result = await uploadFile(this.nc, this.store as ObjectStore, report.recordingId, path);
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics?.uploads.inc({ result: 'ok' });
+      this.metrics?.uploadSeconds.observe(seconds);
+      this.metrics?.uploadedBytes.inc(result.size);
+      log.info({ attempt, sizeBytes: result.size, digest: result.digest, chunks: result.chunks, ms: Math.round(seconds * 1000) }, 'file uploaded and verified');
+      return true;
+    } catch (err) {
+      this.metrics?.uploads.inc({ result: 'error' });
+      const missing = await stat(path).then(() => false, () => true);
+      log.warn({ err, attempt, missing }, 'file upload failed');
+      return false;
+    }
+  }
+
+  private retryInBackground(report: StoredFile, attemptsSoFar: number): void {
+    if (this.closed || this.background.has(report.recordingId)) return;
+    const log = this.logger.child({ recordingId: report.recordingId, sessionId: report.sessionId });
+    const entry: { timer: NodeJS.Timeout | undefined; running: Promise<void> | undefined } = { timer: undefined, running: undefined };
+    this.background.set(report.recordingId, entry);
+    this.metrics?.pending.set(this.background.size);
+    const done = () => {
+      this.background.delete(report.recordingId);
+      this.metrics?.pending.set(this.background.size);
+    };
+    const schedule = (attempt: number) => {
+      if (this.closed) return;
+      entry.timer = setTimeout(() => {
+        entry.running = (async () => {
+          const local = await stat(this.localPath(report.fileName)).then(() => true, () => false);
+          if (!local) {
+            log.warn('the file to upload is gone, giving up');
+            done();
+            return;
+          }
+          if (!(await this.attempt(report, log, attempt))) {
+            schedule(attempt + 1);
+            return;
+          }
+          try {
+            const outcome = await this.onMoved(report);
+            if (outcome === 'gone') await this.discardObject(report.recordingId);
+            await this.discardLocal(report.fileName);
+            log.info({ outcome }, outcome === 'kept' ? 'recording moved to the object store' : 'recording was deleted meanwhile, upload removed');
+            done();
+          } catch (err) {
+            // the catalog could not be told: try the whole step again later (the upload is idempotent)
+            log.warn({ err }, 'catalog not updated after the upload, retrying');
+            schedule(attempt + 1);
+          }
+        })().finally(() => (entry.running = undefined));
+      }, attemptsSoFar === 0 && attempt === 1 ? 0 : this.pause(attempt - 1));
+      entry.timer.unref();
+    };
+    schedule(attemptsSoFar + 1);
+  }
+
+  private pause(attempt: number): number {
+    const base = this.settings.retryBaseMs ?? 1000;
+    const exponential = Math.min(this.settings.retryMaxMs, base * 2 ** Math.max(0, attempt - 1));
+    return Math.round(exponential / 2 + (Math.random() * exponential) / 2);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
