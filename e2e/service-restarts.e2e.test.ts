@@ -18,10 +18,6 @@ before(async () => {
   stack = await startStack({
     // media stops feeding a recorder whose RTP stops arriving after this many seconds of silence
     recorderEnv: { RECORDER_RTP_TIMEOUT: '4', RECORDER_RECONCILE_INTERVAL_SECONDS: '5' },
-    // media gives a recorder that stops answering 2 × 15 s before it marks its recordings failed, so the
-    // restarted recorder's salvage (a few seconds) decides the outcome here; with media's default (2 × 5 s)
-    // the two race and a lost race leaves "failed, file recovered" (recorder-recovery.int.test.ts)
-    mediaEnv: { RECORDER_CHECK_INTERVAL_SECONDS: '15' },
   });
   current.signaling = stack.signaling;
   current.media = stack.media;

@@ -33,6 +33,12 @@ const schema = natsEnvSchema
     PORT_QUARANTINE_SECONDS: env.seconds(60),
     /** how often the recorders of active recordings are checked to be alive */
     RECORDER_CHECK_INTERVAL_SECONDS: env.seconds(5),
+    /**
+     * after its recorder stopped answering, a recording is marked failed only if nobody has written its outcome
+     * by then: a restarted recorder salvages the crash-safe file of its predecessor (its reconciliation runs
+     * every RECORDER_RECONCILE_INTERVAL_SECONDS, 30)
+     */
+    RECORDER_LOST_GRACE_SECONDS: env.seconds(90),
     /** lifetime of a sessions_v1 entry that is no longer refreshed (its media instance died) */
     SESSION_ENTRY_TTL_SECONDS: env.seconds(60),
     /** a connected publisher that sends no ICE consent check for this long is gone (Medooze's own limit is 30 s) */
@@ -85,6 +91,7 @@ export interface MediaConfig {
   recordingStopTimeoutMs: number;
   portQuarantineMs: number;
   recorderCheckIntervalMs: number;
+  recorderLostGraceMs: number;
   sessionEntryTtlMs: number;
   publisherIceTimeoutMs: number;
   kvReplicas: number;
@@ -110,6 +117,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     recordingStopTimeoutMs: Math.round(v.RECORDING_STOP_TIMEOUT_SECONDS * 1000),
     portQuarantineMs: Math.round(v.PORT_QUARANTINE_SECONDS * 1000),
     recorderCheckIntervalMs: Math.round(v.RECORDER_CHECK_INTERVAL_SECONDS * 1000),
+    recorderLostGraceMs: Math.round(v.RECORDER_LOST_GRACE_SECONDS * 1000),
     sessionEntryTtlMs: Math.round(v.SESSION_ENTRY_TTL_SECONDS * 1000),
     publisherIceTimeoutMs: Math.round(v.PUBLISHER_ICE_TIMEOUT_SECONDS * 1000),
     kvReplicas: v.NATS_KV_REPLICAS,

@@ -51,6 +51,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       keyframeIntervalMs: config.keyframeIntervalMs,
       recorderStartAttempts: config.recorderStartAttempts,
       recordingStopTimeoutMs: config.recordingStopTimeoutMs,
+      recorderLostGraceMs: config.recorderLostGraceMs,
       shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
     },
     { nc, endpoint, store, recorder, ports, catalog, metrics, logger },

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { RecordingCatalog } from '@recstack/catalog';
 import { RecordingReportSchema, StartRecordingReplySchema, subjects, type Recording as CatalogRecording, type RecordingEvent } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
-import { firstVideoFrameIsKeyframe, freeTcpPort, launchChromium, probe, startService, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
-import { EventLog, decoderErrors, metricValue, rawRequest, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
+import { decodeErrors, firstVideoFrameIsKeyframe, freeTcpPort, launchChromium, probe, startService, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
+import { EventLog, metricValue, rawRequest, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
 import { Publisher, startPageServer, type PageServer } from './testing/publisher-page.js';
 
 let h: MediaHarness;
@@ -96,7 +96,7 @@ test('Chromium H264 + Opus → media → the real recorder: a playable MP4 whose
   const probed = await probe(path);
   assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:aac', 'video:h264']);
   assert.ok(Math.abs(probed.durationSec - 6) <= 1.5, `duration ${probed.durationSec}`);
-  assert.equal(await decoderErrors(path), '');
+  assert.equal(await decodeErrors(path), '');
   assert.equal(await firstVideoFrameIsKeyframe(path), true);
 
   const entry = await catalog.get(recordingId);
@@ -114,7 +114,7 @@ test('Chromium VP8 + Opus → the real recorder: a playable WebM', { timeout: 18
   const probed = await probe(path);
   assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:vp8']);
   assert.ok(Math.abs(probed.durationSec - 4) <= 1.5, `duration ${probed.durationSec}`);
-  assert.equal(await decoderErrors(path), '');
+  assert.equal(await decodeErrors(path), '');
   assert.equal(await firstVideoFrameIsKeyframe(path), true);
   assert.equal(await metricValue(h.opsUrl, 'media_recorder_ports_in_use'), 0);
 });
@@ -144,7 +144,7 @@ test('the publisher hanging up mid-recording: the real recorder finalizes the fi
   const entry = await catalog.get(recordingId);
   assert.equal(entry?.stopReason, 'publisher-left');
   const path = join(recordingsDir, finished.report.fileName);
-  assert.equal(await decoderErrors(path), '');
+  assert.equal(await decodeErrors(path), '');
   assert.equal(await firstVideoFrameIsKeyframe(path), true);
   assert.ok(Math.abs((await probe(path)).durationSec - 4) <= 1.5);
   await waitUntil('ports released', async () => (await metricValue(h.opsUrl, 'media_recorder_ports_in_use')) === 0, 5000);

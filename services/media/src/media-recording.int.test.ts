@@ -29,7 +29,7 @@ const publishers: Publisher[] = [];
 let counter = 0;
 
 before(async () => {
-  h = await startMediaHarness({ RECORDER_CHECK_INTERVAL_SECONDS: '1', PORT_QUARANTINE_SECONDS: '300' });
+  h = await startMediaHarness({ RECORDER_CHECK_INTERVAL_SECONDS: '1', RECORDER_LOST_GRACE_SECONDS: '1', PORT_QUARANTINE_SECONDS: '300' });
   recorderNc = await connect({ servers: h.nats.url });
   catalog = await RecordingCatalog.open(h.nc, createLogger('test', 'silent'));
   recordingEvents = new EventLog<RecordingEvent>(h.nc, subjects.events.allRecordings);
@@ -282,6 +282,8 @@ test('a recorder that crashes (stops answering) ends its recordings: catalog fai
   await waitUntil('the recording to end', async () => (await metricValue(h.opsUrl, 'media_recordings_active')) === 0, 15_000);
   assert.equal(await portsInUse(), 0);
   assert.equal(await counterValue('media_recorder_ports_quarantined'), quarantinedBefore + 2);
+  // marked failed once RECORDER_LOST_GRACE_SECONDS passed without a recorder recovering it
+  await waitUntil('the catalog entry to be failed', async () => (await catalog.get(recordingId))?.status === 'failed', 15_000);
   const entry = await catalog.get(recordingId);
   assert.equal(entry?.status, 'failed');
   assert.equal(entry?.error?.code, 'RECORDER_UNAVAILABLE');

@@ -45,6 +45,7 @@ export interface MediaServiceOptions {
   keyframeIntervalMs: number;
   recorderStartAttempts: number;
   recordingStopTimeoutMs: number;
+  recorderLostGraceMs: number;
   /** the recorder's report is awaited at most this long on shutdown (inside the process's shutdown deadline) */
   shutdownStopTimeoutMs: number;
 }
@@ -223,6 +224,7 @@ export class MediaService {
         keyframeIntervalMs: this.options.keyframeIntervalMs,
         startAttempts: this.options.recorderStartAttempts,
         stopTimeoutMs: this.options.recordingStopTimeoutMs,
+        recorderLostGraceMs: this.options.recorderLostGraceMs,
         metrics: this.deps.metrics,
         logger: this.log,
       },

@@ -52,6 +52,8 @@ export interface RecordingDeps {
   keyframeIntervalMs: number;
   startAttempts: number;
   stopTimeoutMs: number;
+  /** how long after losing its recorder a recording may still get its real outcome before it is marked failed */
+  recorderLostGraceMs: number;
   metrics: RecordingMetrics;
   logger: Logger;
 }
@@ -143,7 +145,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.teardown();
     // its pipeline may outlive it and still hold the ports
     this.lease?.quarantine();
-    void this.writeCatalog((r) => markFailed(r, error, new Date()));
+    // a restarted recorder salvages the crash-safe file and writes the real outcome; markFailed changes
+    // nothing once it has, so this only catches recordings nobody recovered
+    setTimeout(() => void this.writeCatalog((r) => markFailed(r, error, new Date())), this.deps.recorderLostGraceMs).unref();
     this.end({ ok: false, error });
   }
 

@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { BUCKETS, PublisherSessionSchema, type PublisherSession } from '@recstack/contracts';
-import { decodeErrors, freeTcpPort, freeUdpRange, startNatsServer, startService, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
+import { freeTcpPort, freeUdpRange, startNatsServer, startService, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
 
 export interface MediaHarness {
   nats: TestNatsServer;
@@ -136,19 +136,4 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * testkit's full decode (`ffmpeg -v error -i F -f null -`), minus one line that is not about decoding:
- * the null muxer gives decoded frames a 1/frame-rate time base, so two frames of a real capture whose
- * timestamps jitter (Chromium's fake camera on a loaded machine: 60 ms then 40 ms at 20 fps) land on the
- * same tick and ffmpeg prints "non monotonically increasing dts to muxer". Every decoder error still counts.
- */
-export async function decoderErrors(path: string): Promise<string> {
-  const text = await decodeErrors(path);
-  return text
-    .split('\n')
-    .filter((line) => !/^\[null @ 0x[0-9a-f]+\] Application provided invalid, non monotonically increasing dts to muxer/.test(line))
-    .join('\n')
-    .trim();
 }
