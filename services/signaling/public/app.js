@@ -434,8 +434,10 @@ async function unpublish() {
   state.sessionId = null;
   const pc = state.pc;
   state.pc = null;
-  pc?.close();
+  // DELETE before closing the connection: media notices a closed connection within milliseconds and ends
+  // the session itself, and the DELETE would then find nothing to end
   if (url) await api(url, { method: 'DELETE' }).catch(() => undefined);
+  pc?.close();
 }
 
 function onMediaLost() {
