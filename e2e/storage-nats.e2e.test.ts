@@ -7,9 +7,10 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { BUCKETS, RecordingSchema, type Recording } from '@recstack/contracts';
+import { BUCKETS } from '@recstack/contracts';
 import { launchChromium, startStack, type TestBrowser, type TestStack } from '@recstack/testkit';
 import { assertPlayableRecording } from './recording-checks.js';
+import { listRecordings, recordFromPage } from './page-recording.js';
 
 let stack: TestStack;
 let browser: TestBrowser;
@@ -30,38 +31,9 @@ after(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-async function recordings(): Promise<Recording[]> {
-  const res = await fetch(`${stack.baseUrl}/api/recordings`);
-  assert.equal(res.status, 200);
-  return ((await res.json()) as unknown[]).map((r) => RecordingSchema.parse(r));
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('STORAGE=nats: record 8 s from the page, download from the object store through the API, the local file is gone', { timeout: 240_000 }, async () => {
   const page = await browser.context.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.log(`[page] ${m.text()}`));
-  await page.goto(stack.baseUrl);
-  await page.waitForFunction(() => {
-    const v = document.querySelector<HTMLVideoElement>('#preview');
-    return v !== null && v.readyState >= 2 && v.videoWidth > 0;
-  }, undefined, { timeout: 30_000 });
-  await page.locator('#record').click();
-  const started = await waitFor('the recording to start', async () => (await recordings()).find((r) => r.status === 'recording'), 30_000);
-  await page.waitForTimeout(8_000);
-  await page.locator('#stop').click();
-  const done = await waitFor('the recording to be finalized', async () => {
-    const r = (await recordings()).find((x) => x.id === started.id);
-    return r && (r.status === 'done' || r.status === 'failed') ? r : undefined;
-  }, 60_000);
+  const done = await recordFromPage(page, stack.baseUrl, 8);
 
   assert.equal(done.status, 'done', `recording failed: ${JSON.stringify(done.error)}`);
   assert.equal(done.storage, 'nats', 'the catalog says the file is in the object store');
@@ -111,6 +83,6 @@ test('STORAGE=nats: record 8 s from the page, download from the object store thr
   assert.equal((await fetch(`${stack.baseUrl}/api/recordings/${done.id}`, { method: 'DELETE' })).status, 204);
   const gone = await store.info(done.id);
   assert.ok(gone === null || gone.deleted, 'the object is deleted');
-  assert.equal((await recordings()).some((r) => r.id === done.id), false);
+  assert.equal((await listRecordings(stack.baseUrl)).some((r) => r.id === done.id), false);
   await page.close();
 });
