@@ -17,6 +17,8 @@ export interface MarkerPublishOptions {
   height?: number;
   /** beep frequency (Hz) */
   frequency?: number;
+  /** the canvas track's maximum frame rate (default: every animation frame) */
+  frameRate?: number;
   token?: string;
   /**
    * Also record the same tracks locally with MediaRecorder (WebM), for comparison: what the browser itself
@@ -67,7 +69,9 @@ export async function startMarkers(page: Page, options: MarkerPublishOptions = {
       const destination = audio.createMediaStreamDestination();
       oscillator.connect(gain).connect(destination);
       oscillator.start();
-      const video = canvas.captureStream();
+      // a frame at every animation frame (60 Hz): capping it (captureStream(30)) makes a flash show up to one
+      // animation frame late, about 20 ms of skew measured in the browser's own recording
+      const video = opts.frameRate === undefined ? canvas.captureStream() : canvas.captureStream(opts.frameRate);
       const stream = new MediaStream([...video.getVideoTracks(), ...destination.stream.getAudioTracks()]);
 
       let running = true;
@@ -127,6 +131,7 @@ export async function startMarkers(page: Page, options: MarkerPublishOptions = {
       width: options.width ?? 640,
       height: options.height ?? 360,
       frequency: options.frequency ?? 1000,
+      frameRate: options.frameRate,
       localRecording: options.localRecording ?? false,
       latencyHint: options.latencyHint ?? 'interactive',
       audioLeadMs: options.audioLeadMs,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { senderReport, splitRfc4571 } from './rtp-replay.js';
+import { senderReport, shiftVideoFrames, splitRfc4571 } from './rtp-replay.js';
 
 test('splitRfc4571 reads length-prefixed packets and ignores a truncated tail', () => {
   const data = Buffer.from([0, 2, 0xaa, 0xbb, 0, 1, 0xcc, 0, 5, 1]);
@@ -26,4 +26,17 @@ test('senderReport: SR with the RTP time extrapolated to the send moment, then S
   assert.equal(sdes.readUInt32BE(4), 0x11111111);
   assert.equal(sdes.readUInt8(8), 1, 'CNAME item');
   assert.equal(sdes.toString('ascii', 10, 10 + sdes.readUInt8(9)), 'recstack-bench');
+});
+
+test('shiftVideoFrames moves whole frames (packets sharing a timestamp) and leaves the dump untouched', () => {
+  const packet = (ts: number) => {
+    const p = Buffer.alloc(12);
+    p.writeUInt32BE(ts, 4);
+    return p;
+  };
+  const dump = [packet(0), packet(0), packet(3000), packet(6000), packet(6000), packet(9000)];
+  const shifted = shiftVideoFrames(dump, (frame) => (frame === 2 ? 20 : frame === 3 ? -1 : 0));
+  assert.deepEqual(shifted.map((p) => p.readUInt32BE(4)), [0, 0, 3000, 7800, 7800, 8910]);
+  assert.deepEqual(dump.map((p) => p.readUInt32BE(4)), [0, 0, 3000, 6000, 6000, 9000]);
+  assert.equal(shifted[0], dump[0], 'unshifted packets are not copied');
 });

@@ -34,6 +34,15 @@ export interface ReplayTarget {
   audioPort: number;
 }
 
+export interface ReplayOptions {
+  /**
+   * Moves video frames in time, for jitter and burst tests: the returned milliseconds are added to the
+   * frame's RTP timestamp, and its packets are sent that much later (or earlier), as a capture-time jitter
+   * would. Frames are numbered from 0 in the dump's order; a frame is the packets sharing a timestamp.
+   */
+  videoFrameShiftMs?: (frame: number) => number;
+}
+
 export interface ReplayStats {
   packets: number;
   bytes: number;
@@ -75,14 +84,15 @@ export class RtpReplay {
   private stopped = false;
 
   /** Starts sending at once; `seconds` cuts the dump short. */
-  constructor(dump: RtpDump, private readonly target: ReplayTarget, seconds = dump.seconds) {
+  constructor(dump: RtpDump, private readonly target: ReplayTarget, seconds = dump.seconds, options: ReplayOptions = {}) {
     this.socket = createSocket('udp4');
     this.done = new Promise((resolve) => (this.finish = resolve));
     const video: Track = { ssrc: ssrcOf(dump.video[0]), clockRate: 90_000, port: target.videoPort, firstTs: rtpTimestamp(dump.video[0]), packets: 0, octets: 0, lastSrMs: -Infinity };
     const audio: Track = { ssrc: ssrcOf(dump.audio[0]), clockRate: 48_000, port: target.audioPort, firstTs: rtpTimestamp(dump.audio[0]), packets: 0, octets: 0, lastSrMs: -Infinity };
     this.tracks = [video, audio];
     const limitMs = seconds * 1000;
-    this.schedule = [...timeline(dump.video, video), ...timeline(dump.audio, audio)].filter((s) => s.dueMs < limitMs).sort((a, b) => a.dueMs - b.dueMs);
+    const videoPackets = options.videoFrameShiftMs ? shiftVideoFrames(dump.video, options.videoFrameShiftMs) : dump.video;
+    this.schedule = [...timeline(videoPackets, video), ...timeline(dump.audio, audio)].filter((s) => s.dueMs < limitMs).sort((a, b) => a.dueMs - b.dueMs);
     this.startedAt = performance.now();
     this.tick();
   }
@@ -127,6 +137,27 @@ export class RtpReplay {
     // let the last datagrams leave before the socket closes
     setTimeout(() => this.socket.close(() => this.finish(this.stats)), 20);
   }
+}
+
+/**
+ * Copies of 90 kHz RTP packets with each frame's timestamp moved by `shiftMs(frame)` (the originals are
+ * left alone: a dump is shared between runs).
+ */
+export function shiftVideoFrames(packets: readonly Buffer[], shiftMs: (frame: number) => number): Buffer[] {
+  let frame = -1;
+  let lastTs: number | undefined;
+  return packets.map((packet) => {
+    const ts = rtpTimestamp(packet);
+    if (ts !== lastTs) {
+      frame++;
+      lastTs = ts;
+    }
+    const shift = Math.round(shiftMs(frame) * 90);
+    if (shift === 0) return packet;
+    const copy = Buffer.from(packet);
+    copy.writeUInt32BE((ts + shift) >>> 0, 4);
+    return copy;
+  });
 }
 
 /** When each packet is due: its RTP timestamp after the track's first, in ms. */

@@ -3,12 +3,13 @@ import type { Container } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import { run } from './file-probe.js';
 import type { RecordingPlan } from './recording-plan.js';
+import { retimeVideo } from './timestamp-retime.js';
 
 export interface FinalizeOutcome {
   /** the file to probe and report: the plan's output path unless a rewrite failed */
   path: string;
-  /** what was done, for the log */
-  action: 'compacted' | 'remuxed' | 'repaired' | 'kept' | 'none';
+  /** what was done, for the log; `retimed`: only the video timestamps needed the copy */
+  action: 'compacted' | 'remuxed' | 'repaired' | 'retimed' | 'kept' | 'none';
   /** why a rewrite failed and the file was kept as written */
   problem?: string;
 }
@@ -17,31 +18,53 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
 
 /**
  * Turns what the child wrote into the file users get, after the child has exited (cleanly or not):
+ * - video timestamps put on a lattice that FFmpeg's acceptance check rounds without collisions
+ *   (timestamp-retime.ts), for every recording with video, in the same copy as the steps below;
  * - crash-safe MP4 → plain MP4 with the index at the front (`+faststart`), dropping the reserved slack;
- * - H264-in-MP4 written for a Matroska request → Matroska;
+ * - H264-in-MP4 written for a Matroska request → Matroska, VP9/AV1-in-Matroska for an MP4 request → MP4;
  * - Matroska/WebM that did not end cleanly → rewritten so its index and duration are right.
- * Each rewrite goes to a temporary file renamed over the target, so the target is never half-written; if
- * a rewrite fails, the file as the child wrote it stays (it is playable: that is what crash-safe means).
+ * Each rewrite goes to a temporary file renamed over the target, so the target is never half-written. If
+ * retiming fails the copy is made without it; if that fails too, the file as the child wrote it stays (it
+ * is playable: that is what crash-safe means).
  */
 export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, ffmpeg: string, logger: Logger, budgetMs = 120_000): Promise<FinalizeOutcome> {
   if (!(await nonEmpty(plan.writePath))) return { path: plan.writePath, action: 'none' };
-  if (plan.finalize === 'none' && endedCleanly) return { path: plan.outputPath, action: 'none' };
-  const action: FinalizeOutcome['action'] = plan.finalize === 'compact-mp4' ? 'compacted' : plan.finalize === 'remux' ? 'remuxed' : 'repaired';
+  const copyNeeded = plan.finalize !== 'none' || !endedCleanly;
+  if (!copyNeeded && !plan.video) return { path: plan.outputPath, action: 'none' };
+  const action: FinalizeOutcome['action'] =
+    plan.finalize === 'compact-mp4' ? 'compacted' : plan.finalize === 'remux' ? 'remuxed' : endedCleanly ? 'retimed' : 'repaired';
   const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
+  const deadline = Date.now() + budgetMs;
+
+  if (plan.video) {
+    const started = Date.now();
+    const retimed = await retimeVideo({ input: plan.writePath, output: tmp, container: plan.container, videoCodec: plan.video.codec, ffmpeg, budgetMs, logger });
+    if (retimed.ok && (await nonEmpty(tmp))) {
+      const { ok: _ok, ...facts } = retimed;
+      if (retimed.confirmed) logger.info({ ...facts, ms: Date.now() - started }, 'video timestamps put on a lattice');
+      else logger.warn({ ...facts, ms: Date.now() - started }, 'video timestamps put on a lattice, but FFmpeg guesses another frame rate');
+      return replace(plan, tmp, action);
+    }
+    logger.warn({ reason: retimed.ok ? 'no output' : retimed.reason }, 'video timestamps left as recorded');
+    if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
+  }
+
   const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy'];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', FORMAT[plan.container], '-y', tmp);
-  const result = await run(ffmpeg, args, budgetMs, 10);
-  if (result.code === 0 && (await nonEmpty(tmp))) {
-    await rename(tmp, plan.outputPath);
-    if (plan.writePath !== plan.outputPath) await rm(plan.writePath, { force: true });
-    return { path: plan.outputPath, action };
-  }
+  const result = await run(ffmpeg, args, Math.max(1000, deadline - Date.now()), 10);
+  if (result.code === 0 && (await nonEmpty(tmp))) return replace(plan, tmp, action);
   await rm(tmp, { force: true });
   const problem = result.timedOut ? 'the rewrite took too long' : (result.stderr.split('\n').find((l) => l.trim()) ?? `ffmpeg exit code ${result.code}`);
   // after a failed remux the intermediate file stays too: it is reported failed (wrong container), not lost
   logger.warn({ action, problem, path: plan.writePath }, 'file rewrite failed, keeping the file as written');
   return { path: plan.writePath, action: 'kept', problem };
+}
+
+async function replace(plan: RecordingPlan, tmp: string, action: FinalizeOutcome['action']): Promise<FinalizeOutcome> {
+  await rename(tmp, plan.outputPath);
+  if (plan.writePath !== plan.outputPath) await rm(plan.writePath, { force: true });
+  return { path: plan.outputPath, action };
 }
 
 async function nonEmpty(path: string): Promise<boolean> {

@@ -105,7 +105,7 @@ interface RunResult {
 }
 
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
-export function run(command: string, args: readonly string[], timeoutMs: number, niceness = 0): Promise<RunResult> {
+export function run(command: string, args: readonly string[], timeoutMs: number, niceness = 0, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     if (niceness && child.pid) {
@@ -118,7 +118,7 @@ export function run(command: string, args: readonly string[], timeoutMs: number,
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const cap = 1024 * 1024;
+    const cap = maxOutputChars;
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       if (stdout.length < cap) stdout += d;
     });
