@@ -9,20 +9,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { connect } from 'nats';
+import { assertPlayableRecording } from './recording-checks.js';
 import { RecorderListeningSchema, RecordingReportSchema, RecordingSchema, subjects, type Container, type OutputAudioCodec, type Recording } from '@recstack/contracts';
 import { newId, request } from '@recstack/service-kit';
 import {
   RtpReplay,
-  firstVideoFrameIsKeyframe,
   freeUdpRange,
   launchChromium,
   localRecording,
   makeMarkerDump,
   measureAvSync,
-  probe,
   publishMarkerWhip,
   startStack,
   stopMarkers,
@@ -31,7 +28,6 @@ import {
   type TestStack,
 } from '@recstack/testkit';
 
-const run = promisify(execFile);
 
 /** the issue's bound: a viewer notices more */
 const MAX_OFFSET_MS = 60;
@@ -68,26 +64,6 @@ async function waitForStatus(id: string, statuses: Recording['status'][], timeou
     if (Date.now() > deadline) throw new Error(`recording ${id} still ${rec.status}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/**
- * What a full decode prints at level error. Unlike testkit's decodeErrors, `-enc_time_base -1` keeps the
- * file's own timestamps up to FFmpeg's null muxer: by default they are rounded to 1/frame rate there, and
- * the canvas track (a frame per 60 Hz animation frame, ~30 of them sent a second at irregular spacing)
- * then makes "non monotonically increasing dts to muxer" lines, which are no decoding error.
- */
-async function decodeErrors(path: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-map', '0', '-enc_time_base', '-1', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
-  return stderr.trim();
-}
-
-/** Streams, duration, a clean decode, a keyframe first: the file plays. */
-async function assertPlayable(path: string, video: string, audio: string, durationSec: number): Promise<void> {
-  const probed = await probe(path);
-  assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), [`audio:${audio}`, `video:${video}`], `${path}: streams`);
-  assert.ok(Math.abs(probed.durationSec - durationSec) <= 1.5, `${path}: duration ${probed.durationSec.toFixed(2)} s, expected ${durationSec} ± 1.5 s`);
-  assert.equal(await decodeErrors(path), '', `${path}: a full decode prints no error`);
-  assert.equal(await firstVideoFrameIsKeyframe(path), true, `${path}: the first video frame is a keyframe`);
 }
 
 function describe(m: AvSyncMeasurement): string {
@@ -129,7 +105,7 @@ for (const c of CASES) {
       await fetch(`${stack.baseUrl}${session.location}`, { method: 'DELETE' });
 
       const path = join(stack.recordingsDir, done.fileName);
-      await assertPlayable(path, c.video, c.audio, RECORD_MS / 1000);
+      await assertPlayableRecording(path, { video: c.video, audio: c.audio, durationSec: RECORD_MS / 1000, toleranceSec: 1.5 });
 
       // the browser's own view of the same tracks (MediaRecorder): how far apart they were when sent.
       // A diagnostic only: it says whether an offset comes from the page or from the stack.
