@@ -23,7 +23,7 @@ export interface CpuResult {
   peakRssBytes: number;
   fileBytes: number;
   /** our recorder only: CPU seconds and wall time of what the service does after the child exits */
-  post?: { cpuSeconds: number; wallSeconds: number; finalizeSeconds: number; decodeSeconds: number; decodeClean: boolean; decodeTimedOut: boolean; decodeErrors: string[] };
+  post?: { cpuSeconds: number; wallSeconds: number; finalizeSeconds: number; decodeSeconds: number; decodeClean: boolean; decodeScope: string; decodeErrors: string[] };
   /** how the child ended: `exit 0`, `exit 255` (FFmpeg after SIGINT), `killed (SIGKILL)` */
   ending: string;
   outputLines: number;
@@ -145,7 +145,7 @@ async function measureIn(dir: string, subject: Subject, dump: RtpDump, seconds: 
       finalizeSeconds: (t1 - t0) / 1000,
       decodeSeconds: (t3 - t2) / 1000,
       decodeClean: decode.clean,
-      decodeTimedOut: decode.timedOut,
+      decodeScope: decode.scope,
       decodeErrors: decode.errors.slice(0, 3),
     };
   }

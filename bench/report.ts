@@ -27,7 +27,7 @@ export function cpuRow(results: readonly CpuResult[]): CpuRow {
   const withPost = ok.filter((r) => r.post);
   const notes = [...new Set(results.flatMap((r) => [
     ...(r.problem ? [r.problem] : []),
-    ...(r.post && !r.post.decodeClean ? [`decode check: ${r.post.decodeTimedOut ? 'timed out' : (r.post.decodeErrors[0] ?? 'not clean')}`] : []),
+    ...(r.post && !r.post.decodeClean ? [`decode check: ${r.post.decodeScope !== 'full' ? `${r.post.decodeScope} decode: ${r.post.decodeErrors[0] ?? 'not verified'}` : (r.post.decodeErrors[0] ?? 'not clean')}`] : []),
     ...(r.ending.startsWith('killed') ? [`child ${r.ending}`] : []),
   ]))];
   return {

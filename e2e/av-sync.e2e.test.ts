@@ -139,11 +139,19 @@ interface ReplayCase {
 
 const REPLAY_CASES: ReplayCase[] = [
   { container: 'mp4', videoCodec: 'h264', audioCodec: 'aac' },
+  { container: 'mkv', videoCodec: 'h264', audioCodec: 'aac' },
   { container: 'webm', videoCodec: 'vp8', audioCodec: 'opus' },
 ];
 
+/**
+ * With markers aligned exactly in the RTP, the only offsets left are the recorder's own: video frames moved
+ * onto the timestamp lattice (under one step, 17 ms) and the AAC encoder's priming, which must be cancelled
+ * (uncancelled it reads +31 ms in MP4, +34 ms in Matroska).
+ */
+const MAX_RECORDER_OFFSET_MS = 20;
+
 for (const c of REPLAY_CASES) {
-  test(`recorder alone, exactly aligned RTP markers: ${c.container} (${c.videoCodec} + ${c.audioCodec}) within ${MAX_OFFSET_MS} ms`, { timeout: 120_000 }, async (t) => {
+  test(`recorder alone, exactly aligned RTP markers: ${c.container} (${c.videoCodec} + ${c.audioCodec}) within ${MAX_RECORDER_OFFSET_MS} ms`, { timeout: 120_000 }, async (t) => {
     const dump = await makeMarkerDump({ dir: scratch, videoCodec: c.videoCodec, seconds: 12, periodSeconds: PERIOD_MS / 1000 });
     const nc = await connect({ servers: stack.nats.url });
     let replay: RtpReplay | undefined;
@@ -173,7 +181,7 @@ for (const c of REPLAY_CASES) {
       t.diagnostic(`recorded ${c.container}: ${describe(recorded)}`);
       assert.ok(recorded.pairs.length >= 5, `too few flash/beep pairs found: ${describe(recorded)}`);
       for (const pair of recorded.pairs) {
-        assert.ok(Math.abs(pair.offsetMs) <= MAX_OFFSET_MS, `flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`);
+        assert.ok(Math.abs(pair.offsetMs) <= MAX_RECORDER_OFFSET_MS, `flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`);
       }
     } finally {
       await replay?.stop();

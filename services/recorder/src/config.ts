@@ -23,7 +23,7 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   RECORDER_MAX_DURATION_SECONDS: env.seconds(4 * 3600),
   /** rtpbin jitter buffer latency: how long a late or reordered packet is waited for */
   RECORDER_JITTER_LATENCY_MS: env.int(200, 0, 5000),
-  /** how long the full-decode check of a finished file may take before it is reported as not verified */
+  /** how long the full decode of a finished file may take; past it the rest is only read (decodeCheck: partial) */
   RECORDER_DECODE_CHECK_TIMEOUT: env.seconds(20),
   /** how long a child may take to bind its sockets and reach PLAYING */
   RECORDER_LISTEN_TIMEOUT: env.seconds(10),

@@ -7,6 +7,9 @@ import { GstOutputParser } from './gst-output.js';
 import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
 import { portsBoundBy } from './udp-ports.js';
 
+/** With RTP flowing FFmpeg ends within a few hundred ms of a SIGINT; after this it is blocked in a read. */
+const FFMPEG_REPEAT_SIGINT_MS = 1000;
+
 /** How often a silent RTP socket reports its silence (GStreamer). */
 export const IDLE_PROBE_MS = 1000;
 
@@ -31,6 +34,12 @@ export interface ChildLaunch {
   listeningProbe?: (pid: number) => Promise<boolean>;
   /** the graceful end: each step's wait comes from the caller's stop timeout */
   finalizeSignal: NodeJS.Signals;
+  /**
+   * Send the finalize signal a second time after this long. FFmpeg acts on a first SIGINT only between
+   * packets, so once RTP has stopped it would sit in a blocked read until its RTP timeout (10 s); a second
+   * signal interrupts the read and FFmpeg still writes its trailer (only a fourth makes it exit hard).
+   */
+  repeatFinalizeAfterMs?: number;
   /** AV1 track: the recorder binds its RTP port and feeds the child through fd `fd` */
   av1?: { port: number; payloadType: number; fd: number };
 }
@@ -47,6 +56,7 @@ export function childLaunch(plan: RecordingPlan, settings: EngineSettings): Chil
       // FFmpeg finalizes its output on SIGINT like on 'q'; 'q' is unusable here because FFmpeg turns off
       // its keyboard commands when an input (the SDP) is read from stdin
       finalizeSignal: 'SIGINT',
+      repeatFinalizeAfterMs: FFMPEG_REPEAT_SIGINT_MS,
     };
   }
   return {
@@ -71,8 +81,11 @@ export function childLaunch(plan: RecordingPlan, settings: EngineSettings): Chil
  * muxer input), so waiting the full step would only delay the same outcome.
  */
 export function stopLadder(launch: ChildLaunch, stepMs: number, eosMs = stepMs): StopStep[] {
-  return [
-    { action: launch.finalizeSignal, waitMs: Math.min(stepMs, eosMs) },
-    { action: 'SIGTERM', waitMs: Math.max(1000, Math.round(stepMs / 2)) },
-  ];
+  const finalizeMs = Math.min(stepMs, eosMs);
+  const term: StopStep = { action: 'SIGTERM', waitMs: Math.max(1000, Math.round(stepMs / 2)) };
+  const repeatMs = launch.repeatFinalizeAfterMs;
+  if (repeatMs !== undefined && repeatMs < finalizeMs) {
+    return [{ action: launch.finalizeSignal, waitMs: repeatMs }, { action: launch.finalizeSignal, waitMs: finalizeMs - repeatMs }, term];
+  }
+  return [{ action: launch.finalizeSignal, waitMs: finalizeMs }, term];
 }

@@ -1,6 +1,7 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import type { Container } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
+import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { retimeVideo } from './timestamp-retime.js';
@@ -22,7 +23,8 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
  *   (timestamp-retime.ts), for every recording with video, in the same copy as the steps below;
  * - crash-safe MP4 → plain MP4 with the index at the front (`+faststart`), dropping the reserved slack;
  * - H264-in-MP4 written for a Matroska request → Matroska, VP9/AV1-in-Matroska for an MP4 request → MP4;
- * - Matroska/WebM that did not end cleanly → rewritten so its index and duration are right.
+ * - Matroska/WebM that did not end cleanly → rewritten so its index and duration are right;
+ * - audio behind by undeclared encoder priming (plan.audioLeadSamples) moved back in step with the video.
  * Each rewrite goes to a temporary file renamed over the target, so the target is never half-written. If
  * retiming fails the copy is made without it; if that fails too, the file as the child wrote it stays (it
  * is playable: that is what crash-safe means).
@@ -38,7 +40,7 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
 
   if (plan.video) {
     const started = Date.now();
-    const retimed = await retimeVideo({ input: plan.writePath, output: tmp, container: plan.container, videoCodec: plan.video.codec, ffmpeg, budgetMs, logger });
+    const retimed = await retimeVideo({ input: plan.writePath, output: tmp, container: plan.container, videoCodec: plan.video.codec, audioLeadSamples: plan.audioLeadSamples, ffmpeg, budgetMs, logger });
     if (retimed.ok && (await nonEmpty(tmp))) {
       const { ok: _ok, ...facts } = retimed;
       if (retimed.confirmed) logger.info({ ...facts, ms: Date.now() - started }, 'video timestamps put on a lattice');
@@ -49,7 +51,7 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
     if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
   }
 
-  const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy'];
+  const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy', ...audioLeadArgs(plan.audioLeadSamples, plan.container)];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', FORMAT[plan.container], '-y', tmp);
   const result = await run(ffmpeg, args, Math.max(1000, deadline - Date.now()), 10);

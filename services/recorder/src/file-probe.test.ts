@@ -5,7 +5,7 @@ import { parseProbe } from './file-probe.js';
 test('streams become tracks with resolution or sample rate; data streams are ignored', () => {
   const facts = parseProbe(
     {
-      format: { duration: '8.034667', format_name: 'mov,mp4,m4a,3gp,3g2,mj2' },
+      format: { duration: '8.034667', format_name: 'mov,mp4,m4a,3gp,3g2,mj2', tags: { major_brand: 'isom', encoder: 'Lavf59.27.100' } },
       streams: [
         { codec_type: 'video', codec_name: 'h264', width: 960, height: 540, duration: '7.9' },
         { codec_type: 'audio', codec_name: 'aac', sample_rate: '48000', channels: 2, duration: '8.03' },
@@ -22,6 +22,7 @@ test('streams become tracks with resolution or sample rate; data streams are ign
       { kind: 'video', codec: 'h264', width: 960, height: 540 },
       { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 },
     ],
+    encoder: 'Lavf59.27.100',
   });
 });
 
@@ -29,5 +30,7 @@ test('without a container duration (a Matroska file cut short) the longest strea
   const facts = parseProbe({ format: { format_name: 'matroska,webm' }, streams: [{ codec_type: 'video', codec_name: 'vp8', duration: '4.5' }] }, 10);
   assert.equal(facts.durationMs, 4500);
   assert.equal(parseProbe({ streams: [] }, 0).durationMs, 0);
+  assert.equal(parseProbe({ format: { tags: { ENCODER: 'Lavf59.27.100' } }, streams: [] }, 0).encoder, 'Lavf59.27.100', 'Matroska spells the tag in capitals');
+  assert.equal(parseProbe({ streams: [] }, 0).encoder, undefined);
   assert.deepEqual(parseProbe({ streams: [{ codec_type: 'video', codec_name: 'vp8', width: 0 }] }, 1).tracks, [{ kind: 'video', codec: 'vp8' }]);
 });

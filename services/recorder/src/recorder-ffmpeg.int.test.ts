@@ -133,3 +133,26 @@ test('FFmpeg engine: AV1 is refused with UNSUPPORTED_CODEC before anything start
   const [pong] = await h.ping();
   assert.equal(pong?.active, 0);
 });
+
+test('FFmpeg engine: a stop after RTP has stopped ends at once, not at the RTP timeout (a second SIGINT interrupts the blocked read)', async () => {
+  // an RTP timeout far longer than the stop's allowance: a stop that waits for it cannot pass
+  const slow = await startRecorderHarness({ RECORDER_ENGINE: 'ffmpeg', RECORDER_RTP_TIMEOUT: '40', RECORDER_STOP_TIMEOUT: '60' });
+  try {
+    const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
+    const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
+    const events = slow.watch(req.recordingId);
+    await slow.start(req);
+    const publisher = publish(videoPort, audioPort);
+    await events.next('first-keyframe', 10_000);
+    await delay(3000);
+    await publisher.stop();
+    await delay(500);
+    const report = await slow.stop(req.recordingId, 'requested', 20_000);
+    assert.equal(report.status, 'done', JSON.stringify(report));
+    assert.equal(report.reason, 'requested');
+    assert.equal(report.decodesCleanly, true);
+    assert.equal(await firstVideoFrameIsKeyframe(join(slow.dir, report.fileName)), true);
+  } finally {
+    await slow.close();
+  }
+});

@@ -32,6 +32,14 @@ test('H264 + Opus into MP4: AAC, crash-safe MP4 written in place and compacted a
   assert.deepEqual(boundPorts(plan), [50000, 50001, 50002, 50003]);
 });
 
+test('AAC from GStreamer is planned to move 1600 samples earlier at the end; Opus and FFmpeg AAC are not', () => {
+  assert.equal(planRecording(req([video(), audio()]), settings).audioLeadSamples, 1600);
+  assert.equal(planRecording(req([video({ codec: 'vp8', fmtp: undefined }), audio()], 'mkv', 'aac'), settings).audioLeadSamples, 1600);
+  assert.equal(planRecording(req([video(), audio()], 'mp4', 'opus'), settings).audioLeadSamples, 0);
+  assert.equal(planRecording(req([video(), audio()]), { ...settings, engine: 'ffmpeg' }).audioLeadSamples, 0);
+  assert.equal(planRecording(req([video()], 'mp4', null), settings).audioLeadSamples, 0);
+});
+
 test('H264 into Matroska is written as MP4 and remuxed (matroskamux refuses resolution changes)', () => {
   const plan = planRecording(req([video(), audio()], 'mkv', 'opus'), settings);
   assert.equal(plan.writeContainer, 'mp4');

@@ -55,6 +55,11 @@ export interface RecordingPlan {
   writePath: string;
   writeContainer: Container;
   finalize: FinalizeStep;
+  /**
+   * Samples (at 48 kHz) of encoder priming in front of the audio that the child's muxer does not declare,
+   * so the audio plays that much late; the finalizer's copy moves the audio earlier by as much.
+   */
+  audioLeadSamples: number;
   maxDurationMs: number;
 }
 
@@ -114,9 +119,21 @@ export function planRecording(req: RecorderStartRequest, settings: PlanSettings)
     writePath,
     writeContainer,
     finalize,
+    audioLeadSamples: audioPlan && audioCodec === 'aac' ? undeclaredAacPriming(settings.engine) : 0,
     maxDurationMs: settings.maxDurationMs,
   };
 }
+
+/**
+ * GStreamer's voaacenc puts 1600 samples of priming in front of the audio and mp4mux/matroskamux write no
+ * edit list for them: measured +31 ms (MP4) and +34 ms (Matroska) audio behind video. FFmpeg's own AAC
+ * encoder declares its priming, so its files need nothing.
+ */
+export function undeclaredAacPriming(engine: Engine): number {
+  return engine === 'gstreamer' ? VOAACENC_PRIMING_SAMPLES : 0;
+}
+
+const VOAACENC_PRIMING_SAMPLES = 1600;
 
 function planTrack(spec: RtpTrackSpec): TrackPlan {
   const fmtpLine = spec.fmtp?.trim() || undefined;

@@ -10,9 +10,9 @@ const plan = planRecording(
   },
   { engine: 'gstreamer', recordingsDir: '/rec', bindAddress: '127.0.0.1', maxDurationMs: 1000 },
 );
-const facts = { sizeBytes: 5000, durationMs: 8000, formatName: 'mp4', tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }] };
+const facts = { sizeBytes: 5000, durationMs: 8000, formatName: 'mp4', tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }], encoder: undefined };
 const input = (over: Partial<ReportInput> = {}): ReportInput => ({
-  plan, recorderId: 'rcd_1', file: { ok: true, facts }, decode: { clean: true, timedOut: false, errors: [] }, finalizeProblem: undefined,
+  plan, recorderId: 'rcd_1', file: { ok: true, facts }, decode: { clean: true, scope: 'full', errors: [] }, finalizeProblem: undefined,
   startedAt: new Date('2026-01-01T00:00:01Z'), stoppedAt: new Date('2026-01-01T00:00:09Z'), reason: 'requested', ...over,
 });
 
@@ -23,14 +23,24 @@ test('a probed file with media is done, with its facts', () => {
   assert.equal(report.sizeBytes, 5000);
   assert.equal(report.fileName, 'rec_1.mp4');
   assert.equal(report.decodesCleanly, true);
+  assert.equal(report.decodeCheck, 'full');
   assert.equal(report.startedAt, '2026-01-01T00:00:01.000Z');
   assert.equal(report.error, undefined);
 });
 
 test('decode errors are reported, the file still counts as recorded', () => {
-  const report = buildReport(input({ decode: { clean: false, timedOut: false, errors: ['x'] } }));
+  const report = buildReport(input({ decode: { clean: false, scope: 'full', errors: ['x'] } }));
   assert.equal(report.status, 'done');
   assert.equal(report.decodesCleanly, false);
+});
+
+test('a decode cut short by its budget says so: clean as far as it was checked, scope partial; no check at all is none', () => {
+  const partial = buildReport(input({ decode: { clean: true, scope: 'partial', errors: [] } }));
+  assert.equal(partial.decodesCleanly, true);
+  assert.equal(partial.decodeCheck, 'partial');
+  const none = buildReport(input({ decode: { clean: false, scope: 'none', errors: [] } }));
+  assert.equal(none.decodesCleanly, false);
+  assert.equal(none.decodeCheck, 'none');
 });
 
 test('a file that fails the probe is failed with the reason, never done', () => {

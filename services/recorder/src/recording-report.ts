@@ -40,6 +40,7 @@ export function buildReport(input: ReportInput): RecordingReport {
       durationMs: facts?.durationMs ?? 0,
       tracks: facts?.tracks ?? [],
       decodesCleanly: false,
+      ...(input.decode ? { decodeCheck: input.decode.scope } : {}),
       error,
     });
 
@@ -58,6 +59,7 @@ export function buildReport(input: ReportInput): RecordingReport {
     durationMs: facts.durationMs,
     tracks: facts.tracks,
     decodesCleanly: input.decode?.clean ?? false,
+    decodeCheck: input.decode?.scope ?? 'none',
   });
 }
 

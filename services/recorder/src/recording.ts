@@ -344,7 +344,8 @@ export class Recording extends EventEmitter<RecordingEvents> {
       let decode: DecodeCheck | undefined;
       if (file.ok) {
         decode = await decodeFile(outcome.path, this.settings.tools, budget(0.8, this.settings.decodeCheckTimeoutMs));
-        if (!decode.clean) this.log.warn({ timedOut: decode.timedOut, errors: decode.errors.slice(0, 5) }, 'file does not decode cleanly');
+        if (decode.scope === 'partial') this.log.info({ budgetMs: this.settings.decodeCheckTimeoutMs }, 'file decoded in part within the budget, the rest only read');
+        if (!decode.clean) this.log.warn({ scope: decode.scope, errors: decode.errors.slice(0, 5) }, 'file does not decode cleanly');
       }
       return buildReport({ ...base, file, decode, finalizeProblem: outcome.problem });
     } catch (err) {

@@ -46,14 +46,14 @@ function jitterExpression(unitsPerSecond: number): string {
   return `setts=ts=PTS+${cases}`;
 }
 
-/** Muxes `video` (any container) with a sine, its video shifted by SHIFTS_MS; audio starts 13 ms late. */
+/** Muxes `video` (any container) with a 48 kHz sine (the recorder's rate), its video shifted by SHIFTS_MS; audio starts 13 ms late. */
 async function jittered(video: string[], out: string, container: Container): Promise<string> {
   const path = join(dir, out);
   const units = container === 'mp4' ? 90_000 : 1000;
   const audio = container === 'mp4' ? ['-c:a', 'aac'] : ['-c:a', 'libopus'];
   const timescale = container === 'mp4' ? ['-video_track_timescale', '90000'] : [];
   await ffmpeg([
-    ...video, '-itsoffset', '0.013', '-f', 'lavfi', '-i', 'sine=f=440:d=6', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', ...audio, '-shortest',
+    ...video, '-itsoffset', '0.013', '-f', 'lavfi', '-i', 'sine=f=440:d=6:sample_rate=48000', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', ...audio, '-shortest',
     ...timescale, '-bsf:v', jitterExpression(units), '-f', container === 'mkv' ? 'matroska' : container, path,
   ]);
   return path;
@@ -84,6 +84,17 @@ async function openh264(name: string, steps: Array<{ size: [number, number]; fra
   // an Annex B stream has no timestamps: Matroska gives it 30 fps ones
   const path = join(dir, `${name}.src.mkv`);
   await ffmpeg(['-framerate', String(FPS), '-f', 'h264', '-i', stream, '-c', 'copy', path]);
+  return ['-i', path];
+}
+
+/** H264 from x264 (VUI timing 30 fps) as the recorder's mp4mux writes it: avc3, parameter sets in-band only. */
+async function x264Avc3(name: string): Promise<string[]> {
+  const path = join(dir, `${name}.src.mp4`);
+  await execTool('gst-launch-1.0', [
+    '-q', '-e', 'videotestsrc', `num-buffers=${6 * FPS}`, 'pattern=ball', '!', `video/x-raw,width=320,height=240,framerate=${FPS}/1`, '!',
+    'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', `key-int-max=${FPS}`, '!', 'h264parse', '!', 'video/x-h264,stream-format=avc3,alignment=au', '!',
+    'mp4mux', '!', 'filesink', `location=${path}`,
+  ]);
   return ['-i', path];
 }
 
@@ -153,6 +164,7 @@ const CASES: Case[] = [
   },
   { name: 'H264 (x264, VUI timing 30 fps) in Matroska', input: () => encoded('x264', ['-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast']), from: 'mkv', to: 'mkv', codec: 'h264', tickRate: true },
   { name: 'H264 (x264) written as MP4, copied to Matroska', input: () => encoded('x264b', ['-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast']), from: 'mp4', to: 'mkv', codec: 'h264', tickRate: true },
+  { name: 'H264 (x264) written as avc3 MP4 by mp4mux, copied to Matroska', input: () => x264Avc3('x264avc3'), from: 'mp4', to: 'mkv', codec: 'h264', tickRate: true },
   { name: 'VP8 in WebM', input: () => encoded('vp8', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k']), from: 'webm', to: 'webm', codec: 'vp8', tickRate: false },
   { name: 'VP9 in WebM', input: () => encoded('vp9w', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k']), from: 'webm', to: 'webm', codec: 'vp9', tickRate: false },
   { name: 'VP9 written as Matroska, copied to MP4', input: () => encoded('vp9', ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k']), from: 'mkv', to: 'mp4', codec: 'vp9', tickRate: false },
@@ -166,7 +178,7 @@ for (const c of CASES) {
     assert.match(await decodeErrors(input), new RegExp(COLLISION), 'the jittered input collides (otherwise this test proves nothing)');
 
     const output = input.replace(/\.in\.\w+$/, `.out.${c.to}`);
-    const outcome = await retimeVideo({ input, output, container: c.to, videoCodec: c.codec, ffmpeg: 'ffmpeg', budgetMs: 60_000, logger });
+    const outcome = await retimeVideo({ input, output, container: c.to, videoCodec: c.codec, audioLeadSamples: 0, ffmpeg: 'ffmpeg', budgetMs: 60_000, logger });
     assert.ok(outcome.ok, JSON.stringify(outcome));
     assert.equal(outcome.confirmed, true, 'FFmpeg rounds to the lattice rate');
     assert.equal(outcome.tickRateSet, c.tickRate);
@@ -234,3 +246,37 @@ test('the finalizer retimes a clean WebM (which needed no copy before) and compa
     assert.equal(await decodeErrors(plan.outputPath), '');
   }
 });
+
+test("the finalizer moves GStreamer's AAC 1600 samples earlier against the video, into MP4 and (remuxed) Matroska", async () => {
+  const source = await x264Avc3('lead');
+  for (const container of ['mp4', 'mkv'] as const) {
+    const plan = planRecording(
+      {
+        recordingId: `rec_lead${container}`,
+        sessionId: 'ses_test',
+        container,
+        audioCodec: 'aac',
+        tracks: [
+          { kind: 'video', codec: 'h264', payloadType: 96, clockRate: 90000, port: 50000, fmtp: 'packetization-mode=1' },
+          { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port: 50002 },
+        ],
+      },
+      { engine: 'gstreamer', recordingsDir: dir, bindAddress: '127.0.0.1', maxDurationMs: 60_000 },
+    );
+    assert.equal(plan.audioLeadSamples, 1600);
+    const written = await jittered(source, `lead-${container}.in.mp4`, 'mp4');
+    const before = await audioAfterFirstVideoMs(written);
+    await rename(written, plan.writePath);
+    const outcome = await finalizeFile(plan, true, 'ffmpeg', logger);
+    assert.equal(outcome.path, plan.outputPath, JSON.stringify(outcome));
+    assert.equal(await decodeErrors(plan.outputPath), '', 'the literal check passes');
+    const moved = before - (await audioAfterFirstVideoMs(plan.outputPath));
+    assert.ok(Math.abs(moved - (1600 / 48)) <= 1.5, `audio moved ${moved.toFixed(1)} ms earlier, 33.3 expected`);
+  }
+});
+
+/** where the first audio packet sits relative to the first video frame, in ms */
+async function audioAfterFirstVideoMs(path: string): Promise<number> {
+  const [v, a] = [await packets(path, 'v'), await packets(path, 'a')];
+  return rescale((a.list[0] as Packet).pts, a.timeBase, 1000) - rescale((v.list[0] as Packet).pts, v.timeBase, 1000);
+}

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Container } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
+import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
 import { blankVideoDefaultDurationInFile } from './timestamp-matroska.js';
 import { UNITS_PER_SECOND, chooseLattice, coarsestLattice, h264TickRate, latticeRate, retime, settsExpression, type Lattice, type LatticeContainer } from './timestamp-lattice.js';
@@ -12,6 +13,8 @@ export interface RetimeRequest {
   output: string;
   container: Container;
   videoCodec: string;
+  /** audio moved this many 48 kHz samples earlier in the same copy (undeclared encoder priming) */
+  audioLeadSamples: number;
   ffmpeg: string;
   /** for the whole job: listing, rewrite(s) and checks */
   budgetMs: number;
@@ -37,9 +40,10 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
 /**
  * Copies a recording (no transcoding) with its video timestamps put on a lattice FFmpeg rounds to without
  * collisions (timestamp-lattice.ts), then asks FFmpeg which rate it now uses. H264 whose SPS announces a
- * slower rate (x264's VUI timing) is copied again with the tick rate rewritten to the lattice's. Audio is
- * copied untouched; keyframe flags, in-band parameter sets and MP4's index at the front (`+faststart`) are
- * kept. Never throws: a failure leaves no output and says why, and the caller copies without retiming.
+ * slower rate (x264's VUI timing) is copied again with the tick rate rewritten to the lattice's. Audio with
+ * undeclared encoder priming is moved earlier by it (audio-lead.ts), other audio is copied untouched;
+ * keyframe flags, in-band parameter sets and MP4's index at the front (`+faststart`) are kept. Never
+ * throws: a failure leaves no output and says why, and the caller copies without retiming.
  */
 export async function retimeVideo(req: RetimeRequest): Promise<RetimeOutcome> {
   const deadline = Date.now() + req.budgetMs;
@@ -90,10 +94,10 @@ function unretimable(packets: VideoPackets | undefined): string | undefined {
 }
 
 /** The ffmpeg arguments of the retiming copy. Pure. */
-export function retimeArgs(input: string, output: string, container: Container, lattice: Lattice, setTickRate: boolean): string[] {
+export function retimeArgs(input: string, output: string, container: Container, lattice: Lattice, setTickRate: boolean, audioLeadSamples = 0): string[] {
   const filters = [`setts=ts=${settsExpression(lattice.step)}`];
   if (setTickRate) filters.unshift(`h264_metadata=tick_rate=${h264TickRate(lattice)}`);
-  const args = ['-nostdin', '-v', 'error', '-i', input, '-map', '0', '-c', 'copy', '-bsf:v', filters.join(',')];
+  const args = ['-nostdin', '-v', 'error', '-i', input, '-map', '0', '-c', 'copy', '-bsf:v', filters.join(','), ...audioLeadArgs(audioLeadSamples, container)];
   // the timestamp filter works in the muxer's units: 90 kHz makes every lattice step a whole number
   if (container === 'mp4') args.push('-video_track_timescale', String(lattice.unitsPerSecond), '-movflags', '+faststart');
   args.push('-f', FORMAT[container], '-y', output);
@@ -102,12 +106,35 @@ export function retimeArgs(input: string, output: string, container: Container, 
 
 /** One retiming copy; Matroska gets its video DefaultDuration blanked after it. */
 async function copy(req: RetimeRequest, lattice: Lattice, setTickRate: boolean, budgetMs: number): Promise<boolean> {
-  const result = await run(req.ffmpeg, retimeArgs(req.input, req.output, req.container, lattice, setTickRate), budgetMs, 10);
+  if (setTickRate && req.container !== 'mp4') return copyToMatroskaWithTickRate(req, lattice, budgetMs);
+  return copyOnce(req, req.input, retimeArgs(req.input, req.output, req.container, lattice, setTickRate, req.audioLeadSamples), budgetMs);
+}
+
+/**
+ * FFmpeg 5.1's Matroska muxer refuses the parameters h264_metadata hands on when the parameter sets are
+ * in-band (mp4mux's avc3: an avcC without SPS/PPS; "Invalid data found when processing input"), so the
+ * tick rate is rewritten in an MP4 copy first and that copy is then retimed into Matroska.
+ */
+async function copyToMatroskaWithTickRate(req: RetimeRequest, lattice: Lattice, budgetMs: number): Promise<boolean> {
+  const deadline = Date.now() + budgetMs;
+  const staged = `${req.output}.tick-rate.mp4`;
+  try {
+    const tickArgs = ['-nostdin', '-v', 'error', '-i', req.input, '-map', '0', '-c', 'copy', '-bsf:v', `h264_metadata=tick_rate=${h264TickRate(lattice)}`, '-f', 'mp4', '-y', staged];
+    if (!(await copyOnce(req, req.input, tickArgs, budgetMs, false))) return false;
+    const args = retimeArgs(staged, req.output, req.container, lattice, false, req.audioLeadSamples);
+    return await copyOnce(req, staged, args, Math.max(1000, deadline - Date.now()));
+  } finally {
+    await rm(staged, { force: true });
+  }
+}
+
+async function copyOnce(req: RetimeRequest, input: string, args: string[], budgetMs: number, toOutput = true): Promise<boolean> {
+  const result = await run(req.ffmpeg, args, budgetMs, 10);
   if (result.code !== 0 || result.timedOut) {
-    req.logger.warn({ timedOut: result.timedOut, error: firstLine(result.stderr) }, 'retiming copy failed');
+    req.logger.warn({ timedOut: result.timedOut, error: firstLine(result.stderr), input }, 'retiming copy failed');
     return false;
   }
-  if (req.container !== 'mp4') await blankVideoDefaultDurationInFile(req.output);
+  if (toOutput && req.container !== 'mp4') await blankVideoDefaultDurationInFile(req.output);
   return true;
 }
 

@@ -75,8 +75,14 @@ export const RecordingReportSchema = z.object({
   container: ContainerSchema,
   audioCodec: OutputAudioCodecSchema.nullable(),
   tracks: z.array(RecordedTrackSchema),
-  /** a full decode of the file printed no error */
+  /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error */
   decodesCleanly: z.boolean(),
+  /**
+   * how much the decode check covered: `full` (every frame decoded), `partial` (decoded until its time
+   * budget ran out, then every packet of the whole file read without decoding), `none` (no time left, or no
+   * file: `decodesCleanly` is false); absent from recorders that predate the field
+   */
+  decodeCheck: z.enum(['full', 'partial', 'none']).optional(),
   startedAt: IsoDateSchema.nullable(),
   stoppedAt: IsoDateSchema,
   reason: StopReasonSchema,

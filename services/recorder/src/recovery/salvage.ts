@@ -4,7 +4,7 @@ import { VideoCodecSchema, fileExtension, type Container, type Engine, type Erro
 import { toErrorBody, type Logger } from '@recstack/service-kit';
 import { finalizeFile } from '../file-finalizer.js';
 import { decodeFile, probeFile, type DecodeCheck, type FileFacts, type ProbeTools } from '../file-probe.js';
-import type { RecordingPlan, TrackPlan } from '../recording-plan.js';
+import { undeclaredAacPriming, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
 import { buildReport } from '../recording-report.js';
 
 export interface SalvageSettings {
@@ -67,14 +67,20 @@ export async function salvagePlan(entry: SalvageEntry, settings: SalvageSettings
  * file itself: the request that described them died with the recorder. A file that cannot be probed yet
  * gets none; the finalizer then only copies it.
  */
-async function tracksIn(path: string, settings: SalvageSettings): Promise<Pick<RecordingPlan, 'video' | 'audio'>> {
+async function tracksIn(path: string, settings: SalvageSettings): Promise<Pick<RecordingPlan, 'video' | 'audio' | 'audioLeadSamples'>> {
   const facts = await probeFile(path, settings.tools).catch(() => undefined);
   const track = (kind: 'video' | 'audio', codec: TrackPlan['codec']): TrackPlan => ({
     kind, codec, payloadType: 0, clockRate: kind === 'video' ? 90000 : 48000, channels: kind === 'video' ? 1 : 2, port: 0, rtcpPort: 0, fmtp: new Map(), fmtpLine: undefined,
   });
   const video = VideoCodecSchema.safeParse(facts?.tracks.find((t) => t.kind === 'video')?.codec);
-  const audio = facts?.tracks.some((t) => t.kind === 'audio');
-  return { video: video.success ? track('video', video.data) : undefined, audio: audio ? track('audio', 'opus') : undefined };
+  const audio = facts?.tracks.find((t) => t.kind === 'audio');
+  // a file FFmpeg wrote is either the FFmpeg engine's or one already finalized (its audio already moved)
+  const writtenByFfmpeg = facts?.encoder?.startsWith('Lavf') ?? false;
+  return {
+    video: video.success ? track('video', video.data) : undefined,
+    audio: audio ? track('audio', 'opus') : undefined,
+    audioLeadSamples: audio?.codec === 'aac' && !writtenByFfmpeg ? undeclaredAacPriming('gstreamer') : 0,
+  };
 }
 
 /** Whether the recording left a file in the folder, and when it was last written. */
@@ -101,7 +107,7 @@ export async function salvageRecording(entry: SalvageEntry, settings: SalvageSet
     const fallback: RecordingPlan = {
       recordingId: entry.id, sessionId: entry.sessionId, engine: settings.engine, container: entry.container, audioCodec: entry.audioCodec,
       video: undefined, audio: undefined, bindAddress: settings.bindAddress, fileName: entry.fileName, outputPath: join(settings.recordingsDir, entry.fileName),
-      writePath: join(settings.recordingsDir, entry.fileName), writeContainer: entry.container, finalize: 'none', maxDurationMs: settings.maxDurationMs,
+      writePath: join(settings.recordingsDir, entry.fileName), writeContainer: entry.container, finalize: 'none', audioLeadSamples: 0, maxDurationMs: settings.maxDurationMs,
     };
     const error: ErrorBody = { code: 'FILE_INVALID', message: 'the recording file was not written' };
     return buildReport({ plan: fallback, recorderId: settings.recorderId, file: { ok: false, error }, decode: undefined, finalizeProblem: undefined, startedAt, stoppedAt: new Date(), reason: 'error' });
