@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 
@@ -35,10 +35,29 @@ async function answers(socketPath: string): Promise<boolean> {
   }
 }
 
+/** Podman's Docker-compatible API socket, as the workplace's container engine starts it. */
+const PODMAN_SOCKET = '/run/podman/podman.sock';
+
+/**
+ * Where the workplace's container-engine tool may be: CONTAINER_ENGINE_TOOL, then `shared/tools/` next to
+ * the checkout or next to any folder above it (a clone for CI may sit deeper than the working copy), then
+ * the workplace's own `/work/shared/tools/`.
+ */
+export function engineToolCandidates(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates: string[] = [];
+  if (env['CONTAINER_ENGINE_TOOL']) candidates.push(env['CONTAINER_ENGINE_TOOL']);
+  for (let dir = resolve(repoRoot); ; dir = dirname(dir)) {
+    candidates.push(join(dir, '..', 'shared', 'tools', 'container-engine'));
+    if (dirname(dir) === dir) break;
+  }
+  candidates.push('/work/shared/tools/container-engine');
+  return [...new Set(candidates.map((c) => resolve(c)))];
+}
+
 /**
  * Finds a Docker daemon (DOCKER_HOST, then /var/run/docker.sock); where none answers, starts the
  * workplace's container engine (Podman with a Docker-compatible socket, `../shared/tools/container-engine up`)
- * and uses the DOCKER_HOST it prints.
+ * and uses the DOCKER_HOST it prints; without that tool, a Podman socket that already answers.
  */
 export async function ensureEngine(repoRoot: string, log: (line: string) => void): Promise<Engine> {
   const candidates = [process.env.DOCKER_HOST, 'unix:///var/run/docker.sock'].filter((h): h is string => !!h);
@@ -51,11 +70,16 @@ export async function ensureEngine(repoRoot: string, log: (line: string) => void
     }
   }
   let startedHere = false;
-  const engineScript = [join(repoRoot, '..', 'shared', 'tools', 'container-engine')].find((p) => existsSync(p));
+  const tools = engineToolCandidates(repoRoot);
+  const engineScript = tools.find((p) => existsSync(p));
+  if (!dockerHost && !engineScript && (await answers(PODMAN_SOCKET))) {
+    log(`no Docker daemon and no container-engine tool: using the Podman socket that answers at ${PODMAN_SOCKET}`);
+    dockerHost = `unix://${PODMAN_SOCKET}`;
+  }
   if (!dockerHost) {
-    if (!engineScript) throw new Error('no Docker daemon answers and ../shared/tools/container-engine does not exist');
+    if (!engineScript) throw new Error(`no Docker daemon answers and no container-engine tool was found (looked at ${tools.join(', ')}; set CONTAINER_ENGINE_TOOL)`);
     log(`no Docker daemon answers: starting ${engineScript} up (installs Podman once, builds local base images once)`);
-    const wasUp = await new Docker({ socketPath: '/run/podman/podman.sock' }).ping().then(() => true, () => false);
+    const wasUp = await new Docker({ socketPath: PODMAN_SOCKET }).ping().then(() => true, () => false);
     const result = spawnSync(engineScript, ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
     if (result.status !== 0) throw new Error(`container-engine up failed (exit ${String(result.status)})`);
     const match = /DOCKER_HOST=(\S+)/.exec(result.stdout);
