@@ -32,6 +32,20 @@ test('keyframes from the tap lines; bus messages and other output are not keyfra
   assert.deepEqual(p.parse('Got message #27 from element "keyframes_video" (latency): no message details'), []);
 });
 
+test('a keyframe line printed between the two halves of a bus message is seen, and the message is put back together', () => {
+  const p = new GstOutputParser(['rtp_video', 'rtp_audio']);
+  assert.deepEqual(p.parse(playing('rtp_audio')), []);
+  // gst-launch wrote "Got message #201 ... (state-changed): ", checksumsink its line, then the message's rest
+  assert.deepEqual(p.parse(`Got message #201 from element "rtp_video" (state-changed): ${keyframe}`), [{ type: 'keyframe', track: 'video' }]);
+  assert.deepEqual(
+    p.parse('GstMessageStateChanged, old-state=(GstState)paused, new-state=(GstState)playing, pending-state=(GstState)void-pending;'),
+    [{ type: 'listening' }],
+    'the rejoined message still counts',
+  );
+  // a message whose text merely ends like a checksum is not a keyframe when the rest does not match exactly
+  assert.deepEqual(p.parse('Got message #202 from element "mux" (element): 0:00:01.2 abc'), []);
+});
+
 test('udpsrc timeouts name the silent track; RTCP sockets do not count', () => {
   const p = new GstOutputParser(['rtp_video']);
   assert.deepEqual(p.parse('Got message #530 from element "rtp_video" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), [{ type: 'rtp-idle', track: 'video' }]);

@@ -16,6 +16,13 @@ const ELEMENT_ERROR = /^ERROR: from element (\S+): (.*)$/;
 const OTHER_ERROR = /^(?:ERROR|WARNING): (?!from element)(.*)$/;
 const BIND_FAILED = /bind failed: .*?:(\d+): Address already in use/;
 const EOS = /^Got EOS from element "pipeline\d+"/;
+/**
+ * gst-launch prints a bus message in two writes (`Got message #N from element "x" (type): `, then the
+ * structure and the newline) from its main thread, while checksumsink prints its line in one write from a
+ * streaming thread. The first keyframe flows exactly while the pipeline's state changes are printed, so its
+ * line can land between the two halves: `Got message #12 from element "mux" (state-changed): 0:00:00.2 <md5>`.
+ */
+const SPLIT_MESSAGE = /^(Got message #\d+ from element "[^"]*" \([^)]*\): )(.+)$/;
 
 const RTP_SOURCES = new Map<string, 'video' | 'audio'>([
   [GST_NAMES.rtpSource('video'), 'video'],
@@ -30,13 +37,27 @@ const RTP_SOURCES = new Map<string, 'video' | 'audio'>([
 export class GstOutputParser implements ChildOutputParser {
   private readonly waitingFor: Set<string>;
   private listening = false;
+  /** the first half of a bus message whose line a keyframe line cut in two */
+  private messageStart = '';
 
   /** @param sources names of the udpsrc elements that must all be playing */
   constructor(sources: readonly string[]) {
     this.waitingFor = new Set(sources);
   }
 
-  parse(line: string): ChildEvent[] {
+  parse(raw: string): ChildEvent[] {
+    const split = SPLIT_MESSAGE.exec(raw);
+    if (split && KEYFRAME_LINE.test(split[2] ?? '')) {
+      // the message's second half is the next line: put the two halves back together
+      this.messageStart = split[1] ?? '';
+      return [{ type: 'keyframe', track: 'video' }];
+    }
+    const line = this.messageStart + raw;
+    this.messageStart = '';
+    return this.parseLine(line);
+  }
+
+  private parseLine(line: string): ChildEvent[] {
     const playing = ELEMENT_PLAYING.exec(line);
     if (playing) {
       this.waitingFor.delete(playing[1] ?? '');
