@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RemoteError } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, probe, startRtpPublisher, type RtpPublisher } from '@recstack/testkit';
-import { audioTrack, childPid, delay, rtpPorts, startRecorderHarness, startRequest, topLevelBoxes, videoSpanMs, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
+import type { RecorderStartRequest } from '@recstack/contracts';
+import { audioTrack, childPid, delay, rtpPorts, startRecorderHarness, startRequest, topLevelBoxes, videoSpanMs, videoTrack, type EventLog, type RecorderHarness } from './testing/recorder-harness.js';
 
 let h: RecorderHarness;
 const publishers: RtpPublisher[] = [];
@@ -24,6 +25,17 @@ function publish(videoPort: number | undefined, audioPort: number | undefined, c
   });
   publishers.push(publisher);
   return publisher;
+}
+
+/** An H264 + Opus → MP4 (AAC) recording on `harness`, its publisher sending, its first keyframe written. */
+async function recordingH264(harness: RecorderHarness): Promise<{ req: RecorderStartRequest; events: EventLog; publisher: RtpPublisher }> {
+  const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
+  const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
+  const events = harness.watch(req.recordingId);
+  await harness.start(req);
+  const publisher = publish(videoPort, audioPort);
+  await events.next('first-keyframe', 10_000);
+  return { req, events, publisher };
 }
 
 test('FFmpeg engine: H264 + Opus → MP4 with AAC over the same NATS contract', async () => {
@@ -88,12 +100,7 @@ test('FFmpeg engine: audio-only → MP4', async () => {
 });
 
 test('FFmpeg engine: RTP that stops ends the recording (rtp-timeout)', async () => {
-  const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
-  const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
-  const events = h.watch(req.recordingId);
-  await h.start(req);
-  const publisher = publish(videoPort, audioPort);
-  await events.next('first-keyframe', 10_000);
+  const { req, events, publisher } = await recordingH264(h);
   await delay(3000);
   await publisher.stop();
   const finished = await events.next('finished', 30_000);
@@ -103,12 +110,7 @@ test('FFmpeg engine: RTP that stops ends the recording (rtp-timeout)', async () 
 });
 
 test('FFmpeg engine: kill -9 of ffmpeg leaves a playable file (fragmented MP4, salvaged)', async () => {
-  const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
-  const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
-  const events = h.watch(req.recordingId);
-  await h.start(req);
-  const publisher = publish(videoPort, audioPort);
-  await events.next('first-keyframe', 10_000);
+  const { req, events, publisher } = await recordingH264(h);
   const firstKeyframeAt = Date.now();
   await delay(6000);
   process.kill(await childPid(h, req.recordingId), 'SIGKILL');
@@ -138,12 +140,7 @@ test('FFmpeg engine: a stop after RTP has stopped ends at once, not at the RTP t
   // an RTP timeout far longer than the stop's allowance: a stop that waits for it cannot pass
   const slow = await startRecorderHarness({ RECORDER_ENGINE: 'ffmpeg', RECORDER_RTP_TIMEOUT: '40', RECORDER_STOP_TIMEOUT: '60' });
   try {
-    const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
-    const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
-    const events = slow.watch(req.recordingId);
-    await slow.start(req);
-    const publisher = publish(videoPort, audioPort);
-    await events.next('first-keyframe', 10_000);
+    const { req, publisher } = await recordingH264(slow);
     await delay(3000);
     await publisher.stop();
     await delay(500);
