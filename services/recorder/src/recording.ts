@@ -343,8 +343,9 @@ export class Recording extends EventEmitter<RecordingEvents> {
       }
       let decode: DecodeCheck | undefined;
       if (file.ok) {
-        decode = await decodeFile(outcome.path, this.settings.tools, budget(0.8, this.settings.decodeCheckTimeoutMs));
-        if (decode.scope === 'partial') this.log.info({ budgetMs: this.settings.decodeCheckTimeoutMs }, 'file decoded in part within the budget, the rest only read');
+        const decodeBudgetMs = budget(0.8, this.settings.decodeCheckTimeoutMs);
+        decode = await decodeFile(outcome.path, this.settings.tools, decodeBudgetMs);
+        if (decode.scope === 'partial') this.log.info({ budgetMs: decodeBudgetMs }, 'file decoded in part within the budget, the rest only read');
         if (!decode.clean) this.log.warn({ scope: decode.scope, errors: decode.errors.slice(0, 5) }, 'file does not decode cleanly');
       }
       return buildReport({ ...base, file, decode, finalizeProblem: outcome.problem });
