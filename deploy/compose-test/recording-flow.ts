@@ -98,15 +98,33 @@ export async function checkRecordingFile(recording: Recording, path: string, dur
 export async function recordFromPage(context: BrowserContext, client: StackClient, seconds: number, log: (line: string) => void): Promise<Recording> {
   const page = await context.newPage();
   page.on('console', (m) => m.type() === 'error' && log(`[page] ${m.text()}`));
-  // keep the page's peer connections reachable, to report their ICE state when something fails
+  // a timeline of the page's WebRTC states, and the ICE/DTLS figures of a connection as the page closes it,
+  // to tell on failure which step did not happen (ICE checks, nomination, DTLS)
   await page.addInitScript(() => {
     const Original = window.RTCPeerConnection;
-    const seen: RTCPeerConnection[] = [];
-    (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = seen;
+    const timeline: string[] = [];
+    (window as unknown as { __webrtcTimeline: string[] }).__webrtcTimeline = timeline;
+    const t0 = Date.now();
+    const note = (line: string) => timeline.push(`+${((Date.now() - t0) / 1000).toFixed(2)} s ${line}`);
+    const describeStats = (stats: RTCStatsReport) => {
+      stats.forEach((r: { type: string; [k: string]: unknown }) => {
+        if (r.type === 'transport') note(`transport ice ${String(r.iceState)} dtls ${String(r.dtlsState)} selected ${String(r.selectedCandidatePairId)}`);
+        if (r.type === 'candidate-pair') note(`pair ${String(r.id)} ${String(r.state)} nominated ${String(r.nominated)} requests ${String(r.requestsSent)} responses ${String(r.responsesReceived)} requests in ${String(r.requestsReceived)}`);
+        if (r.type === 'local-candidate' || r.type === 'remote-candidate') note(`${r.type} ${String(r.id)} ${String(r.address)}:${String(r.port)} ${String(r.candidateType)}`);
+      });
+    };
     window.RTCPeerConnection = class extends Original {
       constructor(config?: RTCConfiguration) {
         super(config);
-        seen.push(this);
+        note('pc created');
+        this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));
+        this.addEventListener('connectionstatechange', () => note(`connection ${this.connectionState}`));
+      }
+      override close(): void {
+        if (this.connectionState === 'connected') return super.close();
+        note(`close while ${this.connectionState}`);
+        // the figures are gone once closed: read them first (closing a few milliseconds later is harmless)
+        void this.getStats().then(describeStats, () => undefined).finally(() => super.close());
       }
     };
   });
@@ -130,20 +148,13 @@ export async function recordFromPage(context: BrowserContext, client: StackClien
   } catch (err) {
     // what the person would see: the page's text and WebRTC state
     const seen = await page
-      .evaluate(async () => {
-        const ice: string[] = [];
-        for (const pc of (window as unknown as { __peerConnections?: RTCPeerConnection[] }).__peerConnections ?? []) {
-          ice.push(`pc ${pc.connectionState}/${pc.iceConnectionState}`);
-          (await pc.getStats()).forEach((r: { type: string; [k: string]: unknown }) => {
-            if (r.type === 'candidate-pair') ice.push(`pair ${String(r.state)} ${String(r.localCandidateId)} -> ${String(r.remoteCandidateId)} sent ${String(r.requestsSent)} responses ${String(r.responsesReceived)}`);
-            if (r.type === 'local-candidate' || r.type === 'remote-candidate') ice.push(`${r.type} ${String(r.id)} ${String(r.address)}:${String(r.port)} ${String(r.protocol)} ${String(r.candidateType)}`);
-          });
-        }
-        return { text: document.body.innerText.replace(/\s+/g, ' ').slice(0, 300), ice };
-      })
+      .evaluate(() => ({
+        text: document.body.innerText.replace(/\s+/g, ' ').slice(0, 300),
+        ice: (window as unknown as { __webrtcTimeline?: string[] }).__webrtcTimeline ?? [],
+      }))
       .catch(() => ({ text: '(page not readable)', ice: [] as string[] }));
     log(`page at failure: ${seen.text}`);
-    for (const line of seen.ice) log(`page ICE: ${line}`);
+    for (const line of seen.ice) log(`page WebRTC ${line}`);
     throw err;
   } finally {
     await page.close().catch(() => undefined);

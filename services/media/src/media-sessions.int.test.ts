@@ -2,6 +2,7 @@
 // headless Chromium publishing its fake camera and microphone with the offer/answer sent over NATS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { CreateSessionReplySchema, subjects, type SessionEvent } from '@recstack/contracts';
 import { launchChromium, type TestBrowser } from '@recstack/testkit';
@@ -159,6 +160,31 @@ test('bad offers get typed errors and the service keeps serving', { timeout: 60_
   await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: reply.sessionId });
   await publisher.close();
   assert.equal(h.media.child.exitCode, null);
+});
+
+// ICE-lite answers the publisher's checks and never starts its own: probing the candidates an offer names
+// would let any WHIP caller point our UDP traffic at an address of its choice, and behind a published
+// port range (docker compose) those probes take the NAT mapping the publisher's own packets need.
+test('media sends nothing to the candidates an offer names', { timeout: 30_000 }, async () => {
+  const listener = createSocket('udp4');
+  const received: string[] = [];
+  listener.on('message', (msg, from) => received.push(`${msg.length} bytes from ${from.address}:${from.port}`));
+  await new Promise<void>((done) => listener.bind(0, '127.0.0.1', done));
+  try {
+    const { port } = listener.address();
+    const real = await readFile(new URL('./fixtures/chromium-h264-first.sdp', import.meta.url), 'utf8');
+    const offer = real.replace(/^a=candidate:(\S+) 1 udp (\d+) [^ ]+ \d+ typ host/gm, `a=candidate:$1 1 udp $2 127.0.0.1 ${port} typ host`);
+    assert.match(offer, new RegExp(`127\\.0\\.0\\.1 ${port} typ host`));
+    const sessionId = nextSessionId();
+    const reply = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer });
+    assert.equal(reply.ok, true, JSON.stringify(reply.error));
+    // Medooze probes a registered candidate at once and then every few hundred milliseconds
+    await new Promise((r) => setTimeout(r, 3000));
+    await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId });
+    assert.deepEqual(received, [], 'packets media sent to the offer\'s candidate');
+  } finally {
+    listener.close();
+  }
 });
 
 test('300 randomly damaged Chromium offers: each gets an answer or a typed error, and media never crashes', { timeout: 120_000 }, async () => {

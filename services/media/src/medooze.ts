@@ -15,10 +15,14 @@ export interface MedoozeEmitter<Events extends Record<string, (...args: never[])
   off<E extends keyof Events & string>(event: E, listener: Events[E]): this;
 }
 
-export interface PeerInfo {
+/**
+ * What a transport needs of its remote peer. No candidates: Medooze probes every remote candidate it is
+ * given (meant for ICE-lite peers, which publishers are not), and that would send our UDP wherever an offer
+ * points. ICE-lite learns the publisher's address from the checks the publisher sends.
+ */
+export interface RemotePeerInfo {
   ice: ICEInfo;
   dtls: DTLSInfo;
-  candidates: CandidateInfo[];
 }
 
 /** Per-source receive statistics (IncomingStreamTrack MediaStats). */
@@ -71,6 +75,8 @@ export interface Transport
     stopped: () => void;
     icetimeout: () => void;
     dtlsstate: (state: DtlsState) => void;
+    /** the publisher's address Medooze now sends to (ICE nominated it) */
+    remoteicecandidate: (candidate: CandidateInfo) => void;
   }> {
   setRemoteProperties(sdp: SDPInfo): void;
   setLocalProperties(sdp: SDPInfo): void;
@@ -78,14 +84,14 @@ export interface Transport
   getLocalICEInfo(): ICEInfo;
   getDTLSState(): DtlsState;
   /** ICE counters of the connection (undefined once stopped) */
-  getStats(): { ice?: { requestsReceived: number; responsesSent: number } | undefined };
+  getStats(): { ice?: { requestsReceived: number; responsesSent: number; requestsSent: number; responsesReceived: number } | undefined };
   createIncomingStream(info: StreamInfo): IncomingStream;
   createIncomingStreamTrack(media: 'audio' | 'video', params: TrackInfo): IncomingStreamTrack;
   stop(): void;
 }
 
 export interface Endpoint extends MedoozeEmitter<{ stopped: () => void }> {
-  createTransport(remote: PeerInfo): Transport;
+  createTransport(remote: RemotePeerInfo): Transport;
   getLocalCandidates(): CandidateInfo[];
   getLocalPort(): number;
   stop(): void;

@@ -56,6 +56,9 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     // Medooze rethrows listener errors asynchronously, so these listeners guard themselves
     transport.on('dtlsstate', (state: DtlsState) => this.guard(() => this.onDtlsState(state)));
     transport.on('icetimeout', () => this.guard(() => this.markGone('ice-timeout')));
+    transport.on('remoteicecandidate', (candidate) =>
+      this.guard(() => this.logger.info({ address: candidate.getAddress(), port: candidate.getPort() }, 'publisher ICE address selected')),
+    );
     transport.once('stopped', () => this.guard(() => this.markGone('transport-stopped')));
   }
 
@@ -100,6 +103,8 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     if (this.closed) return;
     this.closed = true;
     this.stopLivenessWatch();
+    // the one line an operator needs for "my publisher never connected": did its checks arrive, did DTLS start
+    if (!this.dtlsConnected) this.logger.warn({ ice: this.transport.getStats().ice ?? null, dtls: this.transport.getDTLSState() }, 'publisher never connected');
     try {
       this.stream.stop();
       this.transport.stop();
@@ -109,7 +114,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
   }
 
   private onDtlsState(state: DtlsState): void {
-    this.logger.debug({ state }, 'dtls state');
+    this.logger.info({ state }, 'dtls state');
     if (state === 'connected' && !this.dtlsConnected) {
       this.dtlsConnected = true;
       this.startLivenessWatch();

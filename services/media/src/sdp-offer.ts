@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import { SDPInfo, Setup, type CandidateInfo, type DTLSInfo, type ICEInfo } from 'semantic-sdp';
+import { SDPInfo, Setup, type DTLSInfo, type ICEInfo } from 'semantic-sdp';
 import { MalformedOfferError } from './errors.js';
 import { readOfferedMedia, type OfferedMedia } from './offer-media.js';
 
@@ -8,8 +7,6 @@ export interface ParsedOffer {
   medias: OfferedMedia[];
   ice: ICEInfo;
   dtls: DTLSInfo;
-  /** remote UDP candidates with literal addresses (mDNS names and TCP candidates are of no use to ICE-lite) */
-  candidates: CandidateInfo[];
 }
 
 // RFC 8839 ice-char is ALPHA / DIGIT / "+" / "/"; a few publishers also use "-", "_" and "=". Anything else
@@ -72,9 +69,5 @@ export function parseOffer(text: string): ParsedOffer {
       if (!ssrcs.every(isSsrc)) throw new MalformedOfferError(`track ${track.getId()} has an invalid SSRC`);
     }
   }
-  const candidates = sdp.getCandidates().filter((c) => {
-    const port = c.getPort();
-    return String(c.getTransport()).toLowerCase() === 'udp' && isIP(String(c.getAddress())) !== 0 && Number.isInteger(port) && port > 0 && port < 65536;
-  });
-  return { sdp, medias, ice, dtls, candidates };
+  return { sdp, medias, ice, dtls };
 }

@@ -57,7 +57,7 @@ export class WebRtcEndpoint {
     if (this.closed) throw new MediaEngineError('the WebRTC endpoint is closed');
     let transport: Transport | undefined;
     try {
-      transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls, candidates: offer.candidates });
+      transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls });
       try {
         transport.setRemoteProperties(offer.sdp);
       } catch (cause) {
