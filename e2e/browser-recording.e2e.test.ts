@@ -30,6 +30,7 @@ test('record 8 seconds from the page in Chromium and get a playable H264 + AAC M
   assert.equal(done.container, 'mp4');
   assert.ok(done.startedAt && done.stoppedAt && done.durationMs !== null && done.sizeBytes !== null);
   assert.deepEqual(done.tracks.map((t) => `${t.kind}:${t.codec}`).sort(), ['audio:aac', 'video:h264']);
+  assert.deepEqual(done.fileCheck, { decodesCleanly: true, scope: 'full' }, 'the recorder decoded the whole file without an error');
 
   const path = join(stack.recordingsDir, done.fileName);
   assert.equal((await stat(path)).size, done.sizeBytes);

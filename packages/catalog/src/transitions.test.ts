@@ -26,6 +26,15 @@ test('a report says where the file is; a report without storage keeps the entry\
   assert.equal(applyReport(entry({ storage: 'local' }), report(), at).storage, 'local');
 });
 
+test('a done report publishes the recorder\'s decode check; a failed one has none', () => {
+  assert.deepEqual(applyReport(entry(), report({ decodesCleanly: false, decodeCheck: 'full' }), at).fileCheck, { decodesCleanly: false, scope: 'full' });
+  assert.deepEqual(applyReport(entry(), report({ decodesCleanly: true, decodeCheck: 'partial' }), at).fileCheck, { decodesCleanly: true, scope: 'partial' });
+  // a recorder that predates decodeCheck always decoded the whole file
+  assert.deepEqual(applyReport(entry(), report({ decodesCleanly: true }), at).fileCheck, { decodesCleanly: true, scope: 'full' });
+  const failed = report({ status: 'failed', decodesCleanly: false, decodeCheck: 'none', error: { code: 'NO_MEDIA', message: 'no media' } });
+  assert.equal(applyReport(entry(), failed, at).fileCheck, null);
+});
+
 test('a salvage report finishes an open entry like any report', () => {
   const done = applySalvageReport(entry(), report({ storage: 'nats' }), at);
   assert.equal(done.status, 'done');
@@ -43,6 +52,7 @@ test('an entry failed because its recorder vanished keeps failed but gets the re
   assert.match(salvaged.error?.message ?? '', /recovered.*6 s/);
   assert.equal(salvaged.durationMs, 6000);
   assert.equal(salvaged.sizeBytes, 1000);
+  assert.deepEqual(salvaged.fileCheck, { decodesCleanly: true, scope: 'full' }, 'the recovered file\'s decode check');
   assert.equal(salvaged.storage, 'nats');
   assert.equal(salvaged.tracks.length, 1);
   // once only, and only for a playable file and a "holder lost" failure

@@ -1,4 +1,4 @@
-import type { ErrorBody, Recording, RecordingReport, StopReason } from '@recstack/contracts';
+import type { ErrorBody, FileCheck, Recording, RecordingReport, StopReason } from '@recstack/contracts';
 
 /**
  * Pure changes to a recording, one per event in its life. Each returns the updated recording, or the
@@ -36,11 +36,19 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     stopReason: rec.stopReason ?? report.reason,
     // a report says where the file ended up (the object store after a verified upload); older ones do not
     storage: report.storage ?? rec.storage,
+    fileCheck: fileCheckOf(report),
     updatedAt: at.toISOString(),
   };
   if (report.error) next.error = report.error;
   else delete next.error;
   return next;
+}
+
+/** The decode check of a playable file; a failed file has none worth showing. */
+function fileCheckOf(report: RecordingReport): FileCheck | null {
+  if (report.status !== 'done') return null;
+  // recorders older than `decodeCheck` always decoded the whole file
+  return { decodesCleanly: report.decodesCleanly, scope: report.decodeCheck ?? (report.decodesCleanly ? 'full' : 'none') };
 }
 
 /** Failures that say "whoever held the recording is gone", not "the file is bad": a salvage may still find it. */
@@ -66,6 +74,7 @@ export function applySalvageReport(rec: Recording, report: RecordingReport, at: 
     fileName: report.fileName,
     recorderId: report.recorderId,
     storage: report.storage ?? rec.storage,
+    fileCheck: fileCheckOf(report),
     error: { code: rec.error.code, message: `${rec.error.message}; the file was recovered up to that moment (${Math.round(report.durationMs / 1000)} s)` },
     updatedAt: at.toISOString(),
   };

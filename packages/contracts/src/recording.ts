@@ -23,6 +23,21 @@ export const RecordedTrackSchema = z.object({
 });
 export type RecordedTrack = z.infer<typeof RecordedTrackSchema>;
 
+/**
+ * How much of a finished file the recorder's decode check covered: `full` (every frame decoded), `partial`
+ * (decoded until its time budget ran out, then every packet of the rest read without decoding), `none`.
+ */
+export const DecodeScopeSchema = z.enum(['full', 'partial', 'none']);
+export type DecodeScope = z.infer<typeof DecodeScopeSchema>;
+
+/** What the recorder found when it decoded the finished file, as a player would. */
+export const FileCheckSchema = z.object({
+  /** no decode error in the part that was decoded (false: some frames show damage, from packet loss for instance) */
+  decodesCleanly: z.boolean(),
+  scope: DecodeScopeSchema,
+});
+export type FileCheck = z.infer<typeof FileCheckSchema>;
+
 export const StorageKindSchema = z.enum(['local', 'nats']);
 export type StorageKind = z.infer<typeof StorageKindSchema>;
 
@@ -48,6 +63,8 @@ export const RecordingSchema = z.object({
   /** milliseconds from the start request to the first keyframe written */
   firstKeyframeMs: z.number().int().nonnegative().nullable(),
   stopReason: StopReasonSchema.nullable(),
+  /** the decode check of a `done` file; null until then (absent from entries older than the field) */
+  fileCheck: FileCheckSchema.nullable().optional(),
   error: ErrorBodySchema.optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;

@@ -609,6 +609,14 @@ function describeTracks(recording) {
     .join(' · ');
 }
 
+/** What the server's decode of a finished file found, when a person should know before playing it. */
+function fileCheckNotice(recording) {
+  const check = recording.status === 'done' ? recording.fileCheck : null;
+  if (!check) return null;
+  if (!check.decodesCleanly && check.scope !== 'none') return 'Some frames could not be decoded (data was lost while recording): expect glitches.';
+  return null;
+}
+
 const STATE_TEXT = { starting: 'Starting', recording: 'Recording', stopping: 'Saving', done: 'Ready', failed: 'Failed' };
 const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
@@ -629,8 +637,9 @@ function renderRecording(item, recording) {
   item.querySelector('.recording-meta').textContent = meta.join('  ·  ');
 
   const error = item.querySelector('.recording-error');
-  error.hidden = !recording.error;
-  error.textContent = recording.error ? recording.error.message : '';
+  const notice = recording.error?.message ?? fileCheckNotice(recording);
+  error.hidden = !notice;
+  error.textContent = notice ?? '';
 
   const finished = recording.status === 'done';
   const mediaUrl = `/api/recordings/${encodeURIComponent(recording.id)}/media`;

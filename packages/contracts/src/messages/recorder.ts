@@ -8,7 +8,7 @@ import {
   OutputAudioCodecSchema,
   VideoCodecSchema,
 } from '../media-formats.js';
-import { RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
+import { DecodeScopeSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -77,12 +77,8 @@ export const RecordingReportSchema = z.object({
   tracks: z.array(RecordedTrackSchema),
   /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error */
   decodesCleanly: z.boolean(),
-  /**
-   * how much the decode check covered: `full` (every frame decoded), `partial` (decoded until its time
-   * budget ran out, then every packet of the whole file read without decoding), `none` (no time left, or no
-   * file: `decodesCleanly` is false); absent from recorders that predate the field
-   */
-  decodeCheck: z.enum(['full', 'partial', 'none']).optional(),
+  /** how much the decode check covered (`none`: no time left, or no file; `decodesCleanly` is then false); absent from recorders that predate the field */
+  decodeCheck: DecodeScopeSchema.optional(),
   startedAt: IsoDateSchema.nullable(),
   stoppedAt: IsoDateSchema,
   reason: StopReasonSchema,

@@ -104,6 +104,28 @@ test('recordings are listed live with duration, size, codecs, state, player and 
   }
 });
 
+test('a finished file with frames that do not decode carries a warning in the list', async () => {
+  h.recorder.decodesCleanly = false;
+  const page = await openPage();
+  try {
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+    const api = client(() => h.url);
+    const sessionId = await publish(api);
+    const started = (await (await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as { id: string };
+    await page.waitForSelector(`.recording[data-recording-id="${started.id}"][data-status="recording"]`, { timeout: 5000 });
+    await api(`/api/recordings/${started.id}/stop`, { method: 'POST' });
+    const item = page.locator(`.recording[data-recording-id="${started.id}"][data-status="done"]`);
+    await item.waitFor({ timeout: 5000 });
+    assert.equal(await item.locator('.state').textContent(), 'Ready', 'still playable');
+    assert.match((await item.locator('.recording-error').textContent()) ?? '', /could not be decoded/);
+    assert.equal(await item.locator('.recording-error').isVisible(), true);
+    assert.deepEqual(((await (await api(`/api/recordings/${started.id}`)).json()) as { fileCheck: unknown }).fileCheck, { decodesCleanly: false, scope: 'full' });
+  } finally {
+    h.recorder.decodesCleanly = true;
+    await page.close();
+  }
+});
+
 test('a server error on Record is shown in words', async () => {
   h.media.behaviour.beforeCreate = () => {
     throw new ServiceError('AT_CAPACITY', 'full');

@@ -119,6 +119,7 @@ export class RecordingControl {
       recorderId: null,
       firstKeyframeMs: null,
       stopReason: null,
+      fileCheck: null,
     });
     log.info({ container: format.container, audioCodec: format.audioCodec }, 'recording requested');
     // the next start of this session (queued on the lock) must find this entry in the feed

@@ -65,6 +65,8 @@ export class FakeRecorder {
   readonly active = new Map<string, FakeRecordingState>();
   readonly stops: string[] = [];
   fileSize = 100_000;
+  /** what the next reports say of the file's decode check */
+  decodesCleanly = true;
   private readonly subs: Subscription[] = [];
 
   constructor(
@@ -137,7 +139,8 @@ export class FakeRecorder {
         { kind: 'video', codec: 'h264', width: 640, height: 480 },
         ...(state.audioCodec ? [{ kind: 'audio' as const, codec: state.audioCodec, sampleRate: 48000, channels: 2 }] : []),
       ],
-      decodesCleanly: true,
+      decodesCleanly: this.decodesCleanly,
+      decodeCheck: 'full',
       startedAt: state.startedAt.toISOString(),
       stoppedAt: stoppedAt.toISOString(),
       reason,
