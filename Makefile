@@ -62,3 +62,11 @@ k8s-validate:
 # BENCH_SECONDS (30), BENCH_RUNS (10), BENCH_RECORD_SECONDS (3), BENCH_REPEAT (1), BENCH_ABLATIONS (0|1), BENCH_ONLY (ids), BENCH_RESULT (latest.md)
 bench:
 	@node --conditions=development --import tsx bench/main.ts
+
+# --- load test (loadtest/README.md): many WebRTC publishers through the whole stack, every file checked ---
+.PHONY: load
+# LOAD_PUBLISHERS (4), LOAD_SECONDS (20), LOAD_RAMP_SECONDS (4), LOAD_CODEC (h264|vp8|vp9|av1), LOAD_RESOLUTION (640x360),
+# LOAD_URL (a running stack; unset: a local one), LOAD_TOKEN, LOAD_RECORDERS (2), LOAD_ENGINE (gstreamer|ffmpeg), LOAD_RESULT (latest.md)
+load:
+	@bash scripts/setup.sh test
+	@node --conditions=development --import tsx loadtest/main.ts

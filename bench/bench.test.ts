@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ABLATIONS, CANDIDATES, aacEncoder, prerollTap, withoutRtpbin, withoutTaps } from './ablations.js';
-import { parseProcStat, parseVmHwm, percentile } from './proc-stats.js';
+import { parseProcStat, parseVmHwm, percentile } from '@recstack/testkit';
 import { ours } from './subjects.js';
 
 const ports = { video: 40_000, audio: 40_002 };

@@ -3,12 +3,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@recstack/service-kit';
-import { RtpReplay, freeUdpRange, probe, type RtpDump } from '@recstack/testkit';
+import { ProcessSampler, RtpReplay, freeUdpRange, probe, reapedChildrenCpu, type RtpDump } from '@recstack/testkit';
 import { loadConfig } from '../services/recorder/src/config.js';
 import { finalizeFile } from '../services/recorder/src/file-finalizer.js';
 import { decodeFile, probeFile } from '../services/recorder/src/file-probe.js';
 import { portsBoundBy } from '../services/recorder/src/udp-ports.js';
-import { ProcessSampler, reapedChildrenCpu } from './proc-stats.js';
 import type { Subject } from './subjects.js';
 
 export interface CpuResult {

@@ -1,6 +1,6 @@
 import type { CpuResult } from './cpu-bench.js';
 import type { LatencyResult } from './latency-bench.js';
-import { percentile } from './proc-stats.js';
+import { percentile } from '@recstack/testkit';
 
 /** One row of the cost table: the median of each figure over the repeated runs of one subject. */
 export interface CpuRow {

@@ -16,12 +16,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_PATH, freeTcpPort, freeUdpRange, launchChromium, type TestBrowser } from '@recstack/testkit';
+import { CHROMIUM_PATH, StackClient, freeTcpPort, freeUdpRange, launchChromium, type TestBrowser } from '@recstack/testkit';
 import type { Recording } from '@recstack/contracts';
 import { ComposeError, compose, writeEnvFile, type ComposeProject } from '../deploy/compose-test/compose.js';
 import { containerOfRecorder, containerUsage, printLogs, projectContainers, waitHealthy } from '../deploy/compose-test/containers.js';
 import { ensureEngine, stopEngine, whileDrivingHealth, type Engine } from '../deploy/compose-test/engine.js';
-import { StackClient, checkRecordingFile, openPublisher, recordFromPage } from '../deploy/compose-test/recording-flow.js';
+import { checkRecordingFile, openPublisher, recordFromPage } from '../deploy/compose-test/recording-flow.js';
 
 const RECORD_SECONDS = 8;
 /** the whole run, builds included, must stay under 20 minutes */

@@ -11,3 +11,5 @@ export * from './av-markers.js';
 export * from './rtp-replay.js';
 export * from './marker-dump.js';
 export * from './av1-rtp-relay.js';
+export * from './proc-stats.js';
+export * from './stack-client.js';

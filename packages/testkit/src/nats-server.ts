@@ -14,6 +14,8 @@ export interface TestNatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** the running server's process id */
+  pid(): number | undefined;
   /** kills the server (SIGKILL when `hard`) and keeps its store, so `start()` brings the same data back */
   kill(hard?: boolean): Promise<void>;
   start(): Promise<void>;
@@ -65,6 +67,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    pid: () => child?.pid,
     kill,
     start,
     stop: async () => {

@@ -74,16 +74,21 @@ test('a denied camera is explained in words and Record stays disabled', async ()
   }
 });
 
+/** A recording started through the API (not the page's button) once the page is live; resolves when the page lists it recording. */
+async function recordThroughApi(page: Page) {
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+  const api = client(() => h.url);
+  const sessionId = await publish(api);
+  const started = (await (await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as { id: string };
+  await page.waitForSelector(`.recording[data-recording-id="${started.id}"][data-status="recording"]`, { timeout: 5000 });
+  return { api, started };
+}
+
 test('recordings are listed live with duration, size, codecs, state, player and download; delete works', async () => {
   const page = await openPage();
   try {
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
-    const api = client(() => h.url);
-    const sessionId = await publish(api);
-    const started = (await (await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as { id: string };
+    const { api, started } = await recordThroughApi(page);
     const item = page.locator(`.recording[data-recording-id="${started.id}"]`);
-    await item.waitFor({ timeout: 5000 });
-    await page.waitForSelector(`.recording[data-recording-id="${started.id}"][data-status="recording"]`, { timeout: 5000 });
     await new Promise((r) => setTimeout(r, 300));
     await api(`/api/recordings/${started.id}/stop`, { method: 'POST' });
     await page.waitForSelector(`.recording[data-recording-id="${started.id}"][data-status="done"]`, { timeout: 5000 });
@@ -108,11 +113,7 @@ test('a finished file with frames that do not decode carries a warning in the li
   h.recorder.decodesCleanly = false;
   const page = await openPage();
   try {
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
-    const api = client(() => h.url);
-    const sessionId = await publish(api);
-    const started = (await (await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as { id: string };
-    await page.waitForSelector(`.recording[data-recording-id="${started.id}"][data-status="recording"]`, { timeout: 5000 });
+    const { api, started } = await recordThroughApi(page);
     await api(`/api/recordings/${started.id}/stop`, { method: 'POST' });
     const item = page.locator(`.recording[data-recording-id="${started.id}"][data-status="done"]`);
     await item.waitFor({ timeout: 5000 });

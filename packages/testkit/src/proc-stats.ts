@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time and memory of processes from Linux's /proc:
@@ -97,4 +97,60 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(sorted.length, rank) - 1] as number;
+}
+
+/** One /proc/<pid>/stat line: its parent and its CPU seconds (own, and of the children it reaped). */
+export function parseProcStatEntry(line: string, ticksPerSecond = CLOCK_TICKS): { ppid: number } & CpuTimes {
+  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(fields[1]), ...parseProcStat(line, ticksPerSecond) };
+}
+
+/**
+ * CPU seconds used so far by a process and everything under it: its own, its reaped children's (a
+ * GStreamer child that has ended), and each live descendant's own and reaped. Nothing is counted twice:
+ * a descendant's time moves into its parent's reaped total only when it ends.
+ */
+export function treeCpuSeconds(rootPid: number, table: ReadonlyMap<number, { ppid: number } & CpuTimes> = readProcTable()): number | undefined {
+  if (!table.has(rootPid)) return undefined;
+  const childrenOf = new Map<number, number[]>();
+  for (const [pid, entry] of table) childrenOf.set(entry.ppid, [...(childrenOf.get(entry.ppid) ?? []), pid]);
+  let total = 0;
+  const pending = [rootPid];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    const entry = table.get(pid);
+    if (!entry) continue;
+    total += entry.self + entry.children;
+    pending.push(...(childrenOf.get(pid) ?? []));
+  }
+  return total;
+}
+
+/** Resident memory of a process and its live descendants, in bytes (VmRSS; shared pages counted in each). */
+export function treeRssBytes(rootPid: number, table: ReadonlyMap<number, { ppid: number } & CpuTimes> = readProcTable()): number {
+  let total = 0;
+  const pending = [rootPid];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // ended meanwhile
+    }
+    for (const [child, entry] of table) if (entry.ppid === pid) pending.push(child);
+  }
+  return total;
+}
+
+/** Every process's parent and CPU seconds, read once. */
+export function readProcTable(): Map<number, { ppid: number } & CpuTimes> {
+  const table = new Map<number, { ppid: number } & CpuTimes>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      table.set(Number(name), parseProcStatEntry(readFileSync(`/proc/${name}/stat`, 'utf8')));
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return table;
 }
