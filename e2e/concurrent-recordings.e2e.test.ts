@@ -1,4 +1,5 @@
-// Three publishers over WHIP, three recordings at the same time: each gets its own ports and a good file.
+// Three publishers over WHIP, three recordings at the same time on two recorders: each gets its own ports
+// and a good file, and media spreads them over both recorders by load.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ let stack: TestStack;
 let browser: TestBrowser;
 
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ recorders: 2 });
   browser = await launchChromium();
 });
 
@@ -51,7 +52,7 @@ async function waitForStatus(id: string, statuses: Recording['status'][], timeou
   }
 }
 
-test('three WHIP publishers record at the same time on distinct ports', { timeout: 240_000 }, async () => {
+test('three WHIP publishers record at the same time on distinct ports, spread over both recorders', { timeout: 240_000 }, async () => {
   const sessions = [];
   for (let i = 0; i < 3; i++) {
     const page = await browser.context.newPage();
@@ -86,6 +87,10 @@ test('three WHIP publishers record at the same time on distinct ports', { timeou
     await assertPlayableRecording(join(stack.recordingsDir, rec.fileName), { video: 'h264', audio: 'aac', durationSec: expected, toleranceSec: 1.5 });
   }
   assert.equal(new Set(stopped.map((r) => r.fileName)).size, 3);
+  // least loaded first: 2 and 1 (the NATS queue group alone puts all three on one recorder a quarter of the time)
+  const perRecorder = new Map<string, number>();
+  for (const r of stopped) perRecorder.set(r.recorderId ?? '?', (perRecorder.get(r.recorderId ?? '?') ?? 0) + 1);
+  assert.deepEqual([...perRecorder.values()].sort(), [1, 2], `recordings per recorder: ${JSON.stringify([...perRecorder])}`);
 
   // ending the sessions with WHIP DELETE leaves nothing running
   for (const s of sessions) {

@@ -181,7 +181,7 @@ async function main(): Promise<number> {
         log(`${r.id}: ${describe(r)}: downloaded and checked`);
       }
       const recorders = new Set(stopped.map((r) => r.recorderId));
-      log(`the three recordings ran on ${recorders.size} of the 3 recorders (NATS queue group: any recorder may take any recording)`);
+      log(`the three recordings ran on ${recorders.size} of the 3 recorders (media gives each to the least loaded)`);
       await Promise.all(publishers.slice(1).map((p) => p.page.close()));
       return publishers[0];
     });

@@ -30,6 +30,8 @@ export const subjects = {
   recorder: {
     /** queue group `recorder-v1`: listen on the given ports and record */
     start: 'recorder.v1.start',
+    /** the same request to one recorder: media sends it to the least loaded one it knows of */
+    startOn: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.start`,
     stop: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.stop`,
     ping: 'recorder.v1.ping',
   },

@@ -12,11 +12,15 @@ import { MediaService } from './media-service.js';
 import { serveMediaApi } from './nats-api.js';
 import { PortAllocator } from './port-allocator.js';
 import { RecorderClient } from './recorder-client.js';
+import { RecorderPlacement } from './recorder-placement.js';
 import { SessionStore } from './session-store.js';
 import { WebRtcEndpoint } from './webrtc-endpoint.js';
 
 /** the recorder's report must arrive this long before the process's shutdown deadline */
 const SHUTDOWN_MARGIN_MS = 3000;
+/** how often media asks the recorders for their load (it counts its own placements in between) */
+const RECORDER_LOAD_REFRESH_MS = 2000;
+const RECORDER_LOAD_PING_WAIT_MS = 250;
 
 async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const nc = await connectNats(config.nats, `media ${config.mediaId}`, logger);
@@ -33,7 +37,10 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   lifecycle.own('webrtc endpoint', () => endpoint.close());
 
   const ports = new PortAllocator({ min: config.recorderPorts.min, max: config.recorderPorts.max, quarantineMs: config.portQuarantineMs });
-  const recorder = new RecorderClient(nc, config.recorderStartTimeoutMs);
+  const placement = new RecorderPlacement(nc, logger, { refreshMs: RECORDER_LOAD_REFRESH_MS, pingWaitMs: RECORDER_LOAD_PING_WAIT_MS });
+  placement.start();
+  lifecycle.own('recorder placement', () => placement.close());
+  const recorder = new RecorderClient(nc, config.recorderStartTimeoutMs, placement);
   const registry = createMetricsRegistry('media');
   // the metrics read the service at scrape time; it exists by the time anything scrapes
   let service: MediaService | undefined;

@@ -75,7 +75,7 @@ export interface Transport
     stopped: () => void;
     icetimeout: () => void;
     dtlsstate: (state: DtlsState) => void;
-    /** the publisher's address Medooze now sends to (ICE nominated it) */
+    /** the publisher's address Medooze now sends to (set by the publisher's checks: its first one, then its nomination) */
     remoteicecandidate: (candidate: CandidateInfo) => void;
   }> {
   setRemoteProperties(sdp: SDPInfo): void;

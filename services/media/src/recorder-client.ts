@@ -9,28 +9,51 @@ import {
   type RecorderStopRequest,
   type RecordingReport,
 } from '@recstack/contracts';
-import { UnavailableError, gather, request } from '@recstack/service-kit';
+import { UnavailableError, errorCodeOf, gather, request } from '@recstack/service-kit';
 import { RecorderUnavailableError } from './errors.js';
+import type { RecorderPlacement } from './recorder-placement.js';
 
 /** Media's side of the recorder's NATS contract. */
 export class RecorderClient {
   constructor(
     private readonly nc: NatsConnection,
     private readonly startTimeoutMs: number,
+    private readonly placement?: RecorderPlacement,
   ) {}
 
   /**
-   * Asks any recorder (queue group) to listen on the given ports. Resolves once its sockets are bound
-   * and its pipeline plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, ...).
+   * Asks a recorder to listen on the given ports: the least loaded one media knows of, or any (queue
+   * group) when it knows of none or that one is gone. Resolves once its sockets are bound and its pipeline
+   * plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, ...).
    */
   async start(req: RecorderStartRequest): Promise<RecorderListening> {
+    const target = this.placement?.reserve();
+    if (target !== undefined) {
+      try {
+        return await this.ask(subjects.recorder.startOn(target), req);
+      } catch (err) {
+        this.placement?.release(target);
+        if (!(err instanceof UnavailableError)) {
+          if (errorCodeOf(err) === 'AT_CAPACITY') this.placement?.full(target);
+          throw err;
+        }
+        this.placement?.forget(target);
+      }
+    }
     try {
-      return await request(this.nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs: this.startTimeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+      const listening = await this.ask(subjects.recorder.start, req);
+      this.placement?.placed(listening.recorderId);
+      return listening;
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
       throw err;
     }
   }
+
+  private ask(subject: string, req: RecorderStartRequest): Promise<RecorderListening> {
+    return request(this.nc, subject, req, RecorderListeningSchema, { timeoutMs: this.startTimeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+  }
+
 
   /** Asks the recorder that holds the recording to finalize it; resolves with its report. */
   async stop(recorderId: string, req: RecorderStopRequest, timeoutMs: number): Promise<RecordingReport> {

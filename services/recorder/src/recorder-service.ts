@@ -61,7 +61,8 @@ export class RecorderService {
   private readonly subs: Subscription[] = [];
   /** catalog writes in flight: shutdown waits for them before NATS closes */
   private readonly pendingWrites = new Set<Promise<void>>();
-  private startSub: Subscription | undefined;
+  /** the start subjects (queue group and this recorder's own): dropped first at shutdown */
+  private startSubs: Subscription[] = [];
   private accepting = true;
   /** set by drain(): the storage step of the last reports must fit before it */
   private deadline: number | undefined;
@@ -89,15 +90,13 @@ export class RecorderService {
 
   listen(): void {
     const { recorderId } = this.options;
-    this.startSub = serve(this.nc, {
-      subject: subjects.recorder.start,
-      queue: QUEUE_GROUPS.recorder,
-      request: RecorderStartRequestSchema,
-      handler: (req) => this.start(req),
-      logger: this.logger,
-    });
+    const start = { request: RecorderStartRequestSchema, handler: (req: RecorderStartRequest) => this.start(req), logger: this.logger };
+    this.startSubs = [
+      serve(this.nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, ...start }),
+      serve(this.nc, { subject: subjects.recorder.startOn(recorderId), ...start }),
+    ];
     this.subs.push(
-      this.startSub,
+      ...this.startSubs,
       serve(this.nc, { subject: subjects.recorder.stop(recorderId), request: RecorderStopRequestSchema, handler: (req) => this.stop(req), logger: this.logger }),
       serve(this.nc, { subject: subjects.recorder.ping, request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
     );
@@ -230,7 +229,7 @@ export class RecorderService {
    */
   async drain(deadline: number): Promise<void> {
     this.accepting = false;
-    this.startSub?.unsubscribe();
+    for (const sub of this.startSubs) sub.unsubscribe();
     const active = [...this.recordings.values()];
     if (active.length > 0) this.logger.info({ count: active.length }, 'finalizing active recordings');
     this.deadline = deadline;

@@ -86,6 +86,7 @@ export class GstRecorder {
     this.host = options.host ?? '127.0.0.1';
     this.subs.push(
       serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
+      serve(nc, { subject: subjects.recorder.startOn(this.recorderId), request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
       serve(nc, { subject: subjects.recorder.stop(this.recorderId), request: RecorderStopRequestSchema, handler: (r) => this.stop(r), logger: this.logger }),
       serve(nc, {
         subject: subjects.recorder.ping,

@@ -1,0 +1,108 @@
+import type { NatsConnection } from 'nats';
+import { RecorderPongSchema, subjects } from '@recstack/contracts';
+import { gather, type Logger } from '@recstack/service-kit';
+
+export interface RecorderLoad {
+  recorderId: string;
+  active: number;
+  capacity: number;
+}
+
+/**
+ * The recorder with the lowest share of its capacity in use, a random one among equals; undefined when
+ * every known recorder is full. Shares rather than counts, so a recorder with room for 32 takes more
+ * than one with room for 4.
+ */
+export function pickRecorder(loads: readonly RecorderLoad[], random: () => number = Math.random): string | undefined {
+  const open = loads.filter((l) => l.capacity > 0 && l.active < l.capacity);
+  if (open.length === 0) return undefined;
+  const share = (l: RecorderLoad) => l.active / l.capacity;
+  const least = Math.min(...open.map(share));
+  const best = open.filter((l) => share(l) === least);
+  return best[Math.min(best.length - 1, Math.floor(random() * best.length))]?.recorderId;
+}
+
+interface KnownLoad extends RecorderLoad {
+  seenAt: number;
+}
+
+/**
+ * Where media believes each recorder stands, so that a start goes to the least loaded one instead of
+ * wherever the NATS queue group happens to deliver it (which put 7 of 8 recordings on one of two
+ * recorders in a load test). The view comes from the recorders' pongs every `refreshMs`, and between
+ * two refreshes media counts its own placements in, so a burst of starts spreads out at once. Without
+ * a view (no pong yet, or every recorder full) the queue group decides, as before.
+ */
+export class RecorderPlacement {
+  private readonly loads = new Map<string, KnownLoad>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly logger: Logger,
+    private readonly options: { refreshMs: number; pingWaitMs: number },
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.loads.clear();
+  }
+
+  /** Asks every recorder for its load; one refresh at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, this.options.pingWaitMs)
+      .then((pongs) => {
+        const now = Date.now();
+        this.loads.clear();
+        for (const p of pongs) this.loads.set(p.recorderId, { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt: now });
+      })
+      .catch((err: unknown) => this.logger.warn({ err }, 'recorder load refresh failed'))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /**
+   * The recorder to ask first, counted as taking the recording at once so that starts arriving together
+   * spread out; undefined lets the queue group choose. Undo with `release` if the recorder does not take it.
+   */
+  reserve(): string | undefined {
+    // a view older than three refreshes says nothing about now
+    const fresh = [...this.loads.values()].filter((l) => Date.now() - l.seenAt <= 3 * this.options.refreshMs);
+    const chosen = pickRecorder(fresh);
+    if (chosen !== undefined) this.placed(chosen);
+    return chosen;
+  }
+
+  release(recorderId: string): void {
+    const load = this.loads.get(recorderId);
+    if (load) load.active = Math.max(0, load.active - 1);
+  }
+
+  /** A recorder took a recording: count it until its next pong says where it stands. */
+  placed(recorderId: string): void {
+    const load = this.loads.get(recorderId);
+    if (load) load.active += 1;
+  }
+
+  /** A recorder said it is full. */
+  full(recorderId: string): void {
+    const load = this.loads.get(recorderId);
+    if (load) load.active = Math.max(load.active, load.capacity);
+  }
+
+  /** A recorder did not answer on its own subject (gone, or older than that subject). */
+  forget(recorderId: string): void {
+    this.loads.delete(recorderId);
+  }
+}
