@@ -37,6 +37,7 @@ export class RecorderPlacement {
   private readonly loads = new Map<string, KnownLoad>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -45,13 +46,14 @@ export class RecorderPlacement {
   ) {}
 
   start(): void {
-    if (this.timer) return;
+    if (this.timer || this.closed) return;
     void this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
     this.timer.unref();
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.loads.clear();
@@ -61,11 +63,15 @@ export class RecorderPlacement {
   refresh(): Promise<void> {
     this.refreshing ??= gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, this.options.pingWaitMs)
       .then((pongs) => {
+        if (this.closed) return;
         const now = Date.now();
         this.loads.clear();
         for (const p of pongs) this.loads.set(p.recorderId, { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt: now });
       })
-      .catch((err: unknown) => this.logger.warn({ err }, 'recorder load refresh failed'))
+      // at shutdown the connection may close under a refresh: nothing to say then
+      .catch((err: unknown) => {
+        if (!this.closed) this.logger.warn({ err }, 'recorder load refresh failed');
+      })
       .finally(() => {
         this.refreshing = undefined;
       });
