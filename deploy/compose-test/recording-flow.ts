@@ -13,6 +13,38 @@ export async function checkRecordingFile(recording: Recording, path: string, dur
   await assertPlayableRecording(path, { video, audio, durationSec, toleranceSec: 1.5 });
 }
 
+/** Installed in the page before its own script: records the WebRTC states it goes through. */
+const WEBRTC_TIMELINE_SCRIPT = `
+(() => {
+  const Original = window.RTCPeerConnection;
+  const timeline = [];
+  window.__webrtcTimeline = timeline;
+  const t0 = Date.now();
+  function note(line) { timeline.push('+' + ((Date.now() - t0) / 1000).toFixed(2) + ' s ' + line); }
+  function describeStats(stats) {
+    stats.forEach(function (r) {
+      if (r.type === 'transport') note('transport ice ' + r.iceState + ' dtls ' + r.dtlsState + ' selected ' + r.selectedCandidatePairId);
+      if (r.type === 'candidate-pair') note('pair ' + r.id + ' ' + r.state + ' nominated ' + r.nominated + ' requests ' + r.requestsSent + ' responses ' + r.responsesReceived + ' requests in ' + r.requestsReceived + ' responses out ' + r.responsesSent);
+      if (r.type === 'local-candidate' || r.type === 'remote-candidate') note(r.type + ' ' + r.id + ' ' + r.address + ':' + r.port + ' ' + r.candidateType);
+    });
+  }
+  window.RTCPeerConnection = class extends Original {
+    constructor(config) {
+      super(config);
+      note('pc created');
+      this.addEventListener('iceconnectionstatechange', () => note('ice ' + this.iceConnectionState));
+      this.addEventListener('connectionstatechange', () => note('connection ' + this.connectionState));
+    }
+    close() {
+      if (this.connectionState === 'connected') return super.close();
+      note('close while ' + this.connectionState);
+      // the figures are gone once closed: read them first (closing a few milliseconds later is harmless)
+      this.getStats().then(describeStats, () => undefined).finally(() => super.close());
+    }
+  };
+})();
+`;
+
 /**
  * What a person does on the page: wait for the camera preview, press Record, wait, press Stop. Returns
  * the finished recording from the catalog.
@@ -22,34 +54,8 @@ export async function recordFromPage(context: BrowserContext, client: StackClien
   page.on('console', (m) => m.type() === 'error' && log(`[page] ${m.text()}`));
   // a timeline of the page's WebRTC states, and the ICE/DTLS figures of a connection as the page closes it,
   // to tell on failure which step did not happen (ICE checks, nomination, DTLS)
-  await page.addInitScript(() => {
-    const Original = window.RTCPeerConnection;
-    const timeline: string[] = [];
-    (window as unknown as { __webrtcTimeline: string[] }).__webrtcTimeline = timeline;
-    const t0 = Date.now();
-    const note = (line: string) => timeline.push(`+${((Date.now() - t0) / 1000).toFixed(2)} s ${line}`);
-    const describeStats = (stats: RTCStatsReport) => {
-      stats.forEach((r: { type: string; [k: string]: unknown }) => {
-        if (r.type === 'transport') note(`transport ice ${String(r.iceState)} dtls ${String(r.dtlsState)} selected ${String(r.selectedCandidatePairId)}`);
-        if (r.type === 'candidate-pair') note(`pair ${String(r.id)} ${String(r.state)} nominated ${String(r.nominated)} requests ${String(r.requestsSent)} responses ${String(r.responsesReceived)} requests in ${String(r.requestsReceived)}`);
-        if (r.type === 'local-candidate' || r.type === 'remote-candidate') note(`${r.type} ${String(r.id)} ${String(r.address)}:${String(r.port)} ${String(r.candidateType)}`);
-      });
-    };
-    window.RTCPeerConnection = class extends Original {
-      constructor(config?: RTCConfiguration) {
-        super(config);
-        note('pc created');
-        this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));
-        this.addEventListener('connectionstatechange', () => note(`connection ${this.connectionState}`));
-      }
-      override close(): void {
-        if (this.connectionState === 'connected') return super.close();
-        note(`close while ${this.connectionState}`);
-        // the figures are gone once closed: read them first (closing a few milliseconds later is harmless)
-        void this.getStats().then(describeStats, () => undefined).finally(() => super.close());
-      }
-    };
-  });
+  // plain JavaScript: a function compiled by tsx would carry its helpers (__name) into the page and throw there
+  await page.addInitScript({ content: WEBRTC_TIMELINE_SCRIPT });
   try {
     const before = new Set((await client.recordings()).map((r) => r.id));
     await page.goto(client.baseUrl);
