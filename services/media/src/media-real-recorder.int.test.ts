@@ -62,7 +62,8 @@ async function record(videoCodec: 'h264' | 'vp8', container: 'mp4' | 'webm', sec
   assert.equal(startedReply.ok, true, JSON.stringify(startedReply.error));
   const started = StartRecordingReplySchema.parse(startedReply.result);
   await events.waitFor(subjects.events.recording(recordingId), 'first-keyframe', 20_000);
-  assert.equal((await catalog.get(recordingId))?.status, 'recording');
+  // the recorder publishes the event and writes the catalog side by side: the entry follows within moments
+  await waitUntil('the catalog entry to say recording', async () => (await catalog.get(recordingId))?.status === 'recording', 5000);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const stopped = await rawRequest(h.nc, subjects.media.stopRecording(h.mediaId), { sessionId, recordingId, reason: 'requested' }, 60_000);
   assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
