@@ -36,8 +36,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const started: ServiceProcess[] = [];
   try {
     const httpPort = await freeTcpPort();
-    const mediaUdp = await freeUdpRange(60);
-    const recorderPorts = await freeUdpRange(100);
+    const mediaUdp = {
+      min: Number(options.mediaEnv?.MEDIA_UDP_PORT_MIN ?? 0),
+      max: Number(options.mediaEnv?.MEDIA_UDP_PORT_MAX ?? 0),
+    };
+    if (!mediaUdp.min || !mediaUdp.max) Object.assign(mediaUdp, await freeUdpRange(60));
+    // two random blocks can overlap, and media refuses ranges that do: draw the recorders' again until apart
+    let recorderPorts = await freeUdpRange(100);
+    while (recorderPorts.min <= mediaUdp.max && mediaUdp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(100);
     const common = { NATS_URL: nats.url, RECORDINGS_DIR: recordingsDir, ...options.env };
     const recorderEnvs: Array<Record<string, string>> = [];
     const recorders: ServiceProcess[] = [];
