@@ -105,38 +105,43 @@ export function parseProcStatEntry(line: string, ticksPerSecond = CLOCK_TICKS): 
   return { ppid: Number(fields[1]), ...parseProcStat(line, ticksPerSecond) };
 }
 
+type ProcTable = ReadonlyMap<number, { ppid: number } & CpuTimes>;
+
+/** A process and its live descendants, from one reading of the table; empty when the process is gone. */
+function treePids(rootPid: number, table: ProcTable): number[] {
+  if (!table.has(rootPid)) return [];
+  const childrenOf = new Map<number, number[]>();
+  for (const [pid, entry] of table) childrenOf.set(entry.ppid, [...(childrenOf.get(entry.ppid) ?? []), pid]);
+  const tree: number[] = [];
+  const pending = [rootPid];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    tree.push(pid);
+    pending.push(...(childrenOf.get(pid) ?? []));
+  }
+  return tree;
+}
+
 /**
  * CPU seconds used so far by a process and everything under it: its own, its reaped children's (a
  * GStreamer child that has ended), and each live descendant's own and reaped. Nothing is counted twice:
  * a descendant's time moves into its parent's reaped total only when it ends.
  */
-export function treeCpuSeconds(rootPid: number, table: ReadonlyMap<number, { ppid: number } & CpuTimes> = readProcTable()): number | undefined {
-  if (!table.has(rootPid)) return undefined;
-  const childrenOf = new Map<number, number[]>();
-  for (const [pid, entry] of table) childrenOf.set(entry.ppid, [...(childrenOf.get(entry.ppid) ?? []), pid]);
-  let total = 0;
-  const pending = [rootPid];
-  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    const entry = table.get(pid);
-    if (!entry) continue;
-    total += entry.self + entry.children;
-    pending.push(...(childrenOf.get(pid) ?? []));
-  }
-  return total;
+export function treeCpuSeconds(rootPid: number, table: ProcTable = readProcTable()): number | undefined {
+  const tree = treePids(rootPid, table);
+  if (tree.length === 0) return undefined;
+  return tree.reduce((total, pid) => total + (table.get(pid)?.self ?? 0) + (table.get(pid)?.children ?? 0), 0);
 }
 
 /** Resident memory of a process and its live descendants, in bytes (VmRSS; shared pages counted in each). */
-export function treeRssBytes(rootPid: number, table: ReadonlyMap<number, { ppid: number } & CpuTimes> = readProcTable()): number {
+export function treeRssBytes(rootPid: number, table: ProcTable = readProcTable()): number {
   let total = 0;
-  const pending = [rootPid];
-  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+  for (const pid of treePids(rootPid, table)) {
     try {
       const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) total += Number(m[1]) * 1024;
     } catch {
       // ended meanwhile
     }
-    for (const [child, entry] of table) if (entry.ppid === pid) pending.push(child);
   }
   return total;
 }
