@@ -39,13 +39,6 @@ function watchedProcesses(stack: TestStack | undefined): Map<string, number> {
   return roots;
 }
 
-async function waitReady(client: StackClient): Promise<void> {
-  await client.waitFor('the stack to be ready (/readyz)', async () => {
-    const res = await fetch(`${client.baseUrl}/readyz`).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  }, 60_000);
-}
-
 async function main(): Promise<number> {
   const config = loadLoadConfig();
   let stack: TestStack | undefined;
@@ -62,7 +55,7 @@ async function main(): Promise<number> {
     }
     const baseUrl = config.url ?? stack?.baseUrl ?? '';
     const client = new StackClient(baseUrl, config.token, 1000);
-    await waitReady(client);
+    await client.waitReady(60_000);
     browser = await launchChromium();
     const sampler = new UsageSampler(watchedProcesses(stack));
     log(`${config.publishers} publishers (${config.codec}, ${config.width}x${config.height}) against ${baseUrl}, ${config.seconds} s each, starting over ${config.rampSeconds} s`);

@@ -50,14 +50,6 @@ function requireTools(): void {
   if (missing.length > 0) throw new Error(`missing on the host: ${missing.join(', ')} (bash scripts/setup.sh test installs them)`);
 }
 
-async function waitReady(client: StackClient, timeoutMs: number): Promise<unknown> {
-  return client.waitFor('signaling /readyz (NATS, a media and a recorder answering)', async () => {
-    const res = await fetch(`${client.baseUrl}/readyz`).catch(() => undefined);
-    if (res?.status !== 200) return undefined;
-    return res.json().catch(() => ({}));
-  }, timeoutMs);
-}
-
 async function main(): Promise<number> {
   requireTools();
   const engine: Engine = await phase('engine', () => ensureEngine(repoRoot, log));
@@ -145,7 +137,7 @@ async function main(): Promise<number> {
     });
     const client = new StackClient(`http://127.0.0.1:${httpPort}`);
     await phase('wait until healthy', () => healthy(() => waitHealthy(engine.docker, project.name, { nats: 1, recorder: 1, media: 1, signaling: 1 }, 3 * 60_000, log)));
-    const readiness = await waitReady(client, 60_000);
+    const readiness = await client.waitReady(60_000);
     log(`signaling ready: ${JSON.stringify(readiness)}`);
 
     browser = await phase('start chromium', () => launchChromium());
@@ -163,7 +155,7 @@ async function main(): Promise<number> {
         await compose(engine, project, ['up', '--detach', '--no-recreate', '--scale', 'recorder=3'], 5 * 60_000);
         await waitHealthy(engine.docker, project.name, { nats: 1, recorder: 3, media: 1, signaling: 1 }, 3 * 60_000, log);
       });
-      await waitReady(client, 60_000);
+      await client.waitReady(60_000);
     });
 
     // the first publisher stays connected for the next phase

@@ -73,6 +73,15 @@ export class StackClient {
     }
   }
 
+  /** Waits until signaling's /readyz answers 200 (NATS, a media and a recorder answering); returns its body. */
+  waitReady(timeoutMs: number): Promise<unknown> {
+    return this.waitFor('signaling /readyz (NATS, a media and a recorder answering)', async () => {
+      const res = await fetch(`${this.baseUrl}/readyz`).catch(() => undefined);
+      if (res?.status !== 200) return undefined;
+      return res.json().catch(() => ({}));
+    }, timeoutMs);
+  }
+
   waitForStatus(id: string, statuses: Recording['status'][], timeoutMs: number): Promise<Recording> {
     return this.waitFor(`${id} to be ${statuses.join(' or ')}`, async () => {
       const r = await this.recording(id);
