@@ -21,6 +21,8 @@ export const subjects = {
   media: {
     /** queue group `media-v1`: create a publisher session from an SDP offer */
     createSession: 'media.v1.session.create',
+    /** the same request to one instance: signaling sends it to the one with the most room */
+    createSessionOn: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.session.create`,
     closeSession: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.session.close`,
     startRecording: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.recording.start`,
     stopRecording: (mediaId: string) => `media.v1.${subjectToken(mediaId)}.recording.stop`,

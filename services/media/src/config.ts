@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { IdSchema } from '@recstack/contracts';
 import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
@@ -20,6 +21,15 @@ const schema = natsEnvSchema
     RECORDER_PORT_MIN: udpPort(50000),
     RECORDER_PORT_MAX: udpPort(50999),
     MAX_SESSIONS: env.int(50, 1, 10_000),
+    /**
+     * Medooze endpoints (each its own UDP socket, port and receive thread); publishers are spread over them,
+     * least loaded first. One socket read by one thread overflows under many publishers' keyframe bursts.
+     */
+    MEDIA_ENDPOINTS: env.int(availableParallelism(), 1, 64),
+    /** ingest capacity in RTP packets per second received from publishers (all sessions); 0: no limit */
+    MEDIA_MAX_PPS: env.int(0, 0, 10_000_000),
+    /** refuse new sessions while the CPU of this machine (or of the cgroup's CPU limit) is above this percentage; 0: no limit */
+    MEDIA_MAX_CPU: env.int(0, 0, 100),
     KEYFRAME_INTERVAL_MS: env.int(500, 50, 60_000),
     OPS_HOST: env.string('127.0.0.1'),
     OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9101),
@@ -68,6 +78,9 @@ const schema = natsEnvSchema
     if (overlaps) {
       ctx.addIssue({ code: 'custom', path: ['RECORDER_PORT_MIN'], message: 'the recorder port range must not overlap MEDIA_UDP_PORT_MIN..MAX' });
     }
+    if (v.MEDIA_ENDPOINTS > v.MEDIA_UDP_PORT_MAX - v.MEDIA_UDP_PORT_MIN + 1) {
+      ctx.addIssue({ code: 'custom', path: ['MEDIA_ENDPOINTS'], message: 'every endpoint needs its own port in MEDIA_UDP_PORT_MIN..MAX' });
+    }
     if (v.SESSION_ENTRY_TTL_SECONDS < 3) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_ENTRY_TTL_SECONDS'], message: 'must be at least 3 seconds' });
     }
@@ -84,6 +97,11 @@ export interface MediaConfig {
   udpPorts: { min: number; max: number };
   recorderPorts: { min: number; max: number };
   maxSessions: number;
+  endpoints: number;
+  /** 0: no limit */
+  maxPacketsPerSecond: number;
+  /** 0: no limit */
+  maxCpuPercent: number;
   keyframeIntervalMs: number;
   ops: { host: string; port: number };
   recorderStartTimeoutMs: number;
@@ -110,6 +128,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     udpPorts: { min: v.MEDIA_UDP_PORT_MIN, max: v.MEDIA_UDP_PORT_MAX },
     recorderPorts: { min: v.RECORDER_PORT_MIN, max: v.RECORDER_PORT_MAX },
     maxSessions: v.MAX_SESSIONS,
+    endpoints: v.MEDIA_ENDPOINTS,
+    maxPacketsPerSecond: v.MEDIA_MAX_PPS,
+    maxCpuPercent: v.MEDIA_MAX_CPU,
     keyframeIntervalMs: v.KEYFRAME_INTERVAL_MS,
     ops: { host: v.OPS_HOST, port: v.OPS_PORT },
     recorderStartTimeoutMs: Math.round(v.RECORDER_START_TIMEOUT_SECONDS * 1000),

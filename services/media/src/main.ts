@@ -7,6 +7,8 @@ import type { NatsConnection } from 'nats';
 import { RecordingCatalog } from '@recstack/catalog';
 import { ConfigError, Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
 import { loadConfig, type MediaConfig } from './config.js';
+import { CpuUsage } from './cpu-usage.js';
+import { IngestMonitor } from './ingest-load.js';
 import { MediaMetrics } from './media-metrics.js';
 import { MediaService } from './media-service.js';
 import { serveMediaApi } from './nats-api.js';
@@ -14,6 +16,8 @@ import { PortAllocator } from './port-allocator.js';
 import { RecorderClient } from './recorder-client.js';
 import { RecorderPlacement } from './recorder-placement.js';
 import { SessionStore } from './session-store.js';
+import { checkSocketBuffers, readSocketBufferSettings } from './socket-buffers.js';
+import { udpDropsByPort } from './udp-socket-stats.js';
 import { WebRtcEndpoint } from './webrtc-endpoint.js';
 
 /** the recorder's report must arrive this long before the process's shutdown deadline */
@@ -21,6 +25,8 @@ const SHUTDOWN_MARGIN_MS = 3000;
 /** how often media asks the recorders for their load (it counts its own placements in between) */
 const RECORDER_LOAD_REFRESH_MS = 2000;
 const RECORDER_LOAD_PING_WAIT_MS = 250;
+/** how often media measures its own ingest (packet rate, CPU, socket drops) for admission and its pong */
+const INGEST_SAMPLE_MS = 2000;
 
 async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const nc = await connectNats(config.nats, `media ${config.mediaId}`, logger);
@@ -30,11 +36,19 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
   const store = await SessionStore.open(nc, { ttlMs: config.sessionEntryTtlMs, replicas: config.kvReplicas }, logger);
 
+  warnAboutSocketBuffers(logger);
   const endpoint = WebRtcEndpoint.open(
-    { publicIp: config.publicIp, udpPorts: config.udpPorts, nativeLog: config.medoozeLog, publisherIceTimeoutMs: config.publisherIceTimeoutMs },
+    {
+      publicIp: config.publicIp,
+      udpPorts: config.udpPorts,
+      count: config.endpoints,
+      nativeLog: config.medoozeLog,
+      publisherIceTimeoutMs: config.publisherIceTimeoutMs,
+    },
     logger,
   );
   lifecycle.own('webrtc endpoint', () => endpoint.close());
+  const dropsByPort = () => new Map([...udpDropsByPort(endpoint.localPorts)].map(([port, line]) => [port, line.drops]));
 
   const ports = new PortAllocator({ min: config.recorderPorts.min, max: config.recorderPorts.max, quarantineMs: config.portQuarantineMs });
   const placement = new RecorderPlacement(nc, logger, { refreshMs: RECORDER_LOAD_REFRESH_MS, pingWaitMs: RECORDER_LOAD_PING_WAIT_MS });
@@ -44,26 +58,43 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   const registry = createMetricsRegistry('media');
   // the metrics read the service at scrape time; it exists by the time anything scrapes
   let service: MediaService | undefined;
+  const cpu = new CpuUsage();
+  const ingest = new IngestMonitor(
+    {
+      packetsBySession: () => service?.packetsBySession() ?? Promise.resolve(new Map()),
+      cpuPercent: () => cpu.sample(),
+      udpDrops: () => [...dropsByPort().values()].reduce((a, b) => a + b, 0),
+    },
+    logger.child({ component: 'ingest' }),
+    INGEST_SAMPLE_MS,
+  );
   const metrics = new MediaMetrics(registry, {
     sessions: () => service?.sessionCount ?? 0,
     recordings: () => service?.recordingCount ?? 0,
     portsInUse: () => ports.inUseCount,
     portsQuarantined: () => ports.quarantinedCount,
     trackStats: () => service?.trackStats() ?? Promise.resolve([]),
+    udpDrops: dropsByPort,
+    sessionsPerEndpoint: () => new Map(endpoint.localPorts.map((port, i) => [port, endpoint.sessionsPerEndpoint[i] ?? 0])),
+    ingest: () => ingest.current,
   });
   const media = new MediaService(
     {
       mediaId: config.mediaId,
       maxSessions: config.maxSessions,
+      maxPacketsPerSecond: config.maxPacketsPerSecond,
+      maxCpuPercent: config.maxCpuPercent,
       keyframeIntervalMs: config.keyframeIntervalMs,
       recorderStartAttempts: config.recorderStartAttempts,
       recordingStopTimeoutMs: config.recordingStopTimeoutMs,
       recorderLostGraceMs: config.recorderLostGraceMs,
       shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
     },
-    { nc, endpoint, store, recorder, ports, catalog, metrics, logger },
+    { nc, endpoint, ingest, store, recorder, ports, catalog, metrics, logger },
   );
   service = media;
+  ingest.start();
+  lifecycle.own('ingest monitor', () => ingest.close());
 
   const ops = await startOpsServer({
     host: config.ops.host,
@@ -97,8 +128,8 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
     media.stopAccepting();
   });
 
-  // one port for the endpoint, and an RTP and an RTCP port per recorded track (Streamer sessions)
-  const portsForAllRecordings = 1 + 4 * config.maxSessions;
+  // a port per endpoint, and an RTP and an RTCP port per recorded track (Streamer sessions)
+  const portsForAllRecordings = config.endpoints + 4 * config.maxSessions;
   if (config.udpPorts.max - config.udpPorts.min + 1 < portsForAllRecordings) {
     logger.warn(
       { udpPorts: config.udpPorts, maxSessions: config.maxSessions, needed: portsForAllRecordings },
@@ -108,14 +139,30 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   logger.info(
     {
       publicIp: config.publicIp,
-      webrtcPort: endpoint.localPort,
+      webrtcPorts: endpoint.localPorts,
       udpPorts: config.udpPorts,
       recorderPorts: config.recorderPorts,
       maxSessions: config.maxSessions,
+      maxPacketsPerSecond: config.maxPacketsPerSecond,
+      maxCpuPercent: config.maxCpuPercent,
+      cpuScope: cpu.scope,
       opsPort: ops.port,
     },
     'service ready',
   );
+}
+
+/**
+ * Medooze's sockets get the kernel's default receive buffer: too small, and packets are dropped there
+ * under load. A host-wide setting (containers see the host's value and cannot change it), so media only
+ * says what to run.
+ */
+function warnAboutSocketBuffers(logger: Logger): void {
+  const settings = readSocketBufferSettings();
+  if (!settings) return;
+  const check = checkSocketBuffers(settings);
+  if (check.ok) logger.info(settings, 'socket receive buffers');
+  else logger.warn({ ...settings, fix: check.fix }, 'socket receive buffers are small: packets will be dropped under load; as root on the host run the fix');
 }
 
 /** A PING/PONG round trip to the NATS server within `ms`. */

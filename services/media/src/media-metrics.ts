@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { IngestLoad } from './ingest-load.js';
 import type { TrackReceiveStats } from './publisher-connection.js';
+import type { SessionTrackStats } from './media-service.js';
 import type { RecordingMetrics } from './recording.js';
 
 /** What the metrics read from the service at scrape time. */
@@ -8,7 +10,12 @@ export interface MetricsSource {
   recordings(): number;
   portsInUse(): number;
   portsQuarantined(): number;
-  trackStats(): Promise<Array<{ sessionId: string; tracks: TrackReceiveStats[] }>>;
+  trackStats(): Promise<SessionTrackStats[]>;
+  /** drops counted by the kernel at each endpoint socket, by local port */
+  udpDrops(): Map<number, number>;
+  /** sessions per endpoint, by local port */
+  sessionsPerEndpoint(): Map<number, number>;
+  ingest(): IngestLoad;
 }
 
 const STATS_CACHE_MS = 500;
@@ -27,7 +34,7 @@ export class MediaMetrics implements RecordingMetrics {
   private readonly sessionsClosed: Counter<'reason'>;
   private readonly recordingsStarted: Counter;
   private readonly recordingsEnded: Counter<'outcome'>;
-  private statsCache: { at: number; value: Promise<Array<{ sessionId: string; tracks: TrackReceiveStats[] }>> } | undefined;
+  private statsCache: { at: number; value: Promise<SessionTrackStats[]> } | undefined;
 
   constructor(registry: Registry, source: MetricsSource) {
     const registers = [registry];
@@ -60,6 +67,54 @@ export class MediaMetrics implements RecordingMetrics {
     perTrack('media_track_plis_sent', 'PLIs (keyframe requests) sent to the publisher', (t) => t.plisSent);
     perTrack('media_track_bitrate_bps', 'Media bitrate received during the last second', (t) => t.bitrateBps);
     perTrack('media_track_rtt_ms', 'Round-trip time to the publisher', (t) => t.rttMs);
+    new Gauge({
+      name: 'media_recording_packets_lost',
+      help: 'RTP packets lost between the publisher and this instance since the recording started (lost for the file)',
+      labelNames: ['recording_id', 'session_id', 'kind'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const { sessionId, tracks, recording } of await trackStats()) {
+          if (!recording) continue;
+          for (const t of tracks) {
+            const lost = Math.max(0, t.packetsLost - (recording.lostAtStart.get(t.kind) ?? 0));
+            this.set({ recording_id: recording.recordingId, session_id: sessionId, kind: t.kind }, lost);
+          }
+        }
+      },
+    });
+    // a gauge of the kernel's own counter: it resets only when the socket is reopened (a media restart)
+    new Gauge({
+      name: 'media_udp_receive_drops',
+      help: 'Datagrams the kernel dropped at an endpoint socket since it was opened (receive buffer full: lost for the file)',
+      labelNames: ['port'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [port, drops] of source.udpDrops()) this.set({ port: String(port) }, drops);
+      },
+    });
+    new Gauge({
+      name: 'media_endpoint_sessions',
+      help: 'Publisher sessions held by each endpoint (UDP socket and thread)',
+      labelNames: ['port'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [port, n] of source.sessionsPerEndpoint()) this.set({ port: String(port) }, n);
+      },
+    });
+    new Gauge({ name: 'media_ingest_packets_per_second', help: 'RTP packets per second received from all publishers, measured', registers, collect() { this.set(source.ingest().packetsPerSecond); } });
+    new Gauge({
+      name: 'media_cpu_percent',
+      help: 'CPU busy in percent, of the cgroup CPU limit or the machine (what MEDIA_MAX_CPU compares)',
+      registers,
+      collect() {
+        const cpu = source.ingest().cpuPercent;
+        if (cpu === undefined) this.reset();
+        else this.set(cpu);
+      },
+    });
 
     this.keyframeRequests = new Counter({ name: 'media_keyframe_requests_total', help: 'Keyframe requests sent while waiting for a recording\'s first keyframe', registers });
     this.startRetries = new Counter({ name: 'media_recorder_start_retries_total', help: 'recorder.v1.start attempts repeated, by the error that caused it', labelNames: ['code'] as const, registers });

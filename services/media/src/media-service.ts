@@ -27,6 +27,7 @@ import {
   SessionExistsError,
   UnsupportedFormatError,
 } from './errors.js';
+import { ingestRefusal, loadShare, type IngestLimits, type IngestMonitor } from './ingest-load.js';
 import type { MediaMetrics } from './media-metrics.js';
 import type { PortAllocator } from './port-allocator.js';
 import type { PublisherConnection, TrackReceiveStats } from './publisher-connection.js';
@@ -39,9 +40,20 @@ import type { WebRtcEndpoint } from './webrtc-endpoint.js';
 
 export type SessionCloseReason = 'requested' | 'publisher-left' | 'shutdown';
 
+/** A session's receive figures, and for its running recording the packets already lost when it started. */
+export interface SessionTrackStats {
+  sessionId: string;
+  tracks: TrackReceiveStats[];
+  recording?: { recordingId: string; lostAtStart: ReadonlyMap<string, number> };
+}
+
 export interface MediaServiceOptions {
   mediaId: string;
   maxSessions: number;
+  /** 0: no limit */
+  maxPacketsPerSecond: number;
+  /** 0: no limit */
+  maxCpuPercent: number;
   keyframeIntervalMs: number;
   recorderStartAttempts: number;
   recordingStopTimeoutMs: number;
@@ -52,7 +64,8 @@ export interface MediaServiceOptions {
 
 export interface MediaServiceDeps {
   nc: NatsConnection;
-  endpoint: Pick<WebRtcEndpoint, 'connect' | 'createStreamer'>;
+  endpoint: Pick<WebRtcEndpoint, 'connect' | 'createStreamer' | 'localPorts'>;
+  ingest: Pick<IngestMonitor, 'current' | 'unmeasured'>;
   store: Pick<SessionStore, 'put' | 'remove'>;
   recorder: RecorderClient;
   ports: PortAllocator;
@@ -89,6 +102,8 @@ export class MediaService {
   private readonly recordings = new Map<string, Recording>();
   private readonly outcomes = new RecentOutcomes<RecordingOutcome>(OUTCOME_MEMORY.entries, OUTCOME_MEMORY.ms);
   private readonly recorderMisses = new Map<string, number>();
+  /** per recording, packets lost per track kind before it started: its own loss is counted from there */
+  private readonly lossAtRecordingStart = new Map<string, Map<string, number>>();
   private accepting = true;
   private checkingRecorders = false;
   private readonly log: Logger;
@@ -130,9 +145,9 @@ export class MediaService {
     const { sessionId } = req;
     if (!this.accepting) throw new ShuttingDownError();
     if (this.sessions.has(sessionId) || this.reserved.has(sessionId)) throw new SessionExistsError(sessionId);
-    if (this.sessions.size + this.reserved.size >= this.options.maxSessions) {
-      throw new AtCapacityError(`this media instance holds its maximum of ${this.options.maxSessions} sessions`);
-    }
+    const held = [...this.sessions.keys(), ...this.reserved];
+    const refusal = ingestRefusal(this.deps.ingest.current, this.limits, held.length, this.deps.ingest.unmeasured(held));
+    if (refusal !== undefined) throw new AtCapacityError(refusal);
     const offer = parseOffer(req.offer);
     const choice = chooseCodecs(offer.medias);
     const log = this.log.child({ sessionId });
@@ -243,8 +258,15 @@ export class MediaService {
     );
     session.recording = recording;
     this.recordings.set(recording.id, recording);
+    void session.connection.stats().then(
+      (tracks) => {
+        if (this.recordings.has(recording.id)) this.lossAtRecordingStart.set(recording.id, new Map(tracks.map((t) => [t.kind, t.packetsLost])));
+      },
+      () => undefined,
+    );
     recording.once('ended', (outcome) => {
       this.recordings.delete(recording.id);
+      this.lossAtRecordingStart.delete(recording.id);
       this.recorderMisses.delete(recording.id);
       if (session.recording === recording) session.recording = undefined;
       this.outcomes.set(recording.id, outcome);
@@ -267,13 +289,45 @@ export class MediaService {
     return outcome.report;
   }
 
-  pong(): MediaPong {
-    return { mediaId: this.options.mediaId, sessions: this.sessions.size, recordings: this.recordings.size, capacity: this.options.maxSessions };
+  private get limits(): IngestLimits {
+    return { maxSessions: this.options.maxSessions, maxPacketsPerSecond: this.options.maxPacketsPerSecond, maxCpuPercent: this.options.maxCpuPercent };
   }
 
-  async trackStats(): Promise<Array<{ sessionId: string; tracks: TrackReceiveStats[] }>> {
+  pong(): MediaPong {
+    const load = this.deps.ingest.current;
+    const sessions = this.sessions.size + this.reserved.size;
+    return {
+      mediaId: this.options.mediaId,
+      sessions: this.sessions.size,
+      recordings: this.recordings.size,
+      capacity: this.options.maxSessions,
+      load: loadShare(load, this.limits, sessions),
+      packetsPerSecond: Math.round(load.packetsPerSecond),
+      maxPacketsPerSecond: this.options.maxPacketsPerSecond,
+      ...(load.cpuPercent !== undefined ? { cpuPercent: Math.round(load.cpuPercent * 10) / 10 } : {}),
+      maxCpuPercent: this.options.maxCpuPercent,
+      endpoints: this.deps.endpoint.localPorts.length,
+      udpDrops: load.udpDrops,
+      accepting: this.accepting,
+    };
+  }
+
+  /** Cumulative packets received per session (media + RTX, every track): what the ingest rate is measured from. */
+  async packetsBySession(): Promise<Map<string, number>> {
+    const stats = await this.trackStats();
+    return new Map(stats.map(({ sessionId, tracks }) => [sessionId, tracks.reduce((n, t) => n + t.packetsReceived, 0)]));
+  }
+
+  async trackStats(): Promise<SessionTrackStats[]> {
     const sessions = [...this.sessions.values()];
-    return Promise.all(sessions.map(async (s) => ({ sessionId: s.entry.sessionId, tracks: await s.connection.stats().catch(() => []) })));
+    return Promise.all(
+      sessions.map(async (s) => {
+        const recordingId = s.recording?.id;
+        const baseline = recordingId !== undefined ? this.lossAtRecordingStart.get(recordingId) : undefined;
+        const tracks = await s.connection.stats().catch(() => []);
+        return { sessionId: s.entry.sessionId, tracks, ...(recordingId !== undefined && baseline ? { recording: { recordingId, lostAtStart: baseline } } : {}) };
+      }),
+    );
   }
 
   /** Stops taking new sessions and recordings. */

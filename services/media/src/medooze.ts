@@ -94,6 +94,8 @@ export interface Endpoint extends MedoozeEmitter<{ stopped: () => void }> {
   createTransport(remote: RemotePeerInfo): Transport;
   getLocalCandidates(): CandidateInfo[];
   getLocalPort(): number;
+  /** names the endpoint's receive/send thread (Linux, at most 15 characters) */
+  setThreadName(name: string): boolean;
   stop(): void;
 }
 

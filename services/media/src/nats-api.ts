@@ -27,13 +27,22 @@ export interface MediaApi {
  */
 export function serveMediaApi(nc: NatsConnection, mediaId: string, service: MediaService, logger: Logger): MediaApi {
   const log = logger.child({ component: 'nats-api' });
-  const createSession = serve(nc, {
-    subject: subjects.media.createSession,
-    queue: QUEUE_GROUPS.media,
-    request: CreateSessionRequestSchema,
-    handler: (req) => service.createSession(req),
-    logger: log,
-  });
+  // the queue group takes offers from whoever does not choose; the instance's own subject those placed on it
+  const createSession = [
+    serve(nc, {
+      subject: subjects.media.createSession,
+      queue: QUEUE_GROUPS.media,
+      request: CreateSessionRequestSchema,
+      handler: (req) => service.createSession(req),
+      logger: log,
+    }),
+    serve(nc, {
+      subject: subjects.media.createSessionOn(mediaId),
+      request: CreateSessionRequestSchema,
+      handler: (req) => service.createSession(req),
+      logger: log,
+    }),
+  ];
   const perInstance: Subscription[] = [
     serve(nc, {
       subject: subjects.media.closeSession(mediaId),
@@ -62,10 +71,10 @@ export function serveMediaApi(nc: NatsConnection, mediaId: string, service: Medi
   ];
   return {
     stopTakingSessions: () => {
-      if (!createSession.isClosed()) createSession.unsubscribe();
+      for (const sub of createSession) if (!sub.isClosed()) sub.unsubscribe();
     },
     close: () => {
-      for (const sub of [createSession, ...perInstance]) if (!sub.isClosed()) sub.unsubscribe();
+      for (const sub of [...createSession, ...perInstance]) if (!sub.isClosed()) sub.unsubscribe();
     },
   };
 }

@@ -1,29 +1,56 @@
 import type { NatsConnection } from 'nats';
-import { RecorderPongSchema, subjects } from '@recstack/contracts';
+import { RecorderPongSchema, subjects, type RecorderPong } from '@recstack/contracts';
 import { gather, type Logger } from '@recstack/service-kit';
 
 export interface RecorderLoad {
   recorderId: string;
   active: number;
   capacity: number;
+  /** cost units the recorder can take and those its recordings use (both or neither: older recorders send neither) */
+  capacityUnits?: number;
+  usedUnits?: number;
 }
 
 /**
- * The recorder with the lowest share of its capacity in use, a random one among equals; undefined when
- * every known recorder is full. Shares rather than counts, so a recorder with room for 32 takes more
+ * The share of a recorder still free, 0..1: of its cost units when it reports them (a recording's cost
+ * depends on what it does, so counts alone overfill a recorder transcoding audio), of its recording count
+ * otherwise. A recorder at its recording count (MAX_RECORDINGS) has nothing free either way.
+ */
+export function freeShare(l: RecorderLoad): number {
+  if (l.capacity <= 0 || l.active >= l.capacity) return 0;
+  if (l.capacityUnits !== undefined && l.usedUnits !== undefined && l.capacityUnits > 0) {
+    return Math.max(0, (l.capacityUnits - l.usedUnits) / l.capacityUnits);
+  }
+  return (l.capacity - l.active) / l.capacity;
+}
+
+/**
+ * The recorder with the largest free share of its capacity, a random one among equals; undefined when
+ * every known recorder is full. Shares rather than amounts, so a recorder with room for 32 takes more
  * than one with room for 4.
  */
 export function pickRecorder(loads: readonly RecorderLoad[], random: () => number = Math.random): string | undefined {
-  const open = loads.filter((l) => l.capacity > 0 && l.active < l.capacity);
+  const open = loads.filter((l) => freeShare(l) > 0);
   if (open.length === 0) return undefined;
-  const share = (l: RecorderLoad) => l.active / l.capacity;
-  const least = Math.min(...open.map(share));
-  const best = open.filter((l) => share(l) === least);
+  const most = Math.max(...open.map(freeShare));
+  const best = open.filter((l) => freeShare(l) === most);
   return best[Math.min(best.length - 1, Math.floor(random() * best.length))]?.recorderId;
 }
 
 interface KnownLoad extends RecorderLoad {
   seenAt: number;
+  /** what one more recording is counted as between two pongs: the average of its current ones */
+  unitsPerRecording: number;
+}
+
+function knownLoad(p: RecorderPong, seenAt: number): KnownLoad {
+  const load: KnownLoad = { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt, unitsPerRecording: 0 };
+  if (p.capacityUnits !== undefined && p.usedUnits !== undefined) {
+    load.capacityUnits = p.capacityUnits;
+    load.usedUnits = p.usedUnits;
+    load.unitsPerRecording = p.active > 0 ? p.usedUnits / p.active : p.capacity > 0 ? p.capacityUnits / p.capacity : 0;
+  }
+  return load;
 }
 
 /**
@@ -66,7 +93,7 @@ export class RecorderPlacement {
         if (this.closed) return;
         const now = Date.now();
         this.loads.clear();
-        for (const p of pongs) this.loads.set(p.recorderId, { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt: now });
+        for (const p of pongs) this.loads.set(p.recorderId, knownLoad(p, now));
       })
       // at shutdown the connection may close under a refresh: nothing to say then
       .catch((err: unknown) => {
@@ -92,19 +119,25 @@ export class RecorderPlacement {
 
   release(recorderId: string): void {
     const load = this.loads.get(recorderId);
-    if (load) load.active = Math.max(0, load.active - 1);
+    if (!load) return;
+    load.active = Math.max(0, load.active - 1);
+    if (load.usedUnits !== undefined) load.usedUnits = Math.max(0, load.usedUnits - load.unitsPerRecording);
   }
 
   /** A recorder took a recording: count it until its next pong says where it stands. */
   placed(recorderId: string): void {
     const load = this.loads.get(recorderId);
-    if (load) load.active += 1;
+    if (!load) return;
+    load.active += 1;
+    if (load.usedUnits !== undefined) load.usedUnits += load.unitsPerRecording;
   }
 
   /** A recorder said it is full. */
   full(recorderId: string): void {
     const load = this.loads.get(recorderId);
-    if (load) load.active = Math.max(load.active, load.capacity);
+    if (!load) return;
+    load.active = Math.max(load.active, load.capacity);
+    if (load.usedUnits !== undefined && load.capacityUnits !== undefined) load.usedUnits = Math.max(load.usedUnits, load.capacityUnits);
   }
 
   /** A recorder did not answer on its own subject (gone, or older than that subject). */

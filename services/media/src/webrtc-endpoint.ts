@@ -11,22 +11,44 @@ import type { ParsedOffer } from './sdp-offer.js';
 export interface WebRtcEndpointOptions {
   publicIp: string;
   udpPorts: { min: number; max: number };
+  /** Medooze endpoints to open: each its own UDP socket (a port drawn from udpPorts) and receive thread */
+  count: number;
   nativeLog: boolean;
   /** a connected publisher silent (no ICE consent checks) for this long is gone */
   publisherIceTimeoutMs: number;
 }
 
 /**
- * The process's single Medooze endpoint: one UDP socket (ICE-lite, DTLS-SRTP) that every publisher
- * connects to; it also hands out the Streamers that forward plain RTP to recorders. Closing it stops
- * every transport and terminates Medooze's native threads, so it is the last media resource to close.
+ * The endpoint a new publisher goes to: the one holding the fewest publishers, the first of equals (so a
+ * quiet instance keeps using the same socket). Returns -1 for an empty list.
+ */
+export function pickEndpoint(sessionsPerEndpoint: readonly number[]): number {
+  let best = -1;
+  for (const [i, n] of sessionsPerEndpoint.entries()) {
+    if (best === -1 || n < (sessionsPerEndpoint[best] ?? Infinity)) best = i;
+  }
+  return best;
+}
+
+interface OpenEndpoint {
+  endpoint: Endpoint;
+  port: number;
+  sessions: number;
+}
+
+/**
+ * The process's Medooze endpoints: UDP sockets (ICE-lite, DTLS-SRTP), each read by its own native thread,
+ * that publishers connect to, spread least loaded first. One socket read by one thread overflows when many
+ * publishers' keyframes arrive together; several share the load over the cores. Also hands out the
+ * Streamers that forward plain RTP to recorders. Closing it stops every transport and terminates Medooze's
+ * native threads, so it is the last media resource to close.
  */
 export class WebRtcEndpoint {
   private closed = false;
 
   private constructor(
     private readonly server: MediaServer,
-    private readonly endpoint: Endpoint,
+    private readonly endpoints: OpenEndpoint[],
     private readonly logger: Logger,
     private readonly publisherIceTimeoutMs: number,
   ) {}
@@ -39,14 +61,32 @@ export class WebRtcEndpoint {
     if (!server.setPortRange(options.udpPorts.min, options.udpPorts.max)) {
       throw new MediaEngineError(`Medooze refused the UDP port range ${options.udpPorts.min}-${options.udpPorts.max}`);
     }
-    const endpoint = server.createEndpoint(options.publicIp);
+    const endpoints: OpenEndpoint[] = [];
+    try {
+      for (let i = 0; i < options.count; i++) {
+        const endpoint = server.createEndpoint(options.publicIp);
+        // shows in top -H / perf: which socket's thread is busy
+        endpoint.setThreadName(`media-ep${i}`);
+        endpoints.push({ endpoint, port: endpoint.getLocalPort(), sessions: 0 });
+      }
+    } catch (err) {
+      for (const e of endpoints) e.endpoint.stop();
+      server.terminate();
+      throw new MediaEngineError(`Medooze could not open endpoint ${endpoints.length + 1} of ${options.count}`, { cause: err });
+    }
     const log = logger.child({ component: 'webrtc-endpoint' });
-    log.info({ publicIp: options.publicIp, port: endpoint.getLocalPort(), udpPorts: options.udpPorts }, 'webrtc endpoint open');
-    return new WebRtcEndpoint(server, endpoint, log, options.publisherIceTimeoutMs);
+    log.info({ publicIp: options.publicIp, ports: endpoints.map((e) => e.port), udpPorts: options.udpPorts }, 'webrtc endpoints open');
+    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs);
   }
 
-  get localPort(): number {
-    return this.endpoint.getLocalPort();
+  /** The UDP port of each endpoint, in order. */
+  get localPorts(): number[] {
+    return this.endpoints.map((e) => e.port);
+  }
+
+  /** Publishers currently held by each endpoint, in the order of localPorts. */
+  get sessionsPerEndpoint(): number[] {
+    return this.endpoints.map((e) => e.sessions);
   }
 
   /**
@@ -55,9 +95,17 @@ export class WebRtcEndpoint {
    */
   connect(sessionId: string, offer: ParsedOffer, choice: CodecChoice, logger: Logger): PublisherConnection {
     if (this.closed) throw new MediaEngineError('the WebRTC endpoint is closed');
+    const open = this.endpoints[pickEndpoint(this.sessionsPerEndpoint)];
+    if (!open) throw new MediaEngineError('no WebRTC endpoint is open');
+    const { endpoint } = open;
     let transport: Transport | undefined;
     try {
-      transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls });
+      transport = endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls });
+      open.sessions += 1;
+      // however the transport ends (closed by us, or stopped under us), the endpoint has room again
+      transport.once('stopped', () => {
+        open.sessions = Math.max(0, open.sessions - 1);
+      });
       try {
         transport.setRemoteProperties(offer.sdp);
       } catch (cause) {
@@ -66,7 +114,7 @@ export class WebRtcEndpoint {
       const answer = buildAnswer(offer, choice, {
         ice: transport.getLocalICEInfo(),
         dtls: transport.getLocalDTLSInfo(),
-        candidates: this.endpoint.getLocalCandidates(),
+        candidates: endpoint.getLocalCandidates(),
       });
       transport.setLocalProperties(answer);
 
@@ -95,6 +143,7 @@ export class WebRtcEndpoint {
         if (!track) throw new MediaEngineError(`no incoming ${chosen.kind} track for mid ${chosen.mid}`);
         tracks.set(chosen.kind, { chosen, track });
       }
+      logger.debug({ port: open.port }, 'publisher placed on endpoint');
       return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs);
     } catch (err) {
       try {
@@ -117,7 +166,13 @@ export class WebRtcEndpoint {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.endpoint.stop();
+      for (const e of this.endpoints) {
+        try {
+          e.endpoint.stop();
+        } catch (err) {
+          this.logger.warn({ err, port: e.port }, 'endpoint stop failed');
+        }
+      }
     } finally {
       this.server.terminate();
       this.logger.info('webrtc endpoint closed');

@@ -62,7 +62,28 @@ export const MediaPongSchema = z.object({
   mediaId: IdSchema,
   sessions: z.number().int().nonnegative(),
   recordings: z.number().int().nonnegative(),
+  /** MAX_SESSIONS */
   capacity: z.number().int().nonnegative(),
+  /**
+   * share of its capacity in use, 0..1 (above 1 when over): the largest of sessions, packets/s and CPU
+   * against their limits. Signaling places a new publisher on the instance with the lowest. Optional (as
+   * are the fields below): older instances do not send it, and are then compared by sessions / capacity.
+   */
+  load: z.number().nonnegative().optional(),
+  /** RTP packets per second received from publishers, measured */
+  packetsPerSecond: z.number().nonnegative().optional(),
+  /** MEDIA_MAX_PPS (0: no limit) */
+  maxPacketsPerSecond: z.number().int().nonnegative().optional(),
+  /** CPU busy, percent of the machine or of the cgroup's CPU limit */
+  cpuPercent: z.number().nonnegative().optional(),
+  /** MEDIA_MAX_CPU (0: no limit) */
+  maxCpuPercent: z.number().nonnegative().optional(),
+  /** Medooze endpoints (UDP sockets) publishers are spread over */
+  endpoints: z.number().int().nonnegative().optional(),
+  /** false once the instance is shutting down: it takes no new sessions */
+  accepting: z.boolean().optional(),
+  /** datagrams the kernel dropped at those sockets since they were opened (receive buffer full) */
+  udpDrops: z.number().int().nonnegative().optional(),
 });
 export type MediaPong = z.infer<typeof MediaPongSchema>;
 

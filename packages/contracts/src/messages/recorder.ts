@@ -104,5 +104,12 @@ export const RecorderPongSchema = z.object({
    * recorders do not send it.
    */
   recordings: z.array(IdSchema).max(10_000).optional(),
+  /**
+   * what this recorder can take, in cost units (a recording costs more or less by what it does: codecs,
+   * transcoding, container), and how many its recordings use now. Media places by the largest free share
+   * of these when both are present, by `active`/`capacity` otherwise. Optional: older recorders do not send them.
+   */
+  capacityUnits: z.number().nonnegative().optional(),
+  usedUnits: z.number().nonnegative().optional(),
 });
 export type RecorderPong = z.infer<typeof RecorderPongSchema>;
