@@ -39,7 +39,10 @@ const COMMON_ERRORS: Json = {
   '403': error('A request from another site\'s page while the server runs without a token (UNAUTHORIZED)'),
   '429': { $ref: '#/components/responses/RateLimited' },
   '500': error('Internal error (INTERNAL)'),
-  '503': error('A backend service is unavailable or at capacity (MEDIA_UNAVAILABLE, RECORDER_UNAVAILABLE, AT_CAPACITY, SHUTTING_DOWN); see Retry-After'),
+  '503': {
+    ...error('A backend service is unavailable or at capacity (MEDIA_UNAVAILABLE, RECORDER_UNAVAILABLE, AT_CAPACITY, NO_FREE_PORTS, SHUTTING_DOWN); see Retry-After'),
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again (10 for AT_CAPACITY)', schema: { type: 'integer' } } },
+  },
 };
 /** Where signaling asks media or a recorder: their reply may not match the contract. */
 const BACKEND_ERRORS: Json = { '502': error('A backend service failed or sent an invalid reply'), '504': error('A backend service did not answer in time (TIMEOUT)') };

@@ -8,6 +8,7 @@ import { RecordingCatalog } from '@recstack/catalog';
 import type { Logger } from '@recstack/service-kit';
 import { createApp } from './app.js';
 import { MediaClient } from './backends/media-client.js';
+import { MediaPlacement } from './backends/media-placement.js';
 import { RecorderClient } from './backends/recorder-client.js';
 import { SessionDirectory } from './backends/session-directory.js';
 import type { SignalingConfig } from './config.js';
@@ -24,6 +25,12 @@ import { WebhookNotifier } from './webhooks/webhook-notifier.js';
 import { PublisherSessions } from './whip/publisher-sessions.js';
 
 export const SERVICE_VERSION = '0.1.0';
+
+/** how often signaling asks the media instances for their load (it counts its own placements in between) */
+const MEDIA_LOAD_REFRESH_MS = 2000;
+const MEDIA_LOAD_PING_WAIT_MS = 250;
+/** instances asked for one WHIP session before answering AT_CAPACITY */
+const MEDIA_PLACEMENT_ATTEMPTS = 3;
 
 export interface Signaling {
   app: Koa;
@@ -63,7 +70,13 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   if (config.storage === 'nats') await objectFiles.open();
   const files = new RecordingFiles(new LocalFiles(config.recordingsDir), objectFiles);
   const control = new RecordingControl({ catalog, feed, sessions, media, recorders, files, metrics, logger, stopWaitMs: timeouts.stopMs });
-  const publishers = new PublisherSessions({ media, sessions, control, metrics, logger });
+  const placement = new MediaPlacement(media, logger.child({ component: 'media-placement' }), {
+    refreshMs: MEDIA_LOAD_REFRESH_MS,
+    pingWaitMs: MEDIA_LOAD_PING_WAIT_MS,
+    maxAttempts: MEDIA_PLACEMENT_ATTEMPTS,
+  });
+  placement.start();
+  const publishers = new PublisherSessions({ media, placement, sessions, control, metrics, logger });
   const webhooks = config.webhook ? new WebhookNotifier(config.webhook, feed, logger.child({ component: 'webhook' }), metrics) : undefined;
 
   let shuttingDown = false;
@@ -139,6 +152,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
       clearTimeout(timer);
       clearInterval(idle);
       await webhooks?.close();
+      placement.close();
       feed.close();
     })();
     return closing;

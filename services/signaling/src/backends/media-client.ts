@@ -38,6 +38,11 @@ export class MediaClient {
     return call(this.nc, subjects.media.createSession, { sessionId, offer }, CreateSessionReplySchema, this.options('session.create'));
   }
 
+  /** The same request to one instance (placement chose it); MEDIA_UNAVAILABLE when it does not answer there. */
+  createSessionOn(mediaId: string, sessionId: string, offer: string): Promise<CreateSessionReply> {
+    return call(this.nc, subjects.media.createSessionOn(mediaId), { sessionId, offer }, CreateSessionReplySchema, this.options('session.create'));
+  }
+
   closeSession(mediaId: string, sessionId: string): Promise<CloseSessionReply> {
     return call(this.nc, subjects.media.closeSession(mediaId), { sessionId }, CloseSessionReplySchema, this.options('session.close'));
   }

@@ -55,3 +55,16 @@ test('an HttpError passes through with its status and headers', () => {
   assert.equal(unauthorized.status, 401);
   assert.match(unauthorized.headers['www-authenticate'] ?? '', /^Bearer/);
 });
+
+test('every 503 carries a Retry-After that fits its cause', () => {
+  const full = toHttpError(new RemoteError({ code: 'AT_CAPACITY', message: 'this media instance holds its maximum of 2 sessions' }, 'media.v1.session.create'));
+  assert.equal(full.status, 503);
+  assert.equal(full.code, 'AT_CAPACITY');
+  assert.equal(full.headers['retry-after'], '10');
+  assert.equal(toHttpError(new RemoteError({ code: 'PORT_IN_USE', message: 'x' }, 's')).headers['retry-after'], '2');
+  for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
+    if (status !== 503) continue;
+    const seconds = Number(toHttpError(new ServiceError(code as keyof typeof STATUS_BY_CODE, 'x')).headers['retry-after']);
+    assert.ok(Number.isInteger(seconds) && seconds > 0, `${code}: ${seconds}`);
+  }
+});

@@ -45,6 +45,22 @@ const SERVER_SIDE_MESSAGE: Partial<Record<ErrorCode, string>> = {
   INTERNAL: 'internal error',
 };
 
+/**
+ * Retry-After (seconds) of each 503, by what has to change before a retry can succeed. A full stack
+ * (AT_CAPACITY) or port range (NO_FREE_PORTS) frees room only as sessions and recordings end, and media
+ * and signaling re-measure load every 2 s: a retry sooner than a few rounds meets the same refusal, and a
+ * longer pause spreads the retries of many refused clients. A port taken by another process (PORT_IN_USE)
+ * is a race media already retried; a missing service is being restarted.
+ */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  AT_CAPACITY: 10,
+  NO_FREE_PORTS: 10,
+  PORT_IN_USE: 2,
+  MEDIA_UNAVAILABLE: 5,
+  RECORDER_UNAVAILABLE: 5,
+  SHUTTING_DOWN: 5,
+};
+
 /** A failure answered over HTTP: a status, a code from the contract and a message safe to show a client. */
 export class HttpError extends ServiceError {
   readonly status: number;
@@ -112,7 +128,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ServiceError) {
     const status = STATUS_BY_CODE[err.code] ?? 500;
-    const retry = status === 503 ? { 'retry-after': '5' } : undefined;
+    const retry = status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS[err.code] ?? 5) } : undefined;
     const message = status >= 500 ? (SERVER_SIDE_MESSAGE[err.code] ?? 'internal error') : err.message;
     return new HttpError(status, err.code, message, { cause: err, ...(retry ? { headers: retry } : {}) });
   }

@@ -42,6 +42,10 @@ export interface FakeMediaBehaviour {
   beforeStop?: () => void | Promise<void>;
   /** extra delay before answering a start (to widen races) */
   startDelayMs: number;
+  /** capacity in the pong; sessions beyond it are refused with AT_CAPACITY */
+  capacity: number;
+  /** the load share the pong reports; absent: none (as an older media instance) */
+  load?: number;
 }
 
 /** The file a fake recording writes: `size` bytes whose value is their offset modulo 251. */
@@ -172,7 +176,11 @@ export class FakeMedia {
       { kind: 'audio', codec: 'opus' },
     ],
     startDelayMs: 0,
+    // far above what any test creates, unless the test lowers it
+    capacity: 1000,
   };
+  /** sessions created on this instance and not closed */
+  readonly sessions = new Set<string>();
   /** session id → active recording id */
   readonly recordingOf = new Map<string, string>();
   readonly startRequests: string[] = [];
@@ -207,6 +215,12 @@ export class FakeMedia {
         handler: (req) => this.create(req.sessionId, req.offer),
       }),
       serve(nc, {
+        subject: subjects.media.createSessionOn(this.mediaId),
+        request: CreateSessionRequestSchema,
+        logger,
+        handler: (req) => this.create(req.sessionId, req.offer),
+      }),
+      serve(nc, {
         subject: subjects.media.closeSession(this.mediaId),
         request: CloseSessionRequestSchema,
         logger,
@@ -216,6 +230,7 @@ export class FakeMedia {
           const recordingId = this.recordingOf.get(req.sessionId);
           if (recordingId) await this.stopRecording(req.sessionId, recordingId, 'requested');
           await this.kv.delete(req.sessionId);
+          this.sessions.delete(req.sessionId);
           this.closedSessions.push(req.sessionId);
           publishEvent(nc, subjects.events.session(req.sessionId), SessionEventSchema, { type: 'closed', sessionId: req.sessionId, mediaId: this.mediaId, reason: 'requested', at: new Date().toISOString() });
           return { sessionId: req.sessionId, closed: true };
@@ -237,7 +252,13 @@ export class FakeMedia {
         subject: subjects.media.ping,
         request: MediaPingSchema,
         logger,
-        handler: async () => ({ mediaId: this.mediaId, sessions: 0, recordings: this.recordingOf.size, capacity: 50 }),
+        handler: async () => ({
+          mediaId: this.mediaId,
+          sessions: this.sessions.size,
+          recordings: this.recordingOf.size,
+          capacity: this.behaviour.capacity,
+          ...(this.behaviour.load !== undefined ? { load: this.behaviour.load } : {}),
+        }),
       }),
     );
   }
@@ -245,6 +266,8 @@ export class FakeMedia {
   private async create(sessionId: string, offer: string): Promise<CreateSessionReply> {
     await this.behaviour.beforeCreate?.(offer);
     if (!offer.includes('a=rtpmap:')) throw new BadRequestError('the offer has no codec (no a=rtpmap line)');
+    if (this.sessions.size >= this.behaviour.capacity) throw new ServiceError('AT_CAPACITY', `${this.mediaId} holds its maximum of ${this.behaviour.capacity} sessions`);
+    this.sessions.add(sessionId);
     await this.kv.put(sessionId, encodeJson({ sessionId, mediaId: this.mediaId, tracks: this.behaviour.tracks, createdAt: new Date().toISOString() }));
     publishEvent(this.nc, subjects.events.session(sessionId), SessionEventSchema, { type: 'connected', sessionId, mediaId: this.mediaId, at: new Date().toISOString() });
     return { sessionId, mediaId: this.mediaId, answer: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n', tracks: this.behaviour.tracks };

@@ -1,6 +1,7 @@
 import type { CreateSessionReply } from '@recstack/contracts';
 import { ServiceError, newId, type Logger } from '@recstack/service-kit';
 import type { MediaClient } from '../backends/media-client.js';
+import type { MediaPlacement } from '../backends/media-placement.js';
 import type { SessionDirectory } from '../backends/session-directory.js';
 import { HttpError } from '../http/http-error.js';
 import type { SignalingMetrics } from '../metrics.js';
@@ -9,6 +10,8 @@ import { checkSdpOffer } from './sdp-check.js';
 
 export interface PublisherSessionsDeps {
   media: MediaClient;
+  /** chooses the media instance; without it the queue group does */
+  placement?: MediaPlacement;
   sessions: SessionDirectory;
   control: RecordingControl;
   metrics: SignalingMetrics;
@@ -27,7 +30,7 @@ export class PublisherSessions {
     }
     const sessionId = newId('ses');
     try {
-      const reply = await this.deps.media.createSession(sessionId, offer);
+      const reply = await (this.deps.placement ?? this.deps.media).createSession(sessionId, offer);
       if (reply.sessionId !== sessionId) throw new HttpError(502, 'INTERNAL', 'the media service answered for another session');
       this.deps.metrics.sessionsCreated.inc({ result: 'ok' });
       this.deps.logger.info({ sessionId, mediaId: reply.mediaId, tracks: reply.tracks }, 'publisher session created');
