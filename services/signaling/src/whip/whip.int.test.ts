@@ -109,7 +109,7 @@ test('media answering AT_CAPACITY or not at all gives 503 with a code and Retry-
   try {
     const full = await call('POST', '/whip', { headers: { 'content-type': 'application/sdp' }, body: TEST_OFFER });
     assert.equal(full.response.status, 503);
-    assert.equal(full.response.headers.get('retry-after'), '5');
+    assert.equal(full.response.headers.get('retry-after'), '10');
     assert.deepEqual(full.body, { error: { code: 'AT_CAPACITY', message: 'the service is at capacity, try again later' } });
   } finally {
     delete h.media.behaviour.beforeCreate;
