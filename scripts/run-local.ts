@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createLogger, SupervisedProcess, type Logger } from '@recstack/service-kit';
+import { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from '../services/media/src/socket-buffers.js';
 
 const root = resolve(import.meta.dirname, '..');
 const logger = createLogger('run-local', 'silent');
@@ -98,9 +99,27 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * Media's UDP sockets get the kernel's default receive buffer, too small for many publishers at once. As
+ * root, raise it (host-wide, until reboot: said so); otherwise media itself prints the line to run.
+ * RECSTACK_KEEP_SYSCTL=1 leaves the host alone.
+ */
+function raiseReceiveBuffers(): void {
+  const settings = readSocketBufferSettings();
+  if (!settings || checkSocketBuffers(settings).ok || process.getuid?.() !== 0 || process.env.RECSTACK_KEEP_SYSCTL === '1') return;
+  try {
+    for (const c of raiseSocketBuffers(settings)) {
+      console.log(`run-local: raised net.core.${c.name} from ${c.from} to ${c.to} bytes for media's UDP sockets (host-wide, until reboot; RECSTACK_KEEP_SYSCTL=1 to skip)`);
+    }
+  } catch (err) {
+    console.log(`run-local: could not raise net.core.rmem_default (${err instanceof Error ? err.message : String(err)}); media will say what to run`);
+  }
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  raiseReceiveBuffers();
   if (ownNats) {
     const nats = start('nats', 'nats-server', ['-c', writeNatsConfig()], (l) => l.includes('Server is ready'), logger);
     await nats.ready;

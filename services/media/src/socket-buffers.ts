@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
  * Below this default receive buffer, media's UDP sockets drop packets under load. Medooze never sets
@@ -46,4 +46,31 @@ export function checkSocketBuffers(settings: SocketBufferSettings, wanted = RECO
   if (settings.rmemDefault >= wanted) return { ok: true, settings, fix: undefined };
   const max = Math.max(settings.rmemMax, wanted);
   return { ok: false, settings, fix: `sysctl -w net.core.rmem_default=${wanted} net.core.rmem_max=${max}` };
+}
+
+export type SysctlWriter = (name: 'rmem_default' | 'rmem_max', value: number) => void;
+
+const writeProc: SysctlWriter = (name, value) => writeFileSync(`/proc/sys/net/core/${name}`, `${value}\n`);
+
+/**
+ * Raises the host's receive buffer settings to `wanted` (never lowers either). Host-wide and needs root:
+ * only `make run` does it, for the machine it was started on; the services themselves only warn. Returns
+ * what changed.
+ */
+export function raiseSocketBuffers(
+  settings: SocketBufferSettings,
+  wanted = RECOMMENDED_RMEM_BYTES,
+  write: SysctlWriter = writeProc,
+): Array<{ name: 'rmem_default' | 'rmem_max'; from: number; to: number }> {
+  const changed: Array<{ name: 'rmem_default' | 'rmem_max'; from: number; to: number }> = [];
+  // the cap first, so the default never exceeds it even for a moment
+  if (settings.rmemMax < wanted) {
+    write('rmem_max', wanted);
+    changed.push({ name: 'rmem_max', from: settings.rmemMax, to: wanted });
+  }
+  if (settings.rmemDefault < wanted) {
+    write('rmem_default', wanted);
+    changed.push({ name: 'rmem_default', from: settings.rmemDefault, to: wanted });
+  }
+  return changed;
 }
