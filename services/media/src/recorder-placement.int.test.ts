@@ -28,7 +28,11 @@ class ContractRecorder {
   readonly held: string[] = [];
   private readonly subs: Subscription[];
 
-  constructor(readonly recorderId: string, readonly capacity: number, options: { ownSubject?: boolean; claimsActive?: number } = {}) {
+  constructor(
+    readonly recorderId: string,
+    readonly capacity: number,
+    options: { ownSubject?: boolean; claimsActive?: number; units?: { capacityUnits: number; usedUnits: number } } = {},
+  ) {
     const start = { request: RecorderStartRequestSchema, logger, handler: async (req: RecorderStartRequest) => this.start(req) };
     this.subs = [
       serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, ...start }),
@@ -36,7 +40,7 @@ class ContractRecorder {
         subject: subjects.recorder.ping,
         request: RecorderPingSchema,
         logger,
-        handler: async () => ({ recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: options.claimsActive ?? this.held.length, capacity }),
+        handler: async () => ({ recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: options.claimsActive ?? this.held.length, capacity, ...options.units }),
       }),
     ];
     if (options.ownSubject !== false) this.subs.push(serve(nc, { subject: subjects.recorder.startOn(recorderId), ...start }));
@@ -117,5 +121,21 @@ test('a chosen recorder that does not answer on its own subject is forgotten and
     });
   } finally {
     old.close();
+  }
+});
+
+test('recorders reporting cost units are placed by the free share of their units, not by their recording count', { timeout: 30_000 }, async () => {
+  // by count the first is emptier (1 of 16 against 3 of 16), but its one recording uses 80 of its 100 units
+  const costly = new ContractRecorder('rcd_placeg', 16, { claimsActive: 1, units: { capacityUnits: 100, usedUnits: 80 } });
+  const cheap = new ContractRecorder('rcd_placeh', 16, { claimsActive: 3, units: { capacityUnits: 100, usedUnits: 30 } });
+  try {
+    await withPlacement(async (client) => {
+      // cheap: 70 % free, and 10 units per recording counted in after each placement: 60 %, 50 %, 40 %, 30 %,
+      // 20 %; costly stays at 20 % free, so the first five go to cheap
+      for (let i = 0; i < 5; i++) assert.equal((await client.start(startRequest())).recorderId, 'rcd_placeh');
+    });
+  } finally {
+    costly.close();
+    cheap.close();
   }
 });
