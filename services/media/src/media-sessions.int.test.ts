@@ -16,7 +16,7 @@ let events: EventLog<SessionEvent>;
 let counter = 0;
 
 before(async () => {
-  h = await startMediaHarness({ MAX_SESSIONS: '3' });
+  h = await startMediaHarness({ MAX_SESSIONS: '3', MEDIA_ENDPOINTS: '2' });
   events = new EventLog<SessionEvent>(h.nc, subjects.events.allSessions);
   [browser, pages] = await Promise.all([launchChromium(), startPageServer()]);
 });
@@ -239,7 +239,9 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
     }
   }
   const pong = await rawRequest(h.nc, subjects.media.ping, {});
-  assert.deepEqual(pong, { ok: true, result: { mediaId: h.mediaId, sessions: 0, recordings: 0, capacity: 3 } });
+  assert.equal(pong.ok, true);
+  const { mediaId, sessions, recordings, capacity, endpoints, accepting } = pong.result;
+  assert.deepEqual({ mediaId, sessions, recordings, capacity, endpoints, accepting }, { mediaId: h.mediaId, sessions: 0, recordings: 0, capacity: 3, endpoints: 2, accepting: true });
   const unknown = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId: 'ses_nope', recordingId: 'rec_nope' });
   assert.equal(unknown.error?.code, 'NO_SUCH_SESSION');
   const unknownStop = await rawRequest(h.nc, subjects.media.stopRecording(h.mediaId), { sessionId: 'ses_nope', recordingId: 'rec_nope', reason: 'requested' });
