@@ -3,7 +3,7 @@
 // start → first keyframe and stop → finalized file, and CPU and memory of each service while all record.
 // A benchmark, not a test: its figures never fail it; only a recording that is not right does (exit 1).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, hostname } from 'node:os';
+import { availableParallelism, cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackClient, freeUdpRange, launchChromium, startStack, type TestBrowser, type TestStack } from '@recstack/testkit';
@@ -17,8 +17,8 @@ const log = (line: string) => process.stderr.write(`[load ${new Date().toISOStri
 
 /** nats-server and the three services on loopback, sized for the load: one media session and recording per publisher. */
 async function startLocalStack(config: LoadConfig): Promise<TestStack> {
-  // media wants at least 50 ports (Medooze), and 1 + 4 per session: the endpoint, RTP and RTCP of two tracks
-  const udp = await freeUdpRange(Math.max(60, 1 + 4 * config.publishers + 8));
+  // media wants at least 50 ports (Medooze), a port per endpoint (one per core), and RTP and RTCP of two tracks per session
+  const udp = await freeUdpRange(Math.max(60, availableParallelism() + 4 * config.publishers + 8));
   return startStack({
     recorders: config.recorders,
     recorderEnv: { RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(config.publishers) },

@@ -363,11 +363,16 @@ function checkMediaPorts(pods: Pod[], objects: K8sObject[], report: (o: K8sObjec
     if (missing.length > 0) report(pod.owner, `media's UDP range ${min}-${max} is not fully published as hostPorts (missing ${summarize(missing)})`);
     const outside = udp.filter((p) => p.containerPort < min || p.containerPort > max);
     if (outside.length > 0) report(pod.owner, `media publishes UDP ports outside MEDIA_UDP_PORT_MIN..MAX: ${summarize(outside.map((p) => p.containerPort))}`);
-    // media's own sizing (services/media/src/main.ts): the endpoint, and an RTP and an RTCP port per
-    // recorded track (two tracks) of every session
+    // media's own sizing (services/media/src/main.ts): a port per endpoint, and an RTP and an RTCP port per
+    // recorded track (two tracks) of every session. Unset, MEDIA_ENDPOINTS is the node's core count, unknown
+    // here: at least one is counted
     const sessions = Number(envValue(media, 'MAX_SESSIONS') ?? 50);
-    if (1 + 4 * sessions > max - min + 1) {
-      report(pod.owner, `MAX_SESSIONS ${sessions} needs ${1 + 4 * sessions} ports of Medooze's range (the endpoint, RTP and RTCP per recorded track), the range has ${max - min + 1}`);
+    const endpoints = Number(envValue(media, 'MEDIA_ENDPOINTS') ?? 1);
+    if (endpoints + 4 * sessions > max - min + 1) {
+      report(
+        pod.owner,
+        `MAX_SESSIONS ${sessions} with ${endpoints} endpoint(s) needs ${endpoints + 4 * sessions} ports of Medooze's range (a port per endpoint, RTP and RTCP per recorded track), the range has ${max - min + 1}`,
+      );
     }
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === pod.owner.metadata.namespace);
     const opens = (policy: K8sObject, selectorMatches: (p: Pod) => boolean, from: number, to: number, peer?: (p: Pod) => boolean) => {

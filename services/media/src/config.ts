@@ -16,7 +16,7 @@ const schema = natsEnvSchema
     /** the address announced in our ICE candidate: what publishers send their media to (Medooze's socket is IPv4) */
     MEDIA_PUBLIC_IP: z.ipv4({ message: 'must be an IPv4 address' }).default('127.0.0.1'),
     MEDIA_UDP_PORT_MIN: udpPort(40000),
-    // 1 + 4 × MAX_SESSIONS: the endpoint, and an RTP and an RTCP socket per track of every recording
+    // MEDIA_ENDPOINTS + 4 × MAX_SESSIONS: a port per endpoint, and an RTP and an RTCP socket per track of every recording
     MEDIA_UDP_PORT_MAX: udpPort(40200),
     RECORDER_PORT_MIN: udpPort(50000),
     RECORDER_PORT_MAX: udpPort(50999),
