@@ -106,3 +106,15 @@ test('placement: every instance full answers AT_CAPACITY; a timeout is not retri
   assert.equal((await r.createSession('ses_3', 'offer')).mediaId, 'med_queue');
   r.close();
 });
+
+test('an instance missing from one round of pongs stays in the view (with what it last said)', async () => {
+  let pongs = [pong('med_a', { load: 0.1 }), pong('med_b', { load: 0.6 })];
+  const f = fakeClient([], () => 'ok');
+  const client = { ...f.client, ping: async () => pongs };
+  const p = new MediaPlacement(client, logger, options);
+  await p.refresh();
+  pongs = [pong('med_b', { load: 0.5 })];
+  await p.refresh();
+  assert.deepEqual(p.candidates(), ['med_a', 'med_b']);
+  p.close();
+});

@@ -85,8 +85,9 @@ export class MediaPlacement {
       .then((pongs) => {
         if (this.closed) return;
         const now = Date.now();
-        this.loads.clear();
         for (const p of pongs) this.loads.set(p.mediaId, { ...mediaLoadOf(p), seenAt: now });
+        // one pong late (a busy instance, a busy machine) does not drop an instance; three in a row do
+        for (const [id, l] of this.loads) if (now - l.seenAt > 3 * this.options.refreshMs) this.loads.delete(id);
       })
       .catch((err: unknown) => {
         if (!this.closed) this.logger.warn({ err }, 'media load refresh failed');
