@@ -92,8 +92,9 @@ export class RecorderPlacement {
       .then((pongs) => {
         if (this.closed) return;
         const now = Date.now();
-        this.loads.clear();
         for (const p of pongs) this.loads.set(p.recorderId, knownLoad(p, now));
+        // one pong late (a busy recorder, a busy machine) does not drop a recorder; three in a row do
+        for (const [id, l] of this.loads) if (now - l.seenAt > 3 * this.options.refreshMs) this.loads.delete(id);
       })
       // at shutdown the connection may close under a refresh: nothing to say then
       .catch((err: unknown) => {
