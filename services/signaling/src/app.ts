@@ -3,8 +3,9 @@ import Koa, { type Context, type Middleware } from 'koa';
 import type { RecordingCatalog } from '@recstack/catalog';
 import type { Logger } from '@recstack/service-kit';
 import type { SessionDirectory } from './backends/session-directory.js';
-import { authMiddleware } from './http/auth.js';
+import { assertEveryRouteDeclaresAccess, authEnabled, roleOfToken, type AuthPolicy } from './http/auth.js';
 import { HttpError, MethodNotAllowedError, NotFoundError, errorResponseBody, toHttpError } from './http/http-error.js';
+import { canonicalPathMiddleware } from './http/canonical-path.js';
 import { originCheckMiddleware } from './http/origin-check.js';
 import { RateLimiter, rateLimitMiddleware } from './http/rate-limit.js';
 import { staticFiles } from './http/static-files.js';
@@ -15,6 +16,7 @@ import type { RecordingFiles } from './recordings/recording-files.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
+import { routeGuards } from './routes/route-guards.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { whipRoutes } from './routes/whip-routes.js';
 import type { PublisherSessions } from './whip/publisher-sessions.js';
@@ -30,7 +32,7 @@ export interface AppDeps {
   readiness: () => Promise<Readiness>;
   openapi: () => object;
   publicDir: string;
-  apiToken: string | undefined;
+  auth: AuthPolicy;
   trustProxy: boolean;
   limits: { sdpBytes: number; jsonBodyBytes: number; ratePerMinute: number };
   isShuttingDown: () => boolean;
@@ -42,21 +44,29 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): { app: Koa; router: Router } {
   const app = new Koa({ proxy: deps.trustProxy });
-  const router = new Router();
-  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown });
-  eventsRoutes(router);
-  whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes });
-  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes });
-  recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files });
+  // a URL names a route in exactly one spelling: another case, a trailing slash or an encoded letter is 404
+  const router = new Router({ sensitive: true, strict: true });
+  const guards = routeGuards(deps.auth, (ctx) => {
+    // a <video src> cannot send a header: a reader's token may come in the query of a download
+    const query = ctx.query.access_token;
+    const role = roleOfToken(deps.auth, typeof query === 'string' ? query : undefined);
+    return role === 'admin' || role === 'view' ? { role, key: `token:${role}` } : undefined;
+  });
+  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown, open: guards.open });
+  eventsRoutes(router, guards.view);
+  whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes, guards });
+  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes, guards });
+  recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files, guards });
+  assertEveryRouteDeclaresAccess(router);
 
   app.use(observe(deps.logger, deps.metrics));
   app.use(errors(deps.logger));
   app.use(securityHeaders());
   app.use(refuseWhenShuttingDown(deps.isShuttingDown));
+  app.use(canonicalPathMiddleware());
   app.use(staticFiles(deps.publicDir));
   // with a token, a foreign page cannot act without knowing it; without one, only our own page may
-  if (deps.apiToken === undefined) app.use(originCheckMiddleware());
-  app.use(authMiddleware({ token: deps.apiToken }));
+  if (!authEnabled(deps.auth)) app.use(originCheckMiddleware());
   if (deps.limits.ratePerMinute > 0) app.use(rateLimitMiddleware(new RateLimiter(deps.limits.ratePerMinute), () => deps.metrics.rateLimited.inc()));
   app.use(router.routes());
   // sets 405/501 with an Allow header; `errors` gives those their JSON body

@@ -11,7 +11,7 @@ function routerOfApp() {
   const deps = {
     logger: createLogger('test', 'silent'),
     publicDir: '/nonexistent',
-    apiToken: undefined,
+    auth: { tokens: {} },
     trustProxy: false,
     limits: { sdpBytes: 1000, jsonBodyBytes: 1000, ratePerMinute: 0 },
     isShuttingDown: () => false,

@@ -12,6 +12,7 @@ import { RecorderClient } from './backends/recorder-client.js';
 import { SessionDirectory } from './backends/session-directory.js';
 import type { SignalingConfig } from './config.js';
 import { LiveEvents } from './events/live-events.js';
+import type { AuthPolicy } from './http/auth.js';
 import { requestFromSameOrigin } from './http/origin-check.js';
 import { SignalingMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -67,6 +68,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const webhooks = config.webhook ? new WebhookNotifier(config.webhook, feed, logger.child({ component: 'webhook' }), metrics) : undefined;
 
   let shuttingDown = false;
+  const auth: AuthPolicy = { tokens: { admin: config.apiToken } };
   const document = buildOpenApiDocument({ version: SERVICE_VERSION, authRequired: config.apiToken !== undefined });
   const { app, router } = createApp({
     logger,
@@ -79,7 +81,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
     readiness: readinessCheck(nc, media, recorders),
     openapi: () => document,
     publicDir: config.publicDir,
-    apiToken: config.apiToken,
+    auth,
     trustProxy: config.http.trustProxy,
     limits: config.limits,
     isShuttingDown: () => shuttingDown,
@@ -90,7 +92,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
     nc,
     logger: logger.child({ component: 'live-events' }),
     metrics,
-    apiToken: config.apiToken,
+    auth,
     maxClients: config.limits.wsClients,
     ...(config.apiToken === undefined ? { originAllowed: requestFromSameOrigin(config.http.trustProxy) } : {}),
   });
@@ -98,7 +100,8 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
 
   const server = createServer(app.callback());
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // the path exactly as sent: a URL parser would resolve dot segments (/x/../ws) and hide other spellings
+    const path = (req.url ?? '').split('?', 1)[0];
     if (path === '/ws') liveEvents.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });

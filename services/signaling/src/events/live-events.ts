@@ -4,7 +4,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SessionEventSchema, subjects } from '@recstack/contracts';
 import { subscribeEvents, type Logger } from '@recstack/service-kit';
-import { isAuthorized, tokenMatches } from '../http/auth.js';
+import { authEnabled, bearerToken, roleOfToken, type AuthPolicy, type Role } from '../http/auth.js';
 import type { SignalingMetrics } from '../metrics.js';
 import type { CatalogFeed, FeedChange } from '../recordings/catalog-feed.js';
 import { WS_CLOSE, WsClientMessageSchema, type WsServerMessage } from './ws-messages.js';
@@ -14,7 +14,7 @@ export interface LiveEventsOptions {
   nc: NatsConnection;
   logger: Logger;
   metrics: SignalingMetrics;
-  apiToken: string | undefined;
+  auth: AuthPolicy;
   maxClients: number;
   /** a client that has not sent its token this long after connecting is closed */
   authTimeoutMs?: number;
@@ -62,7 +62,7 @@ export class LiveEvents {
     const queryToken = url.searchParams.get('access_token') ?? undefined;
     const authorization = req.headers.authorization;
     const presented = authorization !== undefined || queryToken !== undefined;
-    const authorized = isAuthorized({ token: this.options.apiToken }, { method: 'GET', path: '/ws', authorization, queryToken });
+    const authorized = !authEnabled(this.options.auth) || mayWatch(roleOfToken(this.options.auth, authorization !== undefined ? bearerToken(authorization) : queryToken));
     // credentials in the request must be right; none at all may still come as the first message
     if (presented && !authorized) return refuse(socket, 401, 'Unauthorized');
     if (this.clients.size >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable');
@@ -94,11 +94,10 @@ export class LiveEvents {
   }
 
   private checkFirstMessage(data: RawData): boolean {
-    const token = this.options.apiToken;
-    if (token === undefined) return true;
+    if (!authEnabled(this.options.auth)) return true;
     try {
       const parsed = WsClientMessageSchema.safeParse(JSON.parse(String(data)));
-      return parsed.success && tokenMatches(parsed.data.token, token);
+      return parsed.success && mayWatch(roleOfToken(this.options.auth, parsed.data.token));
     } catch {
       return false;
     }
@@ -154,6 +153,11 @@ function recordingMessage(change: FeedChange): WsServerMessage {
   return change.type === 'put'
     ? { type: 'recording', revision: change.revision, recording: change.recording }
     : { type: 'recording-deleted', revision: change.revision, id: change.id };
+}
+
+/** Live events are reads: the admin and view tokens may follow them. */
+function mayWatch(role: Role | undefined): boolean {
+  return role === 'admin' || role === 'view';
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

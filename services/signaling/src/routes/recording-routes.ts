@@ -7,11 +7,13 @@ import { contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { NoSuchRecordingError, type RecordingControl } from '../recordings/recording-control.js';
 import type { RecordingFiles } from '../recordings/recording-files.js';
 import { recordingIdParam } from './params.js';
+import type { RouteGuards } from './route-guards.js';
 
 export interface RecordingRoutesDeps {
   catalog: RecordingCatalog;
   control: RecordingControl;
   files: RecordingFiles;
+  guards: RouteGuards;
 }
 
 export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void {
@@ -21,21 +23,21 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
     return recording;
   };
 
-  router.get('/api/recordings', async (ctx) => {
+  router.get('/api/recordings', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
     ctx.body = await deps.catalog.list();
   });
 
-  router.get('/api/recordings/:id', async (ctx) => {
+  router.get('/api/recordings/:id', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
     ctx.body = await load(ctx);
   });
 
-  router.post('/api/recordings/:id/stop', async (ctx) => {
+  router.post('/api/recordings/:id/stop', deps.guards.publish, async (ctx) => {
     ctx.body = await deps.control.stop(recordingIdParam(ctx.params.id));
   });
 
-  router.delete('/api/recordings/:id', async (ctx) => {
+  router.delete('/api/recordings/:id', deps.guards.admin, async (ctx) => {
     await deps.control.remove(recordingIdParam(ctx.params.id));
     ctx.status = 204;
   });
@@ -73,5 +75,5 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
     ctx.body = file.open(range.type === 'partial' ? range.range : undefined);
   };
   // the router answers HEAD with the GET route; `media` leaves the body out then
-  router.get('/api/recordings/:id/media', media);
+  router.get('/api/recordings/:id/media', deps.guards.media, media);
 }

@@ -5,6 +5,7 @@ import type { SessionDirectory } from '../backends/session-directory.js';
 import { readJsonBody } from '../http/body.js';
 import { NoSuchSessionError, type RecordingControl } from '../recordings/recording-control.js';
 import { sessionIdParam } from './params.js';
+import type { RouteGuards } from './route-guards.js';
 
 /** The optional body of a start: the output format; left out, the defaults of `resolveOutputFormat` apply. */
 export const StartRecordingBodySchema = z
@@ -18,16 +19,17 @@ export interface SessionRoutesDeps {
   sessions: SessionDirectory;
   control: RecordingControl;
   maxJsonBytes: number;
+  guards: RouteGuards;
 }
 
 export function sessionRoutes(router: Router, deps: SessionRoutesDeps): void {
-  router.get('/api/sessions/:sessionId', async (ctx) => {
+  router.get('/api/sessions/:sessionId', deps.guards.session, async (ctx) => {
     const session = await deps.sessions.get(sessionIdParam(ctx.params.sessionId));
     if (!session) throw new NoSuchSessionError();
     ctx.body = session;
   });
 
-  router.post('/api/sessions/:sessionId/recordings', async (ctx) => {
+  router.post('/api/sessions/:sessionId/recordings', deps.guards.publish, async (ctx) => {
     const sessionId = sessionIdParam(ctx.params.sessionId);
     const body = await readJsonBody(ctx, StartRecordingBodySchema, deps.maxJsonBytes);
     const recording = await deps.control.start(sessionId, body);

@@ -1,16 +1,18 @@
 import type Router from '@koa/router';
 import { readTextBody } from '../http/body.js';
+import type { RouteGuards } from './route-guards.js';
 import type { PublisherSessions } from '../whip/publisher-sessions.js';
 import { sessionIdParam } from './params.js';
 
 export interface WhipRoutesDeps {
   sessions: PublisherSessions;
   maxSdpBytes: number;
+  guards: RouteGuards;
 }
 
 /** WHIP (RFC 9725): POST an SDP offer to create a session, DELETE its resource to end it. */
 export function whipRoutes(router: Router, deps: WhipRoutesDeps): void {
-  router.post('/whip', async (ctx) => {
+  router.post('/whip', deps.guards.publish, async (ctx) => {
     const offer = await readTextBody(ctx, 'application/sdp', deps.maxSdpBytes);
     const reply = await deps.sessions.create(offer);
     ctx.status = 201;
@@ -20,7 +22,7 @@ export function whipRoutes(router: Router, deps: WhipRoutesDeps): void {
     ctx.body = reply.answer;
   });
 
-  router.delete('/whip/:sessionId', async (ctx) => {
+  router.delete('/whip/:sessionId', deps.guards.publish, async (ctx) => {
     const sessionId = sessionIdParam(ctx.params.sessionId);
     await deps.sessions.close(sessionId);
     ctx.body = { sessionId, closed: true };
