@@ -5,6 +5,9 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SessionEventSchema, subjects } from '@recstack/contracts';
 import { subscribeEvents, type Logger } from '@recstack/service-kit';
 import { authEnabled, bearerToken, roleOfToken, type AuthPolicy, type Role } from '../http/auth.js';
+import type { RateLimiter } from '../http/rate-limit.js';
+import type { MediaUrlSigner } from '../recordings/media-urls.js';
+import { recordingView } from '../recordings/recording-view.js';
 import type { SignalingMetrics } from '../metrics.js';
 import type { CatalogFeed, FeedChange } from '../recordings/catalog-feed.js';
 import { WS_CLOSE, WsClientMessageSchema, type WsServerMessage } from './ws-messages.js';
@@ -15,9 +18,21 @@ export interface LiveEventsOptions {
   logger: Logger;
   metrics: SignalingMetrics;
   auth: AuthPolicy;
+  /** signs the mediaUrl of each recording sent */
+  signer: MediaUrlSigner;
+  /** authenticated clients */
   maxClients: number;
+  /** clients that have not sent their token yet: their own budget, overall and per address, so they never take an authenticated client's place */
+  maxUnauthenticated?: number;
+  maxUnauthenticatedPerClient?: number;
   /** a client that has not sent its token this long after connecting is closed */
   authTimeoutMs?: number;
+  /** the client's address (trusted proxy hops applied) */
+  clientAddress?: (req: IncomingMessage) => string;
+  /** upgrades per client address; undefined: not limited */
+  upgradeLimiter?: RateLimiter;
+  /** checks the Host of a connection (no token configured: loopback names only); undefined allows all */
+  hostAllowed?: (req: IncomingMessage) => boolean;
   heartbeatMs?: number;
   /** a client that cannot keep up (this much unsent) is dropped rather than buffered without bound */
   maxBufferedBytes?: number;
@@ -29,6 +44,7 @@ interface Client {
   socket: WebSocket;
   authorized: boolean;
   alive: boolean;
+  address: string;
 }
 
 /**
@@ -38,9 +54,13 @@ interface Client {
 export class LiveEvents {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024, perMessageDeflate: false });
   private readonly clients = new Set<Client>();
+  private authorizedCount = 0;
+  /** unauthenticated clients per address */
+  private readonly pending = new Map<string, number>();
+  private pendingCount = 0;
   private readonly sessionEvents: Subscription;
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly onFeedChange = (change: FeedChange) => this.broadcast(recordingMessage(change));
+  private readonly onFeedChange = (change: FeedChange) => this.broadcast(recordingMessage(change, this.options.signer));
   private closed = false;
 
   constructor(private readonly options: LiveEventsOptions) {
@@ -56,31 +76,71 @@ export class LiveEvents {
 
   /** Takes over an HTTP upgrade request for /ws, or refuses it with a plain HTTP status. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.closed) return refuse(socket, 503, 'Service Unavailable');
+    if (this.options.hostAllowed && !this.options.hostAllowed(req)) return refuse(socket, 421, 'Misdirected Request');
     if (this.options.originAllowed && !this.options.originAllowed(req)) return refuse(socket, 403, 'Forbidden');
-    const queryToken = url.searchParams.get('access_token') ?? undefined;
+    const address = this.options.clientAddress?.(req) ?? req.socket.remoteAddress ?? '';
+    const wait = this.options.upgradeLimiter?.take(address) ?? 0;
+    if (wait > 0) {
+      this.options.metrics.rateLimited.inc();
+      return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': String(wait) });
+    }
+    // the token comes in the Authorization header or the first message, never in the URL (proxies log URLs)
     const authorization = req.headers.authorization;
-    const presented = authorization !== undefined || queryToken !== undefined;
-    const authorized = !authEnabled(this.options.auth) || mayWatch(roleOfToken(this.options.auth, authorization !== undefined ? bearerToken(authorization) : queryToken));
-    // credentials in the request must be right; none at all may still come as the first message
-    if (presented && !authorized) return refuse(socket, 401, 'Unauthorized');
-    if (this.clients.size >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, authorized));
+    const open = !authEnabled(this.options.auth);
+    if (authorization !== undefined && !open && !mayWatch(roleOfToken(this.options.auth, bearerToken(authorization)))) return refuse(socket, 401, 'Unauthorized');
+    const authorized = open || authorization !== undefined;
+    if (authorized) {
+      if (this.authorizedCount >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+    } else {
+      if (this.pendingCount >= (this.options.maxUnauthenticated ?? 64)) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+      if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4)) return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
+    }
+    // the place is taken now, before the handshake completes, so concurrent upgrades cannot overshoot
+    const client: Client = { socket: undefined as unknown as WebSocket, authorized, alive: true, address };
+    this.take(client);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      client.socket = ws;
+      this.accept(client);
+    });
+    socket.once('close', () => {
+      if (!client.socket) this.release(client);
+    });
   }
 
-  private accept(socket: WebSocket, authorized: boolean): void {
-    const client: Client = { socket, authorized, alive: true };
+  private take(client: Client): void {
+    if (client.authorized) this.authorizedCount++;
+    else {
+      this.pendingCount++;
+      this.pending.set(client.address, (this.pending.get(client.address) ?? 0) + 1);
+    }
+  }
+
+  private release(client: Client): void {
+    if (client.authorized) this.authorizedCount--;
+    else {
+      this.pendingCount--;
+      const left = (this.pending.get(client.address) ?? 1) - 1;
+      if (left > 0) this.pending.set(client.address, left);
+      else this.pending.delete(client.address);
+    }
+  }
+
+  private accept(client: Client): void {
+    const { socket } = client;
     this.clients.add(client);
     socket.on('pong', () => (client.alive = true));
-    socket.on('close', () => this.clients.delete(client));
+    socket.once('close', () => {
+      this.clients.delete(client);
+      this.release(client);
+    });
     socket.on('error', (err) => this.options.logger.debug({ err }, 'websocket error'));
-    if (authorized) {
+    if (client.authorized) {
       this.send(client, { type: 'ready' });
       socket.on('message', () => undefined);
       return;
     }
-    const timer = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'unauthorized'), this.options.authTimeoutMs ?? 5000);
+    const timer = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'unauthorized'), this.options.authTimeoutMs ?? 3000);
     socket.once('close', () => clearTimeout(timer));
     socket.once('message', (data: RawData) => {
       clearTimeout(timer);
@@ -88,7 +148,14 @@ export class LiveEvents {
         socket.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;
       }
+      if (this.authorizedCount >= this.options.maxClients) {
+        socket.close(WS_CLOSE.tryAgainLater, 'too many clients');
+        return;
+      }
+      // moves from the unauthenticated budget to the authenticated one
+      this.release(client);
       client.authorized = true;
+      this.take(client);
       this.send(client, { type: 'ready' });
     });
   }
@@ -149,9 +216,9 @@ export class LiveEvents {
   }
 }
 
-function recordingMessage(change: FeedChange): WsServerMessage {
+function recordingMessage(change: FeedChange, signer: MediaUrlSigner): WsServerMessage {
   return change.type === 'put'
-    ? { type: 'recording', revision: change.revision, recording: change.recording }
+    ? { type: 'recording', revision: change.revision, recording: recordingView(change.recording, signer) }
     : { type: 'recording-deleted', revision: change.revision, id: change.id };
 }
 
@@ -160,6 +227,7 @@ function mayWatch(role: Role | undefined): boolean {
   return role === 'admin' || role === 'view';
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 }

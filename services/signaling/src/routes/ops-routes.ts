@@ -10,6 +10,8 @@ export interface OpsRoutesDeps {
   isShuttingDown: () => boolean;
   /** `access(policy, { open: true })`: these stay open to everyone */
   open: Middleware;
+  /** readers: the status with the backends' capacity */
+  view: Middleware;
 }
 
 /** Health, readiness, metrics and the API document: open to everyone, no token needed. */
@@ -21,9 +23,21 @@ export function opsRoutes(router: Router, deps: OpsRoutesDeps): void {
 
   router.get('/readyz', deps.open, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    const result = deps.isShuttingDown() ? { ready: false, checks: { nats: false, media: 0, recorders: 0 } } : await deps.readiness();
-    ctx.status = result.ready ? 200 : 503;
-    ctx.body = { status: result.ready ? 'ready' : 'not-ready', checks: result.checks };
+    const result = deps.isShuttingDown() ? undefined : await deps.readiness();
+    ctx.status = result?.ready ? 200 : 503;
+    ctx.body = { status: result?.ready ? 'ready' : 'not-ready', checks: result?.checks ?? { nats: false, media: 0, recorders: 0 }, ...(result ? { backends: result.backends } : {}) };
+  });
+
+  router.get('/api/status', deps.view, async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    const result = await deps.readiness();
+    ctx.body = {
+      ready: result.ready && !deps.isShuttingDown(),
+      nats: result.checks.nats,
+      ...result.backends,
+      canPublish: result.backends.media.instances > 0 && result.backends.media.sessions < result.backends.media.capacity,
+      canRecord: result.backends.recorders.instances > 0 && result.backends.recorders.active < result.backends.recorders.capacity,
+    };
   });
 
   router.get('/metrics', deps.open, async (ctx) => {

@@ -5,7 +5,11 @@ import type { RecordingCatalog } from '@recstack/catalog';
 import { HttpError, NotFoundError } from '../http/http-error.js';
 import { contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { NoSuchRecordingError, type RecordingControl } from '../recordings/recording-control.js';
+import type { MediaUrlSigner } from '../recordings/media-urls.js';
 import type { RecordingFiles } from '../recordings/recording-files.js';
+import { recordingView } from '../recordings/recording-view.js';
+import type { SessionOwners } from '../whip/session-owners.js';
+import { principal } from '../http/auth.js';
 import { recordingIdParam } from './params.js';
 import type { RouteGuards } from './route-guards.js';
 
@@ -14,6 +18,8 @@ export interface RecordingRoutesDeps {
   control: RecordingControl;
   files: RecordingFiles;
   guards: RouteGuards;
+  signer: MediaUrlSigner;
+  owners: SessionOwners;
 }
 
 export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void {
@@ -25,16 +31,18 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
 
   router.get('/api/recordings', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = await deps.catalog.list();
+    ctx.body = (await deps.catalog.list()).map((r) => recordingView(r, deps.signer));
   });
 
   router.get('/api/recordings/:id', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = await load(ctx);
+    ctx.body = recordingView(await load(ctx), deps.signer);
   });
 
   router.post('/api/recordings/:id/stop', deps.guards.publish, async (ctx) => {
-    ctx.body = await deps.control.stop(recordingIdParam(ctx.params.id));
+    const who = principal(ctx);
+    if (who.role !== 'admin') await deps.owners.assertMayControl(who, (await load(ctx)).sessionId);
+    ctx.body = recordingView(await deps.control.stop(recordingIdParam(ctx.params.id)), deps.signer);
   });
 
   router.delete('/api/recordings/:id', deps.guards.admin, async (ctx) => {
