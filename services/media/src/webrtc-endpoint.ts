@@ -14,6 +14,8 @@ export interface WebRtcEndpointOptions {
   nativeLog: boolean;
   /** a connected publisher silent (no ICE consent checks) for this long is gone */
   publisherIceTimeoutMs: number;
+  /** a session whose publisher has not completed ICE and DTLS this long after its creation is closed */
+  publisherConnectTimeoutMs: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export class WebRtcEndpoint {
     private readonly endpoint: Endpoint,
     private readonly logger: Logger,
     private readonly publisherIceTimeoutMs: number,
+    private readonly publisherConnectTimeoutMs: number,
   ) {}
 
   static open(options: WebRtcEndpointOptions, logger: Logger): WebRtcEndpoint {
@@ -42,7 +45,7 @@ export class WebRtcEndpoint {
     const endpoint = server.createEndpoint(options.publicIp);
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, port: endpoint.getLocalPort(), udpPorts: options.udpPorts }, 'webrtc endpoint open');
-    return new WebRtcEndpoint(server, endpoint, log, options.publisherIceTimeoutMs);
+    return new WebRtcEndpoint(server, endpoint, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs);
   }
 
   get localPort(): number {
@@ -95,7 +98,7 @@ export class WebRtcEndpoint {
         if (!track) throw new MediaEngineError(`no incoming ${chosen.kind} track for mid ${chosen.mid}`);
         tracks.set(chosen.kind, { chosen, track });
       }
-      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs);
+      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs, this.publisherConnectTimeoutMs);
     } catch (err) {
       try {
         transport?.stop();
