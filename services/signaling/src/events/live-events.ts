@@ -191,6 +191,8 @@ export class LiveEvents {
   }
 
   private checkAlive(): void {
+    // addresses whose upgrade budget has filled up again are forgotten, so memory follows active clients
+    this.options.upgradeLimiter?.sweep();
     for (const client of this.clients) {
       if (!client.alive) {
         client.socket.terminate();
