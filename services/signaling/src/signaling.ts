@@ -79,7 +79,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const auth: AuthPolicy = { tokens: config.tokens };
   const signer = new MediaUrlSigner(config.mediaUrls.secret, config.mediaUrls.ttlMs);
   const owners = await SessionOwners.open(nc, { replicas: config.kvReplicas });
-  const quota = new ClientSessionQuota(config.limits.sessionsPerClient);
+  const quota = new ClientSessionQuota(config.limits.sessionsPerClient, async (id) => (await sessions.get(id)) !== undefined);
   // a session media ended (publisher left, ICE timeout, shutdown) gives its client's place back
   const sessionEnds = subscribeEvents(nc, subjects.events.allSessions, SessionEventSchema, (event) => {
     if (event.type === 'closed') quota.release(event.sessionId);

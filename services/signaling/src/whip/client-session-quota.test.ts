@@ -25,3 +25,14 @@ test('a failed create gives its place back', async () => {
   assert.equal(quota.count('a'), 0);
   await quota.hold('a', async () => ({ sessionId: 'ses_1' }));
 });
+
+test('at the limit, sessions media no longer holds (it died without a closed event) are forgotten', async () => {
+  const alive = new Set(['ses_1', 'ses_2']);
+  const quota = new ClientSessionQuota(2, async (id) => alive.has(id));
+  await quota.hold('a', async () => ({ sessionId: 'ses_1' }));
+  await quota.hold('a', async () => ({ sessionId: 'ses_2' }));
+  await assert.rejects(quota.hold('a', async () => ({ sessionId: 'ses_3' })), TooManySessionsError);
+  alive.delete('ses_1');
+  await quota.hold('a', async () => ({ sessionId: 'ses_3' }));
+  assert.equal(quota.count('a'), 2);
+});

@@ -16,10 +16,18 @@ export class ClientSessionQuota {
   private readonly owners = new Map<string, string>();
   private reserved = new Map<string, number>();
 
-  constructor(private readonly limit: number) {}
+  /**
+   * @param exists whether a session is still held by media: a media instance that died sends no `closed`
+   *   event, and its sessions' entries expire; asked only when a client is at its limit
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly exists: (sessionId: string) => Promise<boolean> = async () => true,
+  ) {}
 
   /** Runs `create` on a reserved place; its session id is then held until `release`. */
   async hold<T extends { sessionId: string }>(client: string, create: () => Promise<T>): Promise<T> {
+    if (this.count(client) >= this.limit) await this.forgetVanished(client);
     if (this.count(client) >= this.limit) throw new TooManySessionsError(this.limit);
     this.reserved.set(client, (this.reserved.get(client) ?? 0) + 1);
     try {
@@ -44,6 +52,14 @@ export class ClientSessionQuota {
     const sessions = this.held.get(client);
     sessions?.delete(sessionId);
     if (sessions?.size === 0) this.held.delete(client);
+  }
+
+  private async forgetVanished(client: string): Promise<void> {
+    const sessions = [...(this.held.get(client) ?? [])];
+    const alive = await Promise.all(sessions.map((id) => this.exists(id).catch(() => true)));
+    sessions.forEach((id, i) => {
+      if (!alive[i]) this.release(id);
+    });
   }
 
   count(client: string): number {
