@@ -40,11 +40,16 @@ export interface LiveEventsOptions {
   originAllowed?: (req: IncomingMessage) => boolean;
 }
 
+/** A place in one of the two budgets, taken before the handshake and given back when the socket ends. */
+interface Place {
+  authorized: boolean;
+  address: string;
+}
+
 interface Client {
   socket: WebSocket;
-  authorized: boolean;
+  place: Place;
   alive: boolean;
-  address: string;
 }
 
 /**
@@ -97,45 +102,47 @@ export class LiveEvents {
       if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4)) return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
     }
     // the place is taken now, before the handshake completes, so concurrent upgrades cannot overshoot
-    const client: Client = { socket: undefined as unknown as WebSocket, authorized, alive: true, address };
-    this.take(client);
+    const place: Place = { authorized, address };
+    this.take(place);
+    let accepted = false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      client.socket = ws;
-      this.accept(client);
+      accepted = true;
+      this.accept({ socket: ws, place, alive: true });
     });
+    // a handshake that failed never becomes a client: its place is given back here
     socket.once('close', () => {
-      if (!client.socket) this.release(client);
+      if (!accepted) this.release(place);
     });
   }
 
-  private take(client: Client): void {
-    if (client.authorized) this.authorizedCount++;
+  private take(place: Place): void {
+    if (place.authorized) this.authorizedCount++;
     else {
       this.pendingCount++;
-      this.pending.set(client.address, (this.pending.get(client.address) ?? 0) + 1);
+      this.pending.set(place.address, (this.pending.get(place.address) ?? 0) + 1);
     }
   }
 
-  private release(client: Client): void {
-    if (client.authorized) this.authorizedCount--;
+  private release(place: Place): void {
+    if (place.authorized) this.authorizedCount--;
     else {
       this.pendingCount--;
-      const left = (this.pending.get(client.address) ?? 1) - 1;
-      if (left > 0) this.pending.set(client.address, left);
-      else this.pending.delete(client.address);
+      const left = (this.pending.get(place.address) ?? 1) - 1;
+      if (left > 0) this.pending.set(place.address, left);
+      else this.pending.delete(place.address);
     }
   }
 
   private accept(client: Client): void {
-    const { socket } = client;
+    const { socket, place } = client;
     this.clients.add(client);
     socket.on('pong', () => (client.alive = true));
     socket.once('close', () => {
       this.clients.delete(client);
-      this.release(client);
+      this.release(place);
     });
     socket.on('error', (err) => this.options.logger.debug({ err }, 'websocket error'));
-    if (client.authorized) {
+    if (place.authorized) {
       this.send(client, { type: 'ready' });
       socket.on('message', () => undefined);
       return;
@@ -153,9 +160,9 @@ export class LiveEvents {
         return;
       }
       // moves from the unauthenticated budget to the authenticated one
-      this.release(client);
-      client.authorized = true;
-      this.take(client);
+      this.release(place);
+      place.authorized = true;
+      this.take(place);
       this.send(client, { type: 'ready' });
     });
   }
@@ -172,7 +179,7 @@ export class LiveEvents {
 
   private broadcast(message: WsServerMessage): void {
     const text = JSON.stringify(message);
-    for (const client of this.clients) if (client.authorized) this.sendText(client, text);
+    for (const client of this.clients) if (client.place.authorized) this.sendText(client, text);
   }
 
   private send(client: Client, message: WsServerMessage): void {
