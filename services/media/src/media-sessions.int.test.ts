@@ -278,7 +278,13 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
 test('MAX_SESSIONS: one offer too many is refused with AT_CAPACITY; a duplicate session id with CONFLICT', { timeout: 90_000 }, async () => {
   const publishers = await Promise.all([0, 1, 2, 3].map(() => Publisher.open(browser, pages.url, { videoCodec: 'vp8' })));
   const ids = publishers.map(() => nextSessionId());
-  for (let i = 0; i < 3; i++) await createSession(publishers[i] as Publisher, ids[i]);
+  // connected, so the connect deadline (PUBLISHER_CONNECT_TIMEOUT_SECONDS) cannot free a place under the test
+  for (let i = 0; i < 3; i++) {
+    const publisher = publishers[i] as Publisher;
+    const reply = await createSession(publisher, ids[i]);
+    await publisher.applyAnswer(reply.answer);
+    await publisher.waitConnected();
+  }
   const refused = await rawRequest(h.nc, subjects.media.createSession, { sessionId: ids[3], offer: publishers[3]?.offer });
   assert.equal(refused.error?.code, 'AT_CAPACITY');
   await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: ids[2] });
