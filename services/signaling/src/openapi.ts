@@ -125,7 +125,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           description:
             'Upgrade to a WebSocket. The server sends WsServerMessage JSON texts: `ready`, then every recording change in catalog order (`recording` with the whole object, `recording-deleted`, each with the bucket revision) and every session event. ' +
             'Without a token in the Authorization header (a browser cannot set one), the first client message must be a WsClientMessage `{ "type": "auth", "token" }` within WS_AUTH_TIMEOUT_SECONDS (closed with 4401 otherwise). ' +
-            'Connections that have not authenticated have their own small budget (MAX_WS_UNAUTHENTICATED overall, MAX_WS_UNAUTHENTICATED_PER_CLIENT per address) and never take an authenticated client\'s place (MAX_WS_CLIENTS); upgrades are rate-limited per address (WS_UPGRADES_PER_MINUTE).',
+            'Connections that have not authenticated have their own small budget (MAX_WS_UNAUTHENTICATED overall, where the one waiting longest gives way to a newcomer and is closed with 1013; MAX_WS_UNAUTHENTICATED_PER_CLIENT per address) and never take an authenticated client\'s place (MAX_WS_CLIENTS); upgrades are rate-limited per address (WS_UPGRADES_PER_MINUTE).',
           security: options.authRequired ? [{ bearer: [] }, {}] : [],
           responses: {
             '101': { description: 'Switching to the WebSocket protocol' },

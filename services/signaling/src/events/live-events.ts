@@ -44,6 +44,7 @@ export interface LiveEventsOptions {
 interface Place {
   authorized: boolean;
   address: string;
+  released?: boolean;
 }
 
 interface Client {
@@ -63,6 +64,8 @@ export class LiveEvents {
   /** unauthenticated clients per address */
   private readonly pending = new Map<string, number>();
   private pendingCount = 0;
+  /** connected clients still to authenticate, oldest first */
+  private readonly unauthenticated = new Set<Client>();
   private readonly sessionEvents: Subscription;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onFeedChange = (change: FeedChange) => this.broadcast(recordingMessage(change, this.options.signer));
@@ -98,8 +101,12 @@ export class LiveEvents {
     if (authorized) {
       if (this.authorizedCount >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
     } else {
-      if (this.pendingCount >= (this.options.maxUnauthenticated ?? 64)) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
       if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4)) return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
+      // a full budget gives the newcomer the place of the one waiting longest: sockets that never authenticate
+      // cannot keep a browser (which sends its token right after connecting) from getting a place
+      if (this.pendingCount >= (this.options.maxUnauthenticated ?? 64) && !this.evictOldestUnauthenticated()) {
+        return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+      }
     }
     // the place is taken now, before the handshake completes, so concurrent upgrades cannot overshoot
     const place: Place = { authorized, address };
@@ -115,7 +122,17 @@ export class LiveEvents {
     });
   }
 
+  private evictOldestUnauthenticated(): boolean {
+    const oldest = this.unauthenticated.values().next().value;
+    if (!oldest) return false;
+    this.unauthenticated.delete(oldest);
+    this.release(oldest.place);
+    oldest.socket.close(WS_CLOSE.tryAgainLater, 'no token in time');
+    return true;
+  }
+
   private take(place: Place): void {
+    place.released = false;
     if (place.authorized) this.authorizedCount++;
     else {
       this.pendingCount++;
@@ -124,6 +141,8 @@ export class LiveEvents {
   }
 
   private release(place: Place): void {
+    if (place.released) return;
+    place.released = true;
     if (place.authorized) this.authorizedCount--;
     else {
       this.pendingCount--;
@@ -139,6 +158,7 @@ export class LiveEvents {
     socket.on('pong', () => (client.alive = true));
     socket.once('close', () => {
       this.clients.delete(client);
+      this.unauthenticated.delete(client);
       this.release(place);
     });
     socket.on('error', (err) => this.options.logger.debug({ err }, 'websocket error'));
@@ -147,10 +167,13 @@ export class LiveEvents {
       socket.on('message', () => undefined);
       return;
     }
+    this.unauthenticated.add(client);
     const timer = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'unauthorized'), this.options.authTimeoutMs ?? 3000);
     socket.once('close', () => clearTimeout(timer));
     socket.once('message', (data: RawData) => {
       clearTimeout(timer);
+      // evicted meanwhile: its place is gone
+      if (!this.unauthenticated.delete(client)) return;
       if (!this.checkFirstMessage(data)) {
         socket.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;

@@ -25,7 +25,7 @@ after(async () => {
 });
 
 /** Other ways of writing the same path that a lenient router or a normalising proxy might accept. */
-export function spellings(path: string): string[] {
+function spellings(path: string): string[] {
   const segments = path.split('/').slice(1);
   const [first = '', ...rest] = segments;
   const tail = rest.length > 0 ? `/${rest.join('/')}` : '';
