@@ -50,7 +50,7 @@ test('with a token it binds the address asked for and does not warn', async () =
     const ready = await service.waitForLog((l) => l.msg === 'service ready');
     assert.equal(ready.url, `http://0.0.0.0:${port}`);
     assert.equal(ready.auth, true);
-    assert.ok(!service.logs.some((l) => String(l.msg).startsWith('no API_TOKEN')));
+    assert.ok(!service.logs.some((l) => String(l.msg).startsWith('no token set')));
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/recordings`)).status, 401);
   } finally {
     assert.equal((await service.stop()).code, 0);
