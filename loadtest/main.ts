@@ -23,8 +23,8 @@ async function startLocalStack(config: LoadConfig): Promise<TestStack> {
     recorders: config.recorders,
     recorderEnv: { RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(config.publishers) },
     mediaEnv: { MAX_SESSIONS: String(config.publishers), MEDIA_UDP_PORT_MIN: String(udp.min), MEDIA_UDP_PORT_MAX: String(udp.max) },
-    // every publisher and this harness share one client address: the per-address limit would throttle the harness, not the stack
-    signalingEnv: { RATE_LIMIT_PER_MINUTE: '0' },
+    // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
+    signalingEnv: { RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, config.publishers)) },
   });
 }
 

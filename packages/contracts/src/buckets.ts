@@ -6,4 +6,6 @@ export const BUCKETS = {
   sessions: 'sessions_v1',
   /** key = recording id, value = the recording's file (STORAGE=nats) */
   recordingFiles: 'recording_files_v1',
+  /** key = session id, value = the principal that created it (`token:publish`, `addr:…`); written by signaling */
+  sessionOwners: 'session_owners_v1',
 } as const;

@@ -7,6 +7,10 @@ import { z } from 'zod';
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNAUTHORIZED',
+  /** authenticated, but this token may not act on that resource (another principal's session) */
+  'FORBIDDEN',
+  /** the request names a host this server does not answer for (DNS rebinding protection) */
+  'MISDIRECTED_REQUEST',
   'NOT_FOUND',
   'NO_SUCH_SESSION',
   'NO_SUCH_RECORDING',
@@ -21,6 +25,10 @@ export const ERROR_CODES = [
   'NO_FREE_PORTS',
   'AT_CAPACITY',
   'RATE_LIMITED',
+  /** the client already holds MAX_SESSIONS_PER_CLIENT publisher sessions */
+  'TOO_MANY_SESSIONS',
+  /** not enough free disk space to record */
+  'INSUFFICIENT_STORAGE',
   'MEDIA_UNAVAILABLE',
   'RECORDER_UNAVAILABLE',
   'RECORDER_FAILED',

@@ -73,12 +73,16 @@ export class StackClient {
     }
   }
 
-  /** Waits until signaling's /readyz answers 200 (NATS, a media and a recorder answering); returns its body. */
+  /**
+   * Waits until signaling's /readyz answers 200 (NATS) and its body counts a media and a recorder instance
+   * (readiness itself does not require them); returns its body.
+   */
   waitReady(timeoutMs: number): Promise<unknown> {
     return this.waitFor('signaling /readyz (NATS, a media and a recorder answering)', async () => {
       const res = await fetch(`${this.baseUrl}/readyz`).catch(() => undefined);
       if (res?.status !== 200) return undefined;
-      return res.json().catch(() => ({}));
+      const body = (await res.json().catch(() => ({}))) as { checks?: { media?: number; recorders?: number } };
+      return (body.checks?.media ?? 0) > 0 && (body.checks?.recorders ?? 0) > 0 ? body : undefined;
     }, timeoutMs);
   }
 

@@ -53,6 +53,8 @@ const schema = natsEnvSchema
     SESSION_ENTRY_TTL_SECONDS: env.seconds(60),
     /** a connected publisher that sends no ICE consent check for this long is gone (Medooze's own limit is 30 s) */
     PUBLISHER_ICE_TIMEOUT_SECONDS: env.seconds(10),
+    /** a session whose publisher has not completed ICE and DTLS this long after it was created is closed (ice-timeout) */
+    PUBLISHER_CONNECT_TIMEOUT_SECONDS: env.seconds(10),
     /** JetStream replicas of the buckets media creates (sessions, catalog); 3 on a NATS cluster */
     NATS_KV_REPLICAS: env.int(1, 1, 5),
     /** Medooze's own log lines on stdout (they are not JSON) */
@@ -112,6 +114,7 @@ export interface MediaConfig {
   recorderLostGraceMs: number;
   sessionEntryTtlMs: number;
   publisherIceTimeoutMs: number;
+  publisherConnectTimeoutMs: number;
   kvReplicas: number;
   medoozeLog: boolean;
 }
@@ -141,6 +144,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     recorderLostGraceMs: Math.round(v.RECORDER_LOST_GRACE_SECONDS * 1000),
     sessionEntryTtlMs: Math.round(v.SESSION_ENTRY_TTL_SECONDS * 1000),
     publisherIceTimeoutMs: Math.round(v.PUBLISHER_ICE_TIMEOUT_SECONDS * 1000),
+    publisherConnectTimeoutMs: Math.round(v.PUBLISHER_CONNECT_TIMEOUT_SECONDS * 1000),
     kvReplicas: v.NATS_KV_REPLICAS,
     medoozeLog: v.MEDOOZE_LOG,
   };

@@ -44,6 +44,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       count: config.endpoints,
       nativeLog: config.medoozeLog,
       publisherIceTimeoutMs: config.publisherIceTimeoutMs,
+      publisherConnectTimeoutMs: config.publisherConnectTimeoutMs,
     },
     logger,
   );

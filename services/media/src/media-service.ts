@@ -38,7 +38,7 @@ import { parseOffer } from './sdp-offer.js';
 import type { SessionStore } from './session-store.js';
 import type { WebRtcEndpoint } from './webrtc-endpoint.js';
 
-export type SessionCloseReason = 'requested' | 'publisher-left' | 'shutdown';
+export type SessionCloseReason = 'requested' | 'publisher-left' | 'ice-timeout' | 'shutdown';
 
 /** A session's receive figures, and for its running recording the packets already lost when it started. */
 export interface SessionTrackStats {
@@ -166,7 +166,7 @@ export class MediaService {
       connection.on('connected', () => log.info('publisher connected'));
       connection.on('gone', (cause) => {
         log.info({ cause }, 'publisher gone');
-        this.closeSession(sessionId, 'publisher-left').catch((err: unknown) => log.error({ err }, 'session close failed'));
+        this.closeSession(sessionId, cause === 'connect-timeout' ? 'ice-timeout' : 'publisher-left').catch((err: unknown) => log.error({ err }, 'session close failed'));
       });
       this.publishSessionEvent({ type: 'connected', sessionId, mediaId: this.options.mediaId, at: new Date().toISOString() }, log);
       this.deps.metrics.sessionCreated();

@@ -108,6 +108,35 @@ test('a publisher that closes its tab is detected and its session closed (publis
   assert.ok(h.media.logs.some((l) => l.msg === 'publisher gone' && l.sessionId === sessionId));
 });
 
+test('a session whose publisher never completes ICE/DTLS is released within PUBLISHER_CONNECT_TIMEOUT_SECONDS (10 s); a connected one is kept', { timeout: 60_000 }, async () => {
+  const silent = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
+  const connected = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
+  const silentId = nextSessionId();
+  const connectedId = nextSessionId();
+  try {
+    const startedAt = Date.now();
+    // the answer is never given to the silent publisher: no ICE check, no DTLS ever reaches media
+    await createSession(silent, silentId);
+    const reply = await createSession(connected, connectedId);
+    await connected.applyAnswer(reply.answer);
+    await connected.waitConnected();
+    const closed = await events.waitFor(subjects.events.session(silentId), 'closed', 30_000);
+    assert.equal(closed.type === 'closed' && closed.reason, 'ice-timeout');
+    const heldMs = Date.parse(closed.at) - startedAt;
+    assert.ok(heldMs <= 12_000, `released ${heldMs} ms after creation (deadline 10 s, plus the close itself)`);
+    assert.equal(await sessionEntry(h.nc, silentId), undefined, 'its entry is gone');
+    assert.ok(h.media.logs.some((l) => l.msg === 'publisher did not connect in time' && l.sessionId === silentId));
+    // past the deadline, the publisher that did connect is still there
+    await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 11_000 - Date.now())));
+    assert.deepEqual(events.of(subjects.events.session(connectedId)).map((e) => e.type), ['connected']);
+    assert.ok(await sessionEntry(h.nc, connectedId));
+  } finally {
+    await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: connectedId });
+    await silent.close();
+    await connected.close();
+  }
+});
+
 test('a publisher that hangs up (pc.close, DTLS close alert) is detected at once', { timeout: 60_000 }, async () => {
   const publisher = await Publisher.open(browser, pages.url, { videoCodec: 'h264' });
   const sessionId = nextSessionId();
@@ -251,7 +280,13 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
 test('MAX_SESSIONS: one offer too many is refused with AT_CAPACITY; a duplicate session id with CONFLICT', { timeout: 90_000 }, async () => {
   const publishers = await Promise.all([0, 1, 2, 3].map(() => Publisher.open(browser, pages.url, { videoCodec: 'vp8' })));
   const ids = publishers.map(() => nextSessionId());
-  for (let i = 0; i < 3; i++) await createSession(publishers[i] as Publisher, ids[i]);
+  // connected, so the connect deadline (PUBLISHER_CONNECT_TIMEOUT_SECONDS) cannot free a place under the test
+  for (let i = 0; i < 3; i++) {
+    const publisher = publishers[i] as Publisher;
+    const reply = await createSession(publisher, ids[i]);
+    await publisher.applyAnswer(reply.answer);
+    await publisher.waitConnected();
+  }
   const refused = await rawRequest(h.nc, subjects.media.createSession, { sessionId: ids[3], offer: publishers[3]?.offer });
   assert.equal(refused.error?.code, 'AT_CAPACITY');
   await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: ids[2] });

@@ -5,7 +5,7 @@ import type { ChosenTrack } from './codec-choice.js';
 import type { DtlsState, IncomingStream, IncomingStreamTrack, Transport } from './medooze.js';
 
 /** Why Medooze says the publisher is gone. */
-export type PublisherGoneCause = 'dtls-closed' | 'dtls-failed' | 'ice-timeout' | 'transport-stopped';
+export type PublisherGoneCause = 'dtls-closed' | 'dtls-failed' | 'ice-timeout' | 'connect-timeout' | 'transport-stopped';
 
 export interface PublishedTrackHandle {
   chosen: ChosenTrack;
@@ -41,6 +41,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
   private goneEmitted = false;
   private dtlsConnected = false;
   private livenessTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private iceRequests = 0;
   private iceSeenAt = 0;
 
@@ -51,8 +52,13 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     readonly answer: string,
     private readonly logger: Logger,
     private readonly iceTimeoutMs: number,
+    connectTimeoutMs: number,
   ) {
     super();
+    // an offer whose publisher never completes ICE and DTLS would hold its ports and a session place until
+    // Medooze's own 30 s ICE timeout, and one client could pile such sessions up
+    this.connectTimer = setTimeout(() => this.guard(() => this.onConnectTimeout(connectTimeoutMs)), connectTimeoutMs);
+    this.connectTimer.unref();
     // Medooze rethrows listener errors asynchronously, so these listeners guard themselves
     transport.on('dtlsstate', (state: DtlsState) => this.guard(() => this.onDtlsState(state)));
     transport.on('icetimeout', () => this.guard(() => this.markGone('ice-timeout')));
@@ -102,6 +108,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.connectTimer);
     this.stopLivenessWatch();
     // the one line an operator needs for "my publisher never connected": did its checks arrive, did DTLS start
     if (!this.dtlsConnected) this.logger.warn({ ice: this.transport.getStats().ice ?? null, dtls: this.transport.getDTLSState() }, 'publisher never connected');
@@ -117,6 +124,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     this.logger.info({ state }, 'dtls state');
     if (state === 'connected' && !this.dtlsConnected) {
       this.dtlsConnected = true;
+      clearTimeout(this.connectTimer);
       this.startLivenessWatch();
       this.emit('connected');
     } else if (state === 'closed') {
@@ -126,9 +134,16 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     }
   }
 
+  private onConnectTimeout(afterMs: number): void {
+    if (this.closed || this.dtlsConnected) return;
+    this.logger.info({ afterMs, dtls: this.transport.getDTLSState() }, 'publisher did not connect in time');
+    this.markGone('connect-timeout');
+  }
+
   private markGone(cause: PublisherGoneCause): void {
     if (this.closed || this.goneEmitted) return;
     this.goneEmitted = true;
+    clearTimeout(this.connectTimer);
     this.stopLivenessWatch();
     this.emit('gone', cause);
   }

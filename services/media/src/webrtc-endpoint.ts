@@ -16,6 +16,8 @@ export interface WebRtcEndpointOptions {
   nativeLog: boolean;
   /** a connected publisher silent (no ICE consent checks) for this long is gone */
   publisherIceTimeoutMs: number;
+  /** a session whose publisher has not completed ICE and DTLS this long after its creation is closed */
+  publisherConnectTimeoutMs: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export class WebRtcEndpoint {
     private readonly endpoints: OpenEndpoint[],
     private readonly logger: Logger,
     private readonly publisherIceTimeoutMs: number,
+    private readonly publisherConnectTimeoutMs: number,
   ) {}
 
   static open(options: WebRtcEndpointOptions, logger: Logger): WebRtcEndpoint {
@@ -76,7 +79,7 @@ export class WebRtcEndpoint {
     }
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, ports: endpoints.map((e) => e.port), udpPorts: options.udpPorts }, 'webrtc endpoints open');
-    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs);
+    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs);
   }
 
   /** The UDP port of each endpoint, in order. */
@@ -144,7 +147,7 @@ export class WebRtcEndpoint {
         tracks.set(chosen.kind, { chosen, track });
       }
       logger.debug({ port: open.port }, 'publisher placed on endpoint');
-      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs);
+      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs, this.publisherConnectTimeoutMs);
     } catch (err) {
       try {
         transport?.stop();

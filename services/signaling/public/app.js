@@ -30,6 +30,7 @@ const els = {
   tokenForm: $('token-form'),
   tokenInput: /** @type {HTMLInputElement} */ ($('token-input')),
   tokenError: $('token-error'),
+  tokenRemember: /** @type {HTMLInputElement} */ ($('token-remember')),
 };
 
 const TOKEN_KEY = 'recstack.apiToken';
@@ -52,7 +53,8 @@ const state = {
   timer: 0,
   /** @type {Map<string, any>} recordings by id */
   recordings: new Map(),
-  token: localStorage.getItem(TOKEN_KEY) || '',
+  // the browser session's copy first; localStorage only holds it when the person asked to be remembered
+  token: sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || '',
   serverReachable: true,
   cameraReady: false,
 };
@@ -73,11 +75,6 @@ function authHeaders() {
   return state.token ? { authorization: `Bearer ${state.token}` } : {};
 }
 
-/** Adds the token to a URL the browser fetches on its own (a <video src>, a link, the WebSocket). */
-function withToken(url) {
-  if (!state.token) return url;
-  return `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(state.token)}`;
-}
 
 /**
  * One API call. A 401 asks the person for the token and tries again; a network failure becomes an
@@ -127,13 +124,16 @@ function askForToken(wasWrong) {
   tokenPrompt = new Promise((resolve) => {
     els.tokenError.hidden = !wasWrong;
     els.tokenInput.value = '';
+    els.tokenRemember.checked = Boolean(localStorage.getItem(TOKEN_KEY));
     els.tokenDialog.showModal();
     els.tokenInput.focus();
     els.tokenForm.addEventListener(
       'submit',
       () => {
         state.token = els.tokenInput.value.trim();
-        localStorage.setItem(TOKEN_KEY, state.token);
+        sessionStorage.setItem(TOKEN_KEY, state.token);
+        if (els.tokenRemember.checked) localStorage.setItem(TOKEN_KEY, state.token);
+        else localStorage.removeItem(TOKEN_KEY);
         tokenPrompt = null;
         resolve();
         // the socket may have been refused for want of the token
@@ -642,10 +642,11 @@ function renderRecording(item, recording) {
   error.textContent = notice ?? '';
 
   const finished = recording.status === 'done';
-  const mediaUrl = `/api/recordings/${encodeURIComponent(recording.id)}/media`;
+  // a short-lived signed URL from the server: a <video src> or a link cannot carry the token in a header,
+  // and a long-lived token must not sit in a URL
   const download = item.querySelector('.download');
   download.hidden = !finished;
-  download.href = withToken(`${mediaUrl}?download=1`);
+  download.href = `${recording.mediaUrl}&download=1`;
   download.setAttribute('download', recording.fileName);
   const player = item.querySelector('.player');
   player.hidden = !finished;
@@ -653,10 +654,20 @@ function renderRecording(item, recording) {
   thumbState.hidden = finished;
   thumbState.textContent = recording.status === 'failed' ? 'No video' : `${STATE_TEXT[recording.status] ?? recording.status}…`;
   thumbState.dataset.status = recording.status;
-  const src = withToken(mediaUrl);
-  if (finished && player.dataset.src !== src) {
-    player.dataset.src = src;
-    player.src = src;
+  // every update brings a fresh signature: the player keeps the URL it loaded until that one fails
+  if (finished && !player.dataset.src) {
+    player.dataset.src = recording.mediaUrl;
+    player.src = recording.mediaUrl;
+  }
+}
+
+/** A fresh signed URL of a recording's file (the one the page holds may have expired), or null. */
+async function freshMediaUrl(id) {
+  try {
+    return (await apiJson(`/api/recordings/${encodeURIComponent(id)}`)).mediaUrl;
+  } catch {
+    // the list shows the error state of the recording on its next update
+    return null;
   }
 }
 
@@ -669,6 +680,32 @@ function upsertRecording(recording) {
   if (!item) {
     item = els.itemTemplate.content.firstElementChild.cloneNode(true);
     item.querySelector('.delete').addEventListener('click', () => void deleteRecording(item.dataset.recordingId));
+    const player = item.querySelector('.player');
+    player.addEventListener('error', () => {
+      // once per loaded URL: a file that cannot play at all must not loop
+      if (player.dataset.refreshed === player.dataset.src) return;
+      player.dataset.refreshed = player.dataset.src;
+      void freshMediaUrl(item.dataset.recordingId).then((url) => {
+        if (!url) return;
+        const position = player.currentTime;
+        player.dataset.src = url;
+        player.src = url;
+        if (position > 0) player.currentTime = position;
+      });
+    });
+    item.querySelector('.download').addEventListener('click', (event) => {
+      // an old page may hold an expired link: fetch a fresh one, then follow it
+      event.preventDefault();
+      void (async () => {
+        const url = await freshMediaUrl(item.dataset.recordingId);
+        const link = item.querySelector('.download');
+        if (url) link.href = `${url}&download=1`;
+        const a = document.createElement('a');
+        a.href = link.href;
+        a.download = link.getAttribute('download') ?? '';
+        a.click();
+      })();
+    });
     insertSorted(item, recording);
   }
   renderRecording(item, recording);

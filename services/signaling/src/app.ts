@@ -3,21 +3,28 @@ import Koa, { type Context, type Middleware } from 'koa';
 import type { RecordingCatalog } from '@recstack/catalog';
 import type { Logger } from '@recstack/service-kit';
 import type { SessionDirectory } from './backends/session-directory.js';
-import { authMiddleware } from './http/auth.js';
+import { assertEveryRouteDeclaresAccess, authEnabled, type AuthPolicy } from './http/auth.js';
+import { clientAddressMiddleware } from './http/client-address.js';
+import { hostCheckMiddleware } from './http/host-check.js';
 import { HttpError, MethodNotAllowedError, NotFoundError, errorResponseBody, toHttpError } from './http/http-error.js';
+import { canonicalPathMiddleware } from './http/canonical-path.js';
 import { originCheckMiddleware } from './http/origin-check.js';
 import { RateLimiter, rateLimitMiddleware } from './http/rate-limit.js';
 import { staticFiles } from './http/static-files.js';
 import type { SignalingMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 import type { RecordingControl } from './recordings/recording-control.js';
+import type { MediaUrlSigner } from './recordings/media-urls.js';
 import type { RecordingFiles } from './recordings/recording-files.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
+import { routeGuards } from './routes/route-guards.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { whipRoutes } from './routes/whip-routes.js';
+import type { ClientSessionQuota } from './whip/client-session-quota.js';
 import type { PublisherSessions } from './whip/publisher-sessions.js';
+import type { SessionOwners } from './whip/session-owners.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -30,8 +37,14 @@ export interface AppDeps {
   readiness: () => Promise<Readiness>;
   openapi: () => object;
   publicDir: string;
-  apiToken: string | undefined;
-  trustProxy: boolean;
+  auth: AuthPolicy;
+  signer: MediaUrlSigner;
+  owners: SessionOwners;
+  quota: ClientSessionQuota;
+  /** trusted reverse-proxy hops in front (TRUST_PROXY_HOPS) */
+  proxyHops: number;
+  /** without a token: Host names answered besides loopback ones */
+  allowedHosts: readonly string[];
   limits: { sdpBytes: number; jsonBodyBytes: number; ratePerMinute: number };
   isShuttingDown: () => boolean;
 }
@@ -41,22 +54,34 @@ export interface AppDeps {
  * (or a test) puts it behind an HTTP server, which also takes the WebSocket upgrades.
  */
 export function createApp(deps: AppDeps): { app: Koa; router: Router } {
-  const app = new Koa({ proxy: deps.trustProxy });
-  const router = new Router();
-  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown });
-  eventsRoutes(router);
-  whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes });
-  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes });
-  recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files });
+  // proxy: X-Forwarded-Proto/Host count only behind trusted proxies; the address is set by clientAddressMiddleware
+  const app = new Koa({ proxy: deps.proxyHops > 0 });
+  // a URL names a route in exactly one spelling: another case, a trailing slash or an encoded letter is 404
+  const router = new Router({ sensitive: true, strict: true });
+  const guards = routeGuards(deps.auth, (ctx) => {
+    // a <video src> cannot send a header: the short-lived signed URL from the recording's mediaUrl stands in
+    const { expires, sig } = ctx.query;
+    const id = (ctx.params as Record<string, string | undefined>).id ?? '';
+    return deps.signer.verify(id, typeof expires === 'string' ? expires : undefined, typeof sig === 'string' ? sig : undefined) ? { role: 'view', key: 'signed-url' } : undefined;
+  });
+  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown, open: guards.open, view: guards.view });
+  eventsRoutes(router, guards.view);
+  whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes, guards, quota: deps.quota, owners: deps.owners });
+  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes, guards, signer: deps.signer, owners: deps.owners });
+  recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files, guards, signer: deps.signer, owners: deps.owners });
+  assertEveryRouteDeclaresAccess(router);
 
+  app.use(clientAddressMiddleware(deps.proxyHops));
   app.use(observe(deps.logger, deps.metrics));
   app.use(errors(deps.logger));
   app.use(securityHeaders());
+  // without a token, a page elsewhere could reach us through a name it resolves to 127.0.0.1 (DNS rebinding)
+  if (!authEnabled(deps.auth)) app.use(hostCheckMiddleware(deps.allowedHosts, deps.proxyHops));
   app.use(refuseWhenShuttingDown(deps.isShuttingDown));
+  app.use(canonicalPathMiddleware());
   app.use(staticFiles(deps.publicDir));
   // with a token, a foreign page cannot act without knowing it; without one, only our own page may
-  if (deps.apiToken === undefined) app.use(originCheckMiddleware());
-  app.use(authMiddleware({ token: deps.apiToken }));
+  if (!authEnabled(deps.auth)) app.use(originCheckMiddleware(deps.proxyHops));
   if (deps.limits.ratePerMinute > 0) app.use(rateLimitMiddleware(new RateLimiter(deps.limits.ratePerMinute), () => deps.metrics.rateLimited.inc()));
   app.use(router.routes());
   // sets 405/501 with an Allow header; `errors` gives those their JSON body

@@ -8,7 +8,8 @@ test('defaults work without any environment', () => {
   assert.equal(config.http.host, '127.0.0.1');
   assert.equal(config.http.port, 8080);
   assert.deepEqual(config.nats.servers, ['nats://127.0.0.1:4222']);
-  assert.equal(config.apiToken, undefined);
+  assert.deepEqual(config.tokens, { admin: undefined, publish: undefined, view: undefined });
+  assert.equal(config.http.proxyHops, 0);
   assert.equal(config.webhook, undefined);
   assert.equal(config.limits.sdpBytes, 64 * 1024);
   assert.match(config.recordingsDir, /recordings$/);
@@ -52,4 +53,23 @@ test('STORAGE and NATS_KV_REPLICAS: local and 1 by default, validated', () => {
   assert.equal(cluster.kvReplicas, 3);
   assert.throws(() => loadConfig({ STORAGE: 's3' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('STORAGE:')));
   assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '0' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
+});
+
+test('TRUST_PROXY_HOPS, with the old TRUST_PROXY=true read as one hop', () => {
+  assert.equal(loadConfig({ TRUST_PROXY_HOPS: '2' }).http.proxyHops, 2);
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).http.proxyHops, 1);
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '2' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('TRUST_PROXY:')));
+  assert.throws(() => loadConfig({ TRUST_PROXY_HOPS: '-1' }), ConfigError);
+});
+
+test('scoped tokens: each its own, any of them turns authentication on', () => {
+  const config = loadConfig({ HTTP_HOST: '0.0.0.0', PUBLISH_TOKEN: 'publish-token-0123456789', VIEW_TOKEN: 'view-token-0123456789ab' });
+  assert.equal(config.http.host, '0.0.0.0', 'a token set: not narrowed');
+  assert.equal(config.tokens.publish, 'publish-token-0123456789');
+  assert.throws(
+    () => loadConfig({ API_TOKEN: 'same-token-0123456789ab', VIEW_TOKEN: 'same-token-0123456789ab' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('VIEW_TOKEN:')) && !err.message.includes('same-token'),
+  );
+  assert.equal(loadConfig({}).mediaUrls.ttlMs, 15 * 60_000);
+  assert.deepEqual(loadConfig({ ALLOWED_HOSTS: 'Rec.LAN, box.local ,' }).http.allowedHosts, ['rec.lan', 'box.local']);
 });

@@ -21,11 +21,26 @@ const schema = natsEnvSchema.extend({
   STORAGE: StorageKindSchema.default('local'),
   /** JetStream replicas of the buckets signaling creates (catalog, recording files); 3 on a NATS cluster */
   NATS_KV_REPLICAS: env.int(1, 1, 5),
-  /** when set, every API, WHIP and WebSocket call needs `Authorization: Bearer <API_TOKEN>` */
+  /** the admin token: everything. With any token set, every API, WHIP and WebSocket call needs `Authorization: Bearer <token>` */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** publishes (WHIP) and starts/stops the recordings of the sessions it created: what you give OBS */
+  PUBLISH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** reads: list, get, play, download, live events, status */
+  VIEW_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** key of the signed media URLs (HMAC); every signaling instance behind one name must share it. Unset: random per process */
+  MEDIA_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** how long a signed media URL stays valid */
+  MEDIA_URL_TTL_SECONDS: env.int(900, 10, 24 * 3600),
+  /** without a token, Host names (besides loopback ones) requests may carry; comma-separated, a port is ignored */
+  ALLOWED_HOSTS: z.string().default(''),
   /** without API_TOKEN signaling binds loopback only, unless this explicitly allows it (e.g. behind an auth proxy) */
   ALLOW_REMOTE_WITHOUT_TOKEN: env.bool(false),
-  /** trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy (client address for rate limits and logs) */
+  /**
+   * reverse proxies in front that append to X-Forwarded-For: the client address is the entry this many from
+   * the right (0: the socket's peer; X-Forwarded-* are then ignored)
+   */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).optional(),
+  /** deprecated: `true` means TRUST_PROXY_HOPS=1 */
   TRUST_PROXY: env.bool(false),
   NATS_REQUEST_TIMEOUT_SECONDS: env.seconds(10),
   /** media may try several recorders before it answers a start (RECORDER_START_ATTEMPTS × RECORDER_START_TIMEOUT_SECONDS there) */
@@ -36,7 +51,17 @@ const schema = natsEnvSchema.extend({
   MAX_JSON_BODY_BYTES: env.int(16 * 1024, 256, 1024 * 1024),
   /** mutating requests (POST, DELETE) per client address and minute; 0 turns the limit off */
   RATE_LIMIT_PER_MINUTE: env.int(600, 0),
+  /** authenticated WebSocket clients */
   MAX_WS_CLIENTS: env.int(500, 1),
+  /** WebSockets that have not sent their token yet, overall and per client address: their own budget */
+  MAX_WS_UNAUTHENTICATED: env.int(64, 1),
+  MAX_WS_UNAUTHENTICATED_PER_CLIENT: env.int(4, 1),
+  /** a WebSocket that has not authenticated this long after connecting is closed */
+  WS_AUTH_TIMEOUT_SECONDS: env.seconds(3),
+  /** WebSocket upgrades per client address and minute; 0 turns the limit off */
+  WS_UPGRADES_PER_MINUTE: env.int(120, 0),
+  /** publisher (WHIP) sessions one client (its token, or its address without tokens) may hold at once */
+  MAX_SESSIONS_PER_CLIENT: env.int(10, 1),
   WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_MAX_ATTEMPTS: env.int(8, 1, 100),
@@ -57,19 +82,28 @@ export interface SignalingConfig {
     port: number;
     /** true when HTTP_HOST asked for a non-loopback address that was narrowed for lack of a token */
     narrowedToLoopback: boolean;
-    trustProxy: boolean;
+    /** trusted reverse-proxy hops (TRUST_PROXY_HOPS) */
+    proxyHops: number;
+    /** lower-case host names accepted besides loopback when no token is set */
+    allowedHosts: string[];
   };
   recordingsDir: string;
   storage: StorageKind;
   kvReplicas: number;
   publicDir: string;
-  apiToken: string | undefined;
+  tokens: { admin: string | undefined; publish: string | undefined; view: string | undefined };
+  mediaUrls: { secret: string | undefined; ttlMs: number };
   timeouts: { requestMs: number; startMs: number; stopMs: number };
   limits: {
     sdpBytes: number;
     jsonBodyBytes: number;
     ratePerMinute: number;
     wsClients: number;
+    wsUnauthenticated: number;
+    wsUnauthenticatedPerClient: number;
+    wsAuthTimeoutMs: number;
+    wsUpgradesPerMinute: number;
+    sessionsPerClient: number;
   };
   webhook:
     | {
@@ -90,7 +124,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Variables whose values must not appear in an error message (logs are read by more people than secrets). */
-const SECRETS = ['API_TOKEN', 'WEBHOOK_SECRET', 'NATS_PASSWORD', 'NATS_TOKEN'];
+const SECRETS = ['API_TOKEN', 'PUBLISH_TOKEN', 'VIEW_TOKEN', 'MEDIA_URL_SECRET', 'WEBHOOK_SECRET', 'NATS_PASSWORD', 'NATS_TOKEN'];
 
 function loadWithoutEchoingSecrets(source: Record<string, string | undefined>): z.infer<typeof schema> {
   try {
@@ -105,7 +139,11 @@ function loadWithoutEchoingSecrets(source: Record<string, string | undefined>): 
 export function loadConfig(source: Record<string, string | undefined> = process.env): SignalingConfig {
   const values = loadWithoutEchoingSecrets(source);
   const requestedHost = values.HTTP_HOST;
-  const open = values.API_TOKEN === undefined && !values.ALLOW_REMOTE_WITHOUT_TOKEN;
+  const tokens = { admin: values.API_TOKEN, publish: values.PUBLISH_TOKEN, view: values.VIEW_TOKEN };
+  const problems = [...tokenProblems(tokens), ...proxyProblems(values)];
+  if (problems.length > 0) throw new ConfigError(problems);
+  const anyToken = Object.values(tokens).some((t) => t !== undefined);
+  const open = !anyToken && !values.ALLOW_REMOTE_WITHOUT_TOKEN;
   const narrowed = open && !isLoopbackHost(requestedHost);
   return {
     nats: natsSettings(values),
@@ -116,13 +154,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       requestedHost,
       port: values.HTTP_PORT,
       narrowedToLoopback: narrowed,
-      trustProxy: values.TRUST_PROXY,
+      proxyHops: values.TRUST_PROXY_HOPS ?? (values.TRUST_PROXY ? 1 : 0),
+      allowedHosts: values.ALLOWED_HOSTS.split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
     },
     recordingsDir: resolve(values.RECORDINGS_DIR),
     storage: values.STORAGE,
     kvReplicas: values.NATS_KV_REPLICAS,
     publicDir: resolve(values.PUBLIC_DIR),
-    apiToken: values.API_TOKEN,
+    tokens,
+    mediaUrls: { secret: values.MEDIA_URL_SECRET, ttlMs: values.MEDIA_URL_TTL_SECONDS * 1000 },
     timeouts: {
       requestMs: Math.round(values.NATS_REQUEST_TIMEOUT_SECONDS * 1000),
       startMs: Math.round(values.RECORDING_START_WAIT_SECONDS * 1000),
@@ -133,6 +175,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       jsonBodyBytes: values.MAX_JSON_BODY_BYTES,
       ratePerMinute: values.RATE_LIMIT_PER_MINUTE,
       wsClients: values.MAX_WS_CLIENTS,
+      wsUnauthenticated: values.MAX_WS_UNAUTHENTICATED,
+      wsUnauthenticatedPerClient: values.MAX_WS_UNAUTHENTICATED_PER_CLIENT,
+      wsAuthTimeoutMs: Math.round(values.WS_AUTH_TIMEOUT_SECONDS * 1000),
+      wsUpgradesPerMinute: values.WS_UPGRADES_PER_MINUTE,
+      sessionsPerClient: values.MAX_SESSIONS_PER_CLIENT,
     },
     webhook: values.WEBHOOK_URL
       ? {
@@ -145,4 +192,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       : undefined,
   };
+}
+
+/** Two roles with one token would make the weaker one the stronger: each token must be its own. */
+function tokenProblems(tokens: Record<string, string | undefined>): string[] {
+  const seen = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [role, token] of Object.entries(tokens)) {
+    if (token === undefined) continue;
+    const other = seen.get(token);
+    if (other) problems.push(`${role === 'admin' ? 'API_TOKEN' : `${role.toUpperCase()}_TOKEN`}: must differ from the ${other} token`);
+    seen.set(token, role);
+  }
+  return problems;
+}
+
+function proxyProblems(values: { TRUST_PROXY: boolean; TRUST_PROXY_HOPS?: number | undefined }): string[] {
+  if (values.TRUST_PROXY && values.TRUST_PROXY_HOPS !== undefined && values.TRUST_PROXY_HOPS !== 1) return ['TRUST_PROXY: conflicts with TRUST_PROXY_HOPS; set only TRUST_PROXY_HOPS'];
+  return [];
 }

@@ -16,12 +16,14 @@ async function main(): Promise<void> {
   lifecycle.onDrain('http', () => signaling.drain());
   lifecycle.own('http', () => signaling.close(config.shutdownTimeoutMs - 2000));
 
-  if (config.apiToken === undefined) {
+  const auth = Object.values(config.tokens).some((t) => t !== undefined);
+  if (!auth) {
     const where = { host: config.http.host, requestedHost: config.http.requestedHost };
-    if (isLoopbackHost(config.http.host)) logger.warn(where, 'no API_TOKEN set: listening on loopback only');
-    else logger.warn(where, 'no API_TOKEN set: listening without authentication (ALLOW_REMOTE_WITHOUT_TOKEN)');
+    if (isLoopbackHost(config.http.host)) logger.warn(where, 'no token set: listening on loopback only, answering loopback Host names and ALLOWED_HOSTS');
+    else logger.warn(where, 'no token set: listening without authentication (ALLOW_REMOTE_WITHOUT_TOKEN)');
   }
-  logger.info({ url: signaling.url, recordingsDir: config.recordingsDir, auth: config.apiToken !== undefined, webhook: config.webhook !== undefined }, 'service ready');
+  if (auth && config.mediaUrls.secret === undefined) logger.warn('MEDIA_URL_SECRET not set: media URLs are signed with a random key of this process; instances behind one name must share a secret');
+  logger.info({ url: signaling.url, recordingsDir: config.recordingsDir, auth, webhook: config.webhook !== undefined }, 'service ready');
 }
 
 main().catch((err: unknown) => {

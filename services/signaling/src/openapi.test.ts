@@ -11,7 +11,7 @@ function routerOfApp() {
   const deps = {
     logger: createLogger('test', 'silent'),
     publicDir: '/nonexistent',
-    apiToken: undefined,
+    auth: { tokens: {} },
     trustProxy: false,
     limits: { sdpBytes: 1000, jsonBodyBytes: 1000, ratePerMinute: 0 },
     isShuttingDown: () => false,
@@ -58,11 +58,13 @@ test('the document is OpenAPI 3.1 and every reference in it resolves', () => {
 test('the validator built from the document accepts a real recording and refuses wrong ones', () => {
   const validator = new ResponseValidator(doc);
   const now = new Date().toISOString();
-  const recording: Recording = {
+  const stored: Recording = {
     id: 'rec_1', sessionId: 'ses_1', status: 'done', createdAt: now, startedAt: now, stoppedAt: now, updatedAt: now, durationMs: 8000,
     sizeBytes: 1000, container: 'mp4', audioCodec: 'aac', tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 480 }],
     fileName: 'rec_1.mp4', storage: 'local', mediaId: 'med_1', recorderId: 'rcd_1', firstKeyframeMs: 200, stopReason: 'requested',
   };
+  const recording = { ...stored, mediaUrl: '/api/recordings/rec_1/media?expires=1&sig=x' };
+  assert.throws(() => validator.check('GET', '/api/recordings/rec_1', 200, 'application/json', stored), /does not match/, 'the API view carries mediaUrl');
   assert.equal(validator.check('GET', '/api/recordings/rec_1', 200, 'application/json; charset=utf-8', recording), '/api/recordings/{id}');
   validator.check('GET', '/api/recordings', 200, 'application/json', [recording, { ...recording, id: 'rec_2', error: { code: 'TIMEOUT', message: 'x' } }]);
   assert.throws(() => validator.check('GET', '/api/recordings/rec_1', 200, 'application/json', { ...recording, status: 'paused' }), /does not match/);

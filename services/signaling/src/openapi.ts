@@ -1,28 +1,45 @@
 import { z } from 'zod';
-import { ErrorBodySchema, PublisherSessionSchema, RecordingSchema } from '@recstack/contracts';
+import { ErrorBodySchema, PublisherSessionSchema } from '@recstack/contracts';
+import { RecordingViewSchema } from './recordings/recording-view.js';
 import { WsClientMessageSchema, WsServerMessageSchema } from './events/ws-messages.js';
 import { StartRecordingBodySchema } from './routes/session-routes.js';
 
 /** Response bodies that are not contract messages; declared here so the document and tests share them. */
 export const HealthSchema = z.object({ status: z.literal('ok') });
+const count = z.number().int().nonnegative();
+const BackendsShape = {
+  media: z.object({ instances: count, sessions: count, capacity: count }),
+  recorders: z.object({ instances: count, active: count, capacity: count }),
+};
 export const ReadinessSchema = z.object({
   status: z.enum(['ready', 'not-ready']),
-  checks: z.object({ nats: z.boolean(), media: z.number().int().nonnegative(), recorders: z.number().int().nonnegative() }),
+  checks: z.object({ nats: z.boolean(), media: count, recorders: count }),
+  backends: z.object(BackendsShape).optional(),
+});
+export const StatusSchema = z.object({
+  ready: z.boolean(),
+  nats: z.boolean(),
+  ...BackendsShape,
+  /** a media instance answers and has room for another session */
+  canPublish: z.boolean(),
+  /** a recorder answers and has room for another recording */
+  canRecord: z.boolean(),
 });
 export const SessionClosedSchema = z.object({ sessionId: z.string(), closed: z.literal(true) });
 export const ErrorResponseSchema = z.object({ error: ErrorBodySchema });
-export const RecordingListSchema = z.array(RecordingSchema);
+export const RecordingListSchema = z.array(RecordingViewSchema);
 
 const COMPONENTS: Array<[string, z.ZodType]> = [
   ['ErrorBody', ErrorBodySchema],
   ['ErrorResponse', ErrorResponseSchema],
-  ['Recording', RecordingSchema],
+  ['Recording', RecordingViewSchema],
   ['RecordingList', RecordingListSchema],
   ['Session', PublisherSessionSchema],
   ['SessionClosed', SessionClosedSchema],
   ['StartRecordingBody', StartRecordingBodySchema],
   ['Health', HealthSchema],
   ['Readiness', ReadinessSchema],
+  ['Status', StatusSchema],
   ['WsServerMessage', WsServerMessageSchema],
   ['WsClientMessage', WsClientMessageSchema],
 ];
@@ -36,7 +53,8 @@ const error = (description: string): Json => ({ description, ...json('ErrorRespo
 /** Errors any protected endpoint may answer. */
 const COMMON_ERRORS: Json = {
   '401': { $ref: '#/components/responses/Unauthorized' },
-  '403': error('A request from another site\'s page while the server runs without a token (UNAUTHORIZED)'),
+  '403': error('A request from another site\'s page while the server runs without a token (UNAUTHORIZED), or a publish token acting on a session it did not create (FORBIDDEN)'),
+  '421': error('Without a token: a Host that is not a loopback name or in ALLOWED_HOSTS (MISDIRECTED_REQUEST)'),
   '429': { $ref: '#/components/responses/RateLimited' },
   '500': error('Internal error (INTERNAL)'),
   '503': {
@@ -71,14 +89,19 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
       version: options.version,
       description:
         'Publish a camera with WHIP (RFC 9725), record it, list, play and download the recordings, and follow their state live over a WebSocket. ' +
-        'Errors are `{ "error": { "code", "message" } }`. When the server has an API token, every /whip, /api and /ws call needs `Authorization: Bearer <token>`; ' +
-        'GET /api/recordings/{id}/media and /ws also take it as the `access_token` query parameter.',
+        'Errors are `{ "error": { "code", "message" } }`. When the server has tokens, every /whip, /api and /ws call needs `Authorization: Bearer <token>`: ' +
+        'API_TOKEN (admin) may do everything; PUBLISH_TOKEN may publish (WHIP) and start/stop the recordings of the sessions it created; VIEW_TOKEN may list, get, play and download recordings, follow /ws and read /api/status. ' +
+        'No token is ever taken from a URL: a recording carries `mediaUrl`, a short-lived signed path of its file for a <video src> or a download link. ' +
+        'Without any token, only requests naming a loopback Host (or one in ALLOWED_HOSTS) are answered.',
     },
     servers: [{ url: '/' }],
     security: secured,
     components: {
       schemas: componentSchemas(),
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, accessToken: { type: 'apiKey', in: 'query', name: 'access_token' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        signedUrl: { type: 'apiKey', in: 'query', name: 'sig', description: 'with `expires`: the signature in a recording\'s `mediaUrl`' },
+      },
       responses: {
         Unauthorized: { ...error('Missing or wrong token'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
         RateLimited: { ...error('Too many requests (RATE_LIMITED)'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
@@ -88,7 +111,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': ok('Up', 'Health') } } },
       '/readyz': {
         get: {
-          summary: 'NATS connected and at least one media and one recorder instance answering',
+          summary: 'Ready to serve: NATS answers. The media and recorder instances answering (and their capacity) are in the body and do not decide it',
           security: [],
           responses: { '200': ok('Ready', 'Readiness'), '503': ok('Not ready', 'Readiness') },
         },
@@ -104,11 +127,15 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           summary: 'Live events (WebSocket)',
           description:
             'Upgrade to a WebSocket. The server sends WsServerMessage JSON texts: `ready`, then every recording change in catalog order (`recording` with the whole object, `recording-deleted`, each with the bucket revision) and every session event. ' +
-            'Without a token in the header or the `access_token` query parameter, the first client message must be a WsClientMessage `{ "type": "auth", "token" }` (closed with 4401 otherwise).',
-          security: options.authRequired ? [{ bearer: [] }, { accessToken: [] }, {}] : [],
+            'Without a token in the Authorization header (a browser cannot set one), the first client message must be a WsClientMessage `{ "type": "auth", "token" }` within WS_AUTH_TIMEOUT_SECONDS (closed with 4401 otherwise). ' +
+            'Connections that have not authenticated have their own small budget (MAX_WS_UNAUTHENTICATED overall, where the one waiting longest gives way to a newcomer and is closed with 1013; MAX_WS_UNAUTHENTICATED_PER_CLIENT per address) and never take an authenticated client\'s place (MAX_WS_CLIENTS); upgrades are rate-limited per address (WS_UPGRADES_PER_MINUTE).',
+          security: options.authRequired ? [{ bearer: [] }, {}] : [],
           responses: {
             '101': { description: 'Switching to the WebSocket protocol' },
             '401': { description: 'Wrong token (the upgrade is refused)' },
+            '421': { description: 'Without a token: a Host that is not a loopback name or in ALLOWED_HOSTS' },
+            '429': { description: 'Too many upgrades, or too many unauthenticated connections, from this address' },
+            '503': { description: 'No room for another client' },
             '426': error('Not a WebSocket upgrade request'),
           },
         },
@@ -129,6 +156,10 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             '422': error('No codec of the offer can be received (UNSUPPORTED_CODEC, NO_MEDIA)'),
             ...BACKEND_ERRORS,
             ...COMMON_ERRORS,
+            '429': {
+              ...error('This client (its token, or its address without tokens) already holds MAX_SESSIONS_PER_CLIENT sessions (TOO_MANY_SESSIONS), or too many requests (RATE_LIMITED)'),
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+            },
           },
         },
       },
@@ -159,10 +190,14 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             '413': error('Body too large (PAYLOAD_TOO_LARGE)'),
             '415': error('Body is not application/json (UNSUPPORTED_MEDIA_TYPE)'),
             '422': error('The session has a codec that cannot be recorded (UNSUPPORTED_CODEC)'),
+            '507': error('No recorder has enough free storage (INSUFFICIENT_STORAGE)'),
             ...BACKEND_ERRORS,
             ...COMMON_ERRORS,
           },
         },
+      },
+      '/api/status': {
+        get: { summary: 'Whether signaling can serve, and the media and recorder instances answering with their load and capacity', responses: { '200': ok('Status', 'Status'), ...COMMON_ERRORS } },
       },
       '/api/recordings': {
         get: { summary: 'All recordings, newest first', responses: { '200': ok('Recordings', 'RecordingList'), ...COMMON_ERRORS } },
@@ -200,7 +235,8 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'one byte range, e.g. bytes=0-1023' },
             { name: 'download', in: 'query', required: false, schema: { type: 'string' }, description: 'present: Content-Disposition attachment' },
           ],
-          security: options.authRequired ? [{ bearer: [] }, { accessToken: [] }] : [],
+          description: 'Use the recording\'s `mediaUrl` (signed, short-lived) where no header can be sent: a <video src>, a download link.',
+          security: options.authRequired ? [{ bearer: [] }, { signedUrl: [] }] : [],
           responses: {
             '200': { description: 'The whole file', ...(withBody ? { content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } }, 'audio/*': { schema: { type: 'string' } } } } : {}) },
             '206': { description: 'The requested range', headers: { 'Content-Range': { required: true, schema: { type: 'string' } } } },

@@ -13,6 +13,15 @@ import { RecorderClient } from './backends/recorder-client.js';
 import { SessionDirectory } from './backends/session-directory.js';
 import type { SignalingConfig } from './config.js';
 import { LiveEvents } from './events/live-events.js';
+import { SessionEventSchema, subjects } from '@recstack/contracts';
+import { subscribeEvents } from '@recstack/service-kit';
+import { authEnabled, type AuthPolicy } from './http/auth.js';
+import { clientAddressOf } from './http/client-address.js';
+import { hostAllowed, requestHost } from './http/host-check.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { MediaUrlSigner } from './recordings/media-urls.js';
+import { ClientSessionQuota } from './whip/client-session-quota.js';
+import { SessionOwners } from './whip/session-owners.js';
 import { requestFromSameOrigin } from './http/origin-check.js';
 import { SignalingMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -80,7 +89,15 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const webhooks = config.webhook ? new WebhookNotifier(config.webhook, feed, logger.child({ component: 'webhook' }), metrics) : undefined;
 
   let shuttingDown = false;
-  const document = buildOpenApiDocument({ version: SERVICE_VERSION, authRequired: config.apiToken !== undefined });
+  const auth: AuthPolicy = { tokens: config.tokens };
+  const signer = new MediaUrlSigner(config.mediaUrls.secret, config.mediaUrls.ttlMs);
+  const owners = await SessionOwners.open(nc, { replicas: config.kvReplicas });
+  const quota = new ClientSessionQuota(config.limits.sessionsPerClient, async (id) => (await sessions.get(id)) !== undefined);
+  // a session media ended (publisher left, ICE timeout, shutdown) gives its client's place back
+  const sessionEnds = subscribeEvents(nc, subjects.events.allSessions, SessionEventSchema, (event) => {
+    if (event.type === 'closed') quota.release(event.sessionId);
+  }, logger);
+  const document = buildOpenApiDocument({ version: SERVICE_VERSION, authRequired: authEnabled(auth) });
   const { app, router } = createApp({
     logger,
     metrics,
@@ -92,8 +109,12 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
     readiness: readinessCheck(nc, media, recorders),
     openapi: () => document,
     publicDir: config.publicDir,
-    apiToken: config.apiToken,
-    trustProxy: config.http.trustProxy,
+    auth,
+    signer,
+    owners,
+    quota,
+    proxyHops: config.http.proxyHops,
+    allowedHosts: config.http.allowedHosts,
     limits: config.limits,
     isShuttingDown: () => shuttingDown,
   });
@@ -103,15 +124,27 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
     nc,
     logger: logger.child({ component: 'live-events' }),
     metrics,
-    apiToken: config.apiToken,
+    auth,
+    signer,
     maxClients: config.limits.wsClients,
-    ...(config.apiToken === undefined ? { originAllowed: requestFromSameOrigin(config.http.trustProxy) } : {}),
+    maxUnauthenticated: config.limits.wsUnauthenticated,
+    maxUnauthenticatedPerClient: config.limits.wsUnauthenticatedPerClient,
+    authTimeoutMs: config.limits.wsAuthTimeoutMs,
+    clientAddress: (req) => clientAddressOf(req, config.http.proxyHops),
+    ...(config.limits.wsUpgradesPerMinute > 0 ? { upgradeLimiter: new RateLimiter(config.limits.wsUpgradesPerMinute) } : {}),
+    ...(authEnabled(auth)
+      ? {}
+      : {
+          originAllowed: requestFromSameOrigin(config.http.proxyHops),
+          hostAllowed: (req) => hostAllowed(requestHost(req, config.http.proxyHops), config.http.allowedHosts),
+        }),
   });
   const liveEvents = live;
 
   const server = createServer(app.callback());
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // the path exactly as sent: a URL parser would resolve dot segments (/x/../ws) and hide other spellings
+    const path = (req.url ?? '').split('?', 1)[0];
     if (path === '/ws') liveEvents.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
@@ -153,6 +186,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
       clearInterval(idle);
       await webhooks?.close();
       placement.close();
+      sessionEnds.unsubscribe();
       feed.close();
     })();
     return closing;

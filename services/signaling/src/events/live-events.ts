@@ -4,7 +4,10 @@ import type { NatsConnection, Subscription } from 'nats';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SessionEventSchema, subjects } from '@recstack/contracts';
 import { subscribeEvents, type Logger } from '@recstack/service-kit';
-import { isAuthorized, tokenMatches } from '../http/auth.js';
+import { authEnabled, bearerToken, roleOfToken, type AuthPolicy, type Role } from '../http/auth.js';
+import type { RateLimiter } from '../http/rate-limit.js';
+import type { MediaUrlSigner } from '../recordings/media-urls.js';
+import { recordingView } from '../recordings/recording-view.js';
 import type { SignalingMetrics } from '../metrics.js';
 import type { CatalogFeed, FeedChange } from '../recordings/catalog-feed.js';
 import { WS_CLOSE, WsClientMessageSchema, type WsServerMessage } from './ws-messages.js';
@@ -14,10 +17,22 @@ export interface LiveEventsOptions {
   nc: NatsConnection;
   logger: Logger;
   metrics: SignalingMetrics;
-  apiToken: string | undefined;
+  auth: AuthPolicy;
+  /** signs the mediaUrl of each recording sent */
+  signer: MediaUrlSigner;
+  /** authenticated clients */
   maxClients: number;
+  /** clients that have not sent their token yet: their own budget, overall and per address, so they never take an authenticated client's place */
+  maxUnauthenticated?: number;
+  maxUnauthenticatedPerClient?: number;
   /** a client that has not sent its token this long after connecting is closed */
   authTimeoutMs?: number;
+  /** the client's address (trusted proxy hops applied) */
+  clientAddress?: (req: IncomingMessage) => string;
+  /** upgrades per client address; undefined: not limited */
+  upgradeLimiter?: RateLimiter;
+  /** checks the Host of a connection (no token configured: loopback names only); undefined allows all */
+  hostAllowed?: (req: IncomingMessage) => boolean;
   heartbeatMs?: number;
   /** a client that cannot keep up (this much unsent) is dropped rather than buffered without bound */
   maxBufferedBytes?: number;
@@ -25,9 +40,16 @@ export interface LiveEventsOptions {
   originAllowed?: (req: IncomingMessage) => boolean;
 }
 
+/** A place in one of the two budgets, taken before the handshake and given back when the socket ends. */
+interface Place {
+  authorized: boolean;
+  address: string;
+  released?: boolean;
+}
+
 interface Client {
   socket: WebSocket;
-  authorized: boolean;
+  place: Place;
   alive: boolean;
 }
 
@@ -38,9 +60,15 @@ interface Client {
 export class LiveEvents {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024, perMessageDeflate: false });
   private readonly clients = new Set<Client>();
+  private authorizedCount = 0;
+  /** unauthenticated clients per address */
+  private readonly pending = new Map<string, number>();
+  private pendingCount = 0;
+  /** connected clients still to authenticate, oldest first */
+  private readonly unauthenticated = new Set<Client>();
   private readonly sessionEvents: Subscription;
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly onFeedChange = (change: FeedChange) => this.broadcast(recordingMessage(change));
+  private readonly onFeedChange = (change: FeedChange) => this.broadcast(recordingMessage(change, this.options.signer));
   private closed = false;
 
   constructor(private readonly options: LiveEventsOptions) {
@@ -56,49 +84,117 @@ export class LiveEvents {
 
   /** Takes over an HTTP upgrade request for /ws, or refuses it with a plain HTTP status. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.closed) return refuse(socket, 503, 'Service Unavailable');
+    if (this.options.hostAllowed && !this.options.hostAllowed(req)) return refuse(socket, 421, 'Misdirected Request');
     if (this.options.originAllowed && !this.options.originAllowed(req)) return refuse(socket, 403, 'Forbidden');
-    const queryToken = url.searchParams.get('access_token') ?? undefined;
+    const address = this.options.clientAddress?.(req) ?? req.socket.remoteAddress ?? '';
+    const wait = this.options.upgradeLimiter?.take(address) ?? 0;
+    if (wait > 0) {
+      this.options.metrics.rateLimited.inc();
+      return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': String(wait) });
+    }
+    // the token comes in the Authorization header or the first message, never in the URL (proxies log URLs)
     const authorization = req.headers.authorization;
-    const presented = authorization !== undefined || queryToken !== undefined;
-    const authorized = isAuthorized({ token: this.options.apiToken }, { method: 'GET', path: '/ws', authorization, queryToken });
-    // credentials in the request must be right; none at all may still come as the first message
-    if (presented && !authorized) return refuse(socket, 401, 'Unauthorized');
-    if (this.clients.size >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, authorized));
+    const open = !authEnabled(this.options.auth);
+    if (authorization !== undefined && !open && !mayWatch(roleOfToken(this.options.auth, bearerToken(authorization)))) return refuse(socket, 401, 'Unauthorized');
+    const authorized = open || authorization !== undefined;
+    if (authorized) {
+      if (this.authorizedCount >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+    } else {
+      if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4)) return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
+      // a full budget gives the newcomer the place of the one waiting longest: sockets that never authenticate
+      // cannot keep a browser (which sends its token right after connecting) from getting a place
+      if (this.pendingCount >= (this.options.maxUnauthenticated ?? 64) && !this.evictOldestUnauthenticated()) {
+        return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+      }
+    }
+    // the place is taken now, before the handshake completes, so concurrent upgrades cannot overshoot
+    const place: Place = { authorized, address };
+    this.take(place);
+    let accepted = false;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      this.accept({ socket: ws, place, alive: true });
+    });
+    // a handshake that failed never becomes a client: its place is given back here
+    socket.once('close', () => {
+      if (!accepted) this.release(place);
+    });
   }
 
-  private accept(socket: WebSocket, authorized: boolean): void {
-    const client: Client = { socket, authorized, alive: true };
+  private evictOldestUnauthenticated(): boolean {
+    const oldest = this.unauthenticated.values().next().value;
+    if (!oldest) return false;
+    this.unauthenticated.delete(oldest);
+    this.release(oldest.place);
+    oldest.socket.close(WS_CLOSE.tryAgainLater, 'no token in time');
+    return true;
+  }
+
+  private take(place: Place): void {
+    place.released = false;
+    if (place.authorized) this.authorizedCount++;
+    else {
+      this.pendingCount++;
+      this.pending.set(place.address, (this.pending.get(place.address) ?? 0) + 1);
+    }
+  }
+
+  private release(place: Place): void {
+    if (place.released) return;
+    place.released = true;
+    if (place.authorized) this.authorizedCount--;
+    else {
+      this.pendingCount--;
+      const left = (this.pending.get(place.address) ?? 1) - 1;
+      if (left > 0) this.pending.set(place.address, left);
+      else this.pending.delete(place.address);
+    }
+  }
+
+  private accept(client: Client): void {
+    const { socket, place } = client;
     this.clients.add(client);
     socket.on('pong', () => (client.alive = true));
-    socket.on('close', () => this.clients.delete(client));
+    socket.once('close', () => {
+      this.clients.delete(client);
+      this.unauthenticated.delete(client);
+      this.release(place);
+    });
     socket.on('error', (err) => this.options.logger.debug({ err }, 'websocket error'));
-    if (authorized) {
+    if (place.authorized) {
       this.send(client, { type: 'ready' });
       socket.on('message', () => undefined);
       return;
     }
-    const timer = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'unauthorized'), this.options.authTimeoutMs ?? 5000);
+    this.unauthenticated.add(client);
+    const timer = setTimeout(() => socket.close(WS_CLOSE.unauthorized, 'unauthorized'), this.options.authTimeoutMs ?? 3000);
     socket.once('close', () => clearTimeout(timer));
     socket.once('message', (data: RawData) => {
       clearTimeout(timer);
+      // evicted meanwhile: its place is gone
+      if (!this.unauthenticated.delete(client)) return;
       if (!this.checkFirstMessage(data)) {
         socket.close(WS_CLOSE.unauthorized, 'unauthorized');
         return;
       }
-      client.authorized = true;
+      if (this.authorizedCount >= this.options.maxClients) {
+        socket.close(WS_CLOSE.tryAgainLater, 'too many clients');
+        return;
+      }
+      // moves from the unauthenticated budget to the authenticated one
+      this.release(place);
+      place.authorized = true;
+      this.take(place);
       this.send(client, { type: 'ready' });
     });
   }
 
   private checkFirstMessage(data: RawData): boolean {
-    const token = this.options.apiToken;
-    if (token === undefined) return true;
+    if (!authEnabled(this.options.auth)) return true;
     try {
       const parsed = WsClientMessageSchema.safeParse(JSON.parse(String(data)));
-      return parsed.success && tokenMatches(parsed.data.token, token);
+      return parsed.success && mayWatch(roleOfToken(this.options.auth, parsed.data.token));
     } catch {
       return false;
     }
@@ -106,7 +202,7 @@ export class LiveEvents {
 
   private broadcast(message: WsServerMessage): void {
     const text = JSON.stringify(message);
-    for (const client of this.clients) if (client.authorized) this.sendText(client, text);
+    for (const client of this.clients) if (client.place.authorized) this.sendText(client, text);
   }
 
   private send(client: Client, message: WsServerMessage): void {
@@ -125,6 +221,8 @@ export class LiveEvents {
   }
 
   private checkAlive(): void {
+    // addresses whose upgrade budget has filled up again are forgotten, so memory follows active clients
+    this.options.upgradeLimiter?.sweep();
     for (const client of this.clients) {
       if (!client.alive) {
         client.socket.terminate();
@@ -150,12 +248,18 @@ export class LiveEvents {
   }
 }
 
-function recordingMessage(change: FeedChange): WsServerMessage {
+function recordingMessage(change: FeedChange, signer: MediaUrlSigner): WsServerMessage {
   return change.type === 'put'
-    ? { type: 'recording', revision: change.revision, recording: change.recording }
+    ? { type: 'recording', revision: change.revision, recording: recordingView(change.recording, signer) }
     : { type: 'recording-deleted', revision: change.revision, id: change.id };
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/** Live events are reads: the admin and view tokens may follow them. */
+function mayWatch(role: Role | undefined): boolean {
+  return role === 'admin' || role === 'view';
+}
+
+function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 }

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording } from '@recstack/contracts';
+import type { RecordingView } from '../recordings/recording-view.js';
 import { buildOpenApiDocument } from '../openapi.js';
 import { TEST_OFFER, TEST_TOKEN, client, publish, startHarness, type Harness } from '../testing/harness.js';
 import { ResponseValidator } from '../testing/openapi-conformance.js';
@@ -59,25 +60,35 @@ test('with the token everything works; the page, health, metrics and the API doc
   assert.equal((await anonymous('/readyz')).status, 200);
 });
 
-test('media downloads take the token as access_token (a <video src> cannot send a header), reads only', async () => {
+test('media downloads take no token in the URL: the recording carries a short-lived signed mediaUrl instead', async () => {
   const sessionId = await publish(authed);
-  const recording = (await (await authed(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as Recording;
-  await authed(`/api/recordings/${recording.id}/stop`, { method: 'POST' });
-  const ok = await anonymous(`/api/recordings/${recording.id}/media?access_token=${TEST_TOKEN}`, { headers: { range: 'bytes=0-9' } });
-  assert.equal(ok.status, 206);
-  assert.equal((await anonymous(`/api/recordings/${recording.id}/media?access_token=wrong`)).status, 401);
-  assert.equal((await anonymous(`/api/recordings?access_token=${TEST_TOKEN}`)).status, 401, 'not for the rest of the API');
-  assert.equal((await anonymous(`/api/recordings/${recording.id}?access_token=${TEST_TOKEN}`, { method: 'DELETE' })).status, 401, 'never for changes');
+  const recording = (await (await authed(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as RecordingView;
+  const stopped = (await (await authed(`/api/recordings/${recording.id}/stop`, { method: 'POST' })).json()) as RecordingView;
+  const listed = ((await (await authed('/api/recordings')).json()) as RecordingView[]).find((r) => r.id === recording.id);
+  for (const view of [recording, stopped, listed]) assert.match(view?.mediaUrl ?? '', new RegExp(`^/api/recordings/${recording.id}/media\\?expires=\\d+&sig=[A-Za-z0-9_-]+$`));
+
+  const ok = await anonymous(stopped.mediaUrl, { headers: { range: 'bytes=0-9' } });
+  assert.equal(ok.status, 206, 'the signed URL alone is enough');
+  assert.equal((await anonymous(`${stopped.mediaUrl}&download=1`)).headers.get('content-disposition')?.startsWith('attachment'), true);
+  const tampered = stopped.mediaUrl.replace(/sig=(.)/, (_m, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`);
+  assert.equal((await anonymous(tampered)).status, 401);
+  const later = stopped.mediaUrl.replace(/expires=(\d+)/, (_m, e: string) => `expires=${Number(e) + 3600}`);
+  assert.equal((await anonymous(later)).status, 401, 'the expiry is signed');
+  const other = (await (await authed(`/api/sessions/${await publish(authed)}/recordings`, { method: 'POST' })).json()) as RecordingView;
+  assert.equal((await anonymous(stopped.mediaUrl.replace(recording.id, other.id))).status, 401, 'a signature is for one recording');
+  assert.equal((await anonymous(`/api/recordings/${recording.id}/media?access_token=${TEST_TOKEN}`)).status, 401, 'a token in the query is not taken');
+  assert.equal((await anonymous(`/api/recordings?${stopped.mediaUrl.split('?')[1]}`)).status, 401, 'a signature opens nothing else');
+  assert.equal((await anonymous(stopped.mediaUrl, { headers: { authorization: 'Bearer wrong' } })).status, 401, 'a wrong header is not rescued by the signature');
 });
 
-test('the WebSocket takes the token in the header, the query or the first message; wrong or missing is refused', async () => {
+test('the WebSocket takes the token in the header or the first message, never the query; wrong or missing is refused', async () => {
   const byHeader = await WsTestClient.connect(`${h.url}/ws`, { authorization: `Bearer ${TEST_TOKEN}` });
   await byHeader.waitFor((m) => m[0]?.type === 'ready', 'ready (header)');
   byHeader.close();
 
   const byQuery = await WsTestClient.connect(`${h.url}/ws?access_token=${TEST_TOKEN}`);
-  await byQuery.waitFor((m) => m[0]?.type === 'ready', 'ready (query)');
-  byQuery.close();
+  assert.equal(await byQuery.closed(), 4401, 'a token in the URL counts for nothing: closed for want of the first message');
+  assert.deepEqual(byQuery.messages, []);
 
   const byMessage = await WsTestClient.connect(`${h.url}/ws`);
   await new Promise((r) => setTimeout(r, 100));
@@ -89,7 +100,6 @@ test('the WebSocket takes the token in the header, the query or the first messag
   byMessage.close();
 
   await assert.rejects(WsTestClient.connect(`${h.url}/ws`, { authorization: 'Bearer wrong' }), (err: { status?: number }) => err.status === 401);
-  await assert.rejects(WsTestClient.connect(`${h.url}/ws?access_token=wrong`), (err: { status?: number }) => err.status === 401);
 
   const wrongMessage = await WsTestClient.connect(`${h.url}/ws`);
   wrongMessage.socket.send(JSON.stringify({ type: 'auth', token: 'wrong' }));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptsQueryToken, bearerToken, isAuthorized, requiresAuth, tokenMatches } from './auth.js';
+import Router from '@koa/router';
+import { access, assertEveryRouteDeclaresAccess, bearerToken, declaredAccess, principalOf, roleOfToken, tokenMatches } from './auth.js';
 
 const TOKEN = 'secret-token-0123456789';
 
@@ -21,33 +22,26 @@ test('tokens compare exactly', () => {
   assert.equal(tokenMatches(undefined, TOKEN), false);
 });
 
-test('the API, WHIP and the WebSocket need the token; the page, health, metrics and the document do not', () => {
-  for (const path of ['/whip', '/whip/ses_1', '/api/recordings', '/api/sessions/ses_1/recordings', '/ws']) assert.equal(requiresAuth(path), true, path);
-  for (const path of ['/', '/index.html', '/app.js', '/healthz', '/readyz', '/metrics', '/openapi.json', '/whipx', '/apix']) assert.equal(requiresAuth(path), false, path);
+test('each token grants its role; without any token configured everyone is admin, keyed by address', () => {
+  const policy = { tokens: { admin: TOKEN, publish: `${TOKEN}-pub`, view: `${TOKEN}-view` } };
+  assert.equal(roleOfToken(policy, TOKEN), 'admin');
+  assert.equal(roleOfToken(policy, `${TOKEN}-pub`), 'publish');
+  assert.equal(roleOfToken(policy, `${TOKEN}-view`), 'view');
+  assert.equal(roleOfToken(policy, 'wrong'), undefined);
+  assert.equal(roleOfToken(policy, undefined), undefined);
+  assert.deepEqual(principalOf(policy, { authorization: `Bearer ${TOKEN}-pub`, clientAddress: '10.0.0.1' }), { role: 'publish', key: 'token:publish' });
+  assert.equal(principalOf(policy, { authorization: undefined, clientAddress: '10.0.0.1' }), undefined);
+  assert.equal(principalOf({ tokens: { view: TOKEN } }, { authorization: `Bearer ${TOKEN}x`, clientAddress: '::1' }), undefined);
+  assert.deepEqual(principalOf({ tokens: {} }, { authorization: undefined, clientAddress: '::1' }), { role: 'admin', key: 'addr:::1' });
 });
 
-test('a query token is accepted only where a browser cannot send a header, and only for reads', () => {
-  assert.equal(acceptsQueryToken('GET', '/api/recordings/rec_1/media'), true);
-  assert.equal(acceptsQueryToken('HEAD', '/api/recordings/rec_1/media'), true);
-  assert.equal(acceptsQueryToken('GET', '/ws'), true);
-  assert.equal(acceptsQueryToken('DELETE', '/api/recordings/rec_1/media'), false);
-  assert.equal(acceptsQueryToken('GET', '/api/recordings'), false);
-  assert.equal(acceptsQueryToken('POST', '/whip'), false);
-});
-
-test('authorization decisions', () => {
-  const policy = { token: TOKEN };
-  assert.equal(isAuthorized({ token: undefined }, { method: 'POST', path: '/whip' }), true, 'no token configured');
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/healthz' }), true);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings' }), false);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings', authorization: `Bearer ${TOKEN}` }), true);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings', authorization: 'Bearer wrong' }), false);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings', queryToken: TOKEN }), false);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings/rec_1/media', queryToken: TOKEN }), true);
-  assert.equal(isAuthorized(policy, { method: 'GET', path: '/api/recordings/rec_1/media', queryToken: 'wrong' }), false);
-  assert.equal(
-    isAuthorized(policy, { method: 'GET', path: '/api/recordings/rec_1/media', authorization: 'Bearer wrong', queryToken: TOKEN }),
-    false,
-    'a wrong header is not rescued by the query',
-  );
+test('a route without a declared access makes the app refuse to start', () => {
+  const policy = { tokens: { admin: TOKEN } };
+  const router = new Router();
+  router.get('/open', access(policy, { open: true }), () => undefined);
+  router.get('/api/x', access(policy, { roles: ['admin'] }), () => undefined);
+  assert.doesNotThrow(() => assertEveryRouteDeclaresAccess(router));
+  assert.deepEqual(declaredAccess(router.stack[1] as { stack: unknown[] }), { roles: ['admin'] });
+  router.get('/api/forgotten', () => undefined);
+  assert.throws(() => assertEveryRouteDeclaresAccess(router), /\/api\/forgotten declares no access/);
 });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
 import { UnauthorizedError } from './http-error.js';
 
 /** Compares in constant time; hashing first makes the lengths equal so even they are not revealed. */
@@ -17,45 +18,87 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** What a token lets its holder do: `admin` everything, `publish` WHIP and its own recordings, `view` reads. */
+export type Role = 'admin' | 'publish' | 'view';
+
 export interface AuthPolicy {
-  /** undefined: no authentication (signaling then listens on loopback only) */
-  token: string | undefined;
+  /** the token of each role; none at all: no authentication (signaling then listens on loopback only) */
+  tokens: Partial<Record<Role, string>>;
 }
 
-/** Paths that need the token. The page, its assets, health, metrics and the API document stay open. */
-export function requiresAuth(path: string): boolean {
-  return path === '/whip' || path.startsWith('/whip/') || path === '/api' || path.startsWith('/api/') || path === '/ws';
+export function authEnabled(policy: AuthPolicy): boolean {
+  return Object.values(policy.tokens).some((t) => t !== undefined);
+}
+
+const ROLES: readonly Role[] = ['admin', 'publish', 'view'];
+
+/** The role a presented token grants; every configured token is compared so the timing does not tell which matched. */
+export function roleOfToken(policy: AuthPolicy, candidate: string | undefined): Role | undefined {
+  let found: Role | undefined;
+  for (const role of ROLES) {
+    const expected = policy.tokens[role];
+    if (expected !== undefined && tokenMatches(candidate, expected) && found === undefined) found = role;
+  }
+  return found;
+}
+
+/** Who is making a request: a role, and the key fair shares and ownership are counted by. */
+export interface Principal {
+  role: Role;
+  /** `token:<role>` for a token holder, `addr:<client address>` when the server runs without tokens */
+  key: string;
 }
 
 /**
- * Where a browser cannot set a header (a <video src>, a download link, a WebSocket) the token may come
- * as the `access_token` query parameter (RFC 6750 §2.3). Only reads take it: a link must not be able to
- * change anything.
+ * The principal of a request, or undefined when it presents no valid credentials. Without any token
+ * configured everyone is admin (the service then only answers loopback names). A wrong header is not
+ * rescued by anything else.
  */
-export function acceptsQueryToken(method: string, path: string): boolean {
-  if (method !== 'GET' && method !== 'HEAD') return false;
-  return path === '/ws' || /^\/api\/recordings\/[^/]+\/media$/.test(path);
+export function principalOf(policy: AuthPolicy, request: { authorization?: string | undefined; clientAddress: string }): Principal | undefined {
+  if (!authEnabled(policy)) return { role: 'admin', key: `addr:${request.clientAddress}` };
+  const role = roleOfToken(policy, bearerToken(request.authorization));
+  return role === undefined ? undefined : { role, key: `token:${role}` };
 }
 
-/** Decides whether a request may proceed; pure so it can be tested without a server. */
-export function isAuthorized(policy: AuthPolicy, request: { method: string; path: string; authorization?: string | undefined; queryToken?: string | undefined }): boolean {
-  if (policy.token === undefined || !requiresAuth(request.path)) return true;
-  const header = bearerToken(request.authorization);
-  if (header !== undefined) return tokenMatches(header, policy.token);
-  if (request.queryToken !== undefined && acceptsQueryToken(request.method, request.path)) return tokenMatches(request.queryToken, policy.token);
-  return false;
-}
+/** What a route requires; every route declares one (checked at start), so none is open by omission. */
+export type RouteAccess = { open: true } | { roles: readonly Role[] };
 
-export function authMiddleware(policy: AuthPolicy): Middleware {
-  return async (ctx, next) => {
-    const query = ctx.query.access_token;
-    const allowed = isAuthorized(policy, {
-      method: ctx.method,
-      path: ctx.path,
-      authorization: ctx.get('authorization') || undefined,
-      queryToken: typeof query === 'string' ? query : undefined,
-    });
-    if (!allowed) throw new UnauthorizedError();
+const DECLARED = Symbol('route access');
+type Declared = Middleware & { [DECLARED]?: RouteAccess };
+
+/**
+ * The first middleware of a route: authenticates the request against what this route (the one the router
+ * matched, whatever the spelling of the URL) requires, and leaves the principal in `ctx.state.principal`.
+ * `alternative` may admit a request on other grounds (a signed URL) when it has no valid Authorization.
+ */
+export function access(policy: AuthPolicy, required: RouteAccess, alternative?: (ctx: Context) => Principal | undefined): Middleware {
+  const middleware: Declared = async (ctx, next) => {
+    if (!('open' in required)) {
+      const principal = principalOf(policy, { authorization: ctx.get('authorization') || undefined, clientAddress: ctx.ip }) ?? (ctx.get('authorization') ? undefined : alternative?.(ctx));
+      if (!principal || !required.roles.includes(principal.role)) throw new UnauthorizedError();
+      ctx.state.principal = principal;
+    }
     await next();
   };
+  middleware[DECLARED] = required;
+  return middleware;
+}
+
+/** The access a route declared, or undefined when its first middleware is not `access(...)`. */
+export function declaredAccess(layer: { stack: readonly unknown[] }): RouteAccess | undefined {
+  return (layer.stack[0] as Declared | undefined)?.[DECLARED];
+}
+
+/** Refuses to start with a route that does not say who may call it. */
+export function assertEveryRouteDeclaresAccess(router: Router): void {
+  for (const layer of router.stack) {
+    if (layer.methods.length > 0 && declaredAccess(layer) === undefined) throw new Error(`route ${layer.methods.join(',')} ${String(layer.path)} declares no access`);
+  }
+}
+
+/** The principal `access` authenticated; a handler behind `access` can rely on it. */
+export function principal(ctx: Context): Principal {
+  const value = ctx.state.principal as Principal | undefined;
+  if (!value) throw new UnauthorizedError();
+  return value;
 }

@@ -16,6 +16,9 @@ test('every error code of the contract has an HTTP status', () => {
   assert.equal(STATUS_BY_CODE.RATE_LIMITED, 429);
   assert.equal(STATUS_BY_CODE.AT_CAPACITY, 503);
   assert.equal(STATUS_BY_CODE.TIMEOUT, 504);
+  assert.equal(STATUS_BY_CODE.INSUFFICIENT_STORAGE, 507);
+  assert.equal(STATUS_BY_CODE.MISDIRECTED_REQUEST, 421);
+  assert.equal(STATUS_BY_CODE.TOO_MANY_SESSIONS, 429);
 });
 
 test('client errors keep their message, server-side errors get a fixed one', () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import { HttpError } from './http-error.js';
+import { requestHost } from './host-check.js';
 
 /**
  * Whether a browser request comes from this server's own page. Without a token, anything a browser
@@ -18,20 +19,15 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
 }
 
 /** For the WebSocket upgrade, which Koa does not see; behind a trusted proxy its X-Forwarded-Host counts. */
-export function requestFromSameOrigin(trustProxy: boolean): (req: IncomingMessage) => boolean {
-  return (req) => {
-    const forwarded = trustProxy ? req.headers['x-forwarded-host'] : undefined;
-    const host = (typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined) || req.headers.host;
-    return sameOrigin(req.headers.origin, host);
-  };
+export function requestFromSameOrigin(proxyHops: number): (req: IncomingMessage) => boolean {
+  return (req) => sameOrigin(req.headers.origin, requestHost(req, proxyHops));
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function originCheckMiddleware(): Middleware {
+export function originCheckMiddleware(proxyHops: number): Middleware {
   return async (ctx, next) => {
-    // ctx.host follows X-Forwarded-Host when the app trusts its proxy
-    if (!SAFE.has(ctx.method) && !sameOrigin(ctx.get('origin') || undefined, ctx.host || undefined)) {
+    if (!SAFE.has(ctx.method) && !sameOrigin(ctx.get('origin') || undefined, requestHost(ctx.req, proxyHops))) {
       throw new HttpError(403, 'UNAUTHORIZED', 'cross-origin requests are not allowed');
     }
     await next();

@@ -99,7 +99,13 @@ test('recordings are listed live with duration, size, codecs, state, player and 
     assert.match(meta, /H\.264 640×480 · AAC/, 'codecs');
     assert.match(meta, /MP4/);
     assert.equal(await item.locator('.player').isVisible(), true, 'inline player');
-    assert.match((await item.locator('.download').getAttribute('href')) ?? '', new RegExp(`/api/recordings/${started.id}/media\\?download=1$`));
+    // signed, short-lived links: no token in any URL, and they work without one
+    const href = (await item.locator('.download').getAttribute('href')) ?? '';
+    assert.match(href, new RegExp(`^/api/recordings/${started.id}/media\\?expires=\\d+&sig=[A-Za-z0-9_-]+&download=1$`));
+    const file = await fetch(new URL(href, h.url));
+    assert.equal(file.status, 200);
+    assert.match(file.headers.get('content-disposition') ?? '', /^attachment;/);
+    assert.match((await item.locator('.player').getAttribute('src')) ?? '', new RegExp(`^/api/recordings/${started.id}/media\\?expires=\\d+&sig=`));
     page.once('dialog', (dialog) => void dialog.accept());
     await item.locator('.delete').click();
     await item.waitFor({ state: 'detached', timeout: 5000 });
@@ -175,10 +181,20 @@ test('with an API token the page asks for it, then works', async () => {
     await page.click('#token-submit');
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
     assert.equal(await page.isVisible('#token-dialog'), false);
-    const stored = await page.evaluate('localStorage.getItem("recstack.apiToken")');
-    assert.equal(stored, TEST_TOKEN);
+    assert.equal(await page.evaluate('sessionStorage.getItem("recstack.apiToken")'), TEST_TOKEN, 'kept for the browser session');
+    assert.equal(await page.evaluate('localStorage.getItem("recstack.apiToken")'), null, 'not remembered unless asked');
+    // asked to remember: it survives the browser session
+    await page.evaluate('sessionStorage.clear()');
+    await page.reload();
+    await page.waitForSelector('#token-dialog[open]', { timeout: 10_000 });
+    await page.fill('#token-input', TEST_TOKEN);
+    await page.check('#token-remember');
+    await page.click('#token-submit');
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+    assert.equal(await page.evaluate('localStorage.getItem("recstack.apiToken")'), TEST_TOKEN);
+    assert.equal(await page.evaluate('document.documentElement.outerHTML.includes(' + JSON.stringify(TEST_TOKEN) + ')'), false, 'the token is in no URL of the page');
   } finally {
-    await page.evaluate('localStorage.clear()').catch(() => undefined);
+    await page.evaluate('localStorage.clear(); sessionStorage.clear()').catch(() => undefined);
     await page.close();
     await h.restart();
   }

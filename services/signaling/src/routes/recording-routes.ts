@@ -5,13 +5,21 @@ import type { RecordingCatalog } from '@recstack/catalog';
 import { HttpError, NotFoundError } from '../http/http-error.js';
 import { contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { NoSuchRecordingError, type RecordingControl } from '../recordings/recording-control.js';
+import type { MediaUrlSigner } from '../recordings/media-urls.js';
 import type { RecordingFiles } from '../recordings/recording-files.js';
+import { recordingView } from '../recordings/recording-view.js';
+import type { SessionOwners } from '../whip/session-owners.js';
+import { principal } from '../http/auth.js';
 import { recordingIdParam } from './params.js';
+import type { RouteGuards } from './route-guards.js';
 
 export interface RecordingRoutesDeps {
   catalog: RecordingCatalog;
   control: RecordingControl;
   files: RecordingFiles;
+  guards: RouteGuards;
+  signer: MediaUrlSigner;
+  owners: SessionOwners;
 }
 
 export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void {
@@ -21,21 +29,23 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
     return recording;
   };
 
-  router.get('/api/recordings', async (ctx) => {
+  router.get('/api/recordings', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = await deps.catalog.list();
+    ctx.body = (await deps.catalog.list()).map((r) => recordingView(r, deps.signer));
   });
 
-  router.get('/api/recordings/:id', async (ctx) => {
+  router.get('/api/recordings/:id', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = await load(ctx);
+    ctx.body = recordingView(await load(ctx), deps.signer);
   });
 
-  router.post('/api/recordings/:id/stop', async (ctx) => {
-    ctx.body = await deps.control.stop(recordingIdParam(ctx.params.id));
+  router.post('/api/recordings/:id/stop', deps.guards.publish, async (ctx) => {
+    const who = principal(ctx);
+    if (who.role !== 'admin') await deps.owners.assertMayControl(who, (await load(ctx)).sessionId);
+    ctx.body = recordingView(await deps.control.stop(recordingIdParam(ctx.params.id)), deps.signer);
   });
 
-  router.delete('/api/recordings/:id', async (ctx) => {
+  router.delete('/api/recordings/:id', deps.guards.admin, async (ctx) => {
     await deps.control.remove(recordingIdParam(ctx.params.id));
     ctx.status = 204;
   });
@@ -73,5 +83,5 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
     ctx.body = file.open(range.type === 'partial' ? range.range : undefined);
   };
   // the router answers HEAD with the GET route; `media` leaves the body out then
-  router.get('/api/recordings/:id/media', media);
+  router.get('/api/recordings/:id/media', deps.guards.media, media);
 }

@@ -1,0 +1,40 @@
+import type { KV, NatsConnection } from 'nats';
+import { BUCKETS } from '@recstack/contracts';
+import type { Principal } from '../http/auth.js';
+import { HttpError } from '../http/http-error.js';
+
+/**
+ * Which principal created each publisher session, so a publish token can control its own sessions'
+ * recordings and no one else's. Kept in a bucket so every signaling instance sees it; entries of sessions
+ * that ended without a DELETE expire with the bucket's max age.
+ */
+export class SessionOwners {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection, options: { replicas: number; maxAgeMs?: number }): Promise<SessionOwners> {
+    const kv = await nc.jetstream().views.kv(BUCKETS.sessionOwners, { history: 1, replicas: options.replicas, ttl: options.maxAgeMs ?? 7 * 24 * 3600_000 });
+    return new SessionOwners(kv);
+  }
+
+  async record(sessionId: string, owner: Principal): Promise<void> {
+    await this.kv.put(sessionId, owner.key);
+  }
+
+  async forget(sessionId: string): Promise<void> {
+    await this.kv.delete(sessionId).catch(() => undefined);
+  }
+
+  /** Admin may act on any session; a publish token only on those it created. */
+  async assertMayControl(principal: Principal, sessionId: string): Promise<void> {
+    if (principal.role === 'admin') return;
+    const entry = await this.kv.get(sessionId);
+    const owner = entry && entry.operation === 'PUT' ? entry.string() : undefined;
+    if (owner !== principal.key) throw new ForbiddenError();
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor() {
+    super(403, 'FORBIDDEN', 'this token may only control the sessions it created');
+  }
+}
