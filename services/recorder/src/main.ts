@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const nc = await connectNats(config.nats, `recorder ${config.recorderId}`, logger);
   lifecycle.own('nats', () => nc.drain());
   const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
-  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas }) : undefined;
+  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas, maxBytes: config.storage.maxBytes }) : undefined;
 
   const registry = createMetricsRegistry(config.service);
   const metrics = new RecorderMetrics(registry);
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     maxDurationMs: config.maxDurationMs,
     tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
     decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
+    keepFreeBytes: config.disk.stopFreeBytes,
   };
   // the storage tells the service when a background upload verified; the service exists by then
   let service: RecorderService | undefined;
@@ -61,8 +62,10 @@ async function main(): Promise<void> {
         rtpTimeoutMs: config.rtpTimeoutMs,
         listenTimeoutMs: config.listenTimeoutMs,
         decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
+        keepFreeBytes: config.disk.stopFreeBytes,
       },
       salvage,
+      disk: config.disk,
     },
     metrics,
     logger,
@@ -118,6 +121,7 @@ async function main(): Promise<void> {
       recordingsDir: config.recordingsDir,
       maxRecordings: config.maxRecordings,
       storage: config.storage.kind,
+      disk: config.disk,
       kvReplicas: config.kvReplicas,
       opsPort: ops.port,
     },
