@@ -49,13 +49,13 @@ const RecorderEnvSchema = natsEnvSchema
      * STORAGE=nats: the object store's max_bytes (0: no limit of its own). Keep it under the NATS server's
      * JetStream storage, minus room for the catalog and session buckets, so a full store never blocks them
      */
-    STORAGE_MAX_BYTES: env.int(10 * GIB),
+    STORAGE_MAX_BYTES: env.bytes(4 * GIB),
     /** a start is refused (INSUFFICIENT_STORAGE) while RECORDINGS_DIR has less free space than this */
-    RECORDER_MIN_FREE_BYTES: env.int(GIB),
+    RECORDER_MIN_FREE_BYTES: env.bytes(GIB),
     /** running recordings are finalized (`disk-full`) once RECORDINGS_DIR has less free space than this */
-    RECORDER_STOP_FREE_BYTES: env.int(256 * MIB),
+    RECORDER_STOP_FREE_BYTES: env.bytes(256 * MIB),
     /** one file is finalized (`max-size`) before it grows past this (0: no limit) */
-    RECORDER_MAX_FILE_BYTES: env.int(16 * GIB),
+    RECORDER_MAX_FILE_BYTES: env.bytes(16 * GIB),
     /** how often this recorder looks for recordings whose recorder died (every instance does; claims make it safe) */
     RECORDER_RECONCILE_INTERVAL_SECONDS: env.seconds(30),
     /** an open recording whose recorder and media have both been gone this long is marked failed */

@@ -6,6 +6,7 @@ import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { CatalogReconciler } from './recovery/catalog-reconciler.js';
 import type { SalvageSettings } from './recovery/salvage.js';
+import { isRefusedChunkPublish } from './storage/object-upload.js';
 import { RecordingStorage } from './storage/recording-storage.js';
 import { StorageMetrics } from './storage/storage-metrics.js';
 
@@ -17,6 +18,15 @@ async function main(): Promise<void> {
   const logger = createLogger(config.service, config.logLevel).child({ recorderId: config.recorderId });
   const lifecycle = new Lifecycle(logger, config.shutdownTimeoutMs);
   lifecycle.handleSignals();
+  process.on('unhandledRejection', (reason) => {
+    if (isRefusedChunkPublish(reason)) {
+      logger.debug({ err: reason }, 'object store refused a chunk (the upload reports it)');
+      return;
+    }
+    // the process state is unknown: finalize what can be finalized, then leave (as Node would, without the handler)
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    void lifecycle.stop().finally(() => process.exit(1));
+  });
 
   await mkdir(config.recordingsDir, { recursive: true });
   const nc = await connectNats(config.nats, `recorder ${config.recorderId}`, logger);
