@@ -31,7 +31,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   const store = await SessionStore.open(nc, { ttlMs: config.sessionEntryTtlMs, replicas: config.kvReplicas }, logger);
 
   const endpoint = WebRtcEndpoint.open(
-    { publicIp: config.publicIp, udpPorts: config.udpPorts, nativeLog: config.medoozeLog, publisherIceTimeoutMs: config.publisherIceTimeoutMs },
+    { publicIp: config.publicIp, udpPorts: config.udpPorts, nativeLog: config.medoozeLog, publisherIceTimeoutMs: config.publisherIceTimeoutMs, maxVideoKbps: config.maxVideoKbps },
     logger,
   );
   lifecycle.own('webrtc endpoint', () => endpoint.close());

@@ -94,3 +94,18 @@ test('parseOffer refuses what native code must never see', () => {
   rejects(real.replace(/^m=video \d+/m, 'm=video 99999'));
 });
 
+
+test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=TIAS, x-google-max-bitrate); audio and 0 are left alone', () => {
+  for (const name of ['chromium-default', 'chromium-h264-first', 'chromium-vp9-first', 'chromium-av1-first']) {
+    const offer = parseOffer(fixture(name));
+    const answer = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 2500 }).toString();
+    const [audio = '', video = ''] = answer.split(/\r?\nm=/).slice(1);
+    assert.match(video, /^b=AS:2500$/m, name);
+    assert.match(video, /^b=TIAS:2500000$/m, name);
+    const payloadType = /^video \d+ [A-Z/]+ (\d+)/.exec(video)?.[1];
+    assert.match(video, new RegExp(`^a=fmtp:${payloadType} .*x-google-max-bitrate=2500`, 'm'), `${name}: on the chosen codec`);
+    assert.doesNotMatch(audio, /^b=|x-google-max-bitrate/m, `${name}: audio is not capped`);
+    const uncapped = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 0 }).toString();
+    assert.doesNotMatch(uncapped, /^b=|x-google-max-bitrate/m, `${name}: 0 is no cap`);
+  }
+});

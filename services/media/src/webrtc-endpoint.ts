@@ -14,6 +14,8 @@ export interface WebRtcEndpointOptions {
   nativeLog: boolean;
   /** a connected publisher silent (no ICE consent checks) for this long is gone */
   publisherIceTimeoutMs: number;
+  /** MAX_VIDEO_KBPS; 0: no cap */
+  maxVideoKbps: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export class WebRtcEndpoint {
     private readonly endpoint: Endpoint,
     private readonly logger: Logger,
     private readonly publisherIceTimeoutMs: number,
+    private readonly maxVideoKbps: number,
   ) {}
 
   static open(options: WebRtcEndpointOptions, logger: Logger): WebRtcEndpoint {
@@ -42,7 +45,7 @@ export class WebRtcEndpoint {
     const endpoint = server.createEndpoint(options.publicIp);
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, port: endpoint.getLocalPort(), udpPorts: options.udpPorts }, 'webrtc endpoint open');
-    return new WebRtcEndpoint(server, endpoint, log, options.publisherIceTimeoutMs);
+    return new WebRtcEndpoint(server, endpoint, log, options.publisherIceTimeoutMs, options.maxVideoKbps);
   }
 
   get localPort(): number {
@@ -57,7 +60,11 @@ export class WebRtcEndpoint {
     if (this.closed) throw new MediaEngineError('the WebRTC endpoint is closed');
     let transport: Transport | undefined;
     try {
-      transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls });
+      // the cap is enforced by the congestion feedback: every REMB says at most this much. A REMB overrides the
+      // sender's own estimate as an upper bound (with transport-cc too), so the browser's encoder settles under it
+      const capped = this.maxVideoKbps > 0;
+      transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls }, undefined, capped ? { overrideBWE: true } : undefined);
+      if (capped) transport.setRemoteOverrideBitrate(this.maxVideoKbps * 1000);
       try {
         transport.setRemoteProperties(offer.sdp);
       } catch (cause) {
@@ -67,7 +74,7 @@ export class WebRtcEndpoint {
         ice: transport.getLocalICEInfo(),
         dtls: transport.getLocalDTLSInfo(),
         candidates: this.endpoint.getLocalCandidates(),
-      });
+      }, { maxVideoKbps: this.maxVideoKbps });
       transport.setLocalProperties(answer);
 
       const streamInfo = new StreamInfo(sessionId);
