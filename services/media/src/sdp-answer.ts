@@ -42,6 +42,17 @@ export function capVideoBitrate(media: MediaInfo, codec: CodecInfo, maxVideoKbps
   codec.addParam('x-google-max-bitrate', String(maxVideoKbps));
 }
 
+/**
+ * Whether the publisher does transport-wide congestion control (its video offers the transport-cc header
+ * extension): it then runs its own estimate, which a REMB only bounds from above, so a fixed REMB at the cap
+ * is safe. A REMB-only publisher would take a fixed REMB as its whole estimate and lose Medooze's congestion
+ * signal: it gets the cap from the SDP alone.
+ */
+export function offersTransportCc(offer: SDPInfo): boolean {
+  const video = offer.getMediasByType('video')[0];
+  return video !== undefined && [...video.getExtensions().values()].includes(TRANSPORT_CC);
+}
+
 export interface LocalTransportInfo {
   ice: ICEInfo;
   dtls: DTLSInfo;

@@ -5,7 +5,7 @@ import { DTLSInfo, ICEInfo, Setup, CandidateInfo } from 'semantic-sdp';
 import { ServiceError } from '@recstack/service-kit';
 import { chooseCodecs } from './codec-choice.js';
 import { readOfferedMedia } from './offer-media.js';
-import { buildAnswer } from './sdp-answer.js';
+import { buildAnswer, offersTransportCc } from './sdp-answer.js';
 import { parseOffer } from './sdp-offer.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
@@ -108,4 +108,14 @@ test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=
     const uncapped = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 0 }).toString();
     assert.doesNotMatch(uncapped, /^b=|x-google-max-bitrate/m, `${name}: 0 is no cap`);
   }
+});
+
+test('the REMB cap is used only for publishers with transport-wide congestion control (their own estimate stays)', () => {
+  assert.equal(offersTransportCc(parseOffer(fixture('chromium-default')).sdp), true);
+  const withoutTwcc = fixture('chromium-default')
+    .split(/\r?\n/)
+    .filter((l) => !l.includes('transport-wide-cc'))
+    .join('\r\n');
+  assert.equal(offersTransportCc(parseOffer(withoutTwcc).sdp), false);
+  assert.equal(offersTransportCc(parseOffer(fixture('chromium-audio-only')).sdp), false, 'no video, nothing to cap');
 });

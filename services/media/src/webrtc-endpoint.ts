@@ -5,7 +5,7 @@ import { chosenTracks, type CodecChoice } from './codec-choice.js';
 import { MalformedOfferError, MediaEngineError } from './errors.js';
 import { medooze, type Endpoint, type IncomingStream, type MediaServer, type Streamer, type Transport } from './medooze.js';
 import { PublisherConnection, type PublishedTrackHandle } from './publisher-connection.js';
-import { buildAnswer } from './sdp-answer.js';
+import { buildAnswer, offersTransportCc } from './sdp-answer.js';
 import type { ParsedOffer } from './sdp-offer.js';
 
 export interface WebRtcEndpointOptions {
@@ -60,9 +60,9 @@ export class WebRtcEndpoint {
     if (this.closed) throw new MediaEngineError('the WebRTC endpoint is closed');
     let transport: Transport | undefined;
     try {
-      // the cap is enforced by the congestion feedback: every REMB says at most this much. A REMB overrides the
-      // sender's own estimate as an upper bound (with transport-cc too), so the browser's encoder settles under it
-      const capped = this.maxVideoKbps > 0;
+      // the cap is enforced by the congestion feedback too: every REMB says at most this much, which bounds a
+      // transport-cc sender's own estimate from above, so its encoder settles under it (see offersTransportCc)
+      const capped = this.maxVideoKbps > 0 && offersTransportCc(offer.sdp);
       transport = this.endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls }, undefined, capped ? { overrideBWE: true } : undefined);
       if (capped) transport.setRemoteOverrideBitrate(this.maxVideoKbps * 1000);
       try {
