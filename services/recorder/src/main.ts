@@ -6,6 +6,7 @@ import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { CatalogReconciler } from './recovery/catalog-reconciler.js';
 import type { SalvageSettings } from './recovery/salvage.js';
+import { registerFreeSpaceGauge } from './storage/disk-metrics.js';
 import { isRefusedChunkPublish } from './storage/object-upload.js';
 import { RecordingStorage } from './storage/recording-storage.js';
 import { StorageMetrics } from './storage/storage-metrics.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
 
   const registry = createMetricsRegistry(config.service);
   const metrics = new RecorderMetrics(registry);
+  registerFreeSpaceGauge(registry, config.recordingsDir);
   const salvage: SalvageSettings = {
     recorderId: config.recorderId,
     recordingsDir: config.recordingsDir,

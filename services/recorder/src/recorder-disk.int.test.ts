@@ -70,11 +70,17 @@ async function startH264(h: RecorderHarness, bitrateKbps = 800) {
   return { req, events, publisher };
 }
 
-async function assertPlayable(path: string, codecs: string[]): Promise<void> {
+/**
+ * Streams, duration, a keyframe first and a full decode. `asWritten`: no finalizing copy ran (it did not fit),
+ * so neither did the timestamp retiming; under load the muxer's raw file may hold two equal video timestamps,
+ * which FFmpeg's null muxer names (every frame still decodes). Only that complaint is allowed then.
+ */
+async function assertPlayable(path: string, codecs: string[], options: { asWritten?: boolean } = {}): Promise<void> {
   const probed = await probe(path);
   assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), codecs);
   assert.ok(probed.durationSec > 1, `duration ${probed.durationSec} s`);
-  assert.equal(await decodeErrors(path), '');
+  const complaints = (await decodeErrors(path)).split('\n').filter((l) => l.trim() && !(options.asWritten && /non monotonically increasing dts to muxer in stream 0/.test(l)));
+  assert.deepEqual(complaints, []);
   assert.equal(await firstVideoFrameIsKeyframe(path), true);
 }
 
@@ -103,6 +109,9 @@ test('under RECORDER_MIN_FREE_BYTES a start is refused with INSUFFICIENT_STORAGE
   assert.match(refused.message, /MiB free for recordings, under its minimum of 24\.0 MiB/);
   const [pong] = await h.ping();
   assert.equal(pong?.active, 0);
+  const metrics = await (await fetch(`http://127.0.0.1:${h.opsPort}/metrics`)).text();
+  const reported = Number(/^recorder_recordings_dir_free_bytes(?:\{[^}]*\})? (\S+)/m.exec(metrics)?.[1]);
+  assert.ok(Math.abs(reported - (await freeBytes(dir))) < 2 * MIB, `free space metric ${reported}`);
 
   // room again: the recording starts; then the folder fills under the stop floor while it runs
   await rm(join(dir, 'filler-a'));
@@ -118,7 +127,7 @@ test('under RECORDER_MIN_FREE_BYTES a start is refused with INSUFFICIENT_STORAGE
   assert.equal(report.reason, 'disk-full');
   // the compaction copy did not fit: the crash-safe file stays as written, and plays
   assert.match(h.service.output(), /file rewrite skipped, keeping the file as written/);
-  await assertPlayable(join(dir, report.fileName), ['aac', 'h264']);
+  await assertPlayable(join(dir, report.fileName), ['aac', 'h264'], { asWritten: true });
   const entry = await h.entryWhen(second.req.recordingId, (r) => r.status === 'done');
   assert.equal(entry.stopReason, 'disk-full');
 
@@ -142,7 +151,7 @@ test('an MP4 whose compaction copy would not fit is kept as written: done, playa
   assert.equal(report.status, 'done', JSON.stringify(report));
   assert.equal(report.reason, 'requested');
   assert.match(h.service.output(), /not enough free space for the rewrite/);
-  await assertPlayable(join(dir, report.fileName), ['aac', 'h264']);
+  await assertPlayable(join(dir, report.fileName), ['aac', 'h264'], { asWritten: true });
   await assert.rejects(stat(join(dir, `${report.fileName}.finalizing.mp4`)), 'no half-written copy is left');
 });
 
