@@ -33,11 +33,23 @@ export async function openRecordingFiles(nc: NatsConnection, logger: Logger, opt
   return store;
 }
 
-/** Sets a stream's max_bytes (-1: none) when it differs: the configured limit is the one that holds. */
-async function ensureMaxBytes(nc: NatsConnection, stream: string, maxBytes: number, logger: Logger): Promise<void> {
+/**
+ * Sets a stream's max_bytes (-1: none) when it differs. Raising is always safe. Lowering is not: JetStream
+ * meets a limit the stream is over by deleting its oldest messages, which for the object store means
+ * corrupting the oldest recordings, whatever the discard policy. So a limit is lowered only while the bucket
+ * holds at most half of it (uploads landing between this read and the update cannot push it over); otherwise
+ * the limit stays as it is and the log says why, for an operator to free room or raise the setting.
+ */
+export async function ensureMaxBytes(nc: NatsConnection, stream: string, maxBytes: number, logger: Logger): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(stream);
-  if (info.config.max_bytes === maxBytes) return;
+  const current = info.config.max_bytes;
+  if (current === maxBytes) return;
+  const lowering = maxBytes > 0 && (current <= 0 || maxBytes < current);
+  if (lowering && info.state.bytes > maxBytes / 2) {
+    logger.warn({ stream, holds: info.state.bytes, limit: current, wanted: maxBytes }, 'bucket size limit not lowered: the bucket holds too much for it (JetStream would delete the oldest files)');
+    return;
+  }
   await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes });
-  logger.info({ stream, from: info.config.max_bytes, to: maxBytes }, 'bucket size limit set');
+  logger.info({ stream, from: current, to: maxBytes }, 'bucket size limit set');
 }
