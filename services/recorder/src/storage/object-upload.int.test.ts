@@ -4,7 +4,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
 import { openRecordingFiles, RECORDING_FILES_STREAM } from '@recstack/catalog';
 import { createLogger } from '@recstack/service-kit';
@@ -12,6 +15,7 @@ import { startNatsServer, type TestNatsServer } from '@recstack/testkit';
 import { isRefusedChunkPublish, uploadFile } from './object-upload.js';
 
 const logger = createLogger('object-upload-test', 'silent');
+const run = promisify(execFile);
 let nats: TestNatsServer;
 let nc: NatsConnection;
 let dir: string;
@@ -52,4 +56,19 @@ test('the error of a chunk the full bucket refuses is recognized as such, and ot
   assert.ok(noStream instanceof Error);
   assert.equal(isRefusedChunkPublish(noStream), false);
   assert.equal(isRefusedChunkPublish(new Error('maximum bytes exceeded')), false);
+});
+
+test('two uploads racing for the last room: each is stored whole or fails cleanly (both may fail: the storage retries), and the process lives on', async () => {
+  // in a process of its own: a stray rejection there is what would have ended the recorder
+  const { stdout } = await run(process.execPath, ['--conditions=development', '--import', 'tsx', fileURLToPath(new URL('../testing/upload-race.ts', import.meta.url)), nats.url, dir], { timeout: 60_000 });
+  const result = JSON.parse(stdout.trim()) as { outcomes: string[]; stored: Array<number | null>; refusedChunks: number };
+  console.log(`race: ${JSON.stringify(result)}`);
+  assert.ok(result.outcomes.filter((o) => o === 'ok').length <= 1, `both cannot fit: ${stdout}`);
+  result.outcomes.forEach((outcome, i) => {
+    if (outcome === 'ok') assert.equal(result.stored[i], 600 * 1024, 'a verified upload is whole');
+    else {
+      assert.match(outcome, /the upload of (one|two) (failed|does not fit)/);
+      assert.equal(result.stored[i], null, 'nothing half-stored under a failed name');
+    }
+  });
 });
