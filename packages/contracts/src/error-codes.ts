@@ -27,7 +27,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   /** the client already holds MAX_SESSIONS_PER_CLIENT publisher sessions */
   'TOO_MANY_SESSIONS',
-  /** not enough free disk space to record */
+  /** no recorder has enough free disk space to record (RECORDER_MIN_FREE_BYTES) */
   'INSUFFICIENT_STORAGE',
   'MEDIA_UNAVAILABLE',
   'RECORDER_UNAVAILABLE',

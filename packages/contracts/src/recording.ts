@@ -7,8 +7,12 @@ export const RECORDING_STATUSES = ['starting', 'recording', 'stopping', 'done', 
 export const RecordingStatusSchema = z.enum(RECORDING_STATUSES);
 export type RecordingStatus = z.infer<typeof RecordingStatusSchema>;
 
-/** `max-duration`: the recorder ended a recording that reached its configured longest duration */
-export const STOP_REASONS = ['requested', 'publisher-left', 'rtp-timeout', 'shutdown', 'deleted', 'error', 'max-duration'] as const;
+/**
+ * `max-duration`: the recorder ended a recording that reached its configured longest duration;
+ * `disk-full`: free space in the recordings folder fell under the recorder's floor, so it finalized the file
+ * while that still fitted; `max-size`: the file reached RECORDER_MAX_FILE_BYTES
+ */
+export const STOP_REASONS = ['requested', 'publisher-left', 'rtp-timeout', 'shutdown', 'deleted', 'error', 'max-duration', 'disk-full', 'max-size'] as const;
 export const StopReasonSchema = z.enum(STOP_REASONS);
 export type StopReason = z.infer<typeof StopReasonSchema>;
 

@@ -28,8 +28,27 @@ export function loadEnv<S extends z.ZodObject>(schema: S, env: Record<string, st
   );
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30, ti: 2 ** 40 };
+
+/**
+ * A byte count: an integer, or one with a binary suffix as Kubernetes writes them (`512Mi`, `10Gi`, `1Ti`).
+ * Decimal suffixes (`10G`) are refused rather than guessed at.
+ */
+function byteCount(fallback: number) {
+  return z
+    .string()
+    .regex(/^\d+(Ki|Mi|Gi|Ti)?$/, 'must be a byte count: an integer, optionally with Ki, Mi, Gi or Ti')
+    .transform((v) => {
+      const [, digits = '0', unit = ''] = /^(\d+)(\w*)$/.exec(v) ?? [];
+      return Number(digits) * (BYTE_UNITS[unit.toLowerCase()] ?? 1);
+    })
+    .pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER))
+    .default(fallback);
+}
+
 /** Building blocks for config schemas, so every service reads env values the same way. */
 export const env = {
+  bytes: byteCount,
   port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   seconds: (fallback: number) => z.coerce.number().positive().default(fallback),

@@ -57,6 +57,11 @@ const schema = natsEnvSchema
     PUBLISHER_CONNECT_TIMEOUT_SECONDS: env.seconds(10),
     /** JetStream replicas of the buckets media creates (sessions, catalog); 3 on a NATS cluster */
     NATS_KV_REPLICAS: env.int(1, 1, 5),
+    /**
+     * the most a publisher may send for video, in kbit/s (0: no cap): announced in the SDP answer and held by
+     * the congestion feedback (REMB). Bounds what a recording costs in disk and bandwidth per second
+     */
+    MAX_VIDEO_KBPS: env.int(6000, 0, 1_000_000),
     /** Medooze's own log lines on stdout (they are not JSON) */
     MEDOOZE_LOG: env.bool(false),
   })
@@ -116,6 +121,7 @@ export interface MediaConfig {
   publisherIceTimeoutMs: number;
   publisherConnectTimeoutMs: number;
   kvReplicas: number;
+  maxVideoKbps: number;
   medoozeLog: boolean;
 }
 
@@ -146,6 +152,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publisherIceTimeoutMs: Math.round(v.PUBLISHER_ICE_TIMEOUT_SECONDS * 1000),
     publisherConnectTimeoutMs: Math.round(v.PUBLISHER_CONNECT_TIMEOUT_SECONDS * 1000),
     kvReplicas: v.NATS_KV_REPLICAS,
+    maxVideoKbps: v.MAX_VIDEO_KBPS,
     medoozeLog: v.MEDOOZE_LOG,
   };
 }

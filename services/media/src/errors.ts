@@ -21,6 +21,13 @@ export class AtCapacityError extends ServiceError {
   }
 }
 
+/** Every recorder asked refused the start for lack of free disk space (signaling answers 507). */
+export class InsufficientStorageError extends ServiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INSUFFICIENT_STORAGE', message, options);
+  }
+}
+
 export class SessionExistsError extends ServiceError {
   constructor(sessionId: string) {
     super('CONFLICT', `session ${sessionId} already exists`);

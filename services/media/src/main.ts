@@ -45,6 +45,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       nativeLog: config.medoozeLog,
       publisherIceTimeoutMs: config.publisherIceTimeoutMs,
       publisherConnectTimeoutMs: config.publisherConnectTimeoutMs,
+      maxVideoKbps: config.maxVideoKbps,
     },
     logger,
   );

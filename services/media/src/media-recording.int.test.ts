@@ -203,6 +203,26 @@ test('AT_CAPACITY is retried; when every attempt is refused the start fails with
   assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
 });
 
+test('INSUFFICIENT_STORAGE is retried like AT_CAPACITY (another recorder may have room); when every attempt is refused the start fails with INSUFFICIENT_STORAGE', { timeout: 90_000 }, async () => {
+  const gst = startRecorder({
+    beforeStart: (_req, attempt) => {
+      if (attempt === 1 || attempt >= 3) throw new ServiceError('INSUFFICIENT_STORAGE', 'this recorder has 10 MiB free for recordings, under its minimum of 1.0 GiB');
+    },
+  });
+  const { sessionId } = await publishedSession('vp8');
+  const first = await catalogEntry(sessionId);
+  const ok = await start(sessionId, first);
+  assert.equal(ok.ok, true, JSON.stringify(ok.error));
+  assert.equal(gst.startRequests.length, 2);
+  assert.equal((await stop(sessionId, first)).ok, true);
+
+  const second = await catalogEntry(sessionId);
+  const refused = await start(sessionId, second);
+  assert.equal(refused.error?.code, 'INSUFFICIENT_STORAGE');
+  assert.equal(await portsInUse(), 0);
+  assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
+});
+
 test('no recorder running: RECORDER_UNAVAILABLE, and no port stays taken', { timeout: 60_000 }, async () => {
   const { sessionId } = await publishedSession('vp8');
   const recordingId = await catalogEntry(sessionId);

@@ -87,11 +87,13 @@ export interface Transport
   getStats(): { ice?: { requestsReceived: number; responsesSent: number; requestsSent: number; responsesReceived: number } | undefined };
   createIncomingStream(info: StreamInfo): IncomingStream;
   createIncomingStreamTrack(media: 'audio' | 'video', params: TrackInfo): IncomingStreamTrack;
+  /** the bitrate (bit/s) every REMB to the publisher announces; needs a transport created with `overrideBWE` */
+  setRemoteOverrideBitrate(bitrate: number): void;
   stop(): void;
 }
 
 export interface Endpoint extends MedoozeEmitter<{ stopped: () => void }> {
-  createTransport(remote: RemotePeerInfo): Transport;
+  createTransport(remote: RemotePeerInfo, local?: undefined, options?: { overrideBWE?: boolean }): Transport;
   getLocalCandidates(): CandidateInfo[];
   getLocalPort(): number;
   /** names the endpoint's receive/send thread (Linux, at most 15 characters) */

@@ -24,7 +24,7 @@ export class RecorderClient {
   /**
    * Asks a recorder to listen on the given ports: the least loaded one media knows of, or any (queue
    * group) when it knows of none or that one is gone. Resolves once its sockets are bound and its pipeline
-   * plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, ...).
+   * plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, INSUFFICIENT_STORAGE, ...).
    */
   async start(req: RecorderStartRequest): Promise<RecorderListening> {
     const target = this.placement?.reserve();
@@ -34,7 +34,8 @@ export class RecorderClient {
       } catch (err) {
         this.placement?.release(target);
         if (!(err instanceof UnavailableError)) {
-          if (errorCodeOf(err) === 'AT_CAPACITY') this.placement?.full(target);
+          const code = errorCodeOf(err);
+          if (code === 'AT_CAPACITY' || code === 'INSUFFICIENT_STORAGE') this.placement?.full(target);
           throw err;
         }
         this.placement?.forget(target);

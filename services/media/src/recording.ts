@@ -19,7 +19,7 @@ import {
 import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
 import { markFailed, markStopping } from '@recstack/catalog';
 import type { ChosenTrack } from './codec-choice.js';
-import { AtCapacityError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
+import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
 import { KeyframeRequester } from './keyframe-requester.js';
 import type { IncomingStreamTrack, Streamer } from './medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
@@ -229,15 +229,17 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
             this.deps.metrics.startRetried(code);
             continue;
           }
-        } else if (code === 'AT_CAPACITY') {
+        } else if (code === 'AT_CAPACITY' || code === 'INSUFFICIENT_STORAGE') {
+          // a recorder without room (recordings or disk): another one may have it
           lease.release();
           if (attempt < attempts) {
-            this.log.warn({ attempt }, 'recorder at capacity, retrying');
+            this.log.warn({ attempt, code }, code === 'AT_CAPACITY' ? 'recorder at capacity, retrying' : 'recorder short of disk space, retrying');
             this.deps.metrics.startRetried(code);
             await delay(150 * attempt);
             continue;
           }
-          throw new AtCapacityError(`no recorder took the recording after ${attempts} attempts`, { cause: err });
+          const message = `no recorder took the recording after ${attempts} attempts`;
+          throw code === 'AT_CAPACITY' ? new AtCapacityError(message, { cause: err }) : new InsufficientStorageError(message, { cause: err });
         } else if (err instanceof TimeoutError) {
           // a recorder may have started listening without our hearing of it: keep its ports out of use
           lease.quarantine();

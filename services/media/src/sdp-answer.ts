@@ -1,4 +1,4 @@
-import { Direction, type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type SDPInfo } from 'semantic-sdp';
+import { Direction, type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type MediaInfo, type SDPInfo } from 'semantic-sdp';
 import type { OfferedMedia } from './offer-media.js';
 import type { CodecChoice } from './codec-choice.js';
 import { MediaEngineError } from './errors.js';
@@ -26,6 +26,33 @@ export const CAPABILITIES: Capabilities = {
   },
 };
 
+export interface AnswerLimits {
+  /** MAX_VIDEO_KBPS; 0: no cap */
+  maxVideoKbps: number;
+}
+
+/**
+ * Announces the video cap on the answered m-line: `b=AS` (kbit/s) and `b=TIAS` (bit/s), which browsers apply
+ * to their encoder's maximum, and Chromium's own `x-google-max-bitrate` on the codec. The congestion feedback
+ * (REMB at the same value, see webrtc-endpoint.ts) holds senders that ignore the SDP.
+ */
+export function capVideoBitrate(media: MediaInfo, codec: CodecInfo, maxVideoKbps: number): void {
+  if (maxVideoKbps <= 0) return;
+  media.setBitrate(maxVideoKbps);
+  codec.addParam('x-google-max-bitrate', String(maxVideoKbps));
+}
+
+/**
+ * Whether the publisher does transport-wide congestion control (its video offers the transport-cc header
+ * extension): it then runs its own estimate, which a REMB only bounds from above, so a fixed REMB at the cap
+ * is safe. A REMB-only publisher would take a fixed REMB as its whole estimate and lose Medooze's congestion
+ * signal: it gets the cap from the SDP alone.
+ */
+export function offersTransportCc(offer: SDPInfo): boolean {
+  const video = offer.getMediasByType('video')[0];
+  return video !== undefined && [...video.getExtensions().values()].includes(TRANSPORT_CC);
+}
+
 export interface LocalTransportInfo {
   ice: ICEInfo;
   dtls: DTLSInfo;
@@ -42,7 +69,7 @@ function firstCodec(codecs: Map<number, CodecInfo>): CodecInfo | undefined {
  * m-line inactive. semantic-sdp alone would answer every offered variant of a codec name (all H264
  * profiles, both VP9 profiles), which would let the publisher switch to one we did not prepare for.
  */
-export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, choice: CodecChoice, local: LocalTransportInfo): SDPInfo {
+export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, choice: CodecChoice, local: LocalTransportInfo, limits: AnswerLimits = { maxVideoKbps: 0 }): SDPInfo {
   const answer = offer.sdp.answer({ ice: local.ice, dtls: local.dtls, candidates: local.candidates, capabilities: CAPABILITIES });
   const offered = offer.sdp.getMedias();
   answer.getMedias().forEach((media, index) => {
@@ -52,6 +79,7 @@ export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, cho
       if (!codec) throw new MediaEngineError(`the answer lost the chosen ${chosen.codec} codec`);
       media.setCodecs(new Map([[chosen.payloadType, codec]]));
       media.setDirection(Direction.RECVONLY);
+      if (media.getType() === 'video') capVideoBitrate(media, codec, limits.maxVideoKbps);
       return;
     }
     media.setDirection(Direction.INACTIVE);

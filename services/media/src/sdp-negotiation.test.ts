@@ -5,7 +5,7 @@ import { DTLSInfo, ICEInfo, Setup, CandidateInfo } from 'semantic-sdp';
 import { ServiceError } from '@recstack/service-kit';
 import { chooseCodecs } from './codec-choice.js';
 import { readOfferedMedia } from './offer-media.js';
-import { buildAnswer } from './sdp-answer.js';
+import { buildAnswer, offersTransportCc } from './sdp-answer.js';
 import { parseOffer } from './sdp-offer.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
@@ -94,3 +94,28 @@ test('parseOffer refuses what native code must never see', () => {
   rejects(real.replace(/^m=video \d+/m, 'm=video 99999'));
 });
 
+
+test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=TIAS, x-google-max-bitrate); audio and 0 are left alone', () => {
+  for (const name of ['chromium-default', 'chromium-h264-first', 'chromium-vp9-first', 'chromium-av1-first']) {
+    const offer = parseOffer(fixture(name));
+    const answer = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 2500 }).toString();
+    const [audio = '', video = ''] = answer.split(/\r?\nm=/).slice(1);
+    assert.match(video, /^b=AS:2500$/m, name);
+    assert.match(video, /^b=TIAS:2500000$/m, name);
+    const payloadType = /^video \d+ [A-Z/]+ (\d+)/.exec(video)?.[1];
+    assert.match(video, new RegExp(`^a=fmtp:${payloadType} .*x-google-max-bitrate=2500`, 'm'), `${name}: on the chosen codec`);
+    assert.doesNotMatch(audio, /^b=|x-google-max-bitrate/m, `${name}: audio is not capped`);
+    const uncapped = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 0 }).toString();
+    assert.doesNotMatch(uncapped, /^b=|x-google-max-bitrate/m, `${name}: 0 is no cap`);
+  }
+});
+
+test('the REMB cap is used only for publishers with transport-wide congestion control (their own estimate stays)', () => {
+  assert.equal(offersTransportCc(parseOffer(fixture('chromium-default')).sdp), true);
+  const withoutTwcc = fixture('chromium-default')
+    .split(/\r?\n/)
+    .filter((l) => !l.includes('transport-wide-cc'))
+    .join('\r\n');
+  assert.equal(offersTransportCc(parseOffer(withoutTwcc).sdp), false);
+  assert.equal(offersTransportCc(parseOffer(fixture('chromium-audio-only')).sdp), false, 'no video, nothing to cap');
+});

@@ -5,7 +5,7 @@ import { chosenTracks, type CodecChoice } from './codec-choice.js';
 import { MalformedOfferError, MediaEngineError } from './errors.js';
 import { medooze, type Endpoint, type IncomingStream, type MediaServer, type Streamer, type Transport } from './medooze.js';
 import { PublisherConnection, type PublishedTrackHandle } from './publisher-connection.js';
-import { buildAnswer } from './sdp-answer.js';
+import { buildAnswer, offersTransportCc } from './sdp-answer.js';
 import type { ParsedOffer } from './sdp-offer.js';
 
 export interface WebRtcEndpointOptions {
@@ -18,6 +18,8 @@ export interface WebRtcEndpointOptions {
   publisherIceTimeoutMs: number;
   /** a session whose publisher has not completed ICE and DTLS this long after its creation is closed */
   publisherConnectTimeoutMs: number;
+  /** MAX_VIDEO_KBPS; 0: no cap */
+  maxVideoKbps: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class WebRtcEndpoint {
     private readonly logger: Logger,
     private readonly publisherIceTimeoutMs: number,
     private readonly publisherConnectTimeoutMs: number,
+    private readonly maxVideoKbps: number,
   ) {}
 
   static open(options: WebRtcEndpointOptions, logger: Logger): WebRtcEndpoint {
@@ -79,7 +82,7 @@ export class WebRtcEndpoint {
     }
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, ports: endpoints.map((e) => e.port), udpPorts: options.udpPorts }, 'webrtc endpoints open');
-    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs);
+    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs, options.maxVideoKbps);
   }
 
   /** The UDP port of each endpoint, in order. */
@@ -103,7 +106,11 @@ export class WebRtcEndpoint {
     const { endpoint } = open;
     let transport: Transport | undefined;
     try {
-      transport = endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls });
+      // the cap is enforced by the congestion feedback too: every REMB says at most this much, which bounds a
+      // transport-cc sender's own estimate from above, so its encoder settles under it (see offersTransportCc)
+      const capped = this.maxVideoKbps > 0 && offersTransportCc(offer.sdp);
+      transport = endpoint.createTransport({ ice: offer.ice, dtls: offer.dtls }, undefined, capped ? { overrideBWE: true } : undefined);
+      if (capped) transport.setRemoteOverrideBitrate(this.maxVideoKbps * 1000);
       open.sessions += 1;
       // however the transport ends (closed by us, or stopped under us), the endpoint has room again
       transport.once('stopped', () => {
@@ -118,7 +125,7 @@ export class WebRtcEndpoint {
         ice: transport.getLocalICEInfo(),
         dtls: transport.getLocalDTLSInfo(),
         candidates: endpoint.getLocalCandidates(),
-      });
+      }, { maxVideoKbps: this.maxVideoKbps });
       transport.setLocalProperties(answer);
 
       const streamInfo = new StreamInfo(sessionId);

@@ -32,3 +32,20 @@ test('bad storage settings fail at once, naming each variable', () => {
     }
   }
 });
+
+test('disk limits: defaults, Kubernetes-style sizes, and a stop floor above the start floor is refused', () => {
+  const defaults = loadConfig({});
+  assert.deepEqual(defaults.disk, { minFreeBytes: 2 ** 30, stopFreeBytes: 256 * 2 ** 20, maxFileBytes: 16 * 2 ** 30 });
+  assert.equal(defaults.storage.maxBytes, 4 * 2 ** 30);
+  const sized = loadConfig({ RECORDER_MIN_FREE_BYTES: '2Gi', RECORDER_STOP_FREE_BYTES: '512Mi', RECORDER_MAX_FILE_BYTES: '0', STORAGE_MAX_BYTES: '1048576' });
+  assert.deepEqual(sized.disk, { minFreeBytes: 2 * 2 ** 30, stopFreeBytes: 512 * 2 ** 20, maxFileBytes: 0 });
+  assert.equal(sized.storage.maxBytes, 2 ** 20);
+  for (const bad of [{ RECORDER_MIN_FREE_BYTES: '10G' }, { RECORDER_MAX_FILE_BYTES: '-1' }, { RECORDER_MIN_FREE_BYTES: '100Mi', RECORDER_STOP_FREE_BYTES: '200Mi' }]) {
+    try {
+      loadConfig(bad);
+      assert.fail(`expected a ConfigError for ${JSON.stringify(bad)}`);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+    }
+  }
+});

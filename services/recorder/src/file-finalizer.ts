@@ -1,9 +1,11 @@
 import { rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Container } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
 import type { RecordingPlan } from './recording-plan.js';
+import { copyWontFit } from './storage/disk-space.js';
 import { retimeVideo } from './timestamp-retime.js';
 
 export interface FinalizeOutcome {
@@ -27,9 +29,11 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
  * - audio behind by undeclared encoder priming (plan.audioLeadSamples) moved back in step with the video.
  * Each rewrite goes to a temporary file renamed over the target, so the target is never half-written. If
  * retiming fails the copy is made without it; if that fails too, the file as the child wrote it stays (it
- * is playable: that is what crash-safe means).
+ * is playable: that is what crash-safe means). No copy starts unless it fits in the free space with
+ * `keepFreeBytes` to spare (storage/disk-space.ts): a recording ended because the disk is nearly full stays
+ * as written.
  */
-export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, ffmpeg: string, logger: Logger, budgetMs = 120_000): Promise<FinalizeOutcome> {
+export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, ffmpeg: string, logger: Logger, budgetMs = 120_000, keepFreeBytes = 0): Promise<FinalizeOutcome> {
   if (!(await nonEmpty(plan.writePath))) return { path: plan.writePath, action: 'none' };
   const copyNeeded = plan.finalize !== 'none' || !endedCleanly;
   if (!copyNeeded && !plan.video) return { path: plan.outputPath, action: 'none' };
@@ -37,8 +41,11 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
     plan.finalize === 'compact-mp4' ? 'compacted' : plan.finalize === 'remux' ? 'remuxed' : endedCleanly ? 'retimed' : 'repaired';
   const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
   const deadline = Date.now() + budgetMs;
+  const noRoom = () => keptForSpace(plan, keepFreeBytes, action, logger);
 
   if (plan.video) {
+    const kept = await noRoom();
+    if (kept) return kept;
     const started = Date.now();
     const retimed = await retimeVideo({ input: plan.writePath, output: tmp, container: plan.container, videoCodec: plan.video.codec, audioLeadSamples: plan.audioLeadSamples, ffmpeg, budgetMs, logger });
     if (retimed.ok && (await nonEmpty(tmp))) {
@@ -51,6 +58,8 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
     if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
   }
 
+  const kept = await noRoom();
+  if (kept) return kept;
   const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy', ...audioLeadArgs(plan.audioLeadSamples, plan.container)];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', FORMAT[plan.container], '-y', tmp);
@@ -60,6 +69,14 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
   const problem = result.timedOut ? 'the rewrite took too long' : (result.stderr.split('\n').find((l) => l.trim()) ?? `ffmpeg exit code ${result.code}`);
   // after a failed remux the intermediate file stays too: it is reported failed (wrong container), not lost
   logger.warn({ action, problem, path: plan.writePath }, 'file rewrite failed, keeping the file as written');
+  return { path: plan.writePath, action: 'kept', problem };
+}
+
+/** The outcome when the copy would not fit (the file stays as written), undefined when it fits. */
+async function keptForSpace(plan: RecordingPlan, keepFreeBytes: number, action: FinalizeOutcome['action'], logger: Logger): Promise<FinalizeOutcome | undefined> {
+  const problem = await copyWontFit(plan.writePath, dirname(plan.outputPath), keepFreeBytes).catch(() => undefined);
+  if (!problem) return undefined;
+  logger.warn({ action, problem, path: plan.writePath }, 'file rewrite skipped, keeping the file as written');
   return { path: plan.writePath, action: 'kept', problem };
 }
 

@@ -6,6 +6,8 @@ import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { CatalogReconciler } from './recovery/catalog-reconciler.js';
 import type { SalvageSettings } from './recovery/salvage.js';
+import { registerFreeSpaceGauge } from './storage/disk-metrics.js';
+import { isRefusedChunkPublish } from './storage/object-upload.js';
 import { RecordingStorage } from './storage/recording-storage.js';
 import { StorageMetrics } from './storage/storage-metrics.js';
 
@@ -17,15 +19,25 @@ async function main(): Promise<void> {
   const logger = createLogger(config.service, config.logLevel).child({ recorderId: config.recorderId });
   const lifecycle = new Lifecycle(logger, config.shutdownTimeoutMs);
   lifecycle.handleSignals();
+  process.on('unhandledRejection', (reason) => {
+    if (isRefusedChunkPublish(reason)) {
+      logger.debug({ err: reason }, 'object store refused a chunk (the upload reports it)');
+      return;
+    }
+    // the process state is unknown: finalize what can be finalized, then leave (as Node would, without the handler)
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    void lifecycle.stop().finally(() => process.exit(1));
+  });
 
   await mkdir(config.recordingsDir, { recursive: true });
   const nc = await connectNats(config.nats, `recorder ${config.recorderId}`, logger);
   lifecycle.own('nats', () => nc.drain());
   const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
-  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas }) : undefined;
+  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas, maxBytes: config.storage.maxBytes }) : undefined;
 
   const registry = createMetricsRegistry(config.service);
   const metrics = new RecorderMetrics(registry);
+  registerFreeSpaceGauge(registry, config.recordingsDir);
   const salvage: SalvageSettings = {
     recorderId: config.recorderId,
     recordingsDir: config.recordingsDir,
@@ -34,6 +46,7 @@ async function main(): Promise<void> {
     maxDurationMs: config.maxDurationMs,
     tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
     decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
+    keepFreeBytes: config.disk.stopFreeBytes,
   };
   // the storage tells the service when a background upload verified; the service exists by then
   let service: RecorderService | undefined;
@@ -61,8 +74,10 @@ async function main(): Promise<void> {
         rtpTimeoutMs: config.rtpTimeoutMs,
         listenTimeoutMs: config.listenTimeoutMs,
         decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
+        keepFreeBytes: config.disk.stopFreeBytes,
       },
       salvage,
+      disk: config.disk,
     },
     metrics,
     logger,
@@ -118,6 +133,7 @@ async function main(): Promise<void> {
       recordingsDir: config.recordingsDir,
       maxRecordings: config.maxRecordings,
       storage: config.storage.kind,
+      disk: config.disk,
       kvReplicas: config.kvReplicas,
       opsPort: ops.port,
     },

@@ -21,6 +21,8 @@ import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
 import { Recording, type RecordingSettings } from './recording.js';
 import { salvageRecording, type SalvageEntry, type SalvageSettings } from './recovery/salvage.js';
+import { assertRoomToStart, type DiskLimits } from './storage/disk-space.js';
+import { DiskWatch } from './storage/disk-watch.js';
 import type { RecordingStorage, StoredFile } from './storage/recording-storage.js';
 
 /** The part of the catalog the recorder uses: its own state changes (RecordingCatalog.update), and reads. */
@@ -36,7 +38,12 @@ export interface RecorderServiceOptions {
   plan: PlanSettings;
   recording: RecordingSettings;
   salvage: SalvageSettings;
+  /** free-space floors and the file size limit in the recordings folder (plan.recordingsDir) */
+  disk: DiskLimits;
 }
+
+/** How often running recordings' disk use is looked at. */
+const DISK_WATCH_INTERVAL_MS = 1000;
 
 /** Attempts at writing a finished recording's report to the catalog before giving it to the reconciler. */
 const FINAL_WRITE_ATTEMPTS = 5;
@@ -66,6 +73,7 @@ export class RecorderService {
   private accepting = true;
   /** set by drain(): the storage step of the last reports must fit before it */
   private deadline: number | undefined;
+  private readonly diskWatch: DiskWatch;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -74,7 +82,13 @@ export class RecorderService {
     private readonly metrics: RecorderMetrics,
     private readonly logger: Logger,
     private readonly storage: RecordingStorage,
-  ) {}
+  ) {
+    this.diskWatch = new DiskWatch(
+      { ...options.disk, dir: options.plan.recordingsDir, intervalMs: DISK_WATCH_INTERVAL_MS },
+      () => [...this.recordings.values()].map((r) => ({ recordingId: r.plan.recordingId, path: r.plan.writePath, end: (reason) => r.endOnItsOwn(reason) })),
+      logger.child({ component: 'disk-watch' }),
+    );
+  }
 
   get recorderId(): string {
     return this.options.recorderId;
@@ -100,10 +114,14 @@ export class RecorderService {
       serve(this.nc, { subject: subjects.recorder.stop(recorderId), request: RecorderStopRequestSchema, handler: (req) => this.stop(req), logger: this.logger }),
       serve(this.nc, { subject: subjects.recorder.ping, request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
     );
+    this.diskWatch.start();
   }
 
   async start(req: RecorderStartRequest): Promise<RecorderListening> {
     if (!this.accepting) throw new ShuttingDownError();
+    // before the checks below, which must stay in one synchronous piece with the registration (MAX_RECORDINGS);
+    // a retried request for a running recording is answered whatever the disk says
+    if (!this.recordings.has(req.recordingId)) await assertRoomToStart(this.options.plan.recordingsDir, this.options.disk);
     const existing = this.recordings.get(req.recordingId);
     if (existing) {
       // a retried request (the reply was lost) gets the same answer; a different one is a conflict
@@ -242,6 +260,7 @@ export class RecorderService {
   }
 
   close(): void {
+    this.diskWatch.close();
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
   }
 

@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUCKETS } from '@recstack/contracts';
@@ -114,6 +114,37 @@ test('STORAGE=nats, the object store refuses the file: reported done with the fi
   assert.ok(h.service.logs.some((l) => l.msg === 'file upload failed' && l.recordingId === req.recordingId), 'the failures were logged');
   assert.ok(bytes);
   await checkPlayable(bytes, 3);
+});
+
+test('STORAGE_MAX_BYTES: the bucket gets the limit; a file that does not fit stays local and done, while catalog writes go on', async () => {
+  const h = await harness({ STORAGE: 'nats', STORAGE_MAX_BYTES: '64Ki', STORAGE_UPLOAD_WAIT_SECONDS: '2', STORAGE_UPLOAD_RETRY_MAX_SECONDS: '2' });
+  const jsm = await h.nc.jetstreamManager();
+  assert.equal((await jsm.streams.info(RECORDING_FILES_STREAM)).config.max_bytes, 64 * 1024, 'the recorder set the limit');
+
+  // a small object fills part of the store on purpose; the recording is larger than what is left
+  const store = await h.nc.jetstream().views.os(BUCKETS.recordingFiles);
+  await store.putBlob({ name: 'earlier' }, new Uint8Array(16 * 1024).fill(7));
+  const { req, report } = await record(h, 4);
+  assert.ok(report.sizeBytes > 64 * 1024, `a recording of ${report.sizeBytes} bytes cannot fit`);
+  assert.equal(report.status, 'done', JSON.stringify(report));
+  assert.equal(report.storage, 'local');
+  const path = join(h.dir, report.fileName);
+  assert.equal((await stat(path)).size, report.sizeBytes, 'the local file is kept');
+  await checkPlayable(await readFile(path), 4);
+  const entry = await h.entryWhen(req.recordingId, (r) => r.status === 'done');
+  assert.equal(entry.storage, 'local');
+  assert.equal(entry.stopReason, 'requested');
+  assert.equal(await objectBytes(h, req.recordingId), undefined, 'no partial object');
+  assert.deepEqual(await objectBytes(h, 'earlier'), Buffer.alloc(16 * 1024, 7), 'what the store held is intact');
+  const failure = h.service.logs.find((l) => l.msg === 'file upload failed' && l.recordingId === req.recordingId);
+  assert.ok(failure, 'the refusal is logged');
+  assert.match(JSON.stringify(failure), /does not fit: the object store has \d+ of its 65536 bytes \(STORAGE_MAX_BYTES\) left/);
+  assert.equal(h.service.child.exitCode, null, 'the recorder is still up');
+
+  // the catalog (its own bucket) still takes writes while the object store is full
+  const other = newId('rec');
+  await h.createEntry(other, 'mp4', 'aac');
+  assert.equal((await h.entry(other))?.status, 'starting');
 });
 
 test('STORAGE=local (default): the file stays in the folder and the catalog says local', async () => {

@@ -21,6 +21,8 @@ export interface RecordingSettings {
   rtpTimeoutMs: number;
   listenTimeoutMs: number;
   decodeCheckTimeoutMs: number;
+  /** free space a finalizing copy must leave (RECORDER_STOP_FREE_BYTES) */
+  keepFreeBytes?: number;
 }
 
 export interface StopOptions {
@@ -107,6 +109,11 @@ export class Recording extends EventEmitter<RecordingEvents> {
   stop(reason: StopReason, options: StopOptions = {}): Promise<RecordingReport> {
     this.finishPromise ??= this.runStop(reason, false, options);
     return this.finishPromise;
+  }
+
+  /** The recorder decided a running recording must end (its disk limits): finalized as if it ended by itself. */
+  endOnItsOwn(reason: StopReason): void {
+    if (this.phaseValue === 'recording') void this.selfStop(reason);
   }
 
   private async runStart(): Promise<void> {
@@ -333,7 +340,7 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const base = { plan: this.plan, recorderId: this.settings.recorderId, startedAt: this.firstKeyframeAt, stoppedAt, reason };
     try {
       const endedCleanly = this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0);
-      const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)));
+      const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)), this.settings.keepFreeBytes);
       if (outcome.action !== 'none') this.log.info({ action: outcome.action, problem: outcome.problem }, 'file finalized');
       let file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody };
       try {

@@ -201,6 +201,8 @@ function describeError(err) {
       case 'NO_FREE_PORTS':
       case 'PORT_IN_USE':
         return 'The server is busy with other recordings. Try again in a minute.';
+      case 'INSUFFICIENT_STORAGE':
+        return 'The server has no disk space left for another recording. Delete old recordings or ask the operator for room.';
       case 'RATE_LIMITED':
         return 'Too many requests in a short time. Wait a few seconds and try again.';
       case 'TIMEOUT':
@@ -218,6 +220,20 @@ function describeError(err) {
   }
   if (err && err.name === 'NotAllowedError') return cameraDeniedText();
   return `Something went wrong: ${err && err.message ? err.message : String(err)}`;
+}
+
+/** Why the server ended a recording nobody stopped, in words. */
+function endedByServerText(stopReason) {
+  switch (stopReason) {
+    case 'disk-full':
+      return 'The server ran low on disk space, so it ended the recording and saved it.';
+    case 'max-size':
+      return 'The recording reached the largest file size the server allows; it was ended and saved.';
+    case 'max-duration':
+      return 'The recording reached the longest duration the server allows; it was ended and saved.';
+    default:
+      return 'The recording was ended by the server and saved.';
+  }
 }
 
 function cameraDeniedText() {
@@ -718,7 +734,7 @@ function upsertRecording(recording) {
       state.recordingId = null;
       setPhase('idle');
       setStatus('Ready to record');
-      showMessage(recording.status === 'done' ? 'The recording was ended by the server and saved.' : `The recording failed: ${recording.error?.message ?? 'unknown reason'}.`);
+      showMessage(recording.status === 'done' ? endedByServerText(recording.stopReason) : `The recording failed: ${recording.error?.message ?? 'unknown reason'}.`);
       void unpublish();
     }
   }

@@ -190,7 +190,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             '413': error('Body too large (PAYLOAD_TOO_LARGE)'),
             '415': error('Body is not application/json (UNSUPPORTED_MEDIA_TYPE)'),
             '422': error('The session has a codec that cannot be recorded (UNSUPPORTED_CODEC)'),
-            '507': error('No recorder has enough free storage (INSUFFICIENT_STORAGE)'),
+            '507': error('No recorder has enough free disk space for another recording (INSUFFICIENT_STORAGE)'),
             ...BACKEND_ERRORS,
             ...COMMON_ERRORS,
           },

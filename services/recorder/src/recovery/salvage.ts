@@ -15,6 +15,8 @@ export interface SalvageSettings {
   maxDurationMs: number;
   tools: ProbeTools;
   decodeCheckTimeoutMs: number;
+  /** free space a finalizing copy must leave (RECORDER_STOP_FREE_BYTES) */
+  keepFreeBytes?: number;
 }
 
 /** The recording as the catalog knows it: enough to find its file and report on it. */
@@ -115,7 +117,7 @@ export async function salvageRecording(entry: SalvageEntry, settings: SalvageSet
   // the last write is when the recording really ended, not now
   const stoppedAt = await stat(plan.writePath).then((s) => s.mtime, () => new Date());
   try {
-    const outcome = await finalizeFile(plan, false, settings.tools.ffmpeg, log, FINALIZE_BUDGET_MS);
+    const outcome = await finalizeFile(plan, false, settings.tools.ffmpeg, log, FINALIZE_BUDGET_MS, settings.keepFreeBytes);
     log.info({ action: outcome.action, problem: outcome.problem }, 'salvaged file finalized');
     let file: { ok: true; facts: FileFacts } | { ok: false; error: ErrorBody };
     try {

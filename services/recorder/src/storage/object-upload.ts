@@ -27,6 +27,8 @@ export interface UploadResult {
  */
 export async function uploadFile(nc: NatsConnection, store: ObjectStore, name: string, path: string): Promise<UploadResult> {
   const before = await stat(path);
+  const full = await storeWontFit(nc, before.size);
+  if (full) throw new StorageError(`the upload of ${name} does not fit: ${full}`);
   const hash = createHash('sha256');
   const file = await open(path, 'r');
   let sent = 0;
@@ -68,6 +70,47 @@ export async function uploadFile(nc: NatsConnection, store: ObjectStore, name: s
   }
   return { size: sent, digest, chunks: info.chunks };
 }
+
+/** Per-object overhead besides the chunks: the metadata message and message headers, generously. */
+const OBJECT_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * Why a file of `size` bytes cannot go into the bucket now (its max_bytes minus what it holds), or undefined.
+ * Asked before a put so that a full store is a clear refusal rather than a put that fails half-way; several
+ * recorders may still race for the last room, which the server's max_bytes then settles.
+ */
+async function storeWontFit(nc: NatsConnection, size: number): Promise<string | undefined> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(RECORDING_FILES_STREAM);
+  const max = info.config.max_bytes;
+  if (max <= 0) return undefined;
+  const left = max - info.state.bytes;
+  const needed = size + Math.ceil(size / CHUNK_BYTES) * CHUNK_OVERHEAD_BYTES + OBJECT_OVERHEAD_BYTES;
+  if (needed <= left) return undefined;
+  return `the object store has ${Math.max(0, left)} of its ${max} bytes (STORAGE_MAX_BYTES) left, the file needs about ${needed}`;
+}
+
+/** The object store's chunk size (nats.js default) and the stored bytes per chunk besides its payload. */
+const CHUNK_BYTES = 128 * 1024;
+const CHUNK_OVERHEAD_BYTES = 128;
+
+/**
+ * nats.js's object store put publishes chunks without waiting and looks at their acknowledgements only at the
+ * end, so a chunk the server refuses (bucket full: max_bytes, or JetStream out of storage) while the file is
+ * still being read rejects a promise nobody observes yet. The put then fails as it should (and purges its
+ * chunks); the early rejection is only noise, and must not end the process. True for exactly those errors.
+ */
+export function isRefusedChunkPublish(reason: unknown): boolean {
+  if (!reason || typeof reason !== 'object') return false;
+  const api = (reason as { api_error?: { err_code?: unknown } }).api_error;
+  return api !== undefined && typeof api.err_code === 'number' && NO_ROOM_CODES.has(api.err_code);
+}
+
+/**
+ * JetStream error codes (nats-server's errors.json) of a message refused for lack of room: 10077 the stream
+ * store failed ("maximum bytes exceeded"), 10047 storage resources exceeded, 10023 insufficient resources.
+ */
+const NO_ROOM_CODES = new Set([10077, 10047, 10023]);
 
 interface Expected {
   size: number;

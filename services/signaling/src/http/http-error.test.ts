@@ -15,6 +15,7 @@ test('every error code of the contract has an HTTP status', () => {
   assert.equal(STATUS_BY_CODE.UNSUPPORTED_MEDIA_TYPE, 415);
   assert.equal(STATUS_BY_CODE.RATE_LIMITED, 429);
   assert.equal(STATUS_BY_CODE.AT_CAPACITY, 503);
+  assert.equal(STATUS_BY_CODE.INSUFFICIENT_STORAGE, 507);
   assert.equal(STATUS_BY_CODE.TIMEOUT, 504);
   assert.equal(STATUS_BY_CODE.INSUFFICIENT_STORAGE, 507);
   assert.equal(STATUS_BY_CODE.MISDIRECTED_REQUEST, 421);

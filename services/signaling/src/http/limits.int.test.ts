@@ -76,6 +76,21 @@ test('media or recorders at capacity: 503 AT_CAPACITY with Retry-After', async (
   }
 });
 
+test('no recorder with free disk space: 507 INSUFFICIENT_STORAGE with a fixed message, no Retry-After', async () => {
+  const sessionId = await publish(api);
+  h.media.behaviour.beforeStart = () => {
+    throw new ServiceError('INSUFFICIENT_STORAGE', 'rcd_x has 12 MiB free in /var/lib/recordings');
+  };
+  try {
+    const response = await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' });
+    assert.equal(response.status, 507);
+    assert.equal(response.headers.get('retry-after'), null);
+    assert.deepEqual(await errorOf('POST', response), { code: 'INSUFFICIENT_STORAGE', message: 'no recorder has enough free disk space for another recording' });
+  } finally {
+    delete h.media.behaviour.beforeStart;
+  }
+});
+
 test('WebSocket clients beyond MAX_WS_CLIENTS are refused with 503', async () => {
   const a = await WsTestClient.connect(`${h.url}/ws`);
   const b = await WsTestClient.connect(`${h.url}/ws`);
