@@ -9,6 +9,7 @@ import {
   VideoCodecSchema,
 } from '../media-formats.js';
 import { DecodeScopeSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
+import { RecordingCostTableSchema } from '../recording-cost.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -36,6 +37,8 @@ export const RecorderStartRequestSchema = z
     tracks: z.array(RtpTrackSpecSchema).min(1).max(2),
     container: ContainerSchema,
     audioCodec: OutputAudioCodecSchema.nullable(),
+    /** the publisher's video bitrate when media knows it (kbit/s): the recorder's cost model scales with it */
+    videoKbps: z.number().int().positive().max(1_000_000).optional(),
   })
   .refine((r) => new Set(r.tracks.map((t) => t.kind)).size === r.tracks.length, {
     message: 'at most one audio and one video track',
@@ -104,5 +107,20 @@ export const RecorderPongSchema = z.object({
    * recorders do not send it.
    */
   recordings: z.array(IdSchema).max(10_000).optional(),
+  /**
+   * Admission by cost (all optional: older recorders send none of them; place by `active`/`capacity` then).
+   * Units are hundredths of a percent of one CPU core (`COST_UNITS_PER_CORE`). The recorder refuses a
+   * start with AT_CAPACITY when `loadUnits + recordingCost(costs, request) > capacityUnits`, or while
+   * `cpuPercent >= maxCpuPercent`.
+   */
+  capacityUnits: z.number().int().nonnegative().optional(),
+  /** the summed cost of the recordings it is recording now (finalizing and background verification excluded) */
+  loadUnits: z.number().int().nonnegative().optional(),
+  /** what a recording costs on this recorder: compute a start's cost with `recordingCost(costs, request)` */
+  costs: RecordingCostTableSchema.optional(),
+  /** CPU busy over the last measuring window, % of its machine or cgroup limit (0-100); null until measured */
+  cpuPercent: z.number().min(0).max(100).nullable().optional(),
+  /** the CPU threshold above which it refuses starts (`RECORDER_MAX_CPU`) */
+  maxCpuPercent: z.number().min(1).max(100).optional(),
 });
 export type RecorderPong = z.infer<typeof RecorderPongSchema>;
