@@ -63,7 +63,11 @@ export const RecordingSchema = z.object({
   /** milliseconds from the start request to the first keyframe written */
   firstKeyframeMs: z.number().int().nonnegative().nullable(),
   stopReason: StopReasonSchema.nullable(),
-  /** the decode check of a `done` file; null until then (absent from entries older than the field) */
+  /**
+   * the decode check of a `done` file; null until the recorder's background verification has run (a `done`
+   * entry is final before its file is verified), and stays null with RECORDER_VERIFY=off; absent from
+   * entries older than the field
+   */
   fileCheck: FileCheckSchema.nullable().optional(),
   error: ErrorBodySchema.optional(),
 });

@@ -92,21 +92,33 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   return parseProbe(json, size);
 }
 
+/** `full`: every frame decoded; `keyframes`: only keyframes decoded (`-skip_frame nokey`), every packet read. */
+export type DecodeMode = 'full' | 'keyframes';
+
+/** How a check's child runs: the background verification asks for the lowest CPU and I/O priority. */
+export interface ChildPriority {
+  /** added niceness (0-19) */
+  nice: number;
+  /** I/O scheduling class idle (`ionice -c 3`): reads only when no one else reads the disk */
+  ioIdle?: boolean;
+}
+
 /**
- * Decodes the whole file, as a user's player would, at low CPU priority (live recordings come first); the
- * same check as the test kit's decodeErrors. A full decode costs ~5 CPU s per minute of 720p video, so a
- * long recording can outlast `budgetMs`: the decode is then stopped, and instead of claiming nothing (or a
- * failure), what it decoded so far counts and the rest of the file is checked by reading every packet
- * without decoding (`partial`).
+ * Decodes the file as a user's player would: `ffmpeg -v error -i F -fps_mode vfr -f null -` prints decoder
+ * errors only (without `-fps_mode vfr` the null muxer rounds variable-frame-rate timestamps to a guessed
+ * rate and complains about frames that round to one tick, which says nothing about the file). A full
+ * decode costs ~5 CPU s per minute of 720p video, so a long recording can outlast `budgetMs`: the decode is
+ * then stopped, and instead of claiming nothing (or a failure), what it decoded so far counts and the rest
+ * of the file is checked by reading every packet without decoding (`partial`).
  */
-export async function decodeFile(path: string, tools: ProbeTools, budgetMs: number): Promise<DecodeCheck> {
+export async function decodeFile(path: string, tools: ProbeTools, budgetMs: number, mode: DecodeMode = 'full', priority: ChildPriority = { nice: 10 }): Promise<DecodeCheck> {
   if (budgetMs <= 0) return { clean: false, scope: 'none', errors: [] };
-  // exactly the command a user runs: its null output rounds video timestamps to 1/frame-rate, so it also
-  // catches frames stamped too close together (arrival jitter), which players stutter on
-  const decoded = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], budgetMs, 10);
+  const skip = mode === 'keyframes' ? ['-skip_frame', 'nokey'] : [];
+  const decoded = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', ...skip, '-i', path, '-fps_mode', 'vfr', '-f', 'null', '-'], budgetMs, priority);
   const errors = errorLines(decoded.stderr);
-  if (!decoded.timedOut) return { clean: decoded.code === 0 && errors.length === 0, scope: 'full', errors };
-  const demuxed = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-map', '0', '-c', 'copy', '-f', 'null', '-'], DEMUX_CHECK_MS, 10);
+  // keyframes only: every packet was read, a keyframe of each GOP decoded; the frames between were not
+  if (!decoded.timedOut) return { clean: decoded.code === 0 && errors.length === 0, scope: mode === 'full' ? 'full' : 'partial', errors };
+  const demuxed = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-map', '0', '-c', 'copy', '-f', 'null', '-'], DEMUX_CHECK_MS, priority);
   const all = [...errors, ...errorLines(demuxed.stderr)].slice(0, 20);
   if (demuxed.timedOut) all.push('reading the file took too long');
   return { clean: !demuxed.timedOut && demuxed.code === 0 && all.length === 0, scope: 'partial', errors: all };
@@ -124,16 +136,10 @@ interface RunResult {
 }
 
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
-export function run(command: string, args: readonly string[], timeoutMs: number, niceness = 0, maxOutputChars = 1024 * 1024): Promise<RunResult> {
+export function run(command: string, args: readonly string[], timeoutMs: number, priority: ChildPriority = { nice: 0 }, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (niceness && child.pid) {
-      try {
-        setPriority(child.pid, niceness);
-      } catch {
-        // not allowed here: run at normal priority
-      }
-    }
+    if (child.pid) lowerPriority(child.pid, priority);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -157,6 +163,25 @@ export function run(command: string, args: readonly string[], timeoutMs: number,
       resolve({ code, stdout, stderr, timedOut });
     });
   });
+}
+
+/**
+ * Best effort: a child at a lower priority than the recorder's own work. Set right after the spawn (the
+ * child has done nothing yet worth mentioning); where it is not allowed, the child runs at normal priority.
+ */
+export function lowerPriority(pid: number, priority: ChildPriority): void {
+  if (priority.nice > 0) {
+    try {
+      setPriority(pid, Math.min(19, priority.nice));
+    } catch {
+      // not allowed here
+    }
+  }
+  if (priority.ioIdle) {
+    // util-linux's ionice; absent (or refused) → the child keeps the default I/O class
+    const ionice = spawn('ionice', ['-c', '3', '-p', String(pid)], { stdio: 'ignore' });
+    ionice.once('error', () => undefined);
+  }
 }
 
 function firstLine(text: string): string | undefined {

@@ -67,6 +67,9 @@ export const RecorderStopRequestSchema = z.object({
 export type RecorderStopRequest = z.infer<typeof RecorderStopRequestSchema>;
 
 /** What the recorder found in the finished file. A file that fails the probe is reported `failed`. */
+export const ReportDecodeCheckSchema = z.enum([...DecodeScopeSchema.options, 'pending']);
+export type ReportDecodeCheck = z.infer<typeof ReportDecodeCheckSchema>;
+
 export const RecordingReportSchema = z.object({
   recordingId: IdSchema,
   sessionId: IdSchema,
@@ -78,10 +81,14 @@ export const RecordingReportSchema = z.object({
   container: ContainerSchema,
   audioCodec: OutputAudioCodecSchema.nullable(),
   tracks: z.array(RecordedTrackSchema),
-  /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error */
+  /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error; false while `pending` (not known yet) */
   decodesCleanly: z.boolean(),
-  /** how much the decode check covered (`none`: no time left, or no file; `decodesCleanly` is then false); absent from recorders that predate the field */
-  decodeCheck: DecodeScopeSchema.optional(),
+  /**
+   * how much the decode check covered (`none`: no time left, or no file; `decodesCleanly` is then false);
+   * `pending`: the report does not wait for it, the file is verified in the background and the result comes
+   * in a `recording.verified` event (and the catalog's `fileCheck`); absent from recorders that predate the field
+   */
+  decodeCheck: ReportDecodeCheckSchema.optional(),
   startedAt: IsoDateSchema.nullable(),
   stoppedAt: IsoDateSchema,
   reason: StopReasonSchema,
