@@ -1,7 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { EngineSchema, IdSchema, StorageKindSchema, type Engine, type StorageKind } from '@recstack/contracts';
-import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
+import { COST_UNITS_PER_CORE, EngineSchema, IdSchema, StorageKindSchema, type Engine, type RecordingCostTable, type StorageKind } from '@recstack/contracts';
+import { ConfigError, env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
+import { applyCostOverrides, defaultCostTable } from './admission/cost-table.js';
+import type { VerifyMode } from './verification/verification-queue.js';
 
 /** The only place the recorder reads its environment. */
 const RecorderEnvSchema = natsEnvSchema.extend({
@@ -23,8 +26,28 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   RECORDER_MAX_DURATION_SECONDS: env.seconds(4 * 3600),
   /** rtpbin jitter buffer latency: how long a late or reordered packet is waited for */
   RECORDER_JITTER_LATENCY_MS: env.int(200, 0, 5000),
-  /** how long the full decode of a finished file may take; past it the rest is only read (decodeCheck: partial) */
-  RECORDER_DECODE_CHECK_TIMEOUT: env.seconds(20),
+  /**
+   * the background verification of finished files: `full` decode, `keyframes` only (`-skip_frame nokey`,
+   * cheap: every packet read, one frame per GOP decoded), or `off`
+   */
+  RECORDER_VERIFY: z.enum(['full', 'keyframes', 'off']).default('full'),
+  /** verifications at once (each at nice 19, I/O class idle) */
+  RECORDER_VERIFY_CONCURRENCY: env.int(1, 1, 16),
+  /** how long one verification may decode; past it the rest is only read (fileCheck scope: partial) */
+  RECORDER_DECODE_CHECK_TIMEOUT: env.seconds(120),
+  /** niceness added to the recording children (gst-launch, ffmpeg): media's ingest comes first */
+  RECORDER_CHILD_NICE: env.int(5, 0, 19),
+  /**
+   * what this recorder takes at once, in cost units (1/100 % of a core; an AAC recording costs ~436, one
+   * with Opus copied ~236); default: the cores × RECORDER_MAX_CPU
+   */
+  RECORDER_CAPACITY_UNITS: env.int(0, 0, 100_000_000),
+  /** no new recording while the machine (or the cgroup's CPU quota) is busier than this, in % */
+  RECORDER_MAX_CPU: env.int(85, 1, 100),
+  /** the window over which that CPU figure is measured */
+  RECORDER_CPU_WINDOW_MS: env.int(2000, 200, 60_000),
+  /** overrides of the cost table, `key=units,...` with keys base, h264, vp8, vp9, av1, opus, aac, mp4, webm, mkv, kbps */
+  RECORDER_COSTS: z.string().default(''),
   /** how long a child may take to bind its sockets and reach PLAYING */
   RECORDER_LISTEN_TIMEOUT: env.seconds(10),
   /**
@@ -68,6 +91,9 @@ export interface RecorderConfig {
   maxDurationMs: number;
   jitterLatencyMs: number;
   decodeCheckTimeoutMs: number;
+  verify: { mode: VerifyMode; concurrency: number };
+  childNice: number;
+  admission: { capacityUnits: number; maxCpuPercent: number; cpuWindowMs: number; costs: RecordingCostTable };
   listenTimeoutMs: number;
   storage: {
     kind: StorageKind;
@@ -83,6 +109,9 @@ export interface RecorderConfig {
 export function loadConfig(source: Record<string, string | undefined> = process.env): RecorderConfig {
   const v = loadEnv(RecorderEnvSchema, source);
   const ms = (seconds: number) => Math.round(seconds * 1000);
+  const costs = applyCostOverrides(defaultCostTable(v.RECORDER_ENGINE), v.RECORDER_COSTS);
+  if (!costs.ok) throw new ConfigError(costs.problems.map((p) => `RECORDER_COSTS: ${p}`));
+  const capacityUnits = v.RECORDER_CAPACITY_UNITS || Math.round((availableParallelism() * COST_UNITS_PER_CORE * v.RECORDER_MAX_CPU) / 100);
   return {
     service: 'recorder',
     nats: natsSettings(v),
@@ -99,6 +128,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxDurationMs: ms(v.RECORDER_MAX_DURATION_SECONDS),
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
     decodeCheckTimeoutMs: ms(v.RECORDER_DECODE_CHECK_TIMEOUT),
+    verify: { mode: v.RECORDER_VERIFY, concurrency: v.RECORDER_VERIFY_CONCURRENCY },
+    childNice: v.RECORDER_CHILD_NICE,
+    admission: { capacityUnits, maxCpuPercent: v.RECORDER_MAX_CPU, cpuWindowMs: v.RECORDER_CPU_WINDOW_MS, costs: costs.table },
     listenTimeoutMs: ms(v.RECORDER_LISTEN_TIMEOUT),
     storage: { kind: v.STORAGE, uploadWaitMs: ms(v.STORAGE_UPLOAD_WAIT_SECONDS), retryMaxMs: ms(v.STORAGE_UPLOAD_RETRY_MAX_SECONDS) },
     kvReplicas: v.NATS_KV_REPLICAS,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { setPriority } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from './errors.js';
 
@@ -92,6 +93,21 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   return parseProbe(json, size);
 }
 
+/**
+ * Whether the file's first video frame is a keyframe: decodes that one frame only, so it fits on the stop
+ * path. A file whose first frame cannot be read says false.
+ */
+export async function firstVideoFrameIsKeyframe(path: string, tools: ProbeTools): Promise<boolean> {
+  const result = await run(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_frames', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame', '-print_format', 'json', path], 30_000);
+  if (result.code !== 0) return false;
+  try {
+    const json = JSON.parse(result.stdout) as { frames?: Array<{ key_frame?: number }> };
+    return json.frames?.[0]?.key_frame === 1;
+  } catch {
+    return false;
+  }
+}
+
 /** `full`: every frame decoded; `keyframes`: only keyframes decoded (`-skip_frame nokey`), every packet read. */
 export type DecodeMode = 'full' | 'keyframes';
 
@@ -138,8 +154,8 @@ interface RunResult {
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
 export function run(command: string, args: readonly string[], timeoutMs: number, priority: ChildPriority = { nice: 0 }, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid) lowerPriority(child.pid, priority);
+    const line = prioritized(command, args, priority);
+    const child = spawn(line.command, line.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -166,22 +182,23 @@ export function run(command: string, args: readonly string[], timeoutMs: number,
 }
 
 /**
- * Best effort: a child at a lower priority than the recorder's own work. Set right after the spawn (the
- * child has done nothing yet worth mentioning); where it is not allowed, the child runs at normal priority.
+ * The command line that runs `command` at a lower priority: `nice -n N` (coreutils) and, for I/O class idle,
+ * `ionice -c 3 -t` (util-linux; `-t`: run anyway where the class cannot be set). Both exec the command, so
+ * the pid is the command's, and every thread it creates inherits the priority (set from outside after the
+ * spawn, Linux would apply it to the main thread only). Without ionice on the machine only nice applies.
  */
-export function lowerPriority(pid: number, priority: ChildPriority): void {
-  if (priority.nice > 0) {
-    try {
-      setPriority(pid, Math.min(19, priority.nice));
-    } catch {
-      // not allowed here
-    }
-  }
-  if (priority.ioIdle) {
-    // util-linux's ionice; absent (or refused) → the child keeps the default I/O class
-    const ionice = spawn('ionice', ['-c', '3', '-p', String(pid)], { stdio: 'ignore' });
-    ionice.once('error', () => undefined);
-  }
+export function prioritized(command: string, args: readonly string[], priority: ChildPriority): { command: string; args: string[] } {
+  let line = [command, ...args];
+  if (priority.nice > 0) line = ['nice', '-n', String(Math.min(19, priority.nice)), ...line];
+  if (priority.ioIdle && ioniceAvailable()) line = ['ionice', '-c', '3', '-t', ...line];
+  const [first = command, ...rest] = line;
+  return { command: first, args: rest };
+}
+
+let ionice: boolean | undefined;
+function ioniceAvailable(): boolean {
+  ionice ??= (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'ionice')));
+  return ionice;
 }
 
 function firstLine(text: string): string | undefined {
