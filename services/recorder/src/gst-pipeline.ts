@@ -55,11 +55,15 @@ const ENCODING_NAME: Record<TrackPlan['codec'], string> = { h264: 'H264', vp8: '
  *   only add noise.
  * - rtpbin receives RTP and the RTCP sender reports of each track, so audio and video are put on one
  *   timeline by the senders' NTP clock rather than by arrival time.
+ * - `buffer-mode=synced`: every frame keeps its RTP timestamp (its capture time) with one offset per
+ *   track. The default (`slave`) re-times frames by their arrival to follow clock skew, which moved them by
+ *   up to 5-7 ms on a busy machine; the price is that a sender whose clock drifts from ours by more than
+ *   the jitter latency over a recording is not followed (see the recorder README).
  */
 export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOptions = DEFAULT_GST_OPTIONS): string[] {
   const tracks = tracksOf(plan);
   const args = ['-e', '-m'];
-  args.push('rtpbin', 'name=rtpbin', `latency=${options.jitterLatencyMs}`, 'do-lost=true');
+  args.push('rtpbin', 'name=rtpbin', `latency=${options.jitterLatencyMs}`, 'do-lost=true', 'buffer-mode=synced');
   tracks.forEach((track, session) => args.push(...receiveTrack(plan, track, session, options)));
   for (const track of tracks) {
     args.push('rtpbin.', '!', ...depayload(track, plan, options));
