@@ -68,7 +68,9 @@ export const RecordingSchema = z.object({
    * entry is final before its file is verified), and stays null with RECORDER_VERIFY=off; absent from
    * entries older than the field
    */
-  fileCheck: FileCheckSchema.nullable().optional(),
+  fileCheck: FileCheckSchema.nullable()
+    .optional()
+    .describe('decode check of a done file: null until the recorder has verified it in the background (RECORDER_VERIFY), and with RECORDER_VERIFY=off'),
   error: ErrorBodySchema.optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;

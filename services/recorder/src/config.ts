@@ -27,6 +27,12 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   /** rtpbin jitter buffer latency: how long a late or reordered packet is waited for */
   RECORDER_JITTER_LATENCY_MS: env.int(200, 0, 5000),
   /**
+   * GStreamer jitter buffer: `synced` keeps every frame's capture time (its RTP timestamp); `slave` follows
+   * a sender clock drifting from ours (frames re-timed by arrival, by a few ms), for senders whose clock
+   * drifts more than the jitter latency over a recording
+   */
+  RECORDER_JITTER_MODE: z.enum(['synced', 'slave']).default('synced'),
+  /**
    * the background verification of finished files: `full` decode, `keyframes` only (`-skip_frame nokey`,
    * cheap: every packet read, one frame per GOP decoded), or `off`
    */
@@ -90,6 +96,7 @@ export interface RecorderConfig {
   stopTimeoutMs: number;
   maxDurationMs: number;
   jitterLatencyMs: number;
+  jitterMode: 'synced' | 'slave';
   decodeCheckTimeoutMs: number;
   verify: { mode: VerifyMode; concurrency: number };
   childNice: number;
@@ -127,6 +134,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stopTimeoutMs: ms(v.RECORDER_STOP_TIMEOUT),
     maxDurationMs: ms(v.RECORDER_MAX_DURATION_SECONDS),
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
+    jitterMode: v.RECORDER_JITTER_MODE,
     decodeCheckTimeoutMs: ms(v.RECORDER_DECODE_CHECK_TIMEOUT),
     verify: { mode: v.RECORDER_VERIFY, concurrency: v.RECORDER_VERIFY_CONCURRENCY },
     childNice: v.RECORDER_CHILD_NICE,

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       plan: { engine: config.engine, recordingsDir: config.recordingsDir, bindAddress: config.bindAddress, maxDurationMs: config.maxDurationMs },
       recording: {
         recorderId: config.recorderId,
-        engine: { gstLaunch: config.binaries.gstLaunch, ffmpeg: config.binaries.ffmpeg, jitterLatencyMs: config.jitterLatencyMs, rtpTimeoutMs: config.rtpTimeoutMs },
+        engine: { gstLaunch: config.binaries.gstLaunch, ffmpeg: config.binaries.ffmpeg, jitterLatencyMs: config.jitterLatencyMs, jitterMode: config.jitterMode, rtpTimeoutMs: config.rtpTimeoutMs },
         tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
         stopTimeoutMs: config.stopTimeoutMs,
         rtpTimeoutMs: config.rtpTimeoutMs,
