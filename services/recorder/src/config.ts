@@ -48,7 +48,7 @@ const RecorderEnvSchema = natsEnvSchema.extend({
    * with Opus copied ~236); default: the cores × RECORDER_MAX_CPU
    */
   RECORDER_CAPACITY_UNITS: env.int(0, 0, 100_000_000),
-  /** no new recording while the machine (or the cgroup's CPU quota) is busier than this, in % */
+  /** no new recording while the machine (or the cgroup's CPU quota) is busier than this, in % (100: no CPU rule) */
   RECORDER_MAX_CPU: env.int(85, 1, 100),
   /** the window over which that CPU figure is measured */
   RECORDER_CPU_WINDOW_MS: env.int(2000, 200, 60_000),

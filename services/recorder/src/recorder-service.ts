@@ -283,7 +283,7 @@ export class RecorderService {
       const final = this.finish(report, { salvaged: false });
       this.finals.set(id, final);
       this.recordings.delete(id);
-      // the child has exited: what is left (compaction, upload, verification) is not counted as load
+      // the child has exited and the file is final: what is left (upload, verification) is not counted as load
       this.admission.release(id);
       this.metrics.active.set(this.recordings.size);
       void final.finally(() => {

@@ -128,7 +128,7 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
   const { capacityUnits, loadUnits, costs, cpuPercent, maxCpuPercent, ...pong } = pongs[0] ?? {};
   assert.deepEqual(pong, { recorderId: h.recorderId, engine: 'gstreamer', host: '127.0.0.1', active: 0, capacity: 16, recordings: [] });
   assert.equal(loadUnits, 0);
-  assert.ok(capacityUnits !== undefined && capacityUnits > 0 && costs !== undefined && maxCpuPercent === 85, JSON.stringify(pongs[0]));
+  assert.ok(capacityUnits !== undefined && capacityUnits > 0 && costs !== undefined && maxCpuPercent === 100, JSON.stringify(pongs[0]));
   assert.ok(cpuPercent === null || (cpuPercent !== undefined && cpuPercent >= 0 && cpuPercent <= 100));
   assert.equal(h.service.child.exitCode, null, 'the recorder is still running');
 });

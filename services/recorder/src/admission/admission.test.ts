@@ -49,6 +49,7 @@ test('above the CPU threshold a start is refused while something records here; a
   assert.equal(decide(s, request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: 84.9 }).ok, true);
   assert.equal(decide(s, request('rec_1'), { running: 0, loadUnits: 0, cpuPercent: 99 }).ok, true);
   assert.equal(decide(s, request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: undefined }).ok, true, 'not measured yet');
+  assert.equal(decide(settings({ capacityUnits: 100_000, maxCpuPercent: 100 }), request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: 100 }).ok, true, '100: no CPU rule');
 });
 
 test('MAX_RECORDINGS still bounds the count', () => {

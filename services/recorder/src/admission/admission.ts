@@ -25,7 +25,7 @@ export interface LoadNow {
 
 /**
  * The admission rule, pure: a start fits when the count, the summed cost and the measured CPU all leave
- * room. The CPU rule refuses only while some recording runs here: an idle recorder on a machine busy with
+ * room (RECORDER_MAX_CPU=100: no CPU rule). The CPU rule refuses only while some recording runs here: an idle recorder on a machine busy with
  * other work still takes one (otherwise a busy shared host would record nothing, and the cost rule bounds
  * what it takes).
  */
@@ -37,7 +37,8 @@ export function decide(settings: AdmissionSettings, request: RecorderStartReques
   if (load.loadUnits + cost > settings.capacityUnits) {
     return { ok: false, reason: 'cost', cost, message: `this recording (cost ${cost}) does not fit: ${load.loadUnits} of ${settings.capacityUnits} cost units in use` };
   }
-  if (load.running > 0 && load.cpuPercent !== undefined && load.cpuPercent >= settings.maxCpuPercent) {
+  // 100 turns the rule off: a saturated machine reads 100, and "never busier than 100 %" means no limit
+  if (settings.maxCpuPercent < 100 && load.running > 0 && load.cpuPercent !== undefined && load.cpuPercent >= settings.maxCpuPercent) {
     return { ok: false, reason: 'cpu', cost, message: `the recorder's CPU is ${Math.round(load.cpuPercent)} % busy (limit ${settings.maxCpuPercent} %)` };
   }
   return { ok: true, cost };
