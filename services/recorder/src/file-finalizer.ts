@@ -38,7 +38,9 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
   const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy', ...audioLeadArgs(plan.audioLeadSamples, plan.container)];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', FORMAT[plan.container], '-y', tmp);
-  const result = await run(ffmpeg, args, Math.max(1000, budgetMs), { nice: 10 });
+  // normal priority: a user waits for this copy (it is short: ~0.1 s per 20 s of file), unlike the
+  // recording children (RECORDER_CHILD_NICE) and the background verification (nice 19)
+  const result = await run(ffmpeg, args, Math.max(1000, budgetMs));
   if (result.code === 0 && (await nonEmpty(tmp))) return replace(plan, tmp, action);
   await rm(tmp, { force: true });
   const problem = result.timedOut ? 'the rewrite took too long' : (result.stderr.split('\n').find((l) => l.trim()) ?? `ffmpeg exit code ${result.code}`);

@@ -338,18 +338,21 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const base = { plan: this.plan, recorderId: this.settings.recorderId, startedAt: this.firstKeyframeAt, stoppedAt, reason };
     try {
       const endedCleanly = this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0);
+      const started = Date.now();
       const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)));
-      if (outcome.action !== 'none') this.log.info({ action: outcome.action, problem: outcome.problem }, 'file finalized');
-      let file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody };
-      try {
-        file = { ok: true, facts: await probeFile(outcome.path, this.settings.tools) };
-      } catch (err) {
-        file = { ok: false, error: toErrorBody(err) };
-      }
-      // no decode here: a stop is done once the file is final and probed; the decode runs in the background
-      if (file.ok && this.plan.video && !(await firstVideoFrameIsKeyframe(outcome.path, this.settings.tools))) {
-        this.log.warn('the first video frame of the file is not a keyframe');
-      }
+      const finalizedAt = Date.now();
+      // no decode here: a stop is done once the file is final and probed; the decode runs in the background.
+      // The probe and the first-frame check read the file side by side.
+      const [probed, keyframeFirst] = await Promise.all([
+        probeFile(outcome.path, this.settings.tools).then(
+          (facts) => ({ ok: true as const, facts }),
+          (err: unknown) => ({ ok: false as const, error: toErrorBody(err) }),
+        ),
+        this.plan.video ? firstVideoFrameIsKeyframe(outcome.path, this.settings.tools) : Promise.resolve(true),
+      ]);
+      const file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody } = probed;
+      this.log.info({ action: outcome.action, problem: outcome.problem, finalizeMs: finalizedAt - started, probeMs: Date.now() - finalizedAt }, 'file finalized');
+      if (file.ok && !keyframeFirst) this.log.warn('the first video frame of the file is not a keyframe');
       return buildReport({ ...base, file, decode: file.ok && this.settings.verify ? 'pending' : undefined, finalizeProblem: outcome.problem });
     } catch (err) {
       this.log.error({ err }, 'finalizing the recording failed');
