@@ -311,8 +311,8 @@ export class RecorderService {
     if (placed.storage === 'nats') {
       if (written.ok && (written.entry === undefined || written.entry.storage === 'nats')) {
         const discard = () => this.storage.discardLocal(placed.fileName).catch((err: unknown) => this.logger.warn({ err, recordingId: id }, 'local copy not removed'));
-        // after its verification, in the background (not on the stop's path); forgotten at shutdown, the
-        // reconciler removes it later since the entry says nats
+        // after its verification, in the background (not on the stop's path); a verification dropped at
+        // shutdown settles at once, so the copy goes then (the reconciler removes any the service missed)
         if (verifying) void this.verification.settled(id).then(discard);
         else await discard();
       } else if (written.ok) {
