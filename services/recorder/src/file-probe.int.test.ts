@@ -71,3 +71,11 @@ test('variable frame rate is not a decode error: the check uses -fps_mode vfr', 
   assert.match(literal.stderr, /non monotonically increasing dts/, 'the old check complains about this valid file (otherwise this test proves nothing)');
   assert.deepEqual(await decodeFile(vfr, tools, 120_000), { clean: true, scope: 'full', errors: [] });
 });
+
+test('an aborted decode (shutdown) ends its child at once and claims nothing clean', async () => {
+  const stop = new AbortController();
+  const check = decodeFile(clip, tools, 120_000, 'full', { nice: 19, ioIdle: true, signal: stop.signal });
+  setTimeout(() => stop.abort(), 100);
+  const result = await check;
+  assert.equal(result.clean, false);
+});

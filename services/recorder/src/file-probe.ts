@@ -117,6 +117,8 @@ export interface ChildPriority {
   nice: number;
   /** I/O scheduling class idle (`ionice -c 3`): reads only when no one else reads the disk */
   ioIdle?: boolean;
+  /** ends the child (SIGKILL) when aborted: a shutdown does not leave a verification running */
+  signal?: AbortSignal;
 }
 
 /**
@@ -170,12 +172,17 @@ export function run(command: string, args: readonly string[], timeoutMs: number,
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const abort = () => child.kill('SIGKILL');
+    if (priority.signal?.aborted) abort();
+    else priority.signal?.addEventListener('abort', abort, { once: true });
     child.once('error', (err) => {
       clearTimeout(timer);
+      priority.signal?.removeEventListener('abort', abort);
       resolve({ code: null, stdout, stderr: `${stderr}${String(err)}`, timedOut });
     });
     child.once('close', (code) => {
       clearTimeout(timer);
+      priority.signal?.removeEventListener('abort', abort);
       resolve({ code, stdout, stderr, timedOut });
     });
   });

@@ -245,7 +245,7 @@ export class RecorderService {
     if (active.length > 0) this.logger.info({ count: active.length }, 'finalizing active recordings');
     this.deadline = deadline;
     // verification is forgotten, not resumed: queued files stay unverified (fileCheck null), and a running
-    // decode is not waited for (its child is bounded by RECORDER_DECODE_CHECK_TIMEOUT and ends with us)
+    // decode is killed, not waited for
     this.verification.close();
     await Promise.all(active.map((r) => r.stop('shutdown', { deadline }).catch((err: unknown) => this.logger.error({ err, recordingId: r.plan.recordingId }, 'recording did not finalize'))));
     // uploads, catalog writes and events of the last reports are in flight: let them reach the server

@@ -12,10 +12,12 @@ const logger = createLogger('recorder-test', 'silent');
 /** A decoder whose decodes end when the test says: shows what runs at once and in which order. */
 function controlledDecoder() {
   const started: string[] = [];
+  const signals: AbortSignal[] = [];
   const pending = new Map<string, (check: DecodeCheck) => void>();
-  const decode: Decoder = (path, _budget, _mode) =>
+  const decode: Decoder = (path, _budget, _mode, signal) =>
     new Promise((resolve) => {
       started.push(path);
+      signals.push(signal);
       pending.set(path, resolve);
     });
   const finish = async (path: string, check: DecodeCheck = { clean: true, scope: 'full', errors: [] }) => {
@@ -25,7 +27,7 @@ function controlledDecoder() {
     pending.delete(path);
     resolve(check);
   };
-  return { decode, started, finish };
+  return { decode, started, signals, finish };
 }
 
 async function files(names: string[]) {
@@ -87,7 +89,7 @@ test('a file deleted before or during its verification is dropped without a resu
   await rm(dir, { recursive: true });
 });
 
-test('off: nothing is queued; close() forgets what waits and does not wait for a running decode', async () => {
+test('off: nothing is queued; close() forgets what waits and kills a running decode without waiting for it', async () => {
   const { dir, paths } = await files(['a.mp4', 'b.mp4']);
   const [a = '', b = ''] = paths;
   const off = queue('off', controlledDecoder().decode);
@@ -99,8 +101,10 @@ test('off: nothing is queued; close() forgets what waits and does not wait for a
   q.enqueue(job('rec_b', b));
   const bSettled = q.settled('rec_b');
   await new Promise((r) => setTimeout(r, 20));
+  assert.equal(d.signals[0]?.aborted, false);
   q.close();
   q.close();
+  assert.equal(d.signals[0]?.aborted, true, 'the running decode is told to end');
   await bSettled;
   assert.equal(q.enqueue(job('rec_c', a)), false, 'closed');
   await d.finish(a);

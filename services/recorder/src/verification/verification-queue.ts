@@ -26,8 +26,11 @@ export interface VerificationSettings {
   timeoutMs: number;
 }
 
-/** Decodes a file at the lowest priority; injected so the queue's rules are tested without FFmpeg. */
-export type Decoder = (path: string, budgetMs: number, mode: DecodeMode) => Promise<DecodeCheck>;
+/**
+ * Decodes a file at the lowest priority, its child ended when `signal` aborts; injected so the queue's
+ * rules are tested without FFmpeg.
+ */
+export type Decoder = (path: string, budgetMs: number, mode: DecodeMode, signal: AbortSignal) => Promise<DecodeCheck>;
 
 /**
  * The background verification of finished files: the full decode that used to sit between a stop and
@@ -35,8 +38,8 @@ export type Decoder = (path: string, budgetMs: number, mode: DecodeMode) => Prom
  * idle, so they take only what live recordings leave. A result goes to `onResult` (catalog + event).
  *
  * Nothing waits for it: a file deleted meanwhile is skipped quietly, and `close()` drops the jobs not yet
- * begun and abandons a running one (its child is bounded by `timeoutMs`): verification is forgotten at
- * shutdown, not resumed; the entry keeps `fileCheck: null` (not verified), which the page does not warn on.
+ * begun and kills a running decode without waiting for it: verification is forgotten at shutdown, not
+ * resumed; the entry keeps `fileCheck: null` (not verified), which the page does not warn on.
  */
 export class VerificationQueue {
   private readonly waiting: VerificationJob[] = [];
@@ -45,6 +48,7 @@ export class VerificationQueue {
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly jobWaiters = new Map<string, Array<() => void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly settings: VerificationSettings,
@@ -87,10 +91,11 @@ export class VerificationQueue {
     return this.waiting.some((j) => j.recordingId === recordingId) || this.current.has(recordingId);
   }
 
-  /** Idempotent. Jobs not begun are forgotten (logged with their count); a running decode is not awaited. */
+  /** Idempotent. Jobs not begun are forgotten (logged with their count); a running decode is killed, not awaited. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopping.abort();
     const dropped = this.waiting.splice(0);
     if (dropped.length > 0) this.logger.info({ count: dropped.length }, 'verifications not run at shutdown');
     for (const job of dropped) this.release(job.recordingId);
@@ -136,7 +141,7 @@ export class VerificationQueue {
         return;
       }
       const started = Date.now();
-      const check = await this.decode(job.path, this.settings.timeoutMs, mode);
+      const check = await this.decode(job.path, this.settings.timeoutMs, mode, this.stopping.signal);
       if (this.closed) return;
       // the file went away under the decode: FFmpeg's complaint is about the deletion, not the file
       if (!check.clean && !(await exists(job.path))) {
