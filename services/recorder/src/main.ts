@@ -62,6 +62,12 @@ async function main(): Promise<void> {
     logger.child({ component: 'verification' }),
   );
   lifecycle.own('verification', () => verification.close());
+  metrics.observe(registry, {
+    loadUnits: () => admission.loadUnits,
+    capacityUnits: config.admission.capacityUnits,
+    cpuPercent: () => cpu.percent,
+    verificationQueue: () => verification.size,
+  });
   service = new RecorderService(
     nc,
     catalog,

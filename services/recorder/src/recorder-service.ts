@@ -18,7 +18,7 @@ import {
 import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
 import { ShuttingDownError, errorCodeOf, publishEvent, serve, type Logger } from '@recstack/service-kit';
 import type { Admission } from './admission/admission.js';
-import { NoSuchRecordingError, RecordingConflictError } from './errors.js';
+import { AtCapacityError, NoSuchRecordingError, RecordingConflictError } from './errors.js';
 import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
 import { Recording, type RecordingSettings } from './recording.js';
@@ -120,7 +120,10 @@ export class RecorderService {
     try {
       this.admission.admit(req);
     } catch (err) {
-      this.metrics.failed.inc({ stage: 'start', code: errorCodeOf(err) ?? 'INTERNAL' });
+      if (err instanceof AtCapacityError) {
+        this.metrics.refused.inc({ limit: err.limit });
+        this.logger.info({ recordingId: req.recordingId, limit: err.limit, reason: err.message }, 'start refused');
+      }
       throw err;
     }
     const recording = new Recording(plan, this.options.recording, this.logger);
@@ -351,6 +354,7 @@ export class RecorderService {
   /** A background verification finished: the catalog's fileCheck, then `recording.verified`. */
   private async onVerified(result: VerificationResult): Promise<void> {
     const id = result.job.recordingId;
+    this.metrics.verified.inc({ mode: result.mode, result: result.fileCheck.decodesCleanly ? 'clean' : 'damaged' });
     await this.writeCatalog(id, (r) => applyFileCheck(r, result.fileCheck, new Date()));
     try {
       publishEvent(this.nc, subjects.events.recordingVerified(id), RecordingVerifiedEventSchema, {

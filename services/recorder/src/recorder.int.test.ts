@@ -306,6 +306,12 @@ test('ops endpoints: /healthz, /readyz with its checks, /metrics with the record
     'recorder_bytes_written_total',
     'recorder_start_to_first_keyframe_seconds',
     'recorder_stop_to_finalized_seconds',
+    'recorder_starts_refused_total',
+    'recorder_verifications_total',
+    'recorder_load_units',
+    'recorder_capacity_units',
+    'recorder_cpu_percent',
+    'recorder_verification_queue',
   ]) {
     assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
@@ -314,4 +320,5 @@ test('ops endpoints: /healthz, /readyz with its checks, /metrics with the record
   assert.ok(Number(started?.[1]) >= 1, `started: ${started?.[1]}`);
   assert.match(metrics, /recorder_recordings_finished_total\{[^}]*status="done"[^}]*reason="rtp-timeout"[^}]*\} [1-9]/);
   assert.match(metrics, /^recorder_start_to_first_keyframe_seconds_count\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^recorder_verifications_total\{[^}]*mode="full"[^}]*result="clean"[^}]*\} [1-9]/m, 'the verifications of the tests above');
 });
