@@ -123,7 +123,8 @@ const CASES = [
 ] as const;
 
 for (const c of CASES) {
-  test(`${c.engine}: ${c.codec} → ${c.container}: every video frame keeps its RTP timestamp (one offset, within one tick)`, async () => {
+  const bound = c.toleranceMs > 0 ? `from frame ${c.skipFrames + 1} on, within ${c.toleranceMs} ms` : 'within one tick';
+  test(`${c.engine}: ${c.codec} → ${c.container}: every video frame keeps its RTP timestamp (one offset, ${bound})`, async () => {
     let h = harnesses.find((x) => x.env.RECORDER_ENGINE === c.engine);
     if (!h) {
       h = await startRecorderHarness({ RECORDER_ENGINE: c.engine });
