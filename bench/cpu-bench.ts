@@ -126,7 +126,8 @@ async function measureIn(dir: string, subject: Subject, dump: RtpDump, seconds: 
 
   let path = launch.outputPath;
   if (launch.plan) {
-    // what the service does once the child has exited: rewrite (index to the front), probe, full decode
+    // what the service does once the child has exited: rewrite (index to the front) and probe on the stop's
+    // path, then the full decode of the background verification
     const config = loadConfig({});
     const cpuBefore = reapedChildrenCpu();
     const t0 = performance.now();

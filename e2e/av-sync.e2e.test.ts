@@ -144,9 +144,9 @@ const REPLAY_CASES: ReplayCase[] = [
 ];
 
 /**
- * With markers aligned exactly in the RTP, the only offsets left are the recorder's own: video frames moved
- * onto the timestamp lattice (under one step, 17 ms) and the AAC encoder's priming, which must be cancelled
- * (uncancelled it reads +31 ms in MP4, +34 ms in Matroska).
+ * With markers aligned exactly in the RTP, the only offset left is the recorder's own: the AAC encoder's
+ * priming, which must be cancelled (uncancelled it reads +31 ms in MP4, +34 ms in Matroska). Video frames
+ * keep their RTP timestamps (before, they were moved onto a timestamp lattice by up to 17 ms).
  */
 const MAX_RECORDER_OFFSET_MS = 20;
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { launchChromium, startStack, type TestBrowser, type TestStack } from '@recstack/testkit';
 import { assertPlayableRecording } from './recording-checks.js';
-import { listRecordings, recordFromPage } from './page-recording.js';
+import { listRecordings, recordFromPage, waitFor } from './page-recording.js';
 
 let stack: TestStack;
 let browser: TestBrowser;
@@ -30,7 +30,13 @@ test('record 8 seconds from the page in Chromium and get a playable H264 + AAC M
   assert.equal(done.container, 'mp4');
   assert.ok(done.startedAt && done.stoppedAt && done.durationMs !== null && done.sizeBytes !== null);
   assert.deepEqual(done.tracks.map((t) => `${t.kind}:${t.codec}`).sort(), ['audio:aac', 'video:h264']);
-  assert.deepEqual(done.fileCheck, { decodesCleanly: true, scope: 'full' }, 'the recorder decoded the whole file without an error');
+  // done does not wait for the decode: the recorder's background verification fills fileCheck afterwards
+  const verified = await waitFor(
+    'the background verification of the file',
+    async () => (await listRecordings(stack.baseUrl)).find((r) => r.id === done.id && r.fileCheck != null),
+    60_000,
+  );
+  assert.deepEqual(verified.fileCheck, { decodesCleanly: true, scope: 'full' }, 'the recorder decoded the whole file without an error');
 
   const path = join(stack.recordingsDir, done.fileName);
   assert.equal((await stat(path)).size, done.sizeBytes);

@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from 'nats';
 import { BUCKETS } from '@recstack/contracts';
 import { launchChromium, startStack, type TestBrowser, type TestStack } from '@recstack/testkit';
 import { assertPlayableRecording } from './recording-checks.js';
-import { listRecordings, recordFromPage } from './page-recording.js';
+import { listRecordings, recordFromPage, waitFor } from './page-recording.js';
 
 let stack: TestStack;
 let browser: TestBrowser;
@@ -37,6 +37,9 @@ test('STORAGE=nats: record 8 s from the page, download from the object store thr
 
   assert.equal(done.status, 'done', `recording failed: ${JSON.stringify(done.error)}`);
   assert.equal(done.storage, 'nats', 'the catalog says the file is in the object store');
+  // the recorder's background verification reads the local copy first; it goes right after (not on the stop's path)
+  await waitFor('the background verification', async () => (await listRecordings(stack.baseUrl)).find((r) => r.id === done.id && r.fileCheck != null), 60_000);
+  await waitFor('the local copy to go', async () => (await stat(join(stack.recordingsDir, done.fileName)).then(() => undefined, () => true)), 10_000);
   await assert.rejects(stat(join(stack.recordingsDir, done.fileName)), 'no local copy is left');
   const store = await nc.jetstream().views.os(BUCKETS.recordingFiles);
   const info = await store.info(done.id);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording, RecordingReport } from '@recstack/contracts';
-import { applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
+import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
 
 const at = new Date('2025-01-01T00:00:10.000Z');
 
@@ -33,6 +33,18 @@ test('a done report publishes the recorder\'s decode check; a failed one has non
   assert.deepEqual(applyReport(entry(), report({ decodesCleanly: true }), at).fileCheck, { decodesCleanly: true, scope: 'full' });
   const failed = report({ status: 'failed', decodesCleanly: false, decodeCheck: 'none', error: { code: 'NO_MEDIA', message: 'no media' } });
   assert.equal(applyReport(entry(), failed, at).fileCheck, null);
+});
+
+test('a pending decode check leaves fileCheck null until the background verification fills it, on a done entry only', () => {
+  const done = applyReport(entry(), report({ decodesCleanly: false, decodeCheck: 'pending' }), at);
+  assert.equal(done.status, 'done');
+  assert.equal(done.fileCheck, null, 'not verified yet: nothing to warn about');
+  const later = new Date('2025-01-01T00:00:20.000Z');
+  const verified = applyFileCheck(done, { decodesCleanly: true, scope: 'full' }, later);
+  assert.deepEqual(verified.fileCheck, { decodesCleanly: true, scope: 'full' });
+  assert.equal(verified.updatedAt, later.toISOString());
+  const open = entry();
+  assert.equal(applyFileCheck(open, { decodesCleanly: true, scope: 'full' }, later), open, 'an open entry is not verified');
 });
 
 test('a salvage report finishes an open entry like any report', () => {

@@ -44,11 +44,17 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
   return next;
 }
 
-/** The decode check of a playable file; a failed file has none worth showing. */
+/** The decode check of a playable file; a failed file has none worth showing, a pending one none yet. */
 function fileCheckOf(report: RecordingReport): FileCheck | null {
-  if (report.status !== 'done') return null;
+  if (report.status !== 'done' || report.decodeCheck === 'pending') return null;
   // recorders older than `decodeCheck` always decoded the whole file
   return { decodesCleanly: report.decodesCleanly, scope: report.decodeCheck ?? (report.decodesCleanly ? 'full' : 'none') };
+}
+
+/** The background verification of a `done` file finished: its result becomes the entry's fileCheck. */
+export function applyFileCheck(rec: Recording, check: FileCheck, at: Date): Recording {
+  if (rec.status !== 'done') return rec;
+  return { ...rec, fileCheck: check, updatedAt: at.toISOString() };
 }
 
 /** Failures that say "whoever held the recording is gone", not "the file is bad": a salvage may still find it. */

@@ -4,6 +4,7 @@ export * from './subjects.js';
 export * from './buckets.js';
 export * from './media-formats.js';
 export * from './recording.js';
+export * from './recording-cost.js';
 export * from './messages/envelope.js';
 export * from './messages/recorder.js';
 export * from './messages/media.js';

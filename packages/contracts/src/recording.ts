@@ -67,8 +67,14 @@ export const RecordingSchema = z.object({
   /** milliseconds from the start request to the first keyframe written */
   firstKeyframeMs: z.number().int().nonnegative().nullable(),
   stopReason: StopReasonSchema.nullable(),
-  /** the decode check of a `done` file; null until then (absent from entries older than the field) */
-  fileCheck: FileCheckSchema.nullable().optional(),
+  /**
+   * the decode check of a `done` file; null until the recorder's background verification has run (a `done`
+   * entry is final before its file is verified), and stays null with RECORDER_VERIFY=off; absent from
+   * entries older than the field
+   */
+  fileCheck: FileCheckSchema.nullable()
+    .optional()
+    .describe('decode check of a done file: null until the recorder has verified it in the background (RECORDER_VERIFY), and with RECORDER_VERIFY=off'),
   error: ErrorBodySchema.optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;

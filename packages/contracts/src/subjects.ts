@@ -40,6 +40,9 @@ export const subjects = {
   events: {
     recording: (recordingId: string) => `events.v1.recording.${subjectToken(recordingId)}`,
     allRecordings: 'events.v1.recording.*',
+    /** a `done` file's background verification finished (one token more: `allRecordings` does not match it) */
+    recordingVerified: (recordingId: string) => `events.v1.recording.verified.${subjectToken(recordingId)}`,
+    allRecordingVerifications: 'events.v1.recording.verified.*',
     session: (sessionId: string) => `events.v1.session.${subjectToken(sessionId)}`,
     allSessions: 'events.v1.session.*',
   },

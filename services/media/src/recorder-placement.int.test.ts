@@ -31,7 +31,7 @@ class ContractRecorder {
   constructor(
     readonly recorderId: string,
     readonly capacity: number,
-    options: { ownSubject?: boolean; claimsActive?: number; units?: { capacityUnits: number; usedUnits: number } } = {},
+    options: { ownSubject?: boolean; claimsActive?: number; units?: { capacityUnits: number; loadUnits: number } } = {},
   ) {
     const start = { request: RecorderStartRequestSchema, logger, handler: async (req: RecorderStartRequest) => this.start(req) };
     this.subs = [
@@ -126,8 +126,8 @@ test('a chosen recorder that does not answer on its own subject is forgotten and
 
 test('recorders reporting cost units are placed by the free share of their units, not by their recording count', { timeout: 30_000 }, async () => {
   // by count the first is emptier (1 of 16 against 3 of 16), but its one recording uses 80 of its 100 units
-  const costly = new ContractRecorder('rcd_placeg', 16, { claimsActive: 1, units: { capacityUnits: 100, usedUnits: 80 } });
-  const cheap = new ContractRecorder('rcd_placeh', 16, { claimsActive: 3, units: { capacityUnits: 100, usedUnits: 30 } });
+  const costly = new ContractRecorder('rcd_placeg', 16, { claimsActive: 1, units: { capacityUnits: 100, loadUnits: 80 } });
+  const cheap = new ContractRecorder('rcd_placeh', 16, { claimsActive: 3, units: { capacityUnits: 100, loadUnits: 30 } });
   try {
     await withPlacement(async (client) => {
       // cheap: 70 % free, and 10 units per recording counted in after each placement: 60 %, 50 %, 40 %, 30 %,

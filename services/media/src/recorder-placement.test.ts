@@ -28,23 +28,23 @@ test('equals are chosen at random', () => {
 test('recorders that report cost units are compared by the free share of their units', () => {
   // by count rcd_a looks emptier (2 of 16 against 4 of 16), but its recordings transcode: 75 % of its units are used
   const loads = [
-    { recorderId: 'rcd_a', active: 2, capacity: 16, capacityUnits: 100, usedUnits: 75 },
-    { recorderId: 'rcd_b', active: 4, capacity: 16, capacityUnits: 100, usedUnits: 40 },
+    { recorderId: 'rcd_a', active: 2, capacity: 16, capacityUnits: 100, loadUnits: 75 },
+    { recorderId: 'rcd_b', active: 4, capacity: 16, capacityUnits: 100, loadUnits: 40 },
   ];
   assert.equal(pickRecorder(loads), 'rcd_b');
   // units spent: full, whatever the count says
-  assert.equal(pickRecorder([{ recorderId: 'rcd_a', active: 1, capacity: 16, capacityUnits: 10, usedUnits: 10 }]), undefined);
+  assert.equal(pickRecorder([{ recorderId: 'rcd_a', active: 1, capacity: 16, capacityUnits: 10, loadUnits: 10 }]), undefined);
   // the count limit still holds when units are left
-  assert.equal(pickRecorder([{ recorderId: 'rcd_a', active: 16, capacity: 16, capacityUnits: 100, usedUnits: 10 }]), undefined);
+  assert.equal(pickRecorder([{ recorderId: 'rcd_a', active: 16, capacity: 16, capacityUnits: 100, loadUnits: 10 }]), undefined);
 });
 
 test('a recorder without units (older) is compared by its count share beside one with units', () => {
   const loads = [
     { recorderId: 'rcd_old', active: 8, capacity: 16 },
-    { recorderId: 'rcd_new', active: 2, capacity: 16, capacityUnits: 100, usedUnits: 60 },
+    { recorderId: 'rcd_new', active: 2, capacity: 16, capacityUnits: 100, loadUnits: 60 },
   ];
   // 50 % free against 40 % free
   assert.equal(pickRecorder(loads), 'rcd_old');
   assert.equal(freeShare({ recorderId: 'rcd_x', active: 0, capacity: 0 }), 0);
-  assert.equal(freeShare({ recorderId: 'rcd_x', active: 1, capacity: 4, capacityUnits: 0, usedUnits: 0 }), 0.75);
+  assert.equal(freeShare({ recorderId: 'rcd_x', active: 1, capacity: 4, capacityUnits: 0, loadUnits: 0 }), 0.75);
 });

@@ -8,7 +8,7 @@ export interface RecorderLoad {
   capacity: number;
   /** cost units the recorder can take and those its recordings use (both or neither: older recorders send neither) */
   capacityUnits?: number;
-  usedUnits?: number;
+  loadUnits?: number;
 }
 
 /**
@@ -18,8 +18,8 @@ export interface RecorderLoad {
  */
 export function freeShare(l: RecorderLoad): number {
   if (l.capacity <= 0 || l.active >= l.capacity) return 0;
-  if (l.capacityUnits !== undefined && l.usedUnits !== undefined && l.capacityUnits > 0) {
-    return Math.max(0, (l.capacityUnits - l.usedUnits) / l.capacityUnits);
+  if (l.capacityUnits !== undefined && l.loadUnits !== undefined && l.capacityUnits > 0) {
+    return Math.max(0, (l.capacityUnits - l.loadUnits) / l.capacityUnits);
   }
   return (l.capacity - l.active) / l.capacity;
 }
@@ -45,10 +45,10 @@ interface KnownLoad extends RecorderLoad {
 
 function knownLoad(p: RecorderPong, seenAt: number): KnownLoad {
   const load: KnownLoad = { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt, unitsPerRecording: 0 };
-  if (p.capacityUnits !== undefined && p.usedUnits !== undefined) {
+  if (p.capacityUnits !== undefined && p.loadUnits !== undefined) {
     load.capacityUnits = p.capacityUnits;
-    load.usedUnits = p.usedUnits;
-    load.unitsPerRecording = p.active > 0 ? p.usedUnits / p.active : p.capacity > 0 ? p.capacityUnits / p.capacity : 0;
+    load.loadUnits = p.loadUnits;
+    load.unitsPerRecording = p.active > 0 ? p.loadUnits / p.active : p.capacity > 0 ? p.capacityUnits / p.capacity : 0;
   }
   return load;
 }
@@ -122,7 +122,7 @@ export class RecorderPlacement {
     const load = this.loads.get(recorderId);
     if (!load) return;
     load.active = Math.max(0, load.active - 1);
-    if (load.usedUnits !== undefined) load.usedUnits = Math.max(0, load.usedUnits - load.unitsPerRecording);
+    if (load.loadUnits !== undefined) load.loadUnits = Math.max(0, load.loadUnits - load.unitsPerRecording);
   }
 
   /** A recorder took a recording: count it until its next pong says where it stands. */
@@ -130,7 +130,7 @@ export class RecorderPlacement {
     const load = this.loads.get(recorderId);
     if (!load) return;
     load.active += 1;
-    if (load.usedUnits !== undefined) load.usedUnits += load.unitsPerRecording;
+    if (load.loadUnits !== undefined) load.loadUnits += load.unitsPerRecording;
   }
 
   /** A recorder said it is full. */
@@ -138,7 +138,7 @@ export class RecorderPlacement {
     const load = this.loads.get(recorderId);
     if (!load) return;
     load.active = Math.max(load.active, load.capacity);
-    if (load.usedUnits !== undefined && load.capacityUnits !== undefined) load.usedUnits = Math.max(load.usedUnits, load.capacityUnits);
+    if (load.loadUnits !== undefined && load.capacityUnits !== undefined) load.loadUnits = Math.max(load.loadUnits, load.capacityUnits);
   }
 
   /** A recorder did not answer on its own subject (gone, or older than that subject). */

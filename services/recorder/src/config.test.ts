@@ -49,3 +49,22 @@ test('disk limits: defaults, Kubernetes-style sizes, and a stop floor above the 
     }
   }
 });
+
+test('admission, verification and child priority: defaults from the engine and the machine; overrides checked', () => {
+  const config = loadConfig({});
+  assert.deepEqual(config.verify, { mode: 'full', concurrency: 1 });
+  assert.equal(config.childNice, 5);
+  assert.equal(config.jitterMode, 'synced');
+  assert.equal(config.admission.maxCpuPercent, 85);
+  assert.ok(config.admission.capacityUnits > 0 && config.admission.capacityUnits % 100 === 0, String(config.admission.capacityUnits));
+  assert.equal(config.admission.costs.audioAac, 216);
+  const ffmpeg = loadConfig({ RECORDER_ENGINE: 'ffmpeg', RECORDER_CAPACITY_UNITS: '5000', RECORDER_COSTS: 'aac=400', RECORDER_VERIFY: 'keyframes', RECORDER_CHILD_NICE: '0' });
+  assert.equal(ffmpeg.admission.capacityUnits, 5000);
+  assert.equal(ffmpeg.admission.costs.audioAac, 400);
+  assert.equal(ffmpeg.admission.costs.base, 20, 'the FFmpeg engine\'s own table');
+  assert.equal(ffmpeg.verify.mode, 'keyframes');
+  assert.equal(ffmpeg.childNice, 0);
+  for (const bad of [{ RECORDER_COSTS: 'gpu=3' }, { RECORDER_VERIFY: 'sometimes' }, { RECORDER_MAX_CPU: '0' }, { RECORDER_CHILD_NICE: '20' }]) {
+    assert.throws(() => loadConfig(bad), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${Object.keys(bad)[0]}:`)), JSON.stringify(bad));
+  }
+});

@@ -17,6 +17,8 @@ export interface EngineSettings {
   gstLaunch: string;
   ffmpeg: string;
   jitterLatencyMs: number;
+  /** RECORDER_JITTER_MODE (GStreamer); default synced */
+  jitterMode?: 'synced' | 'slave';
   rtpTimeoutMs: number;
 }
 
@@ -63,6 +65,7 @@ export function childLaunch(plan: RecordingPlan, settings: EngineSettings): Chil
     command: settings.gstLaunch,
     args: buildGstLaunchArgs(plan, {
       jitterLatencyMs: settings.jitterLatencyMs,
+      ...(settings.jitterMode ? { jitterMode: settings.jitterMode } : {}),
       idleProbeMs: IDLE_PROBE_MS,
       moovUpdatePeriodMs: 1000,
       aacBitrate: 128_000,

@@ -7,10 +7,16 @@ export class PortInUseError extends ServiceError {
   }
 }
 
-/** MAX_RECORDINGS are running: another recorder instance may take the work. */
+/**
+ * No room for the recording here (MAX_RECORDINGS running, its cost does not fit, or the CPU is past
+ * RECORDER_MAX_CPU): another recorder instance may take the work.
+ */
 export class AtCapacityError extends ServiceError {
-  constructor(capacity: number) {
-    super('AT_CAPACITY', `this recorder already runs its maximum of ${capacity} recordings`);
+  constructor(
+    message: string,
+    readonly limit: 'count' | 'cost' | 'cpu' = 'count',
+  ) {
+    super('AT_CAPACITY', message);
   }
 }
 

@@ -6,13 +6,12 @@ import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { copyWontFit } from './storage/disk-space.js';
-import { retimeVideo } from './timestamp-retime.js';
 
 export interface FinalizeOutcome {
   /** the file to probe and report: the plan's output path unless a rewrite failed */
   path: string;
-  /** what was done, for the log; `retimed`: only the video timestamps needed the copy */
-  action: 'compacted' | 'remuxed' | 'repaired' | 'retimed' | 'kept' | 'none';
+  /** what was done, for the log */
+  action: 'compacted' | 'remuxed' | 'repaired' | 'kept' | 'none';
   /** why a rewrite failed and the file was kept as written */
   problem?: string;
 }
@@ -20,50 +19,34 @@ export interface FinalizeOutcome {
 const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matroska' };
 
 /**
- * Turns what the child wrote into the file users get, after the child has exited (cleanly or not):
- * - video timestamps put on a lattice that FFmpeg's acceptance check rounds without collisions
- *   (timestamp-retime.ts), for every recording with video, in the same copy as the steps below;
+ * Turns what the child wrote into the file users get, after the child has exited (cleanly or not). Every
+ * frame keeps the timestamp it was captured with (its RTP timestamp, as the child wrote it); the one copy,
+ * when one is needed at all, is a stream copy:
  * - crash-safe MP4 → plain MP4 with the index at the front (`+faststart`), dropping the reserved slack;
  * - H264-in-MP4 written for a Matroska request → Matroska, VP9/AV1-in-Matroska for an MP4 request → MP4;
  * - Matroska/WebM that did not end cleanly → rewritten so its index and duration are right;
  * - audio behind by undeclared encoder priming (plan.audioLeadSamples) moved back in step with the video.
- * Each rewrite goes to a temporary file renamed over the target, so the target is never half-written. If
- * retiming fails the copy is made without it; if that fails too, the file as the child wrote it stays (it
- * is playable: that is what crash-safe means). No copy starts unless it fits in the free space with
- * `keepFreeBytes` to spare (storage/disk-space.ts): a recording ended because the disk is nearly full stays
- * as written.
+ * A Matroska/WebM file that ended cleanly is final as written: no copy. Each rewrite goes to a temporary
+ * file renamed over the target, so the target is never half-written; if it fails, the file as the child
+ * wrote it stays (it is playable: that is what crash-safe means). No copy starts unless it fits in the free
+ * space with `keepFreeBytes` to spare (storage/disk-space.ts): a recording ended because the disk is nearly
+ * full stays as written.
  */
 export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, ffmpeg: string, logger: Logger, budgetMs = 120_000, keepFreeBytes = 0): Promise<FinalizeOutcome> {
   if (!(await nonEmpty(plan.writePath))) return { path: plan.writePath, action: 'none' };
-  const copyNeeded = plan.finalize !== 'none' || !endedCleanly;
-  if (!copyNeeded && !plan.video) return { path: plan.outputPath, action: 'none' };
-  const action: FinalizeOutcome['action'] =
-    plan.finalize === 'compact-mp4' ? 'compacted' : plan.finalize === 'remux' ? 'remuxed' : endedCleanly ? 'retimed' : 'repaired';
-  const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
-  const deadline = Date.now() + budgetMs;
-  const noRoom = () => keptForSpace(plan, keepFreeBytes, action, logger);
-
-  if (plan.video) {
-    const kept = await noRoom();
-    if (kept) return kept;
-    const started = Date.now();
-    const retimed = await retimeVideo({ input: plan.writePath, output: tmp, container: plan.container, videoCodec: plan.video.codec, audioLeadSamples: plan.audioLeadSamples, ffmpeg, budgetMs, logger });
-    if (retimed.ok && (await nonEmpty(tmp))) {
-      const { ok: _ok, ...facts } = retimed;
-      if (retimed.confirmed) logger.info({ ...facts, ms: Date.now() - started }, 'video timestamps put on a lattice');
-      else logger.warn({ ...facts, ms: Date.now() - started }, 'video timestamps put on a lattice, but FFmpeg guesses another frame rate');
-      return replace(plan, tmp, action);
-    }
-    logger.warn({ reason: retimed.ok ? 'no output' : retimed.reason }, 'video timestamps left as recorded');
-    if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
-  }
-
-  const kept = await noRoom();
+  const copyNeeded = plan.finalize !== 'none' || !endedCleanly || plan.audioLeadSamples > 0;
+  if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
+  const action: FinalizeOutcome['action'] = plan.finalize === 'compact-mp4' ? 'compacted' : plan.finalize === 'remux' ? 'remuxed' : 'repaired';
+  const kept = await keptForSpace(plan, keepFreeBytes, action, logger);
   if (kept) return kept;
+  const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
+
   const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy', ...audioLeadArgs(plan.audioLeadSamples, plan.container)];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', FORMAT[plan.container], '-y', tmp);
-  const result = await run(ffmpeg, args, Math.max(1000, deadline - Date.now()), 10);
+  // normal priority: a user waits for this copy (it is short: ~0.1 s per 20 s of file), unlike the
+  // recording children (RECORDER_CHILD_NICE) and the background verification (nice 19)
+  const result = await run(ffmpeg, args, Math.max(1000, budgetMs));
   if (result.code === 0 && (await nonEmpty(tmp))) return replace(plan, tmp, action);
   await rm(tmp, { force: true });
   const problem = result.timedOut ? 'the rewrite took too long' : (result.stderr.split('\n').find((l) => l.trim()) ?? `ffmpeg exit code ${result.code}`);

@@ -1,4 +1,5 @@
-// The decode check against the real FFmpeg: full when it fits its budget, honest (`partial`) when not.
+// The decode check against the real FFmpeg: full when it fits its budget, honest (`partial`) when not; keyframes
+// mode; variable frame rate is not an error (`-fps_mode vfr`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -50,4 +51,31 @@ test('damaged video is found by the full decode', async () => {
   assert.equal(check.scope, 'full');
   assert.equal(check.clean, false);
   assert.ok(check.errors.length > 0);
+});
+
+test('keyframes mode (RECORDER_VERIFY=keyframes) at the verification\'s priority: clean, scope partial (frames between keyframes not decoded)', async () => {
+  assert.deepEqual(await decodeFile(clip, tools, 120_000, 'keyframes', { nice: 19, ioIdle: true }), { clean: true, scope: 'partial', errors: [] });
+});
+
+test('variable frame rate is not a decode error: the check uses -fps_mode vfr', async () => {
+  // 30 fps where, after FFmpeg's analysis window, every tenth frame is captured 30 ms late (3 ms before the
+  // next): without -fps_mode vfr FFmpeg's null muxer rounds both to one tick of its guessed 30 fps and
+  // prints "non monotonically increasing dts"; the file is valid and decodes without an error
+  const vfr = join(dir, 'vfr.mp4');
+  await execTool('ffmpeg', [
+    '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=30:d=6',
+    '-vf', "settb=1/90000,setpts='(N/30+if(gte(N\\,60)*eq(mod(N\\,10)\\,5)\\,0.030\\,0))/TB'",
+    '-fps_mode', 'vfr', '-enc_time_base:v', '1/90000', '-video_track_timescale', '90000', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', vfr,
+  ]);
+  const literal = await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', vfr, '-f', 'null', '-']);
+  assert.match(literal.stderr, /non monotonically increasing dts/, 'the old check complains about this valid file (otherwise this test proves nothing)');
+  assert.deepEqual(await decodeFile(vfr, tools, 120_000), { clean: true, scope: 'full', errors: [] });
+});
+
+test('an aborted decode (shutdown) ends its child at once and claims nothing clean', async () => {
+  const stop = new AbortController();
+  const check = decodeFile(clip, tools, 120_000, 'full', { nice: 19, ioIdle: true, signal: stop.signal });
+  setTimeout(() => stop.abort(), 100);
+  const result = await check;
+  assert.equal(result.clean, false);
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { setPriority } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from './errors.js';
 
@@ -93,20 +94,49 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
 }
 
 /**
- * Decodes the whole file, as a user's player would, at low CPU priority (live recordings come first); the
- * same check as the test kit's decodeErrors. A full decode costs ~5 CPU s per minute of 720p video, so a
- * long recording can outlast `budgetMs`: the decode is then stopped, and instead of claiming nothing (or a
- * failure), what it decoded so far counts and the rest of the file is checked by reading every packet
- * without decoding (`partial`).
+ * Whether the file's first video frame is a keyframe: decodes that one frame only, so it fits on the stop
+ * path. A file whose first frame cannot be read says false.
  */
-export async function decodeFile(path: string, tools: ProbeTools, budgetMs: number): Promise<DecodeCheck> {
+export async function firstVideoFrameIsKeyframe(path: string, tools: ProbeTools): Promise<boolean> {
+  const result = await run(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_frames', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame', '-print_format', 'json', path], 30_000);
+  if (result.code !== 0) return false;
+  try {
+    const json = JSON.parse(result.stdout) as { frames?: Array<{ key_frame?: number }> };
+    return json.frames?.[0]?.key_frame === 1;
+  } catch {
+    return false;
+  }
+}
+
+/** `full`: every frame decoded; `keyframes`: only keyframes decoded (`-skip_frame nokey`), every packet read. */
+export type DecodeMode = 'full' | 'keyframes';
+
+/** How a check's child runs: the background verification asks for the lowest CPU and I/O priority. */
+export interface ChildPriority {
+  /** added niceness (0-19) */
+  nice: number;
+  /** I/O scheduling class idle (`ionice -c 3`): reads only when no one else reads the disk */
+  ioIdle?: boolean;
+  /** ends the child (SIGKILL) when aborted: a shutdown does not leave a verification running */
+  signal?: AbortSignal;
+}
+
+/**
+ * Decodes the file as a user's player would: `ffmpeg -v error -i F -fps_mode vfr -f null -` prints decoder
+ * errors only (without `-fps_mode vfr` the null muxer rounds variable-frame-rate timestamps to a guessed
+ * rate and complains about frames that round to one tick, which says nothing about the file). A full
+ * decode costs ~5 CPU s per minute of 720p video, so a long recording can outlast `budgetMs`: the decode is
+ * then stopped, and instead of claiming nothing (or a failure), what it decoded so far counts and the rest
+ * of the file is checked by reading every packet without decoding (`partial`).
+ */
+export async function decodeFile(path: string, tools: ProbeTools, budgetMs: number, mode: DecodeMode = 'full', priority: ChildPriority = { nice: 10 }): Promise<DecodeCheck> {
   if (budgetMs <= 0) return { clean: false, scope: 'none', errors: [] };
-  // exactly the command a user runs: its null output rounds video timestamps to 1/frame-rate, so it also
-  // catches frames stamped too close together (arrival jitter), which players stutter on
-  const decoded = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], budgetMs, 10);
+  const skip = mode === 'keyframes' ? ['-skip_frame', 'nokey'] : [];
+  const decoded = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', ...skip, '-i', path, '-fps_mode', 'vfr', '-f', 'null', '-'], budgetMs, priority);
   const errors = errorLines(decoded.stderr);
-  if (!decoded.timedOut) return { clean: decoded.code === 0 && errors.length === 0, scope: 'full', errors };
-  const demuxed = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-map', '0', '-c', 'copy', '-f', 'null', '-'], DEMUX_CHECK_MS, 10);
+  // keyframes only: every packet was read, a keyframe of each GOP decoded; the frames between were not
+  if (!decoded.timedOut) return { clean: decoded.code === 0 && errors.length === 0, scope: mode === 'full' ? 'full' : 'partial', errors };
+  const demuxed = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', '-i', path, '-map', '0', '-c', 'copy', '-f', 'null', '-'], DEMUX_CHECK_MS, priority);
   const all = [...errors, ...errorLines(demuxed.stderr)].slice(0, 20);
   if (demuxed.timedOut) all.push('reading the file took too long');
   return { clean: !demuxed.timedOut && demuxed.code === 0 && all.length === 0, scope: 'partial', errors: all };
@@ -124,16 +154,10 @@ interface RunResult {
 }
 
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
-export function run(command: string, args: readonly string[], timeoutMs: number, niceness = 0, maxOutputChars = 1024 * 1024): Promise<RunResult> {
+export function run(command: string, args: readonly string[], timeoutMs: number, priority: ChildPriority = { nice: 0 }, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (niceness && child.pid) {
-      try {
-        setPriority(child.pid, niceness);
-      } catch {
-        // not allowed here: run at normal priority
-      }
-    }
+    const line = prioritized(command, args, priority);
+    const child = spawn(line.command, line.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -148,15 +172,40 @@ export function run(command: string, args: readonly string[], timeoutMs: number,
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const abort = () => child.kill('SIGKILL');
+    if (priority.signal?.aborted) abort();
+    else priority.signal?.addEventListener('abort', abort, { once: true });
     child.once('error', (err) => {
       clearTimeout(timer);
+      priority.signal?.removeEventListener('abort', abort);
       resolve({ code: null, stdout, stderr: `${stderr}${String(err)}`, timedOut });
     });
     child.once('close', (code) => {
       clearTimeout(timer);
+      priority.signal?.removeEventListener('abort', abort);
       resolve({ code, stdout, stderr, timedOut });
     });
   });
+}
+
+/**
+ * The command line that runs `command` at a lower priority: `nice -n N` (coreutils) and, for I/O class idle,
+ * `ionice -c 3 -t` (util-linux; `-t`: run anyway where the class cannot be set). Both exec the command, so
+ * the pid is the command's, and every thread it creates inherits the priority (set from outside after the
+ * spawn, Linux would apply it to the main thread only). Without ionice on the machine only nice applies.
+ */
+export function prioritized(command: string, args: readonly string[], priority: ChildPriority): { command: string; args: string[] } {
+  let line = [command, ...args];
+  if (priority.nice > 0) line = ['nice', '-n', String(Math.min(19, priority.nice)), ...line];
+  if (priority.ioIdle && ioniceAvailable()) line = ['ionice', '-c', '3', '-t', ...line];
+  const [first = command, ...rest] = line;
+  return { command: first, args: rest };
+}
+
+let ionice: boolean | undefined;
+function ioniceAvailable(): boolean {
+  ionice ??= (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'ionice')));
+  return ionice;
 }
 
 function firstLine(text: string): string | undefined {

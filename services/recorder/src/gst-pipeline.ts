@@ -17,6 +17,11 @@ export interface GstPipelineOptions {
   /** rtpbin jitter buffer latency */
   jitterLatencyMs: number;
   /**
+   * rtpbin `buffer-mode`: `synced` (default) keeps each frame's RTP timestamp; `slave` re-times frames by
+   * arrival to follow a drifting sender clock (RECORDER_JITTER_MODE)
+   */
+  jitterMode?: 'synced' | 'slave';
+  /**
    * udpsrc posts a timeout message after this long without a packet, and again every period while silent:
    * the recorder measures silence (RTP timeout, a track that never received anything) from these
    */
@@ -55,11 +60,15 @@ const ENCODING_NAME: Record<TrackPlan['codec'], string> = { h264: 'H264', vp8: '
  *   only add noise.
  * - rtpbin receives RTP and the RTCP sender reports of each track, so audio and video are put on one
  *   timeline by the senders' NTP clock rather than by arrival time.
+ * - `buffer-mode=synced`: every frame keeps its RTP timestamp (its capture time) with one offset per
+ *   track. The default (`slave`) re-times frames by their arrival to follow clock skew, which moved them by
+ *   up to 5-7 ms on a busy machine; the price is that a sender whose clock drifts from ours by more than
+ *   the jitter latency over a recording is not followed (see the recorder README; RECORDER_JITTER_MODE).
  */
 export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOptions = DEFAULT_GST_OPTIONS): string[] {
   const tracks = tracksOf(plan);
   const args = ['-e', '-m'];
-  args.push('rtpbin', 'name=rtpbin', `latency=${options.jitterLatencyMs}`, 'do-lost=true');
+  args.push('rtpbin', 'name=rtpbin', `latency=${options.jitterLatencyMs}`, 'do-lost=true', `buffer-mode=${options.jitterMode ?? 'synced'}`);
   tracks.forEach((track, session) => args.push(...receiveTrack(plan, track, session, options)));
   for (const track of tracks) {
     args.push('rtpbin.', '!', ...depayload(track, plan, options));

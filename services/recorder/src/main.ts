@@ -1,7 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { RecordingCatalog, openRecordingFiles } from '@recstack/catalog';
 import { Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsServer } from '@recstack/service-kit';
+import { Admission } from './admission/admission.js';
+import { CpuGauge, systemCpuReader } from './admission/cpu-usage.js';
 import { loadConfig } from './config.js';
+import { decodeFile } from './file-probe.js';
 import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { CatalogReconciler } from './recovery/catalog-reconciler.js';
@@ -10,6 +13,7 @@ import { registerFreeSpaceGauge } from './storage/disk-metrics.js';
 import { isRefusedChunkPublish } from './storage/object-upload.js';
 import { RecordingStorage } from './storage/recording-storage.js';
 import { StorageMetrics } from './storage/storage-metrics.js';
+import { VerificationQueue } from './verification/verification-queue.js';
 
 /** Time kept back from the shutdown deadline for closing NATS and the ops server after the recordings. */
 const SHUTDOWN_RESERVE_MS = 3000;
@@ -45,8 +49,8 @@ async function main(): Promise<void> {
     bindAddress: config.bindAddress,
     maxDurationMs: config.maxDurationMs,
     tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
-    decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
     keepFreeBytes: config.disk.stopFreeBytes,
+    verify: config.verify.mode !== 'off',
   };
   // the storage tells the service when a background upload verified; the service exists by then
   let service: RecorderService | undefined;
@@ -58,23 +62,42 @@ async function main(): Promise<void> {
     logger.child({ component: 'storage' }),
     (file) => (service ? service.onUploaded(file) : Promise.reject(new Error('not ready'))),
   );
+  const cpu = new CpuGauge(systemCpuReader(), config.admission.cpuWindowMs);
+  cpu.start();
+  lifecycle.own('cpu gauge', () => cpu.close());
+  const admission = new Admission({ ...config.admission, maxRecordings: config.maxRecordings }, () => cpu.percent);
+  const tools = { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe };
+  // the lowest priority there is: verification takes only what live recordings and media leave
+  const verification = new VerificationQueue(
+    { mode: config.verify.mode, concurrency: config.verify.concurrency, timeoutMs: config.decodeCheckTimeoutMs },
+    (path, budgetMs, mode, signal) => decodeFile(path, tools, budgetMs, mode, { nice: 19, ioIdle: true, signal }),
+    (result) => (service ? service.verified(result) : Promise.resolve()),
+    logger.child({ component: 'verification' }),
+  );
+  lifecycle.own('verification', () => verification.close());
+  metrics.observe(registry, {
+    loadUnits: () => admission.loadUnits,
+    capacityUnits: config.admission.capacityUnits,
+    cpuPercent: () => cpu.percent,
+    verificationQueue: () => verification.size,
+  });
   service = new RecorderService(
     nc,
     catalog,
     {
       recorderId: config.recorderId,
       host: config.host,
-      maxRecordings: config.maxRecordings,
       plan: { engine: config.engine, recordingsDir: config.recordingsDir, bindAddress: config.bindAddress, maxDurationMs: config.maxDurationMs },
       recording: {
         recorderId: config.recorderId,
-        engine: { gstLaunch: config.binaries.gstLaunch, ffmpeg: config.binaries.ffmpeg, jitterLatencyMs: config.jitterLatencyMs, rtpTimeoutMs: config.rtpTimeoutMs },
+        engine: { gstLaunch: config.binaries.gstLaunch, ffmpeg: config.binaries.ffmpeg, jitterLatencyMs: config.jitterLatencyMs, jitterMode: config.jitterMode, rtpTimeoutMs: config.rtpTimeoutMs },
         tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
         stopTimeoutMs: config.stopTimeoutMs,
         rtpTimeoutMs: config.rtpTimeoutMs,
         listenTimeoutMs: config.listenTimeoutMs,
-        decodeCheckTimeoutMs: config.decodeCheckTimeoutMs,
         keepFreeBytes: config.disk.stopFreeBytes,
+        verify: config.verify.mode !== 'off',
+        childNice: config.childNice,
       },
       salvage,
       disk: config.disk,
@@ -82,6 +105,8 @@ async function main(): Promise<void> {
     metrics,
     logger,
     storage,
+    admission,
+    verification,
   );
   const recorder = service;
   recorder.listen();
@@ -132,6 +157,10 @@ async function main(): Promise<void> {
       bindAddress: config.bindAddress,
       recordingsDir: config.recordingsDir,
       maxRecordings: config.maxRecordings,
+      capacityUnits: config.admission.capacityUnits,
+      maxCpuPercent: config.admission.maxCpuPercent,
+      verify: config.verify.mode,
+      childNice: config.childNice,
       storage: config.storage.kind,
       disk: config.disk,
       kvReplicas: config.kvReplicas,

@@ -44,7 +44,7 @@ async function recordAv1(container: Container, audioCodec: OutputAudioCodec, opt
   await publisher.stop();
   const complaints = JSON.stringify(h.service.logs.filter((l) => l.recordingId === req.recordingId && (l.level === 'warn' || l.level === 'error')));
   assert.equal(report.status, 'done', `${JSON.stringify(report)} ${complaints}`);
-  assert.equal(report.decodesCleanly, true, complaints);
+  assert.equal((await events.verified()).fileCheck.decodesCleanly, true, complaints);
   const path = join(h.dir, report.fileName);
   const probed = await probe(path);
   assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['av1', audioCodec].sort());

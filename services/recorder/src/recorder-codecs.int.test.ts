@@ -67,7 +67,7 @@ async function recordAndCheck(c: Case): Promise<void> {
 
   const complaints = JSON.stringify(h.service.logs.filter((l) => l.recordingId === req.recordingId && (l.level === 'warn' || l.level === 'error')));
   assert.equal(report.status, 'done', `${JSON.stringify(report)} ${complaints}`);
-  assert.equal(report.decodesCleanly, true, complaints);
+  assert.equal((await events.verified()).fileCheck.decodesCleanly, true, complaints);
   assert.equal(report.fileName, `${req.recordingId}.${c.container}`);
   assert.ok(report.durationMs > 3000 && report.durationMs < 6500, `duration ${report.durationMs}`);
   const path = join(h.dir, report.fileName);

@@ -62,7 +62,8 @@ test('FFmpeg engine: H264 + Opus → MP4 with AAC over the same NATS contract', 
   const boxes = await topLevelBoxes(path);
   assert.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), `index at the front: ${boxes.join(' ')}`);
   assert.equal(await decodeErrors(path), '');
-  assert.equal(report.decodesCleanly, true);
+  assert.equal(report.decodeCheck, 'pending', 'the report does not wait for the decode');
+  assert.deepEqual((await events.verified()).fileCheck, { decodesCleanly: true, scope: 'full' });
   await h.entryWhen(req.recordingId, (r) => r.status === 'done');
 });
 
@@ -77,7 +78,7 @@ test('FFmpeg engine: VP8 + Opus → WebM', async () => {
   const report = await h.stop(req.recordingId);
   await publisher.stop();
   assert.equal(report.status, 'done', JSON.stringify(report));
-  assert.equal(report.decodesCleanly, true);
+  assert.equal((await events.verified()).fileCheck.decodesCleanly, true);
   const path = join(h.dir, report.fileName);
   assert.deepEqual((await probe(path)).streams.map((s) => s.codec_name).sort(), ['opus', 'vp8']);
   assert.equal(await decodeErrors(path), '');
@@ -95,7 +96,7 @@ test('FFmpeg engine: audio-only → MP4', async () => {
   const report = await h.stop(req.recordingId);
   await publisher.stop();
   assert.equal(report.status, 'done', JSON.stringify(report));
-  assert.equal(report.decodesCleanly, true);
+  assert.equal((await events.verified()).fileCheck.decodesCleanly, true);
   assert.deepEqual(report.tracks.map((t) => t.codec), ['aac']);
 });
 
@@ -147,7 +148,7 @@ test('FFmpeg engine: a stop after RTP has stopped ends at once, not at the RTP t
     const report = await slow.stop(req.recordingId, 'requested', 20_000);
     assert.equal(report.status, 'done', JSON.stringify(report));
     assert.equal(report.reason, 'requested');
-    assert.equal(report.decodesCleanly, true);
+    assert.equal(await decodeErrors(join(slow.dir, report.fileName)), '');
     assert.equal(await firstVideoFrameIsKeyframe(join(slow.dir, report.fileName)), true);
   } finally {
     await slow.close();

@@ -62,7 +62,8 @@ test('MAX_RECORDINGS: one more start gets AT_CAPACITY; SIGTERM finalizes all thr
     const finished = await events.next('finished', 1000);
     assert.equal(finished.report.status, 'done', JSON.stringify(finished.report));
     assert.equal(finished.report.reason, 'shutdown');
-    assert.equal(finished.report.decodesCleanly, true);
+    // verification is forgotten at shutdown: the file is checked here instead
+    assert.equal(finished.report.decodeCheck, 'pending');
     assert.ok(finished.report.durationMs > 3000, `duration ${finished.report.durationMs}`);
     const path = join(h.dir, finished.report.fileName);
     assert.equal(await decodeErrors(path), '');

@@ -9,6 +9,8 @@ export class RecorderMetrics {
   readonly bytesWritten: Counter;
   readonly startToFirstKeyframe: Histogram;
   readonly stopToFinalized: Histogram;
+  readonly refused: Counter<'limit'>;
+  readonly verified: Counter<'mode' | 'result'>;
 
   constructor(registry: Registry) {
     this.active = new Gauge({ name: 'recorder_active_recordings', help: 'Recordings whose child process is running or finishing', registers: [registry] });
@@ -38,5 +40,33 @@ export class RecorderMetrics {
       buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 40],
       registers: [registry],
     });
+    this.refused = new Counter({
+      name: 'recorder_starts_refused_total',
+      help: 'Starts refused with AT_CAPACITY, by the limit reached (count, cost, cpu)',
+      labelNames: ['limit'],
+      registers: [registry],
+    });
+    this.verified = new Counter({
+      name: 'recorder_verifications_total',
+      help: 'Finished files verified in the background, by mode and result (clean, damaged)',
+      labelNames: ['mode', 'result'],
+      registers: [registry],
+    });
+  }
+
+  /** Gauges read when scraped: the admission ledger, the CPU figure and the verification queue. */
+  observe(registry: Registry, read: { loadUnits: () => number; capacityUnits: number; cpuPercent: () => number | undefined; verificationQueue: () => number }): void {
+    new Gauge({ name: 'recorder_load_units', help: 'Summed cost of the recordings running, in 1/100 % of a core', registers: [registry], collect() { this.set(read.loadUnits()); } });
+    new Gauge({ name: 'recorder_capacity_units', help: 'RECORDER_CAPACITY_UNITS', registers: [registry], collect() { this.set(read.capacityUnits); } });
+    new Gauge({
+      name: 'recorder_cpu_percent',
+      help: 'CPU busy of the machine or cgroup over the last window, % (what RECORDER_MAX_CPU is compared with)',
+      registers: [registry],
+      collect() {
+        const cpu = read.cpuPercent();
+        if (cpu !== undefined) this.set(cpu);
+      },
+    });
+    new Gauge({ name: 'recorder_verification_queue', help: 'Finished files waiting for or in background verification', registers: [registry], collect() { this.set(read.verificationQueue()); } });
   }
 }

@@ -5,6 +5,7 @@ import {
   RecorderStartRequestSchema,
   RecorderStopRequestSchema,
   RecordingEventSchema,
+  RecordingVerifiedEventSchema,
   subjects,
   type Recording as CatalogRecording,
   type RecorderListening,
@@ -14,8 +15,9 @@ import {
   type RecordingEvent,
   type RecordingReport,
 } from '@recstack/contracts';
-import { applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
+import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
 import { ShuttingDownError, errorCodeOf, publishEvent, serve, type Logger } from '@recstack/service-kit';
+import type { Admission } from './admission/admission.js';
 import { AtCapacityError, NoSuchRecordingError, RecordingConflictError } from './errors.js';
 import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
@@ -24,6 +26,7 @@ import { salvageRecording, type SalvageEntry, type SalvageSettings } from './rec
 import { assertRoomToStart, type DiskLimits } from './storage/disk-space.js';
 import { DiskWatch } from './storage/disk-watch.js';
 import type { RecordingStorage, StoredFile } from './storage/recording-storage.js';
+import type { VerificationQueue, VerificationResult } from './verification/verification-queue.js';
 
 /** The part of the catalog the recorder uses: its own state changes (RecordingCatalog.update), and reads. */
 export interface CatalogWriter {
@@ -34,7 +37,6 @@ export interface CatalogWriter {
 export interface RecorderServiceOptions {
   recorderId: string;
   host: string;
-  maxRecordings: number;
   plan: PlanSettings;
   recording: RecordingSettings;
   salvage: SalvageSettings;
@@ -54,8 +56,8 @@ const RECENT_REPORTS = 500;
 
 /**
  * The recorder's NATS face: `recorder.v1.start` (queue group), `recorder.v1.<id>.stop`, `recorder.v1.ping`.
- * Owns the running recordings, enforces MAX_RECORDINGS, publishes each recording's events and writes its
- * state changes to the catalog.
+ * Owns the running recordings, admits starts by cost (admission/), publishes each recording's events,
+ * writes its state changes to the catalog and hands finished files to the background verification.
  */
 export class RecorderService {
   private readonly recordings = new Map<string, Recording>();
@@ -82,6 +84,8 @@ export class RecorderService {
     private readonly metrics: RecorderMetrics,
     private readonly logger: Logger,
     private readonly storage: RecordingStorage,
+    private readonly admission: Admission,
+    private readonly verification: VerificationQueue,
   ) {
     this.diskWatch = new DiskWatch(
       { ...options.disk, dir: options.plan.recordingsDir, intervalMs: DISK_WATCH_INTERVAL_MS },
@@ -130,8 +134,16 @@ export class RecorderService {
       return this.listeningReply(existing);
     }
     if (this.recent.has(req.recordingId) || this.finals.has(req.recordingId)) throw new RecordingConflictError(req.recordingId);
-    if (this.recordings.size >= this.options.maxRecordings) throw new AtCapacityError(this.options.maxRecordings);
     const plan = planRecording(req, this.options.plan);
+    try {
+      this.admission.admit(req);
+    } catch (err) {
+      if (err instanceof AtCapacityError) {
+        this.metrics.refused.inc({ limit: err.limit });
+        this.logger.info({ recordingId: req.recordingId, limit: err.limit, reason: err.message }, 'start refused');
+      }
+      throw err;
+    }
     const recording = new Recording(plan, this.options.recording, this.logger);
     this.recordings.set(plan.recordingId, recording);
     this.metrics.active.set(this.recordings.size);
@@ -139,6 +151,7 @@ export class RecorderService {
     try {
       await recording.start();
     } catch (err) {
+      this.admission.release(plan.recordingId);
       this.recordings.delete(plan.recordingId);
       this.metrics.active.set(this.recordings.size);
       this.metrics.failed.inc({ stage: 'start', code: errorCodeOf(err) ?? 'INTERNAL' });
@@ -169,8 +182,9 @@ export class RecorderService {
       engine: this.options.plan.engine,
       host: this.options.host,
       active: this.recordings.size,
-      capacity: this.options.maxRecordings,
+      capacity: this.admission.settings.maxRecordings,
       recordings: this.heldIds(),
+      ...this.admission.pongFields(),
     };
   }
 
@@ -251,6 +265,9 @@ export class RecorderService {
     const active = [...this.recordings.values()];
     if (active.length > 0) this.logger.info({ count: active.length }, 'finalizing active recordings');
     this.deadline = deadline;
+    // verification is forgotten, not resumed: queued files stay unverified (fileCheck null), and a running
+    // decode is killed, not waited for
+    this.verification.close();
     await Promise.all(active.map((r) => r.stop('shutdown', { deadline }).catch((err: unknown) => this.logger.error({ err, recordingId: r.plan.recordingId }, 'recording did not finalize'))));
     // uploads, catalog writes and events of the last reports are in flight: let them reach the server
     await Promise.race([Promise.allSettled([...this.finals.values()]), delay(Math.max(0, deadline - Date.now()))]);
@@ -288,6 +305,8 @@ export class RecorderService {
       const final = this.finish(report, { salvaged: false });
       this.finals.set(id, final);
       this.recordings.delete(id);
+      // the child has exited and the file is final: what is left (upload, verification) is not counted as load
+      this.admission.release(id);
       this.metrics.active.set(this.recordings.size);
       void final.finally(() => {
         if (this.finals.get(id) === final) this.finals.delete(id);
@@ -308,9 +327,16 @@ export class RecorderService {
     const change = options.salvaged ? applySalvageReport : applyReport;
     const written = await this.writeFinal(id, (r) => change(r, placed, new Date()));
     this.publish({ type: 'finished', recordingId: id, report: placed, at: new Date().toISOString() });
+    // queued after the report is in the catalog, so the fileCheck it writes lands on a done entry; with
+    // STORAGE=nats the local copy (which it reads) stays until then (see discardLocal below)
+    const verifying = placed.decodeCheck === 'pending' && this.verification.enqueue({ recordingId: id, sessionId: report.sessionId, path: this.storage.localPath(placed.fileName) });
     if (placed.storage === 'nats') {
       if (written.ok && (written.entry === undefined || written.entry.storage === 'nats')) {
-        await this.storage.discardLocal(placed.fileName).catch((err: unknown) => this.logger.warn({ err, recordingId: id }, 'local copy not removed'));
+        const discard = () => this.storage.discardLocal(placed.fileName).catch((err: unknown) => this.logger.warn({ err, recordingId: id }, 'local copy not removed'));
+        // after its verification, in the background (not on the stop's path); a verification dropped at
+        // shutdown settles at once, so the copy goes then (the reconciler removes any the service missed)
+        if (verifying) void this.verification.settled(id).then(discard);
+        else await discard();
       } else if (written.ok) {
         // the entry did not take the report (it was finished otherwise meanwhile): the local file stays its file
         await this.storage.discardObject(id);
@@ -343,6 +369,28 @@ export class RecorderService {
     void tracked.finally(() => this.pendingWrites.delete(tracked));
     return write;
   }
+
+  /** A background verification finished: the catalog's fileCheck, then `recording.verified`. */
+  private async onVerified(result: VerificationResult): Promise<void> {
+    const id = result.job.recordingId;
+    this.metrics.verified.inc({ mode: result.mode, result: result.fileCheck.decodesCleanly ? 'clean' : 'damaged' });
+    await this.writeCatalog(id, (r) => applyFileCheck(r, result.fileCheck, new Date()));
+    try {
+      publishEvent(this.nc, subjects.events.recordingVerified(id), RecordingVerifiedEventSchema, {
+        type: 'verified',
+        recordingId: id,
+        recorderId: this.options.recorderId,
+        fileCheck: result.fileCheck,
+        mode: result.mode,
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      this.logger.warn({ err, recordingId: id }, 'verified event not published');
+    }
+  }
+
+  /** The handler the verification queue reports to (main wires it; the queue exists before the service). */
+  readonly verified = (result: VerificationResult): Promise<void> => this.onVerified(result);
 
   private listeningReply(recording: Recording): RecorderListening {
     return {

@@ -73,7 +73,11 @@ test('STORAGE=nats: the finished file is in the object store (size and digest ve
   assert.equal(entry.sizeBytes, report.sizeBytes);
   const finished = await events.next('finished');
   assert.equal(finished.report.storage, 'nats');
-  await assert.rejects(stat(join(h.dir, report.fileName)), 'the local copy is removed');
+  // the background verification reads the local copy; it is removed right after, not on the stop's path
+  assert.deepEqual((await events.verified()).fileCheck, { decodesCleanly: true, scope: 'full' });
+  const local = join(h.dir, report.fileName);
+  for (let i = 0; i < 50 && (await stat(local).then(() => true, () => false)); i++) await delay(100);
+  await assert.rejects(stat(local), 'the local copy is removed');
 
   const bytes = await objectBytes(h, req.recordingId);
   assert.ok(bytes, 'the object exists');

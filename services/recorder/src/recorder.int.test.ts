@@ -54,7 +54,7 @@ test('start/stop over NATS records a playable H264+Opus MP4 (AAC, index at the f
 
   assert.equal(report.status, 'done', JSON.stringify(report));
   assert.equal(report.reason, 'requested');
-  assert.equal(report.decodesCleanly, true, recorderComplaints(h));
+  assert.equal(report.decodeCheck, 'pending', 'done before the decode');
   assert.ok(report.durationMs > 5500 && report.durationMs < 8500, `duration ${report.durationMs} ms`);
   assert.deepEqual(report.tracks.map((t) => `${t.kind}:${t.codec}`).sort(), ['audio:aac', 'video:h264']);
   assert.equal(report.tracks.find((t) => t.kind === 'audio')?.sampleRate, 48000);
@@ -77,6 +77,12 @@ test('start/stop over NATS records a playable H264+Opus MP4 (AAC, index at the f
   assert.equal(done.sizeBytes, report.sizeBytes);
   assert.equal(done.recorderId, h.recorderId);
   assert.ok(done.firstKeyframeMs !== null);
+  // the background verification fills what the report left pending, in the event and in the catalog
+  const verified = await events.verified();
+  assert.deepEqual(verified.fileCheck, { decodesCleanly: true, scope: 'full' }, recorderComplaints(h));
+  assert.equal(verified.mode, 'full');
+  const checked = await h.entryWhen(req.recordingId, (r) => r.fileCheck != null);
+  assert.deepEqual(checked.fileCheck, verified.fileCheck);
 });
 
 /** The error reply to a raw message on a subject. */
@@ -119,7 +125,11 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
   assert.match(duplicatePorts.error?.message ?? '', /ports/);
   const pongs = await h.ping();
   assert.equal(pongs.length, 1);
-  assert.deepEqual(pongs[0], { recorderId: h.recorderId, engine: 'gstreamer', host: '127.0.0.1', active: 0, capacity: 16, recordings: [] });
+  const { capacityUnits, loadUnits, costs, cpuPercent, maxCpuPercent, ...pong } = pongs[0] ?? {};
+  assert.deepEqual(pong, { recorderId: h.recorderId, engine: 'gstreamer', host: '127.0.0.1', active: 0, capacity: 16, recordings: [] });
+  assert.equal(loadUnits, 0);
+  assert.ok(capacityUnits !== undefined && capacityUnits > 0 && costs !== undefined && maxCpuPercent === 100, JSON.stringify(pongs[0]));
+  assert.ok(cpuPercent === null || (cpuPercent !== undefined && cpuPercent >= 0 && cpuPercent <= 100));
   assert.equal(h.service.child.exitCode, null, 'the recorder is still running');
 });
 
@@ -179,7 +189,7 @@ test('RTP that stops is finalized after RECORDER_RTP_TIMEOUT and reported (rtp-t
   assert.ok(waited >= 3500, `finalized ${waited} ms after the RTP stopped, not before the 4 s timeout`);
   assert.equal(finished.report.status, 'done');
   assert.equal(finished.report.reason, 'rtp-timeout');
-  assert.equal(finished.report.decodesCleanly, true, recorderComplaints(h));
+  assert.equal((await events.verified()).fileCheck.decodesCleanly, true, recorderComplaints(h));
   assert.ok(finished.report.durationMs > 2000 && finished.report.durationMs < 4500, `duration ${finished.report.durationMs}`);
   const entry = await h.entryWhen(req.recordingId, (r) => r.status === 'done');
   assert.equal(entry.stopReason, 'rtp-timeout');
@@ -296,6 +306,12 @@ test('ops endpoints: /healthz, /readyz with its checks, /metrics with the record
     'recorder_bytes_written_total',
     'recorder_start_to_first_keyframe_seconds',
     'recorder_stop_to_finalized_seconds',
+    'recorder_starts_refused_total',
+    'recorder_verifications_total',
+    'recorder_load_units',
+    'recorder_capacity_units',
+    'recorder_cpu_percent',
+    'recorder_verification_queue',
   ]) {
     assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
@@ -304,4 +320,5 @@ test('ops endpoints: /healthz, /readyz with its checks, /metrics with the record
   assert.ok(Number(started?.[1]) >= 1, `started: ${started?.[1]}`);
   assert.match(metrics, /recorder_recordings_finished_total\{[^}]*status="done"[^}]*reason="rtp-timeout"[^}]*\} [1-9]/);
   assert.match(metrics, /^recorder_start_to_first_keyframe_seconds_count\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^recorder_verifications_total\{[^}]*mode="full"[^}]*result="clean"[^}]*\} [1-9]/m, 'the verifications of the tests above');
 });

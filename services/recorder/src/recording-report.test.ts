@@ -58,3 +58,10 @@ test('no media: an empty file, or a file without tracks', () => {
   const noTracks = buildReport(input({ file: { ok: true, facts: { ...facts, tracks: [] } } }));
   assert.equal(noTracks.error?.code, 'NO_MEDIA');
 });
+
+test('a report that does not wait for the decode says pending: not known yet, not clean', () => {
+  const report = buildReport(input({ decode: 'pending' }));
+  assert.equal(report.status, 'done');
+  assert.equal(report.decodeCheck, 'pending');
+  assert.equal(report.decodesCleanly, false);
+});

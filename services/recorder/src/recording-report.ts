@@ -7,7 +7,8 @@ export interface ReportInput {
   recorderId: string;
   /** the probe's facts, or why the probe failed */
   file: { ok: true; facts: FileFacts } | { ok: false; error: ErrorBody };
-  decode: DecodeCheck | undefined;
+  /** `pending`: the file is verified in the background after the report (RECORDER_VERIFY) */
+  decode: DecodeCheck | 'pending' | undefined;
   /** the file ended up somewhere other than the requested container (a rewrite failed) */
   finalizeProblem: string | undefined;
   startedAt: Date | undefined;
@@ -40,7 +41,7 @@ export function buildReport(input: ReportInput): RecordingReport {
       durationMs: facts?.durationMs ?? 0,
       tracks: facts?.tracks ?? [],
       decodesCleanly: false,
-      ...(input.decode ? { decodeCheck: input.decode.scope } : {}),
+      ...(input.decode && input.decode !== 'pending' ? { decodeCheck: input.decode.scope } : {}),
       error,
     });
 
@@ -58,8 +59,9 @@ export function buildReport(input: ReportInput): RecordingReport {
     sizeBytes: facts.sizeBytes,
     durationMs: facts.durationMs,
     tracks: facts.tracks,
-    decodesCleanly: input.decode?.clean ?? false,
-    decodeCheck: input.decode?.scope ?? 'none',
+    ...(input.decode === 'pending'
+      ? { decodesCleanly: false, decodeCheck: 'pending' }
+      : { decodesCleanly: input.decode?.clean ?? false, decodeCheck: input.decode?.scope ?? 'none' }),
   });
 }
 

@@ -7,7 +7,7 @@ import type { ChildEvent } from './child-events.js';
 import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
 import { finalizeFile } from './file-finalizer.js';
-import { decodeFile, probeFile, type DecodeCheck, type ProbeTools } from './file-probe.js';
+import { firstVideoFrameIsKeyframe, prioritized, probeFile, type ProbeTools } from './file-probe.js';
 import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
 import { buildReport } from './recording-report.js';
 import { unbindablePorts } from './udp-ports.js';
@@ -20,9 +20,12 @@ export interface RecordingSettings {
   stopTimeoutMs: number;
   rtpTimeoutMs: number;
   listenTimeoutMs: number;
-  decodeCheckTimeoutMs: number;
   /** free space a finalizing copy must leave (RECORDER_STOP_FREE_BYTES) */
   keepFreeBytes?: number;
+  /** the file is verified (decoded) in the background after the report: the report says `pending` */
+  verify: boolean;
+  /** niceness added to the child (RECORDER_CHILD_NICE): live ingest in media comes first */
+  childNice: number;
 }
 
 export interface StopOptions {
@@ -54,8 +57,8 @@ const FINALIZE_BUDGET_MS = 120_000;
  * start(): refuses taken ports at once, spawns the child and resolves when its sockets are bound and its
  * pipeline plays; any failure leaves nothing running and no file. While recording it reports the first
  * keyframe written, and ends on its own when RTP stops on every track or the maximum duration passes.
- * stop(): EOS, then SIGTERM, then SIGKILL on timeouts; the file is finalized, probed and decoded, and the
- * report says what is in it. A child that dies is salvaged the same way: an event, never an exception.
+ * stop(): EOS, then SIGTERM, then SIGKILL on timeouts; the file is finalized and probed (streams, duration,
+ * first frame a keyframe), and the report says what is in it; the full decode comes later, in the background. A child that dies is salvaged the same way: an event, never an exception.
  */
 export class Recording extends EventEmitter<RecordingEvents> {
   readonly requestedAt = new Date();
@@ -144,7 +147,9 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const listening = new Promise<void>((resolve, reject) => (this.listeningWaiter = { resolve, reject }));
     // its own process group: a Ctrl-C in a terminal reaches the service, which decides how children end
     const stdio = Array.from({ length: launch.av1 ? launch.av1.fd + 1 : 3 }, () => 'pipe' as const);
-    const child = new SupervisedProcess(launch.command, launch.args, this.log, { detached: true, stdio });
+    // below media's priority: a busy machine delays a file's writing, not the packets media must read
+    const line = prioritized(launch.command, launch.args, { nice: this.settings.childNice });
+    const child = new SupervisedProcess(line.command, line.args, this.log, { detached: true, stdio });
     this.child = child;
     if (launch.av1) {
       const pipe = child.child.stdio[launch.av1.fd];
@@ -340,22 +345,22 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const base = { plan: this.plan, recorderId: this.settings.recorderId, startedAt: this.firstKeyframeAt, stoppedAt, reason };
     try {
       const endedCleanly = this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0);
+      const started = Date.now();
       const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)), this.settings.keepFreeBytes);
-      if (outcome.action !== 'none') this.log.info({ action: outcome.action, problem: outcome.problem }, 'file finalized');
-      let file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody };
-      try {
-        file = { ok: true, facts: await probeFile(outcome.path, this.settings.tools) };
-      } catch (err) {
-        file = { ok: false, error: toErrorBody(err) };
-      }
-      let decode: DecodeCheck | undefined;
-      if (file.ok) {
-        const decodeBudgetMs = budget(0.8, this.settings.decodeCheckTimeoutMs);
-        decode = await decodeFile(outcome.path, this.settings.tools, decodeBudgetMs);
-        if (decode.scope === 'partial') this.log.info({ budgetMs: decodeBudgetMs }, 'file decoded in part within the budget, the rest only read');
-        if (!decode.clean) this.log.warn({ scope: decode.scope, errors: decode.errors.slice(0, 5) }, 'file does not decode cleanly');
-      }
-      return buildReport({ ...base, file, decode, finalizeProblem: outcome.problem });
+      const finalizedAt = Date.now();
+      // no decode here: a stop is done once the file is final and probed; the decode runs in the background.
+      // The probe and the first-frame check read the file side by side.
+      const [probed, keyframeFirst] = await Promise.all([
+        probeFile(outcome.path, this.settings.tools).then(
+          (facts) => ({ ok: true as const, facts }),
+          (err: unknown) => ({ ok: false as const, error: toErrorBody(err) }),
+        ),
+        this.plan.video ? firstVideoFrameIsKeyframe(outcome.path, this.settings.tools) : Promise.resolve(true),
+      ]);
+      const file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody } = probed;
+      this.log.info({ action: outcome.action, problem: outcome.problem, finalizeMs: finalizedAt - started, probeMs: Date.now() - finalizedAt }, 'file finalized');
+      if (file.ok && !keyframeFirst) this.log.warn('the first video frame of the file is not a keyframe');
+      return buildReport({ ...base, file, decode: file.ok && this.settings.verify ? 'pending' : undefined, finalizeProblem: outcome.problem });
     } catch (err) {
       this.log.error({ err }, 'finalizing the recording failed');
       return buildReport({ ...base, file: { ok: false, error: { code: 'RECORDER_FAILED', message: 'the recording could not be finalized' } }, decode: undefined, finalizeProblem: undefined });

@@ -625,7 +625,11 @@ function describeTracks(recording) {
     .join(' · ');
 }
 
-/** What the server's decode of a finished file found, when a person should know before playing it. */
+/**
+ * What the server's decode of a finished file found, when a person should know before playing it. A `done`
+ * recording's fileCheck is null until the recorder's background verification has decoded it (and stays
+ * null with RECORDER_VERIFY=off): nothing to warn about then; the catalog update brings the result.
+ */
 function fileCheckNotice(recording) {
   const check = recording.status === 'done' ? recording.fileCheck : null;
   if (!check) return null;

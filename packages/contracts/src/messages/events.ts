@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from '../error-codes.js';
 import { IdSchema, IsoDateSchema } from '../ids.js';
-import { StopReasonSchema } from '../recording.js';
+import { FileCheckSchema, StopReasonSchema } from '../recording.js';
 import { RecordingReportSchema } from './recorder.js';
 
 /** Published on `events.v1.recording.<recordingId>` by whoever saw the change happen. */
@@ -26,3 +26,20 @@ export const SessionEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type SessionEvent = z.infer<typeof SessionEventSchema>;
+
+/**
+ * Published on `events.v1.recording.verified.<recordingId>` (`subjects.events.recordingVerified`) by the
+ * recorder once its background verification of a `done` file has finished; the catalog's `fileCheck` says
+ * the same. Not part of RecordingEventSchema: its own subject, so consumers of the other events are not
+ * handed a type they do not know.
+ */
+export const RecordingVerifiedEventSchema = z.object({
+  type: z.literal('verified'),
+  recordingId: IdSchema,
+  recorderId: IdSchema,
+  fileCheck: FileCheckSchema,
+  /** `full`: every frame decoded; `keyframes`: keyframes decoded, every packet read (RECORDER_VERIFY) */
+  mode: z.enum(['full', 'keyframes']),
+  at: IsoDateSchema,
+});
+export type RecordingVerifiedEvent = z.infer<typeof RecordingVerifiedEventSchema>;

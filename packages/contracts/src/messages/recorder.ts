@@ -9,6 +9,7 @@ import {
   VideoCodecSchema,
 } from '../media-formats.js';
 import { DecodeScopeSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
+import { RecordingCostTableSchema } from '../recording-cost.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -36,6 +37,8 @@ export const RecorderStartRequestSchema = z
     tracks: z.array(RtpTrackSpecSchema).min(1).max(2),
     container: ContainerSchema,
     audioCodec: OutputAudioCodecSchema.nullable(),
+    /** the publisher's video bitrate when media knows it (kbit/s): the recorder's cost model scales with it */
+    videoKbps: z.number().int().positive().max(1_000_000).optional(),
   })
   .refine((r) => new Set(r.tracks.map((t) => t.kind)).size === r.tracks.length, {
     message: 'at most one audio and one video track',
@@ -64,6 +67,9 @@ export const RecorderStopRequestSchema = z.object({
 export type RecorderStopRequest = z.infer<typeof RecorderStopRequestSchema>;
 
 /** What the recorder found in the finished file. A file that fails the probe is reported `failed`. */
+export const ReportDecodeCheckSchema = z.enum([...DecodeScopeSchema.options, 'pending']);
+export type ReportDecodeCheck = z.infer<typeof ReportDecodeCheckSchema>;
+
 export const RecordingReportSchema = z.object({
   recordingId: IdSchema,
   sessionId: IdSchema,
@@ -75,10 +81,14 @@ export const RecordingReportSchema = z.object({
   container: ContainerSchema,
   audioCodec: OutputAudioCodecSchema.nullable(),
   tracks: z.array(RecordedTrackSchema),
-  /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error */
+  /** the decode check (see `decodeCheck` for how much of the file it covered) printed no error; false while `pending` (not known yet) */
   decodesCleanly: z.boolean(),
-  /** how much the decode check covered (`none`: no time left, or no file; `decodesCleanly` is then false); absent from recorders that predate the field */
-  decodeCheck: DecodeScopeSchema.optional(),
+  /**
+   * how much the decode check covered (`none`: no time left, or no file; `decodesCleanly` is then false);
+   * `pending`: the report does not wait for it, the file is verified in the background and the result comes
+   * in a `recording.verified` event (and the catalog's `fileCheck`); absent from recorders that predate the field
+   */
+  decodeCheck: ReportDecodeCheckSchema.optional(),
   startedAt: IsoDateSchema.nullable(),
   stoppedAt: IsoDateSchema,
   reason: StopReasonSchema,
@@ -105,11 +115,19 @@ export const RecorderPongSchema = z.object({
    */
   recordings: z.array(IdSchema).max(10_000).optional(),
   /**
-   * what this recorder can take, in cost units (a recording costs more or less by what it does: codecs,
-   * transcoding, container), and how many its recordings use now. Media places by the largest free share
-   * of these when both are present, by `active`/`capacity` otherwise. Optional: older recorders do not send them.
+   * Admission by cost (all optional: older recorders send none of them; place by `active`/`capacity` then).
+   * Units are hundredths of a percent of one CPU core (`COST_UNITS_PER_CORE`). The recorder refuses a
+   * start with AT_CAPACITY when `loadUnits + recordingCost(costs, request) > capacityUnits`, or while
+   * `cpuPercent >= maxCpuPercent`.
    */
-  capacityUnits: z.number().nonnegative().optional(),
-  usedUnits: z.number().nonnegative().optional(),
+  capacityUnits: z.number().int().nonnegative().optional(),
+  /** the summed cost of the recordings it is recording now (finalizing and background verification excluded) */
+  loadUnits: z.number().int().nonnegative().optional(),
+  /** what a recording costs on this recorder: compute a start's cost with `recordingCost(costs, request)` */
+  costs: RecordingCostTableSchema.optional(),
+  /** CPU busy over the last measuring window, % of its machine or cgroup limit (0-100); null until measured */
+  cpuPercent: z.number().min(0).max(100).nullable().optional(),
+  /** the CPU threshold above which it refuses starts (`RECORDER_MAX_CPU`) */
+  maxCpuPercent: z.number().min(1).max(100).optional(),
 });
 export type RecorderPong = z.infer<typeof RecorderPongSchema>;

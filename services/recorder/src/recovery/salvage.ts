@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { VideoCodecSchema, fileExtension, type Container, type Engine, type ErrorBody, type Recording, type RecordingReport } from '@recstack/contracts';
 import { toErrorBody, type Logger } from '@recstack/service-kit';
 import { finalizeFile } from '../file-finalizer.js';
-import { decodeFile, probeFile, type DecodeCheck, type FileFacts, type ProbeTools } from '../file-probe.js';
+import { probeFile, type FileFacts, type ProbeTools } from '../file-probe.js';
 import { undeclaredAacPriming, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
 import { buildReport } from '../recording-report.js';
 
@@ -14,9 +14,10 @@ export interface SalvageSettings {
   bindAddress: string;
   maxDurationMs: number;
   tools: ProbeTools;
-  decodeCheckTimeoutMs: number;
   /** free space a finalizing copy must leave (RECORDER_STOP_FREE_BYTES) */
   keepFreeBytes?: number;
+  /** the file is verified in the background after the report (RECORDER_VERIFY is not off) */
+  verify: boolean;
 }
 
 /** The recording as the catalog knows it: enough to find its file and report on it. */
@@ -125,8 +126,8 @@ export async function salvageRecording(entry: SalvageEntry, settings: SalvageSet
     } catch (err) {
       file = { ok: false, error: toErrorBody(err) };
     }
-    let decode: DecodeCheck | undefined;
-    if (file.ok) decode = await decodeFile(outcome.path, settings.tools, settings.decodeCheckTimeoutMs);
+    // verified in the background like any stopped recording (the service queues it when the report says pending)
+    const decode = file.ok && settings.verify ? ('pending' as const) : undefined;
     return buildReport({ plan, recorderId: settings.recorderId, file, decode, finalizeProblem: outcome.problem, startedAt, stoppedAt, reason: 'error' });
   } catch (err) {
     log.error({ err }, 'salvaging the recording failed');

@@ -13,6 +13,7 @@ import {
   RecorderPongSchema,
   RecordingEventSchema,
   RecordingReportSchema,
+  RecordingVerifiedEventSchema,
   subjects,
   type Container,
   type OutputAudioCodec,
@@ -22,6 +23,7 @@ import {
   type Recording,
   type RecordingEvent,
   type RecordingReport,
+  type RecordingVerifiedEvent,
   type RtpTrackSpec,
   type StopReason,
 } from '@recstack/contracts';
@@ -57,6 +59,8 @@ export interface RecorderHarness {
 export interface EventLog {
   events: RecordingEvent[];
   next<T extends RecordingEvent['type']>(type: T, timeoutMs?: number): Promise<Extract<RecordingEvent, { type: T }>>;
+  /** the background verification's `recording.verified` event */
+  verified(timeoutMs?: number): Promise<RecordingVerifiedEvent>;
   close(): void;
 }
 
@@ -68,7 +72,9 @@ export async function startRecorderHarness(env: Record<string, string> = {}): Pr
   const dir = await mkdtemp(join(tmpdir(), 'recstack-recorder-'));
   const recorderId = newId('rcd');
   const opsPort = await freeTcpPort();
-  const baseEnv = { NATS_URL: nats.url, RECORDINGS_DIR: dir, RECORDER_ID: recorderId, OPS_PORT: String(opsPort), ...env };
+  // no CPU rule unless a test asks for one: the machine running the tests is shared, and a start refused
+  // because of someone else's load would fail tests about something else (admission is tested on its own)
+  const baseEnv = { NATS_URL: nats.url, RECORDINGS_DIR: dir, RECORDER_ID: recorderId, OPS_PORT: String(opsPort), RECORDER_MAX_CPU: '100', ...env };
   let service: ServiceProcess;
   try {
     service = await startService('recorder', baseEnv);
@@ -160,8 +166,28 @@ function watchEvents(nc: NatsConnection, recordingId: string): EventLog {
       }
     },
   });
+  let verifiedEvent: RecordingVerifiedEvent | undefined;
+  const verifiedWaiters: Array<(e: RecordingVerifiedEvent) => void> = [];
+  const verifiedSub: Subscription = nc.subscribe(subjects.events.recordingVerified(recordingId), {
+    callback: (_err, msg) => {
+      const parsed = RecordingVerifiedEventSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.data)));
+      if (!parsed.success) return;
+      verifiedEvent = parsed.data;
+      for (const resolve of verifiedWaiters.splice(0)) resolve(parsed.data);
+    },
+  });
   return {
     events,
+    verified: (timeoutMs = 60_000) => {
+      if (verifiedEvent) return Promise.resolve(verifiedEvent);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no verified event for ${recordingId} within ${timeoutMs} ms`)), timeoutMs);
+        verifiedWaiters.push((e) => {
+          clearTimeout(timer);
+          resolve(e);
+        });
+      });
+    },
     next: (type, timeoutMs = 15_000) => {
       const seen = events.find((e) => e.type === type);
       if (seen) return Promise.resolve(seen as never);
@@ -176,7 +202,10 @@ function watchEvents(nc: NatsConnection, recordingId: string): EventLog {
         });
       });
     },
-    close: () => sub.unsubscribe(),
+    close: () => {
+      sub.unsubscribe();
+      verifiedSub.unsubscribe();
+    },
   };
 }
 
