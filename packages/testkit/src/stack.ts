@@ -12,6 +12,11 @@ export interface StackOptions {
   mediaEnv?: Record<string, string>;
   signalingEnv?: Record<string, string>;
   recorders?: number;
+  /**
+   * each service connects as its own NATS user with the stack's permissions (the default, so every test on
+   * the stack proves them sufficient); false: one open server
+   */
+  natsServiceUsers?: boolean;
 }
 
 export interface TestStack {
@@ -31,7 +36,11 @@ export interface TestStack {
  * recordings folder.
  */
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const nats = await startNatsServer();
+  const nats = await startNatsServer({ serviceUsers: options.natsServiceUsers ?? true });
+  const natsAuth = (service: 'signaling' | 'media' | 'recorder'): Record<string, string> => {
+    const credentials = nats.credentials(service);
+    return credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {};
+  };
   const recordingsDir = await mkdtemp(join(tmpdir(), 'recstack-recordings-'));
   const started: ServiceProcess[] = [];
   try {
@@ -48,7 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     const recorderEnvs: Array<Record<string, string>> = [];
     const recorders: ServiceProcess[] = [];
     for (let i = 0; i < (options.recorders ?? 1); i++) {
-      const env = { ...common, OPS_PORT: String(await freeTcpPort()), ...options.recorderEnv };
+      const env = { ...common, ...natsAuth('recorder'), OPS_PORT: String(await freeTcpPort()), ...options.recorderEnv };
       recorderEnvs.push(env);
       const recorder = await startService('recorder', env);
       started.push(recorder);
@@ -56,6 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     }
     const mediaEnv = {
       ...common,
+      ...natsAuth('media'),
       OPS_PORT: String(await freeTcpPort()),
       MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
       MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
@@ -65,7 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     };
     const media = await startService('media', mediaEnv);
     started.push(media);
-    const signalingEnv = { ...common, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...options.signalingEnv };
+    const signalingEnv = { ...common, ...natsAuth('signaling'), HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...options.signalingEnv };
     const signaling = await startService('signaling', signalingEnv);
     started.push(signaling);
     return {

@@ -103,7 +103,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const v = loadEnv(schema, source);
   return {
     mediaId: v.MEDIA_ID ?? newId('med'),
-    nats: natsSettings(v),
+    nats: natsSettings(v, 'media'),
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: Math.round(v.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     publicIp: v.MEDIA_PUBLIC_IP,

@@ -85,7 +85,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const ms = (seconds: number) => Math.round(seconds * 1000);
   return {
     service: 'recorder',
-    nats: natsSettings(v),
+    nats: natsSettings(v, 'recorder'),
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: ms(v.SHUTDOWN_TIMEOUT_SECONDS),
     recorderId: v.RECORDER_ID ?? newId('rcd'),
