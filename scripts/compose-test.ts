@@ -55,7 +55,11 @@ async function main(): Promise<number> {
   const engine: Engine = await phase('engine', () => ensureEngine(repoRoot, log));
   const workDir = mkdtempSync(join(tmpdir(), 'recstack-compose-test-'));
   const project: ComposeProject = { name: `recstack-ct-${process.pid}`, repoRoot, envFile: join(workDir, 'compose.env') };
-  const natsToken = randomBytes(24).toString('hex');
+  const natsPasswords = {
+    NATS_SIGNALING_PASSWORD: randomBytes(24).toString('hex'),
+    NATS_MEDIA_PASSWORD: randomBytes(24).toString('hex'),
+    NATS_RECORDER_PASSWORD: randomBytes(24).toString('hex'),
+  };
   let httpPort = 0;
   let mediaUdp = { min: 0, max: 0 };
   /**
@@ -71,7 +75,7 @@ async function main(): Promise<number> {
   const writeProjectEnv = () => writeEnvFile(project.envFile, {
     COMPOSE_PROJECT_NAME: project.name,
     RECSTACK_TAG: 'compose-test',
-    NATS_TOKEN: natsToken,
+    ...natsPasswords,
     API_TOKEN: '',
     ALLOW_REMOTE_WITHOUT_TOKEN: 'true',
     SIGNALING_BIND: '127.0.0.1',

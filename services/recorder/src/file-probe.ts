@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnvironment } from './child-env.js';
 import { stat } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import type { RecordedTrack } from '@recstack/contracts';
@@ -126,7 +127,7 @@ interface RunResult {
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
 export function run(command: string, args: readonly string[], timeoutMs: number, niceness = 0, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
     if (niceness && child.pid) {
       try {
         setPriority(child.pid, niceness);

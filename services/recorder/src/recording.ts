@@ -3,6 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import type { ErrorBody, RecordingReport, StopReason } from '@recstack/contracts';
 import { SupervisedProcess, toErrorBody, type Logger, type ProcessExit } from '@recstack/service-kit';
 import { Av1Ingest } from './av1/av1-ingest.js';
+import { childEnvironment } from './child-env.js';
 import type { ChildEvent } from './child-events.js';
 import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
@@ -137,7 +138,7 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const listening = new Promise<void>((resolve, reject) => (this.listeningWaiter = { resolve, reject }));
     // its own process group: a Ctrl-C in a terminal reaches the service, which decides how children end
     const stdio = Array.from({ length: launch.av1 ? launch.av1.fd + 1 : 3 }, () => 'pipe' as const);
-    const child = new SupervisedProcess(launch.command, launch.args, this.log, { detached: true, stdio });
+    const child = new SupervisedProcess(launch.command, launch.args, this.log, { detached: true, stdio, env: childEnvironment() });
     this.child = child;
     if (launch.av1) {
       const pipe = child.child.stdio[launch.av1.fd];

@@ -64,11 +64,20 @@ const logger = createLogger('recorder-test', 'silent');
 const runTool = promisify(execFile);
 
 export async function startRecorderHarness(env: Record<string, string> = {}): Promise<RecorderHarness> {
-  const nats = await startNatsServer();
+  // the recorder connects as its own NATS user (the stack's permissions); the harness's client has no limits
+  const nats = await startNatsServer({ serviceUsers: true });
+  const credentials = nats.credentials('recorder');
   const dir = await mkdtemp(join(tmpdir(), 'recstack-recorder-'));
   const recorderId = newId('rcd');
   const opsPort = await freeTcpPort();
-  const baseEnv = { NATS_URL: nats.url, RECORDINGS_DIR: dir, RECORDER_ID: recorderId, OPS_PORT: String(opsPort), ...env };
+  const baseEnv = {
+    NATS_URL: nats.url,
+    ...(credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {}),
+    RECORDINGS_DIR: dir,
+    RECORDER_ID: recorderId,
+    OPS_PORT: String(opsPort),
+    ...env,
+  };
   let service: ServiceProcess;
   try {
     service = await startService('recorder', baseEnv);
