@@ -36,3 +36,21 @@ test('config: NATS_KV_REPLICAS is 1 by default, 1-5', () => {
   assert.equal(loadConfig({ NATS_KV_REPLICAS: '3' }).kvReplicas, 3);
   assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '7' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
 });
+
+test('config: RECORDER_ALLOWED_NETWORKS defaults to loopback and private ranges; a bad network fails the start', () => {
+  const networks = loadConfig({}).recorderNetworks;
+  assert.equal(networks.allows('127.0.0.1'), true);
+  assert.equal(networks.allows('10.2.3.4'), true);
+  assert.equal(networks.allows('8.8.8.8'), false);
+  const own = loadConfig({ RECORDER_ALLOWED_NETWORKS: '100.64.0.0/10' }).recorderNetworks;
+  assert.equal(own.allows('100.64.1.1'), true);
+  assert.equal(own.allows('10.2.3.4'), false);
+  assert.throws(
+    () => loadConfig({ RECORDER_ALLOWED_NETWORKS: '10.0.0.0/8,10.0.0.0/40' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('RECORDER_ALLOWED_NETWORKS:') && p.includes('10.0.0.0/40')),
+  );
+});
+
+test('config: media keeps its NATS inboxes under its own prefix (its NATS user may read only those)', () => {
+  assert.equal(loadConfig({}).nats.inboxPrefix, '_INBOX_media');
+});

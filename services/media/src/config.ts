@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdSchema } from '@recstack/contracts';
 import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
+import { DEFAULT_RECORDER_NETWORKS, RecorderNetworks } from './recorder-networks.js';
 
 /** Medooze refuses a UDP port range narrower than this (RTPTransport::SetPortRange). */
 export const MEDOOZE_MIN_PORT_RANGE = 50;
@@ -19,6 +20,18 @@ const schema = natsEnvSchema
     MEDIA_UDP_PORT_MAX: udpPort(40200),
     RECORDER_PORT_MIN: udpPort(50000),
     RECORDER_PORT_MAX: udpPort(50999),
+    /** networks (comma-separated CIDRs) a recorder's RTP address must be in; a listening reply naming another is refused */
+    RECORDER_ALLOWED_NETWORKS: z
+      .string()
+      .default(DEFAULT_RECORDER_NETWORKS.join(','))
+      .transform((text, ctx) => {
+        try {
+          return RecorderNetworks.parse(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     MAX_SESSIONS: env.int(50, 1, 10_000),
     KEYFRAME_INTERVAL_MS: env.int(500, 50, 60_000),
     OPS_HOST: env.string('127.0.0.1'),
@@ -83,6 +96,7 @@ export interface MediaConfig {
   publicIp: string;
   udpPorts: { min: number; max: number };
   recorderPorts: { min: number; max: number };
+  recorderNetworks: RecorderNetworks;
   maxSessions: number;
   keyframeIntervalMs: number;
   ops: { host: string; port: number };
@@ -109,6 +123,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicIp: v.MEDIA_PUBLIC_IP,
     udpPorts: { min: v.MEDIA_UDP_PORT_MIN, max: v.MEDIA_UDP_PORT_MAX },
     recorderPorts: { min: v.RECORDER_PORT_MIN, max: v.RECORDER_PORT_MAX },
+    recorderNetworks: v.RECORDER_ALLOWED_NETWORKS,
     maxSessions: v.MAX_SESSIONS,
     keyframeIntervalMs: v.KEYFRAME_INTERVAL_MS,
     ops: { host: v.OPS_HOST, port: v.OPS_PORT },
