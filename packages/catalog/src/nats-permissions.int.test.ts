@@ -98,6 +98,12 @@ test('the buckets work as each service uses them', async () => {
   await upload.putBlob({ name: 'rec_1' }, new Uint8Array([1, 2, 3]));
   const download = await openRecordingFiles(client('signaling'), logger);
   assert.deepEqual([...((await download.getBlob('rec_1')) ?? [])], [1, 2, 3]);
+  // signaling streams downloads with a pull consumer on the object store's stream
+  const consumer = await client('signaling').jetstream().consumers.get(`OBJ_${BUCKETS.recordingFiles}`, { filterSubjects: `$O.${BUCKETS.recordingFiles}.C.>` });
+  const chunk = await consumer.next({ expires: 5000 });
+  assert.ok(chunk, 'a chunk arrives');
+  chunk.ack();
+  await consumer.delete();
   await download.delete('rec_1');
   assert.equal(await download.getBlob('rec_1'), null);
 });

@@ -47,8 +47,8 @@ function anyOf(subject: (id: string) => string): string {
 type Access = 'read' | 'write';
 
 /**
- * JetStream API calls on one bucket's stream. Readers may look entries up and watch them (ordered
- * consumers); writers may also create and resize the stream, put entries and purge (object deletes).
+ * JetStream API calls on one bucket's stream. Readers may look entries up, watch them (ordered
+ * consumers) and read them with pull consumers; writers may also create and resize the stream, put entries and purge (object deletes).
  */
 function streamApi(stream: string, access: Access): string[] {
   const read = [
@@ -60,6 +60,9 @@ function streamApi(stream: string, access: Access): string[] {
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
     `$JS.API.CONSUMER.DELETE.${stream}.>`,
     `$JS.API.CONSUMER.INFO.${stream}.>`,
+    // pull consumers (signaling streams downloads chunk by chunk) ask for messages and acknowledge them
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.ACK.${stream}.>`,
     // ordered consumers answer the server's flow-control requests
     `$JS.FC.${stream}.>`,
   ];
