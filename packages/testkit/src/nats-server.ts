@@ -28,8 +28,10 @@ export interface TestNatsServer {
   storeDir: string;
   /** with `serviceUsers`: the service's user and password (NATS_USER, NATS_PASSWORD) */
   credentials(service: NatsService): NatsCredentials | undefined;
-  /** everything nats-server printed since its last start (permission violations are logged there) */
+  /** everything nats-server printed since its last start */
   output(): string;
+  /** the permission violations nats-server logged (over restarts too): a service lacking a permission it needs */
+  violations(): string[];
   /** the running server's process id */
   pid(): number | undefined;
   /** kills the server (SIGKILL when `hard`) and keeps its store, so `start()` brings the same data back */
@@ -57,12 +59,18 @@ no_auth_user: ${JSON.stringify(testUser.user)}
   }
   let child: ChildProcess | undefined;
   let output = '';
+  const violations: string[] = [];
 
   const start = async () => {
     output = '';
     child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const collect = (d: Buffer) => {
+      const text = d.toString();
+      output += text;
+      for (const line of text.split('\n')) if (/(Publish|Subscription) Violation/.test(line)) violations.push(line.trim());
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {
@@ -96,6 +104,7 @@ no_auth_user: ${JSON.stringify(testUser.user)}
     storeDir,
     credentials: (service) => credentials.get(service),
     output: () => output,
+    violations: () => [...violations],
     pid: () => child?.pid,
     kill,
     start,

@@ -88,8 +88,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       envFor: (name, index = 0) => (name === 'media' ? mediaEnv : name === 'signaling' ? signalingEnv : recorderEnvs[index] ?? {}),
       stop: async () => {
         for (const service of [...started].reverse()) await service.stop();
+        const violations = nats.violations();
         await nats.stop();
         await rm(recordingsDir, { recursive: true, force: true });
+        // the services run with the deployments' NATS permissions: one they lack fails the test that ran them
+        if (violations.length > 0) throw new Error(`nats-server refused a service (a permission missing from nats-permissions.ts?):\n${violations.slice(0, 20).join('\n')}`);
       },
     };
   } catch (err) {
