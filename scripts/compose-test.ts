@@ -56,9 +56,10 @@ async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'recstack-compose-test-'));
   const project: ComposeProject = { name: `recstack-ct-${process.pid}`, repoRoot, envFile: join(workDir, 'compose.env') };
   const natsPasswords = {
-    NATS_SIGNALING_PASSWORD: randomBytes(24).toString('hex'),
-    NATS_MEDIA_PASSWORD: randomBytes(24).toString('hex'),
-    NATS_RECORDER_PASSWORD: randomBytes(24).toString('hex'),
+    // a letter first: nats-server parses its $VARIABLES as values, and `1e5...` would be a number
+    NATS_SIGNALING_PASSWORD: `p${randomBytes(24).toString('hex')}`,
+    NATS_MEDIA_PASSWORD: `p${randomBytes(24).toString('hex')}`,
+    NATS_RECORDER_PASSWORD: `p${randomBytes(24).toString('hex')}`,
   };
   let httpPort = 0;
   let mediaUdp = { min: 0, max: 0 };
