@@ -38,7 +38,12 @@ clean:
 	rm -rf node_modules packages/*/dist services/*/dist e2e/dist packages/*/tsconfig.tsbuildinfo services/*/tsconfig.tsbuildinfo
 
 # --- deployment (deploy/README.md) ---
-.PHONY: compose-test k8s-validate
+.PHONY: compose-test k8s-validate nats-config
+
+# writes the NATS authorization (users, permissions) generated from packages/contracts/src/nats-permissions.ts
+# into deploy/nats/nats.conf (compose) and deploy/k8s/base/nats/configmap.yaml
+nats-config:
+	@node --conditions=development --import tsx scripts/nats-auth-config.ts
 
 # builds the images, starts docker-compose.yml, records from Chromium on the host, scales recorders to 3;
 # starts ../shared/tools/container-engine (Podman) where no Docker daemon answers

@@ -55,7 +55,12 @@ async function main(): Promise<number> {
   const engine: Engine = await phase('engine', () => ensureEngine(repoRoot, log));
   const workDir = mkdtempSync(join(tmpdir(), 'recstack-compose-test-'));
   const project: ComposeProject = { name: `recstack-ct-${process.pid}`, repoRoot, envFile: join(workDir, 'compose.env') };
-  const natsToken = randomBytes(24).toString('hex');
+  const natsPasswords = {
+    // a letter first: nats-server parses its $VARIABLES as values, and `1e5...` would be a number
+    NATS_SIGNALING_PASSWORD: `p${randomBytes(24).toString('hex')}`,
+    NATS_MEDIA_PASSWORD: `p${randomBytes(24).toString('hex')}`,
+    NATS_RECORDER_PASSWORD: `p${randomBytes(24).toString('hex')}`,
+  };
   let httpPort = 0;
   let mediaUdp = { min: 0, max: 0 };
   /**
@@ -71,7 +76,7 @@ async function main(): Promise<number> {
   const writeProjectEnv = () => writeEnvFile(project.envFile, {
     COMPOSE_PROJECT_NAME: project.name,
     RECSTACK_TAG: 'compose-test',
-    NATS_TOKEN: natsToken,
+    ...natsPasswords,
     API_TOKEN: '',
     ALLOW_REMOTE_WITHOUT_TOKEN: 'true',
     SIGNALING_BIND: '127.0.0.1',

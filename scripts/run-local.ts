@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { NATS_SERVICES, natsAuthorizationConfig, natsUser, type NatsService } from '@recstack/contracts';
 import { createLogger, SupervisedProcess, type Logger } from '@recstack/service-kit';
 import { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from '../services/media/src/socket-buffers.js';
 
@@ -15,33 +16,39 @@ const dataDir = resolve(root, '.run/nats');
 mkdirSync(recordingsDir, { recursive: true });
 mkdirSync(dataDir, { recursive: true });
 
-// The local nats-server is never open: it takes the configured credentials, or a fresh token per run.
+// The local nats-server is never open: each service is its own NATS user, allowed only its subjects
+// (packages/contracts/src/nats-permissions.ts), with a fresh password per run. With NATS_URL (a server of
+// your own) the services connect with the NATS_* credentials of this environment instead.
 const ownNats = !process.env.NATS_URL;
-const natsUser = process.env.NATS_USER;
-const natsPassword = process.env.NATS_PASSWORD;
-const natsToken = natsUser && natsPassword ? undefined : (process.env.NATS_TOKEN ?? randomBytes(18).toString('base64url'));
+const natsPasswords = Object.fromEntries(NATS_SERVICES.map((s) => [s, randomBytes(18).toString('base64url')])) as Record<NatsService, string>;
 
 /** nats-server's configuration, in a file only we can read, so the credentials never show in `ps`. */
 function writeNatsConfig(): string {
   const path = resolve(root, '.run/nats.conf');
-  const auth = natsToken ? `token: ${JSON.stringify(natsToken)}` : `user: ${JSON.stringify(natsUser)}, password: ${JSON.stringify(natsPassword)}`;
+  const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, { literal: natsPasswords[s] }])) as Record<NatsService, { literal: string }>;
   const conf = [
     `listen: "127.0.0.1:${natsPort}"`,
     `jetstream { store_dir: ${JSON.stringify(dataDir)} }`,
-    `authorization { ${auth} }`,
+    natsAuthorizationConfig(passwords),
     '',
   ].join('\n');
   writeFileSync(path, conf, { mode: 0o600 });
   return path;
 }
 
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
-  ...(natsToken && ownNats ? { NATS_TOKEN: natsToken } : {}),
   NATS_URL: process.env.NATS_URL ?? `nats://127.0.0.1:${natsPort}`,
   RECORDINGS_DIR: recordingsDir,
   HTTP_PORT: httpPort,
 };
+
+/** A service's environment: its own NATS user on our nats-server (no shared token). */
+function serviceEnv(service: NatsService): NodeJS.ProcessEnv {
+  if (!ownNats) return env;
+  const { NATS_TOKEN: _token, ...rest } = env;
+  return { ...rest, NATS_USER: natsUser(service), NATS_PASSWORD: natsPasswords[service] };
+}
 
 interface Child {
   name: string;
@@ -64,9 +71,9 @@ function paint(name: string, line: string): string {
   }
 }
 
-function start(name: string, command: string, args: string[], readyWhen: (line: string) => boolean, log: Logger): Child {
+function start(name: string, command: string, args: string[], readyWhen: (line: string) => boolean, log: Logger, childEnv: NodeJS.ProcessEnv = env): Child {
   // own process group: Ctrl-C reaches only this launcher, which then stops the services in order
-  const child = new SupervisedProcess(command, args, log, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = new SupervisedProcess(command, args, log, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const ready = new Promise<void>((resolveReady, reject) => {
     child.on('line', (line) => {
       console.log(paint(name, line));
@@ -125,8 +132,8 @@ async function main(): Promise<void> {
     await nats.ready;
   }
   const isReady = (line: string) => line.includes('"msg":"service ready"');
-  for (const name of ['recorder', 'media', 'signaling']) {
-    const service = start(name, process.execPath, [resolve(root, 'services', name, 'dist', 'main.js')], isReady, logger);
+  for (const name of ['recorder', 'media', 'signaling'] as const) {
+    const service = start(name, process.execPath, [resolve(root, 'services', name, 'dist', 'main.js')], isReady, logger, serviceEnv(name));
     await service.ready;
   }
   console.log(`\n  Recording stack is up:  http://localhost:${httpPort}\n  Recordings are written to ${recordingsDir}\n  Press Ctrl-C to stop (recordings in progress are finalized).\n`);

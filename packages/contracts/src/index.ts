@@ -9,3 +9,4 @@ export * from './messages/envelope.js';
 export * from './messages/recorder.js';
 export * from './messages/media.js';
 export * from './messages/events.js';
+export * from './nats-permissions.js';

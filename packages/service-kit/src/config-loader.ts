@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { natsInboxPrefix, type NatsService } from '@recstack/contracts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -76,10 +77,14 @@ export interface NatsSettings {
   user?: string | undefined;
   pass?: string | undefined;
   token?: string | undefined;
+  /** where this connection's inboxes live (see natsInboxPrefix): the server lets each user read only its own */
+  inboxPrefix?: string | undefined;
 }
 
-export function natsSettings(values: z.infer<typeof natsEnvSchema>): NatsSettings {
+/** `service`: the stack's service connecting, which keeps its inboxes under its own prefix (nats-permissions.ts). */
+export function natsSettings(values: z.infer<typeof natsEnvSchema>, service?: NatsService): NatsSettings {
   return {
+    ...(service ? { inboxPrefix: natsInboxPrefix(service) } : {}),
     servers: values.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean),
     user: values.NATS_USER,
     pass: values.NATS_PASSWORD,

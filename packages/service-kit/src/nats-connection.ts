@@ -13,6 +13,7 @@ export async function connectNats(settings: NatsSettings, name: string, logger: 
     user: settings.user,
     pass: settings.pass,
     token: settings.token,
+    ...(settings.inboxPrefix ? { inboxPrefix: settings.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

@@ -12,6 +12,11 @@ export interface StackOptions {
   mediaEnv?: Record<string, string>;
   signalingEnv?: Record<string, string>;
   recorders?: number;
+  /**
+   * each service connects as its own NATS user with the stack's permissions (the default, so every test on
+   * the stack proves them sufficient); false: one open server
+   */
+  natsServiceUsers?: boolean;
 }
 
 export interface TestStack {
@@ -31,7 +36,11 @@ export interface TestStack {
  * recordings folder.
  */
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const nats = await startNatsServer();
+  const nats = await startNatsServer({ serviceUsers: options.natsServiceUsers ?? true });
+  const natsAuth = (service: 'signaling' | 'media' | 'recorder'): Record<string, string> => {
+    const credentials = nats.credentials(service);
+    return credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {};
+  };
   const recordingsDir = await mkdtemp(join(tmpdir(), 'recstack-recordings-'));
   const started: ServiceProcess[] = [];
   try {
@@ -50,7 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     for (let i = 0; i < (options.recorders ?? 1); i++) {
       // no CPU rule unless asked (RECORDER_MAX_CPU in recorderEnv): on a shared test machine other people's
       // load would refuse starts in tests about something else; the cost rule still applies
-      const env = { ...common, OPS_PORT: String(await freeTcpPort()), RECORDER_MAX_CPU: '100', ...options.env, ...options.recorderEnv };
+      const env = { ...common, ...natsAuth('recorder'), OPS_PORT: String(await freeTcpPort()), RECORDER_MAX_CPU: '100', ...options.env, ...options.recorderEnv };
       recorderEnvs.push(env);
       const recorder = await startService('recorder', env);
       started.push(recorder);
@@ -58,6 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     }
     const mediaEnv = {
       ...common,
+      ...natsAuth('media'),
       OPS_PORT: String(await freeTcpPort()),
       MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
       MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
@@ -67,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     };
     const media = await startService('media', mediaEnv);
     started.push(media);
-    const signalingEnv = { ...common, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...options.signalingEnv };
+    const signalingEnv = { ...common, ...natsAuth('signaling'), HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), ...options.signalingEnv };
     const signaling = await startService('signaling', signalingEnv);
     started.push(signaling);
     return {
@@ -80,8 +90,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       envFor: (name, index = 0) => (name === 'media' ? mediaEnv : name === 'signaling' ? signalingEnv : recorderEnvs[index] ?? {}),
       stop: async () => {
         for (const service of [...started].reverse()) await service.stop();
+        const violations = nats.violations();
         await nats.stop();
         await rm(recordingsDir, { recursive: true, force: true });
+        // the services run with the deployments' NATS permissions: one they lack fails the test that ran them
+        if (violations.length > 0) throw new Error(`nats-server refused a service (a permission missing from nats-permissions.ts?):\n${violations.slice(0, 20).join('\n')}`);
       },
     };
   } catch (err) {

@@ -51,3 +51,21 @@ test('config: MEDIA_ENDPOINTS is one per core by default and needs a port each; 
   fails({ MEDIA_ENDPOINTS: '60', MEDIA_UDP_PORT_MIN: '40000', MEDIA_UDP_PORT_MAX: '40050' }, 'MEDIA_ENDPOINTS');
   fails({ MEDIA_MAX_CPU: '101' }, 'MEDIA_MAX_CPU');
 });
+
+test('config: RECORDER_ALLOWED_NETWORKS defaults to loopback and private ranges; a bad network fails the start', () => {
+  const networks = loadConfig({}).recorderNetworks;
+  assert.equal(networks.allows('127.0.0.1'), true);
+  assert.equal(networks.allows('10.2.3.4'), true);
+  assert.equal(networks.allows('8.8.8.8'), false);
+  const own = loadConfig({ RECORDER_ALLOWED_NETWORKS: '100.64.0.0/10' }).recorderNetworks;
+  assert.equal(own.allows('100.64.1.1'), true);
+  assert.equal(own.allows('10.2.3.4'), false);
+  assert.throws(
+    () => loadConfig({ RECORDER_ALLOWED_NETWORKS: '10.0.0.0/8,10.0.0.0/40' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('RECORDER_ALLOWED_NETWORKS:') && p.includes('10.0.0.0/40')),
+  );
+});
+
+test('config: media keeps its NATS inboxes under its own prefix (its NATS user may read only those)', () => {
+  assert.equal(loadConfig({}).nats.inboxPrefix, '_INBOX_media');
+});

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { IdSchema } from '@recstack/contracts';
 import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
+import { DEFAULT_RECORDER_NETWORKS, RecorderNetworks } from './recorder-networks.js';
 
 /** Medooze refuses a UDP port range narrower than this (RTPTransport::SetPortRange). */
 export const MEDOOZE_MIN_PORT_RANGE = 50;
@@ -20,6 +21,18 @@ const schema = natsEnvSchema
     MEDIA_UDP_PORT_MAX: udpPort(40200),
     RECORDER_PORT_MIN: udpPort(50000),
     RECORDER_PORT_MAX: udpPort(50999),
+    /** networks (comma-separated CIDRs) a recorder's RTP address must be in; a listening reply naming another is refused */
+    RECORDER_ALLOWED_NETWORKS: z
+      .string()
+      .default(DEFAULT_RECORDER_NETWORKS.join(','))
+      .transform((text, ctx) => {
+        try {
+          return RecorderNetworks.parse(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     MAX_SESSIONS: env.int(50, 1, 10_000),
     /**
      * Medooze endpoints (each its own UDP socket, port and receive thread); publishers are spread over them,
@@ -103,6 +116,7 @@ export interface MediaConfig {
   publicIp: string;
   udpPorts: { min: number; max: number };
   recorderPorts: { min: number; max: number };
+  recorderNetworks: RecorderNetworks;
   maxSessions: number;
   endpoints: number;
   /** 0: no limit */
@@ -130,12 +144,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const v = loadEnv(schema, source);
   return {
     mediaId: v.MEDIA_ID ?? newId('med'),
-    nats: natsSettings(v),
+    nats: natsSettings(v, 'media'),
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: Math.round(v.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     publicIp: v.MEDIA_PUBLIC_IP,
     udpPorts: { min: v.MEDIA_UDP_PORT_MIN, max: v.MEDIA_UDP_PORT_MAX },
     recorderPorts: { min: v.RECORDER_PORT_MIN, max: v.RECORDER_PORT_MAX },
+    recorderNetworks: v.RECORDER_ALLOWED_NETWORKS,
     maxSessions: v.MAX_SESSIONS,
     endpoints: v.MEDIA_ENDPOINTS,
     maxPacketsPerSecond: v.MEDIA_MAX_PPS,

@@ -90,6 +90,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       recorderStartAttempts: config.recorderStartAttempts,
       recordingStopTimeoutMs: config.recordingStopTimeoutMs,
       recorderLostGraceMs: config.recorderLostGraceMs,
+      recorderNetworks: config.recorderNetworks,
       shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
     },
     { nc, endpoint, ingest, store, recorder, ports, catalog, metrics, logger },

@@ -361,6 +361,23 @@ test('no local UDP port left for the Streamer: AT_CAPACITY, the recorder is told
   assert.equal((await stop(sessionId, next)).ok, true);
 });
 
+test('a recorder naming an address outside RECORDER_ALLOWED_NETWORKS is refused before any Streamer exists; the recorder is told to stop', { timeout: 60_000 }, async () => {
+  // the stand-in listens on loopback but names a public address: media must not send there. The check runs
+  // on the listening reply, before the Streamer is created, so nothing is ever sent to 8.8.8.8.
+  const gst = startRecorder({ announcedHost: '8.8.8.8' });
+  const { sessionId } = await publishedSession('vp8');
+  const recordingId = await catalogEntry(sessionId);
+  const reply = await start(sessionId, recordingId);
+  assert.equal(reply.error?.code, 'RECORDER_FAILED', JSON.stringify(reply.error));
+  assert.match(reply.error?.message ?? '', /8\.8\.8\.8.*RECORDER_ALLOWED_NETWORKS/);
+  const refused = await h.media.waitForLog((l) => l.msg === 'recorder address refused' && l.recordingId === recordingId, 5000);
+  assert.equal(refused.address, '8.8.8.8');
+  assert.equal(refused.recorderId, gst.recorderId);
+  assert.ok(!h.media.logs.some((l) => l.recordingId === recordingId && l.msg === 'recording started'), 'no forwarding started');
+  assert.deepEqual(gst.stopRequests, [{ recordingId, reason: 'error' }]);
+  assert.equal(await portsInUse(), 0);
+});
+
 test('SIGTERM finalizes every active recording (reason shutdown) before media exits', { timeout: 120_000 }, async () => {
   const gst = startRecorder();
   const a = await publishedSession('h264');

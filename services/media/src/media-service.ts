@@ -33,6 +33,7 @@ import type { PortAllocator } from './port-allocator.js';
 import type { PublisherConnection, TrackReceiveStats } from './publisher-connection.js';
 import { RecentOutcomes } from './recent-outcomes.js';
 import type { RecorderClient } from './recorder-client.js';
+import type { RecorderNetworks } from './recorder-networks.js';
 import { Recording, type CatalogWriter, type RecordingOutcome } from './recording.js';
 import { parseOffer } from './sdp-offer.js';
 import type { SessionStore } from './session-store.js';
@@ -58,6 +59,8 @@ export interface MediaServiceOptions {
   recorderStartAttempts: number;
   recordingStopTimeoutMs: number;
   recorderLostGraceMs: number;
+  /** where a recorder's RTP may go (RECORDER_ALLOWED_NETWORKS) */
+  recorderNetworks: RecorderNetworks;
   /** the recorder's report is awaited at most this long on shutdown (inside the process's shutdown deadline) */
   shutdownStopTimeoutMs: number;
 }
@@ -233,6 +236,7 @@ export class MediaService {
         nc: this.deps.nc,
         mediaId: this.options.mediaId,
         recorder: this.deps.recorder,
+        recorderNetworks: this.options.recorderNetworks,
         ports: this.deps.ports,
         createStreamer: () => this.deps.endpoint.createStreamer(),
         catalog: this.deps.catalog,

@@ -24,6 +24,7 @@ import { KeyframeRequester } from './keyframe-requester.js';
 import type { IncomingStreamTrack, Streamer } from './medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
 import type { RecorderClient } from './recorder-client.js';
+import type { RecorderNetworks } from './recorder-networks.js';
 import { RtpForwarder, resolveRecorderHost } from './rtp-forwarder.js';
 
 export type RecordingState = 'starting' | 'active' | 'stopping' | 'ended';
@@ -46,6 +47,8 @@ export interface RecordingDeps {
   nc: NatsConnection;
   mediaId: string;
   recorder: RecorderClient;
+  /** where a recorder's RTP may go: checked before any Streamer exists */
+  recorderNetworks: RecorderNetworks;
   ports: PortAllocator;
   createStreamer: () => Streamer;
   catalog: CatalogWriter | undefined;
@@ -170,6 +173,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
         throw new RecordingAbandonedError(this.id, entry.status);
       }
       const address = await resolveRecorderHost(listening.host);
+      this.deps.recorderNetworks.assertAllowed(address, listening.recorderId, this.log);
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       if (this.announcedEnd) throw new RecorderFailedError('the recorder ended the recording while it was starting');
       this.forwarder = RtpForwarder.open(

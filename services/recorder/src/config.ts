@@ -143,7 +143,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const capacityUnits = v.RECORDER_CAPACITY_UNITS || Math.round((availableParallelism() * COST_UNITS_PER_CORE * v.RECORDER_MAX_CPU) / 100);
   return {
     service: 'recorder',
-    nats: natsSettings(v),
+    nats: natsSettings(v, 'recorder'),
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: ms(v.SHUTDOWN_TIMEOUT_SECONDS),
     recorderId: v.RECORDER_ID ?? newId('rcd'),

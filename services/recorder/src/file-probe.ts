@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { childEnvironment } from './child-env.js';
 import { stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { RecordedTrack } from '@recstack/contracts';
@@ -157,7 +158,7 @@ interface RunResult {
 export function run(command: string, args: readonly string[], timeoutMs: number, priority: ChildPriority = { nice: 0 }, maxOutputChars = 1024 * 1024): Promise<RunResult> {
   return new Promise((resolve) => {
     const line = prioritized(command, args, priority);
-    const child = spawn(line.command, line.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(line.command, line.args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

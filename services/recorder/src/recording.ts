@@ -3,6 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import type { ErrorBody, RecordingReport, StopReason } from '@recstack/contracts';
 import { SupervisedProcess, toErrorBody, type Logger, type ProcessExit } from '@recstack/service-kit';
 import { Av1Ingest } from './av1/av1-ingest.js';
+import { childEnvironment } from './child-env.js';
 import type { ChildEvent } from './child-events.js';
 import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
@@ -149,7 +150,7 @@ export class Recording extends EventEmitter<RecordingEvents> {
     const stdio = Array.from({ length: launch.av1 ? launch.av1.fd + 1 : 3 }, () => 'pipe' as const);
     // below media's priority: a busy machine delays a file's writing, not the packets media must read
     const line = prioritized(launch.command, launch.args, { nice: this.settings.childNice });
-    const child = new SupervisedProcess(line.command, line.args, this.log, { detached: true, stdio });
+    const child = new SupervisedProcess(line.command, line.args, this.log, { detached: true, stdio, env: childEnvironment() });
     this.child = child;
     if (launch.av1) {
       const pipe = child.child.stdio[launch.av1.fd];

@@ -146,7 +146,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const open = !anyToken && !values.ALLOW_REMOTE_WITHOUT_TOKEN;
   const narrowed = open && !isLoopbackHost(requestedHost);
   return {
-    nats: natsSettings(values),
+    nats: natsSettings(values, 'signaling'),
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     http: {

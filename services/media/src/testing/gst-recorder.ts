@@ -64,6 +64,8 @@ export interface GstRecorderOptions {
   dir: string;
   recorderId?: string;
   host?: string;
+  /** the address its listening reply names, when it is not `host` (a recorder lying about where to send RTP) */
+  announcedHost?: string;
   /** called before each start; throw a ServiceError to refuse it */
   beforeStart?: (req: RecorderStartRequest, attempt: number) => void | Promise<void>;
 }
@@ -164,7 +166,7 @@ export class GstRecorder {
     const listening: RecorderListening = {
       recordingId: req.recordingId,
       recorderId: this.recorderId,
-      host: this.host,
+      host: this.options.announcedHost ?? this.host,
       ports: req.tracks.map((t: RtpTrackSpec) => t.port),
       fileName,
       engine: 'gstreamer',

@@ -20,7 +20,9 @@ export interface MediaHarness {
 }
 
 export async function startMediaHarness(env: Record<string, string> = {}, recorderPortCount = 40): Promise<MediaHarness> {
-  const nats = await startNatsServer();
+  // media connects as its own NATS user (the stack's permissions); the tests' client has no limits
+  const nats = await startNatsServer({ serviceUsers: true });
+  const credentials = nats.credentials('media');
   const nc = await connect({ servers: nats.url });
   const udp = await freeUdpRange(60);
   const recorderPorts = await freeUdpRange(recorderPortCount);
@@ -28,6 +30,7 @@ export async function startMediaHarness(env: Record<string, string> = {}, record
   const mediaId = `med_test${Math.random().toString(36).slice(2, 10)}`;
   const fullEnv: Record<string, string> = {
     NATS_URL: nats.url,
+    ...(credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {}),
     MEDIA_ID: mediaId,
     OPS_PORT: String(opsPort),
     MEDIA_UDP_PORT_MIN: String(udp.min),

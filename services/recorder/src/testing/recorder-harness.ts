@@ -68,13 +68,23 @@ const logger = createLogger('recorder-test', 'silent');
 const runTool = promisify(execFile);
 
 export async function startRecorderHarness(env: Record<string, string> = {}): Promise<RecorderHarness> {
-  const nats = await startNatsServer();
+  // the recorder connects as its own NATS user (the stack's permissions); the harness's client has no limits
+  const nats = await startNatsServer({ serviceUsers: true });
+  const credentials = nats.credentials('recorder');
   const dir = await mkdtemp(join(tmpdir(), 'recstack-recorder-'));
   const recorderId = newId('rcd');
   const opsPort = await freeTcpPort();
   // no CPU rule unless a test asks for one: the machine running the tests is shared, and a start refused
   // because of someone else's load would fail tests about something else (admission is tested on its own)
-  const baseEnv = { NATS_URL: nats.url, RECORDINGS_DIR: dir, RECORDER_ID: recorderId, OPS_PORT: String(opsPort), RECORDER_MAX_CPU: '100', ...env };
+  const baseEnv = {
+    NATS_URL: nats.url,
+    ...(credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {}),
+    RECORDINGS_DIR: dir,
+    RECORDER_ID: recorderId,
+    OPS_PORT: String(opsPort),
+    RECORDER_MAX_CPU: '100',
+    ...env,
+  };
   let service: ServiceProcess;
   try {
     service = await startService('recorder', baseEnv);
