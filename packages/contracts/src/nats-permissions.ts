@@ -91,6 +91,7 @@ export function natsPermissions(service: NatsService): NatsPermissions {
       return {
         publish: [
           subjects.media.createSession,
+          anyOf(subjects.media.createSessionOn),
           anyOf(subjects.media.closeSession),
           anyOf(subjects.media.startRecording),
           anyOf(subjects.media.stopRecording),
@@ -101,6 +102,8 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           // the catalog: creates entries, marks starts failed, deletes; sessions are only read
           ...kvBucket(BUCKETS.recordings, 'write'),
           ...kvBucket(BUCKETS.sessions, 'read'),
+          // who created each publisher session (a PUBLISH_TOKEN acts only on its own)
+          ...kvBucket(BUCKETS.sessionOwners, 'write'),
           // downloads, and deletes files with their recordings (STORAGE=nats)
           ...objectBucket(BUCKETS.recordingFiles, 'write'),
         ],
@@ -123,6 +126,7 @@ export function natsPermissions(service: NatsService): NatsPermissions {
         subscribe: [
           inbox,
           subjects.media.createSession,
+          anyOf(subjects.media.createSessionOn),
           anyOf(subjects.media.closeSession),
           anyOf(subjects.media.startRecording),
           anyOf(subjects.media.stopRecording),
@@ -138,6 +142,8 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           subjects.recorder.ping,
           subjects.media.ping,
           subjects.events.allRecordings,
+          // a done file's background verification
+          subjects.events.allRecordingVerifications,
           ...JS_COMMON,
           ...kvBucket(BUCKETS.recordings, 'write'),
           ...objectBucket(BUCKETS.recordingFiles, 'write'),
