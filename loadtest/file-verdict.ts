@@ -9,7 +9,7 @@ export interface ExpectedRecording {
 
 /**
  * What a user would find wrong with a downloaded recording: missing or extra streams, a duration off by
- * more than the tolerance, a full decode that prints errors, a first video frame that is not a keyframe.
+ * more than the tolerance, a decoder-only pass (`ffmpeg -v error -i F -fps_mode vfr -f null -`) that prints errors, a first video frame that is not a keyframe.
  * Empty when the file is right. Under load a problem is a result to report, not an exception.
  */
 export async function fileProblems(path: string, expected: ExpectedRecording): Promise<string[]> {
@@ -25,7 +25,7 @@ export async function fileProblems(path: string, expected: ExpectedRecording): P
   if (!(Math.abs(probed.durationSec - expected.durationSec) <= expected.toleranceSec)) {
     problems.push(`lasts ${probed.durationSec.toFixed(2)} s, expected ${expected.durationSec.toFixed(1)} ± ${expected.toleranceSec} s`);
   }
-  const errors = await decodeErrors(path).catch((err: unknown) => `ffmpeg failed: ${(err as Error).message}`);
+  const errors = await decodeErrors(path, { decoderOnly: true }).catch((err: unknown) => `ffmpeg failed: ${(err as Error).message}`);
   if (errors !== '') problems.push(`decode errors: ${errors.split('\n').slice(0, 2).join(' | ')}`);
   if (expected.video && !(await firstVideoFrameIsKeyframe(path).catch(() => false))) problems.push('the first video frame is not a keyframe');
   return problems;

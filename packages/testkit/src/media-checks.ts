@@ -27,11 +27,15 @@ export async function probe(path: string): Promise<ProbeResult> {
 }
 
 /**
- * What a full decode prints at level `error`: empty for a clean file. This is the user's own check,
- * `ffmpeg -v error -i FILE -f null -`, exactly: no flag that would hide a timestamp problem.
+ * What a full decode prints at level `error`: empty for a clean file. By default this is the user's own
+ * check, `ffmpeg -v error -i FILE -f null -`, exactly: no flag that would hide a timestamp problem (the
+ * recorder's timestamp tests rely on it). `decoderOnly` adds `-fps_mode vfr`: the frames go to the null
+ * muxer as decoded, so only the demuxer and decoders can complain, not ffmpeg's constant-frame-rate
+ * output stage; what the load harness judges a file by.
  */
-export async function decodeErrors(path: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
+export async function decodeErrors(path: string, options: { decoderOnly?: boolean } = {}): Promise<string> {
+  const vfr = options.decoderOnly ? ['-fps_mode', 'vfr'] : [];
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, ...vfr, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 });
   return stderr.trim();
 }
 
