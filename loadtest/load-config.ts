@@ -38,6 +38,10 @@ const LoadEnvSchema = z.object({
   LOAD_ALIGNED: flag('0'),
   /** replay: answer a keyframe request by jumping to the file's next keyframe (as an encoder would make one); 0 ignores requests */
   LOAD_PLI: flag('1'),
+  /** 0: publish only, start no recording (measures the generator and media's ingest alone) */
+  LOAD_RECORD: flag('1'),
+  /** replay: video pacing as a multiple of LOAD_KBPS (libwebrtc's 2.5); 0 sends every frame as one burst */
+  LOAD_PACING: z.coerce.number().min(0).max(100).default(2.5),
   /** replay: publishers per worker process */
   LOAD_PER_WORKER: z.coerce.number().int().min(1).max(200).default(25),
   /** impairments between the publishers and media, through a UDP relay (replay publishers only) */
@@ -93,6 +97,8 @@ export interface LoadConfig {
   aligned: boolean;
   honourPli: boolean;
   perWorker: number;
+  pacing: number;
+  record: boolean;
   impairments: Impairments;
   chaos: ChaosEvent[];
   objectives: Objectives;
@@ -119,6 +125,7 @@ export function loadLoadConfig(source: Record<string, string | undefined> = proc
   // every publisher must be recording at the same time for a while, or there is no steady phase to measure
   if (held < v.LOAD_RAMP_SECONDS + 5) throw bad(`${heldName} (${held}) must be at least LOAD_RAMP_SECONDS + 5 (${v.LOAD_RAMP_SECONDS + 5})`);
   if (v.LOAD_PUBLISHER === 'replay' && v.LOAD_CODEC === 'av1') throw bad('LOAD_CODEC: replay publishers send h264, vp8 or vp9 (LOAD_PUBLISHER=chromium for av1)');
+  if (!v.LOAD_RECORD && v.LOAD_MODE !== 'fixed') throw bad('LOAD_RECORD=0 (publish only) needs LOAD_MODE=fixed: find-capacity judges recordings');
   if (v.LOAD_SHARD_INDEX >= v.LOAD_SHARD_COUNT) throw bad(`LOAD_SHARD_INDEX (${v.LOAD_SHARD_INDEX}) must be below LOAD_SHARD_COUNT (${v.LOAD_SHARD_COUNT})`);
   const impairments = { lossPercent: v.LOAD_LOSS, jitterMs: v.LOAD_JITTER_MS, reorderPercent: v.LOAD_REORDER, bandwidthKbps: v.LOAD_BANDWIDTH_KBPS };
   if (v.LOAD_PUBLISHER === 'chromium' && impaired(impairments)) throw bad('LOAD_LOSS, LOAD_JITTER_MS, LOAD_REORDER and LOAD_BANDWIDTH_KBPS need LOAD_PUBLISHER=replay');
@@ -150,6 +157,8 @@ export function loadLoadConfig(source: Record<string, string | undefined> = proc
     aligned: v.LOAD_ALIGNED,
     honourPli: v.LOAD_PLI && !v.LOAD_ALIGNED,
     perWorker: v.LOAD_PER_WORKER,
+    record: v.LOAD_RECORD,
+    pacing: v.LOAD_PACING,
     impairments,
     chaos,
     objectives: {

@@ -152,7 +152,7 @@ export function buildReport(input: ReportInput): LoadReport {
     capacity: input.capacity,
     brokeAt: input.brokeAt,
     steps: input.steps.map((s) => {
-      const running = recordings.filter((r) => r.step === s.index && r.status !== 'refused' && r.firstKeyframeMs !== undefined).length;
+      const running = recordings.filter((r) => r.step === s.index && r.status !== 'refused' && r.firstKeyframeMs !== undefined).length || (config.record ? 0 : s.publishers);
       return {
         index: s.index + 1,
         publishers: s.publishers,
@@ -193,8 +193,8 @@ export function buildReport(input: ReportInput): LoadReport {
 function settingsOf(c: LoadConfig): Record<string, string | number | boolean> {
   return {
     LOAD_MODE: c.mode, LOAD_PUBLISHER: c.publisher, ...(c.mode === 'fixed' ? { LOAD_PUBLISHERS: c.publishers, LOAD_SECONDS: c.seconds } : { LOAD_STEP: c.step, LOAD_STEP_SECONDS: c.stepSeconds, LOAD_MAX_PUBLISHERS: c.maxPublishers }),
-    LOAD_RAMP_SECONDS: c.rampSeconds, LOAD_CODEC: c.codec, LOAD_RESOLUTION: `${c.width}x${c.height}`, LOAD_KBPS: c.kbps, LOAD_FPS: c.fps, LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
-    LOAD_ALIGNED: c.aligned, LOAD_PLI: c.honourPli, LOAD_LOSS: c.impairments.lossPercent, LOAD_JITTER_MS: c.impairments.jitterMs, LOAD_REORDER: c.impairments.reorderPercent,
+    LOAD_RECORD: c.record, LOAD_RAMP_SECONDS: c.rampSeconds, LOAD_CODEC: c.codec, LOAD_RESOLUTION: `${c.width}x${c.height}`, LOAD_KBPS: c.kbps, LOAD_FPS: c.fps, LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
+    LOAD_ALIGNED: c.aligned, LOAD_PLI: c.honourPli, LOAD_PACING: c.pacing, LOAD_LOSS: c.impairments.lossPercent, LOAD_JITTER_MS: c.impairments.jitterMs, LOAD_REORDER: c.impairments.reorderPercent,
     LOAD_BANDWIDTH_KBPS: c.impairments.bandwidthKbps, LOAD_CHAOS: c.chaos.map((e) => `${e.action}@${e.atSeconds}`).join(','), LOAD_RECORDERS: c.recorders, LOAD_ENGINE: c.engine,
     LOAD_SHARD: `${c.shard.index}/${c.shard.count}`,
   };
@@ -207,7 +207,7 @@ export function renderMarkdown(r: LoadReport): string {
   const lines: string[] = [];
   const title = r.mode === 'find-capacity'
     ? `# Load test: find-capacity → ${r.capacity === undefined ? 'no step held' : `${r.capacity} concurrent recordings held`}${r.brokeAt !== undefined ? `, broke at ${r.brokeAt}` : r.capacity !== undefined ? ' (the largest step asked; it did not break)' : ''}`
-    : `# Load test: ${r.totals.recordings} recordings`;
+    : r.settings.LOAD_RECORD === false ? `# Load test: ${r.steps[0]?.publishers ?? 0} publishers publishing only (no recording)` : `# Load test: ${r.totals.recordings} recordings`;
   lines.push(title, '', `${r.machine}. Target: ${r.target}. Started ${r.startedAt}, ran ${r.seconds} s.`, '', `Publishers: ${r.publishers}.`, '');
   lines.push(`Settings: ${Object.entries(r.settings).filter(([, v]) => v !== '' && v !== 0 && v !== false).map(([k, v]) => `\`${k}=${v}\``).join(' ')}`, '');
   lines.push('| | |', '|---|---|');

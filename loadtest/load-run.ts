@@ -118,6 +118,16 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
   const refusedAtWhip = targets.length - live.length;
   state.phase = 'starting recordings';
   const rampMs = config.rampSeconds * 1000;
+  if (!config.record) {
+    // publish only: hold with every publisher sending, so the generator's and media's cost show alone
+    state.phase = 'publishing only';
+    state.phaseEndsAt = Date.now() + seconds * 1000;
+    const from = Date.now();
+    await sleep(seconds * 1000);
+    state.phaseEndsAt = undefined;
+    const verdict = judgeStep({ recordings: [], mediaDrops: undefined }, config.objectives);
+    return { results: [], step: { index, publishers: live.length, startedAt, endedAt: Date.now(), steady: { from, to: Date.now() }, mediaDrops: undefined, verdict } };
+  }
   const runs = live.map(async (publisher, k) => {
     await sleep((rampMs * k) / Math.max(1, live.length));
     const result = newResult(publisher, index);

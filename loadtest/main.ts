@@ -84,7 +84,7 @@ async function main(): Promise<number> {
     await writeFile(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
     await writeFile(`${base}.html`, renderHtml(report, markdown.split('\n')[0]?.replace(/^# /, '') ?? 'Load test'));
     process.stdout.write(`\n${markdown}\n(written to ${base}.md, .html and .json)\n`);
-    if (config.mode === 'find-capacity') return 0;
+    if (config.mode === 'find-capacity' || !config.record) return 0;
     return report.totals.clean === report.totals.recordings ? 0 : 1;
   } finally {
     await teardown();

@@ -42,7 +42,7 @@ export class ReplayFleet implements PublisherFleet {
   private constructor(private readonly config: LoadConfig, private readonly baseUrl: string, readonly media: ReplayMedia, private readonly cacheDir: string) {
     const i = config.impairments;
     const impairment = impaired(i) ? `, through a UDP relay (loss ${i.lossPercent} %, jitter ${i.jitterMs} ms, reorder ${i.reorderPercent} %, bandwidth ${i.bandwidthKbps || '∞'} kbit/s)` : '';
-    this.description = `werift replay publishers (${config.perWorker} per worker process): ${config.codec.toUpperCase()} ${config.width}x${config.height} ${config.fps} fps ~${config.kbps} kbit/s, a keyframe every ${config.keyframeSeconds} s + Opus, ${config.aligned ? 'keyframes aligned' : 'each at its own point of the loop'}, keyframe requests ${config.honourPli ? 'answered by jumping to the next keyframe' : 'ignored'}${impairment}`;
+    this.description = `werift replay publishers (${config.perWorker} per worker process): ${config.codec.toUpperCase()} ${config.width}x${config.height} ${config.fps} fps ~${config.kbps} kbit/s, a keyframe every ${config.keyframeSeconds} s + Opus, ${config.aligned ? 'keyframes aligned' : 'each at its own point of the loop'}, keyframe requests ${config.honourPli ? 'answered by jumping to the next keyframe' : 'ignored'}, video paced ${config.pacing > 0 ? `at ${config.pacing} × its bitrate` : 'not at all (a frame is one burst)'}${impairment}`;
     this.alignEpochMs = config.aligned ? Date.now() : undefined;
   }
 
@@ -76,7 +76,7 @@ export class ReplayFleet implements PublisherFleet {
       ready.catch(() => undefined);
       const init: ToWorker = {
         type: 'init', workerIndex: this.workers.length, cacheDir: this.cacheDir, spec: ReplayFleet.spec(this.config), whipUrl: `${this.baseUrl}/whip`, token: this.config.token,
-        impairment: impaired(this.config.impairments) ? { ...this.config.impairments } : undefined, honourPli: this.config.honourPli, loopbackOnly: isLoopback(this.baseUrl),
+        impairment: impaired(this.config.impairments) ? { ...this.config.impairments } : undefined, honourPli: this.config.honourPli, loopbackOnly: isLoopback(this.baseUrl), pacingKbps: this.config.pacing * this.config.kbps,
       };
       child.send(init);
       this.workers.push({ child, ready });

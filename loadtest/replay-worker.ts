@@ -40,7 +40,7 @@ async function publish(msg: Extract<ToWorker, { type: 'publish' }>): Promise<voi
   const t0 = performance.now();
   const { startFrame, startDelayMs } = startFrameFor(media, msg.keyframeSlot, msg.alignEpochMs);
   const publisher = new ReplayPublisher({
-    media, startFrame, startDelayMs, honourPli: init.honourPli, loopbackOnly: init.loopbackOnly,
+    media, startFrame, startDelayMs, honourPli: init.honourPli, pacingKbps: init.pacingKbps, loopbackOnly: init.loopbackOnly,
     whip: { url: init.whipUrl, ...(init.token ? { token: init.token } : {}) }, route,
   });
   publishers.set(msg.id, publisher);

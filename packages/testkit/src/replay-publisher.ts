@@ -37,6 +37,11 @@ export interface ReplayPublisherOptions {
   route?: (target: { host: string; port: number }) => Promise<{ host: string; port: number } | undefined>;
   /** wait this long after connecting before the first packet (aligned publishers wait for a common instant) */
   startDelayMs?: number;
+  /**
+   * video pacing rate in kbit/s (default 2.5 × the file's bitrate, libwebrtc's pacing factor); 0 sends
+   * each frame's packets at once
+   */
+  pacingKbps?: number;
   /** offer only a 127.0.0.1 candidate (default true; false when media is on another machine) */
   loopbackOnly?: boolean;
   /** seconds to wait for ICE + DTLS (default 20) */
@@ -62,6 +67,10 @@ interface TrackState {
   /** added to the file's timestamp (grows by a loop's length at every wrap, jumps on PLI) */
   tsOffset: number;
   seq: number;
+  /** the next packet of the current frame (a paced frame may span pumps) */
+  pkt: number;
+  /** when the pacer may send the next packet (ms) */
+  pacerFreeAt: number;
   /** RTP timestamp of the first packet sent and when (ms), for pacing */
   firstTs: number | undefined;
   firstAt: number;
@@ -79,7 +88,11 @@ export class ReplayPublisher {
   private lastJumpAt = -Infinity;
   private stopped = false;
 
-  constructor(private readonly options: ReplayPublisherOptions) {}
+  private readonly pacingKbps: number;
+
+  constructor(private readonly options: ReplayPublisherOptions) {
+    this.pacingKbps = options.pacingKbps ?? 2.5 * options.media.spec.kbps;
+  }
 
   async start(): Promise<void> {
     const { media } = this.options;
@@ -130,10 +143,10 @@ export class ReplayPublisher {
     videoTx.sender.onGenericNack.subscribe(() => void this.stats.nacks++);
     const now = performance.now() + (this.options.startDelayMs ?? 0);
     const start = this.options.startFrame;
-    this.video = { sender: videoTx.sender, pos: start, tsOffset: randomU32(), seq: randomU16(), firstTs: undefined, firstAt: now };
+    this.video = { sender: videoTx.sender, pos: start, tsOffset: randomU32(), seq: randomU16(), pkt: 0, pacerFreeAt: 0, firstTs: undefined, firstAt: now };
     // audio starts at the same point of the loop as video, so both stay roughly together
     const audioStart = Math.max(0, media.audio.findIndex((a) => a.ts * 1.875 >= (media.video[start]?.ts ?? 0)));
-    this.audio = { sender: audioTx.sender, pos: audioStart, tsOffset: randomU32(), seq: randomU16(), firstTs: undefined, firstAt: now };
+    this.audio = { sender: audioTx.sender, pos: audioStart, tsOffset: randomU32(), seq: randomU16(), pkt: 0, pacerFreeAt: 0, firstTs: undefined, firstAt: now };
   }
 
   /** Sends what is due at `now` (ms, performance.now); called by the worker's one shared timer. */
@@ -157,17 +170,24 @@ export class ReplayPublisher {
       t.firstTs ??= ts;
       const dueMs = t.firstAt + (((ts - t.firstTs) >>> 0) / 90);
       if (dueMs > now) return;
-      if (this.jumpWanted && !frame.keyframe && now - this.lastJumpAt > 500) {
+      if (this.jumpWanted && !frame.keyframe && t.pkt === 0 && now - this.lastJumpAt > 500) {
         this.jumpWanted = false;
         this.lastJumpAt = now;
         this.jumpToNextKeyframe(t);
         continue;
       }
-      if (frame.keyframe) this.jumpWanted = false;
-      for (const packet of frame.packets) {
+      if (frame.keyframe && t.pkt === 0) this.jumpWanted = false;
+      // a frame's packets leave no faster than the pacer allows (as libwebrtc's pacer does), so a keyframe is
+      // not one burst into media's socket; what the pacer cannot send yet waits for the next pump
+      while (t.pkt < frame.packets.length) {
+        if (this.pacingKbps > 0 && t.pacerFreeAt > now) return;
+        const packet = frame.packets[t.pkt] as Buffer;
         this.send(t, packet, ts);
         this.stats.videoPackets++;
+        t.pkt++;
+        if (this.pacingKbps > 0) t.pacerFreeAt = Math.max(t.pacerFreeAt, dueMs) + (packet.length * 8) / this.pacingKbps;
       }
+      t.pkt = 0;
       t.pos++;
     }
   }
