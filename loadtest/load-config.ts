@@ -66,6 +66,10 @@ const LoadEnvSchema = z.object({
   /** the report's base name under loadtest/results/ (or LOAD_RESULTS_DIR): NAME.md, NAME.html, NAME.json */
   LOAD_RESULT: z.string().regex(/^[\w.-]+$/, 'a file name').default('latest'),
   LOAD_RESULTS_DIR: z.string().optional(),
+  /** where the replay media is made and kept (default loadtest/.cache) */
+  LOAD_CACHE_DIR: z.string().optional(),
+  /** touched at every progress line: a container's liveness probe reads its age */
+  LOAD_HEARTBEAT_FILE: z.string().optional(),
 });
 
 export type LoadCodec = 'h264' | 'vp8' | 'vp9' | 'av1';
@@ -107,6 +111,8 @@ export interface LoadConfig {
   shard: { index: number; count: number };
   resultName: string;
   resultsDir: string | undefined;
+  cacheDir: string | undefined;
+  heartbeatFile: string | undefined;
 }
 
 export function impaired(i: Impairments): boolean {
@@ -173,5 +179,7 @@ export function loadLoadConfig(source: Record<string, string | undefined> = proc
     shard: { index: v.LOAD_SHARD_INDEX, count: v.LOAD_SHARD_COUNT },
     resultName: v.LOAD_RESULT.replace(/\.md$/, ''),
     resultsDir: v.LOAD_RESULTS_DIR,
+    cacheDir: v.LOAD_CACHE_DIR,
+    heartbeatFile: v.LOAD_HEARTBEAT_FILE,
   };
 }

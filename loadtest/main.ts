@@ -53,7 +53,11 @@ async function main(): Promise<number> {
     const sampler = new UsageSampler(() => local?.roots() ?? new Map(), 1000, (s) => {
       activity.push({ at: s.at, recording: state.recording, publishersUp: state.publishersUp, mediaDrops: drops?.read() });
     });
-    const progress = setInterval(() => log(progressLine(state)), 5000);
+    const progress = setInterval(() => {
+      log(progressLine(state));
+      if (config.heartbeatFile) void writeFile(config.heartbeatFile, new Date().toISOString()).catch(() => undefined);
+    }, 5000);
+    if (config.heartbeatFile) await writeFile(config.heartbeatFile, new Date().toISOString());
     const chaosDone: Array<{ event: (typeof config.chaos)[number]; at: number; done: string }> = [];
     const chaosTimers = config.chaos.map((event) => setTimeout(() => {
       const at = Date.now();

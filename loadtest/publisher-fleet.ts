@@ -49,7 +49,7 @@ export class ReplayFleet implements PublisherFleet {
   /** Makes the media once (GStreamer) before any worker starts. */
   static async create(config: LoadConfig, baseUrl: string, log: (line: string) => void): Promise<ReplayFleet> {
     if (config.codec === 'av1') throw new Error('replay publishers send h264, vp8 or vp9');
-    const cacheDir = process.env.LOAD_CACHE_DIR ?? join(HERE, '.cache');
+    const cacheDir = config.cacheDir ?? join(HERE, '.cache');
     const media = await ensureReplayMedia(cacheDir, ReplayFleet.spec(config), log);
     return new ReplayFleet(config, baseUrl, media, cacheDir);
   }
