@@ -87,7 +87,7 @@ const sorted = (vals) => vals.filter((v) => v !== undefined && v !== null).sort(
 
 document.getElementById('title').textContent = R.mode === 'find-capacity'
   ? 'Load test: find-capacity → ' + (R.capacity === undefined ? 'no step held' : R.capacity + ' concurrent recordings held') + (R.brokeAt !== undefined ? ', broke at ' + R.brokeAt : '')
-  : 'Load test: ' + R.totals.recordings + ' recordings';
+  : R.settings.LOAD_RECORD === false ? 'Load test: ' + (R.steps[0] ? R.steps[0].publishers : 0) + ' publishers publishing only (no recording)' : 'Load test: ' + R.totals.recordings + ' recordings';
 el('meta', esc(R.machine) + '. Target: ' + esc(R.target) + '. Started ' + esc(R.startedAt) + ', ran ' + R.seconds + ' s.<br>Publishers: ' + esc(R.publishers) +
   '<br>Settings: ' + Object.entries(R.settings).map(([k, v]) => '<code>' + esc(k) + '=' + esc(v) + '</code>').join(' '));
 el('summary', table(['', ''], [
