@@ -1,5 +1,5 @@
 import { percentile } from '@recstack/testkit';
-import { classifyEffect, type AffectedRecording, type ChaosEvent } from './chaos-plan.js';
+import { attributeChaos, type AffectedRecording, type ChaosEvent } from './chaos-plan.js';
 import type { LoadConfig } from './load-config.js';
 import type { StepVerdict } from './objectives.js';
 import type { RelayTotals } from './publisher-fleet.js';
@@ -115,21 +115,19 @@ export function stepCost(step: StepResult, usage: readonly UsageSample[], runnin
 
 /** Which recordings ran across each chaos event, and what became of them. */
 export function chaosEffects(chaos: ReportInput['chaos'], recordings: readonly RecordingResult[], toleranceSec: number): ChaosRecord[] {
-  return chaos.map(({ event, at, done }) => ({
-    action: event.action,
-    atSeconds: event.atSeconds,
-    done,
-    affected: recordings
-      .filter((r) => r.recordingId && r.status !== 'refused' && r.startAskedAt <= at && (r.stopAskedAt ?? Infinity) >= at)
-      .map((r) => ({
-        recordingId: r.recordingId ?? '',
-        ...classifyEffect({
-          status: r.status,
-          problems: r.status === 'done' ? r.problems : [r.error ?? 'ended badly'],
-          durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - r.durationMs / 1000 : undefined,
-        }, toleranceSec),
-      })),
+  const events = chaos.map((c, i) => ({ key: String(i), at: c.at }));
+  const subjects = recordings.filter((r) => r.recordingId && r.status !== 'refused').map((r) => ({
+    recordingId: r.recordingId ?? '',
+    status: r.status,
+    problems: r.status === 'done' ? r.problems : [r.error ?? 'ended badly'],
+    startAskedAt: r.startAskedAt,
+    stopAskedAt: r.stopAskedAt,
+    fileEndAt: r.durationMs !== undefined && r.firstKeyframeMs !== undefined ? r.startAskedAt + r.firstKeyframeMs + r.durationMs : undefined,
+    durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - r.durationMs / 1000 : undefined,
+    stopReason: r.stopReason,
   }));
+  const affected = attributeChaos(events, subjects, toleranceSec);
+  return chaos.map(({ event, done }, i) => ({ action: event.action, atSeconds: event.atSeconds, done, affected: affected.get(String(i)) ?? [] }));
 }
 
 export function buildReport(input: ReportInput): LoadReport {
@@ -244,7 +242,7 @@ export function renderMarkdown(r: LoadReport): string {
       const counts: Record<string, number> = {};
       for (const a of c.affected) counts[a.effect] = (counts[a.effect] ?? 0) + 1;
       lines.push(`- **${c.action}@${c.atSeconds}**: ${c.done}. Recordings running: ${c.affected.length} (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`);
-      for (const a of c.affected.filter((x) => x.effect !== 'untouched')) lines.push(`  - ${a.recordingId}: ${a.effect}${a.detail ? ` (${a.detail})` : ''}`);
+      for (const a of c.affected.filter((x) => x.effect !== 'untouched' && x.effect !== 'ended before')) lines.push(`  - ${a.recordingId}: ${a.effect}${a.detail ? ` (${a.detail})` : ''}`);
     }
     lines.push('');
   }

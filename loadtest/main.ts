@@ -60,11 +60,12 @@ async function main(): Promise<number> {
     if (config.heartbeatFile) await writeFile(config.heartbeatFile, new Date().toISOString());
     const chaosDone: Array<{ event: (typeof config.chaos)[number]; at: number; done: string }> = [];
     const chaosTimers = config.chaos.map((event) => setTimeout(() => {
-      const at = Date.now();
+      const entry = { event, at: Date.now(), done: 'still in progress when the run ended' };
+      chaosDone.push(entry);
       log(`chaos: ${event.action}`);
       void local?.chaos(event).then(
-        (done) => chaosDone.push({ event, at, done }),
-        (err: unknown) => chaosDone.push({ event, at, done: `could not: ${(err as Error).message}` }),
+        (done) => (entry.done = done),
+        (err: unknown) => (entry.done = `could not: ${(err as Error).message}`),
       );
     }, event.atSeconds * 1000));
     const outcome = await runLoad({ config, client, fleet, state, mediaDrops: () => drops?.read(), log });

@@ -18,6 +18,8 @@ export interface RecordingResult extends RecordingOutcome {
   expectedSec: number | undefined;
   /** video RTP during the recording: sent, reported lost by media, retransmitted on NACK (replay only) */
   rtp: { sent: number; lost: number; nacks: number; retransmitted: number } | undefined;
+  /** why the recording ended, as the catalog says (`requested` when the harness stopped it) */
+  stopReason: string | undefined;
   error: string | undefined;
 }
 
@@ -50,7 +52,7 @@ export const isRefused = (err: unknown) => err instanceof StartRefusedError && (
 export function newResult(publisher: number, step: number): RecordingResult {
   return {
     publisher, step, recordingId: undefined, recorderId: undefined, status: 'error', startAskedAt: Date.now(), stopAskedAt: undefined,
-    firstKeyframeMs: undefined, stopMs: undefined, durationMs: undefined, sizeBytes: undefined, expectedSec: undefined, problems: [], rtp: undefined, error: undefined,
+    firstKeyframeMs: undefined, stopMs: undefined, durationMs: undefined, sizeBytes: undefined, expectedSec: undefined, problems: [], rtp: undefined, stopReason: undefined, error: undefined,
   };
 }
 
@@ -84,6 +86,7 @@ export async function endRecording(client: StackClient, live: Recording, result:
     result.recorderId = done.recorderId ?? undefined;
     result.durationMs = done.durationMs ?? undefined;
     result.sizeBytes = done.sizeBytes ?? undefined;
+    result.stopReason = done.stopReason ?? undefined;
     if (result.firstKeyframeMs === undefined && done.firstKeyframeMs !== null) result.firstKeyframeMs = done.firstKeyframeMs;
     result.expectedSec = result.firstKeyframeMs === undefined ? undefined : (result.stopAskedAt - (result.startAskedAt + result.firstKeyframeMs)) / 1000;
     result.status = done.status === 'done' ? 'done' : done.status === 'failed' ? 'failed' : 'error';
