@@ -35,7 +35,8 @@ const isRefusal = (status: number | undefined, code: string) => status === 503 |
 export class ReplayFleet implements PublisherFleet {
   readonly description: string;
   private readonly workers: Array<{ child: ChildProcess; ready: Promise<void> }> = [];
-  private readonly pending = new Map<string, (message: FromWorker) => void>();
+  private readonly pending = new Map<string, { worker: number; resolve: (message: FromWorker | undefined) => void }>();
+  private closing = false;
   private nextRequest = 1;
   private readonly alignEpochMs: number | undefined;
 
@@ -69,8 +70,18 @@ export class ReplayFleet implements PublisherFleet {
     const w = Math.floor(index / this.config.perWorker);
     while (this.workers.length <= w) {
       const child = fork(join(HERE, 'replay-worker.ts'), [], { execArgv: ['--conditions=development', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const index = this.workers.length;
       const ready = new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`a replay worker exited with ${code}`)));
+        child.once('exit', (code) => {
+          reject(new Error(`a replay worker exited with ${code}`));
+          // whatever it was asked is answered with nothing: its publishers are gone
+          for (const [key, p] of this.pending) {
+            if (p.worker !== index) continue;
+            this.pending.delete(key);
+            p.resolve(undefined);
+          }
+          if (!this.closing) process.stderr.write(`a replay worker exited with ${code}: its publishers are gone\n`);
+        });
         child.on('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : this.dispatch(m)));
       });
       ready.catch(() => undefined);
@@ -88,50 +99,54 @@ export class ReplayFleet implements PublisherFleet {
     const key = m.type === 'published' || m.type === 'publish-failed' ? `publish:${m.id}` : m.type === 'unpublished' ? `unpublish:${m.id}` : 'requestId' in m ? `req:${m.requestId}` : '';
     const waiter = this.pending.get(key);
     this.pending.delete(key);
-    waiter?.(m);
+    waiter?.resolve(m);
   }
 
-  private ask(child: ChildProcess, key: string, message: ToWorker): Promise<FromWorker> {
+  private ask(index: number, key: string, message: ToWorker): Promise<FromWorker | undefined> {
+    const child = this.worker(index);
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      this.pending.set(key, resolve);
+      this.pending.set(key, { worker: Math.floor(index / this.config.perWorker), resolve });
       child.send(message);
     });
   }
 
   async publish(index: number): Promise<PublishOutcome> {
-    const child = this.worker(index);
-    await this.workers[Math.floor(index / this.config.perWorker)]?.ready;
-    const m = await this.ask(child, `publish:${index}`, { type: 'publish', id: index, keyframeSlot: index * 7, alignEpochMs: this.alignEpochMs });
-    if (m.type === 'published') return { ok: true, sessionId: m.sessionId, connectMs: m.connectMs };
-    if (m.type === 'publish-failed') return { ok: false, refused: isRefusal(m.status, m.code), code: m.code, message: m.message };
-    throw new Error(`unexpected worker answer ${m.type}`);
+    this.worker(index);
+    const ready = await this.workers[Math.floor(index / this.config.perWorker)]?.ready.then(() => undefined, (err: Error) => err);
+    if (ready) return { ok: false, refused: false, code: 'WORKER_GONE', message: ready.message };
+    const m = await this.ask(index, `publish:${index}`, { type: 'publish', id: index, keyframeSlot: index * 7, alignEpochMs: this.alignEpochMs });
+    if (m?.type === 'published') return { ok: true, sessionId: m.sessionId, connectMs: m.connectMs };
+    if (m?.type === 'publish-failed') return { ok: false, refused: isRefusal(m.status, m.code), code: m.code, message: m.message };
+    return { ok: false, refused: false, code: 'WORKER_GONE', message: 'the worker process hosting this publisher exited' };
   }
 
   async snapshot(index: number): Promise<PublisherStats | undefined> {
     const requestId = this.nextRequest++;
-    const m = await this.ask(this.worker(index), `req:${requestId}`, { type: 'snapshot', id: index, requestId });
-    return m.type === 'snapshot' ? m.stats : undefined;
+    const m = await this.ask(index, `req:${requestId}`, { type: 'snapshot', id: index, requestId });
+    return m?.type === 'snapshot' ? m.stats : undefined;
   }
 
   async unpublish(index: number): Promise<PublisherStats | undefined> {
-    const m = await this.ask(this.worker(index), `unpublish:${index}`, { type: 'unpublish', id: index });
-    return m.type === 'unpublished' ? m.stats : undefined;
+    const m = await this.ask(index, `unpublish:${index}`, { type: 'unpublish', id: index });
+    return m?.type === 'unpublished' ? m.stats : undefined;
   }
 
   async relayTotals(): Promise<RelayTotals | undefined> {
     if (!impaired(this.config.impairments)) return undefined;
     const zero = (): RelayStats => ({ received: 0, forwarded: 0, lost: 0, queueDropped: 0, reordered: 0 });
     const totals = { upstream: zero(), downstream: zero() };
-    for (const w of this.workers) {
+    for (let w = 0; w < this.workers.length; w++) {
       const requestId = this.nextRequest++;
-      const m = await this.ask(w.child, `req:${requestId}`, { type: 'relay-stats', requestId });
-      if (m.type !== 'relay-stats') continue;
+      const m = await this.ask(w * this.config.perWorker, `req:${requestId}`, { type: 'relay-stats', requestId });
+      if (m?.type !== 'relay-stats') continue;
       for (const dir of ['upstream', 'downstream'] as const) for (const s of m[dir]) for (const k of Object.keys(s) as Array<keyof RelayStats>) totals[dir][k] += s[k];
     }
     return totals;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map(({ child }) => new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

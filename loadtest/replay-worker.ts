@@ -93,3 +93,14 @@ setInterval(() => {
 }, PUMP_MS);
 // the parent went away: nothing left to publish for
 process.on('disconnect', () => process.exit(0));
+// one publisher's stray error (werift raises some asynchronously, e.g. on a socket closed under it) must not
+// take the few dozen others of this process with it; each distinct message is said once
+const said = new Set<string>();
+const tell = (err: unknown) => {
+  const text = err instanceof Error ? err.message : String(err);
+  if (said.has(text)) return;
+  said.add(text);
+  process.stderr.write(`replay worker ${init?.workerIndex ?? '?'}: ${text}\n`);
+};
+process.on('uncaughtException', tell);
+process.on('unhandledRejection', tell);
