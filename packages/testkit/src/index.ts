@@ -16,3 +16,4 @@ export * from './stack-client.js';
 export * from './udp-relay.js';
 export * from './replay-media.js';
 export * from './replay-publisher.js';
+export * from './replay-schedule.js';

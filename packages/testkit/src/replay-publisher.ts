@@ -1,6 +1,7 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, useNACK, usePLI, type RTCRtpSender } from 'werift';
 import type { ReplayMedia } from './replay-media.js';
 import { REPLAY_AUDIO_PT, REPLAY_VIDEO_PT } from './replay-media.js';
+import { AudioSchedule, VideoSchedule } from './replay-schedule.js';
 import { firstUdpCandidate, rewriteCandidates } from './udp-relay.js';
 
 /**
@@ -60,32 +61,14 @@ export interface PublisherStats {
   remoteLost: number;
 }
 
-interface TrackState {
-  sender: RTCRtpSender;
-  /** index of the next frame/packet to send */
-  pos: number;
-  /** added to the file's timestamp (grows by a loop's length at every wrap, jumps on PLI) */
-  tsOffset: number;
-  seq: number;
-  /** the next packet of the current frame (a paced frame may span pumps) */
-  pkt: number;
-  /** when the pacer may send the next packet (ms) */
-  pacerFreeAt: number;
-  /** RTP timestamp of the first packet sent and when (ms), for pacing */
-  firstTs: number | undefined;
-  firstAt: number;
-}
-
 /** A replay publisher; `start()` connects and begins sending, `stop()` ends the WHIP session. */
 export class ReplayPublisher {
   readonly stats: PublisherStats = { videoPackets: 0, audioPackets: 0, bytes: 0, nacks: 0, retransmitted: 0, plis: 0, keyframeJumps: 0, remoteLost: 0 };
   location: string | undefined;
   sessionId: string | undefined;
   private pc: RTCPeerConnection | undefined;
-  private video: TrackState | undefined;
-  private audio: TrackState | undefined;
-  private jumpWanted = false;
-  private lastJumpAt = -Infinity;
+  private video: { sender: RTCRtpSender; schedule: VideoSchedule } | undefined;
+  private audio: { sender: RTCRtpSender; schedule: AudioSchedule } | undefined;
   private stopped = false;
 
   private readonly pacingKbps: number;
@@ -138,100 +121,28 @@ export class ReplayPublisher {
     await waitConnected(pc, (this.options.connectTimeoutSeconds ?? 20) * 1000);
     videoTx.sender.onPictureLossIndication.subscribe(() => {
       this.stats.plis++;
-      if (this.options.honourPli !== false) this.jumpWanted = true;
+      if (this.options.honourPli !== false) this.video?.schedule.requestKeyframe();
     });
     videoTx.sender.onGenericNack.subscribe(() => void this.stats.nacks++);
     const now = performance.now() + (this.options.startDelayMs ?? 0);
     const start = this.options.startFrame;
-    this.video = { sender: videoTx.sender, pos: start, tsOffset: randomU32(), seq: randomU16(), pkt: 0, pacerFreeAt: 0, firstTs: undefined, firstAt: now };
-    // audio starts at the same point of the loop as video, so both stay roughly together
-    const audioStart = Math.max(0, media.audio.findIndex((a) => a.ts * 1.875 >= (media.video[start]?.ts ?? 0)));
-    this.audio = { sender: audioTx.sender, pos: audioStart, tsOffset: randomU32(), seq: randomU16(), pkt: 0, pacerFreeAt: 0, firstTs: undefined, firstAt: now };
+    // random first sequence numbers and timestamps, as a browser's
+    this.video = { sender: videoTx.sender, schedule: new VideoSchedule(media, { startFrame: start, startAt: now, pacingKbps: this.pacingKbps, firstSeq: randomU16(), firstTs: randomU32() }) };
+    this.audio = { sender: audioTx.sender, schedule: new AudioSchedule(media, start, now, randomU16(), randomU32()) };
   }
 
   /** Sends what is due at `now` (ms, performance.now); called by the worker's one shared timer. */
   pump(now: number): void {
     if (this.stopped || !this.video || !this.audio) return;
-    this.pumpVideo(this.video, now);
-    this.pumpAudio(this.audio, now);
-  }
-
-  private pumpVideo(t: TrackState, now: number): void {
-    const { media } = this.options;
-    const frames = media.video;
-    for (;;) {
-      const frame = frames[t.pos];
-      if (!frame) {
-        t.pos = 0;
-        t.tsOffset = (t.tsOffset + media.videoLoopTicks) >>> 0;
-        continue;
-      }
-      const ts = (frame.ts + t.tsOffset) >>> 0;
-      t.firstTs ??= ts;
-      const dueMs = t.firstAt + (((ts - t.firstTs) >>> 0) / 90);
-      if (dueMs > now) return;
-      if (this.jumpWanted && !frame.keyframe && t.pkt === 0 && now - this.lastJumpAt > 500) {
-        this.jumpWanted = false;
-        this.lastJumpAt = now;
-        this.jumpToNextKeyframe(t);
-        continue;
-      }
-      if (frame.keyframe && t.pkt === 0) this.jumpWanted = false;
-      // a frame's packets leave no faster than the pacer allows (as libwebrtc's pacer does), so a keyframe is
-      // not one burst into media's socket; what the pacer cannot send yet waits for the next pump
-      while (t.pkt < frame.packets.length) {
-        if (this.pacingKbps > 0 && t.pacerFreeAt > now) return;
-        const packet = frame.packets[t.pkt] as Buffer;
-        this.send(t, packet, ts);
-        this.stats.videoPackets++;
-        t.pkt++;
-        if (this.pacingKbps > 0) t.pacerFreeAt = Math.max(t.pacerFreeAt, dueMs) + (packet.length * 8) / this.pacingKbps;
-      }
-      t.pkt = 0;
-      t.pos++;
-    }
-  }
-
-  /** The next keyframe gets the timestamp the skipped frame would have had: the stream stays continuous. */
-  private jumpToNextKeyframe(t: TrackState): void {
-    const { media } = this.options;
-    const here = media.video[t.pos];
-    if (!here) return;
-    const next = media.keyframes.find((k) => k > t.pos) ?? media.keyframes[0] ?? 0;
-    const target = media.video[next];
-    if (!target) return;
-    t.tsOffset = (here.ts + t.tsOffset - target.ts) >>> 0;
-    t.pos = next;
-    this.stats.keyframeJumps++;
-  }
-
-  private pumpAudio(t: TrackState, now: number): void {
-    const { media } = this.options;
-    for (;;) {
-      const packet = media.audio[t.pos];
-      if (!packet) {
-        t.pos = 0;
-        t.tsOffset = (t.tsOffset + media.audioLoopTicks) >>> 0;
-        continue;
-      }
-      const ts = (packet.ts + t.tsOffset) >>> 0;
-      t.firstTs ??= ts;
-      const dueMs = t.firstAt + (((ts - t.firstTs) >>> 0) / 48);
-      if (dueMs > now) return;
-      this.send(t, packet.packet, ts);
-      this.stats.audioPackets++;
-      t.pos++;
-    }
-  }
-
-  private send(t: TrackState, original: Buffer, ts: number): void {
-    // werift keeps the packet in its NACK history: every send needs its own copy
-    const packet = Buffer.from(original);
-    packet.writeUInt16BE(t.seq, 2);
-    packet.writeUInt32BE(ts, 4);
-    t.seq = (t.seq + 1) & 0xffff;
-    this.stats.bytes += packet.length;
-    t.sender.sendRtp(packet).catch(() => undefined);
+    const send = (sender: RTCRtpSender) => (packet: Buffer) => {
+      this.stats.bytes += packet.length;
+      sender.sendRtp(packet).catch(() => undefined);
+    };
+    this.video.schedule.due(now, send(this.video.sender));
+    this.audio.schedule.due(now, send(this.audio.sender));
+    this.stats.videoPackets = this.video.schedule.packets;
+    this.stats.audioPackets = this.audio.schedule.packets;
+    this.stats.keyframeJumps = this.video.schedule.jumps;
   }
 
   /** The counters so far (werift's retransmissions and media's loss reports included). */
