@@ -1,6 +1,7 @@
 // One of the harness's worker processes: hosts a few dozen replay publishers, paced by one shared timer.
 import { ensureReplayMedia, ReplayPublisher, startUdpRelay, WhipRefusedError, type ReplayMedia, type UdpRelay } from '@recstack/testkit';
 import type { FromWorker, ToWorker } from './replay-protocol.js';
+import { startFrameFor } from './replay-start.js';
 
 /** the pacing timer: packets of a frame go out together, frames within a few ms of their time */
 const PUMP_MS = 5;
@@ -11,19 +12,6 @@ const publishers = new Map<number, ReplayPublisher>();
 const relays = new Map<string, Promise<UdpRelay>>();
 
 const send = (message: FromWorker) => process.send?.(message);
-
-function startFrameFor(m: ReplayMedia, slot: number, alignEpochMs: number | undefined): { startFrame: number; startDelayMs: number } {
-  if (alignEpochMs === undefined) return { startFrame: m.keyframes[slot % m.keyframes.length] ?? 0, startDelayMs: 0 };
-  // aligned: everybody plays the loop on one wall clock; join at its next keyframe
-  const loopMs = m.videoLoopTicks / 90;
-  const at = (Date.now() - alignEpochMs) % loopMs;
-  for (const k of m.keyframes) {
-    const kfMs = (m.video[k]?.ts ?? 0) / 90;
-    if (kfMs >= at) return { startFrame: k, startDelayMs: kfMs - at };
-  }
-  // past the loop's last keyframe: the first one of the next loop
-  return { startFrame: m.keyframes[0] ?? 0, startDelayMs: loopMs - at };
-}
 
 async function route(target: { host: string; port: number }): Promise<{ host: string; port: number } | undefined> {
   if (!init?.impairment) return undefined;
