@@ -106,8 +106,11 @@ export class ImpairmentModel {
 }
 
 export interface UdpRelayOptions {
-  /** where packets from clients go (media's candidate) */
-  target: { host: string; port: number };
+  /**
+   * where packets from clients go (media's candidate); may be set later with setTarget (a Chromium page
+   * learns it from the answer it rewrites): until then client packets are dropped (ICE retries)
+   */
+  target?: { host: string; port: number };
   /** client → target */
   upstream?: Impairment;
   /** target → client */
@@ -123,6 +126,7 @@ export interface UdpRelay {
   readonly port: number;
   readonly upstream: RelayStats;
   readonly downstream: RelayStats;
+  setTarget(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
@@ -144,9 +148,14 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const down = new ImpairmentModel(options.downstream ?? {}, random);
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
+  let target = options.target;
 
   const deliver = (model: ImpairmentModel, packet: Buffer, send: () => void) => {
-    if (!model.active) return send();
+    if (!model.active) {
+      model.stats.received++;
+      model.stats.forwarded++;
+      return send();
+    }
     const now = performance.now();
     let releasedAt: number | undefined;
     let holdTimer: NodeJS.Timeout | undefined;
@@ -184,13 +193,15 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     clients.set(key, client);
     socket.on('message', (packet) => deliver(down, packet, () => listener.send(packet, rinfo.port, rinfo.address)));
     socket.on('error', () => undefined);
-    socket.bind(0, options.target.host === '127.0.0.1' || options.target.host === 'localhost' ? '127.0.0.1' : undefined);
+    socket.bind(0, target?.host === '127.0.0.1' || target?.host === 'localhost' ? '127.0.0.1' : undefined);
     return client;
   };
 
   listener.on('message', (packet, rinfo) => {
+    const to = target;
+    if (!to) return;
     const client = clientFor(rinfo);
-    deliver(up, packet, () => client.socket.send(packet, options.target.port, options.target.host));
+    deliver(up, packet, () => client.socket.send(packet, to.port, to.host));
   });
   listener.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
@@ -203,6 +214,9 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     port: listener.address().port,
     upstream: up.stats,
     downstream: down.stats,
+    setTarget: (t) => {
+      target = t;
+    },
     close: () => {
       closing ??= (async () => {
         closed = true;
