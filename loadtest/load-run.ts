@@ -141,21 +141,24 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
   const begun = await Promise.all(runs);
   const lastStart = Date.now();
   const steadyFrom = Math.max(startedAt, ...begun.flatMap((b) => (b.recording ? [b.result.startAskedAt + (b.result.firstKeyframeMs ?? 0)] : [])));
+  // find-capacity stops a step's recordings together (the step ends as a whole); fixed mode holds each for
+  // `seconds` from its own start, as users would
+  const together = config.mode === 'find-capacity';
+  const stopAt = (b: (typeof begun)[number]) => (together ? lastStart + seconds * 1000 - rampMs : b.result.startAskedAt + seconds * 1000);
+  const stops = begun.filter((b) => b.recording).map(stopAt);
+  const steadyTo = stops.length > 0 ? Math.min(...stops) : Date.now();
   state.phase = 'holding';
-  state.phaseEndsAt = lastStart + seconds * 1000 - rampMs;
-  // every recording lasts about `seconds`: the first started waits longest for the last
-  await sleep(state.phaseEndsAt - Date.now());
-  const steadyTo = Date.now();
-  state.phase = 'stopping';
-  state.phaseEndsAt = undefined;
+  state.phaseEndsAt = stops.length > 0 ? Math.max(...stops) : undefined;
   const ended = await Promise.all(begun.map(async (b) => {
     if (!b.recording) return { ...b, done: undefined };
+    await sleep(stopAt(b) - Date.now());
     const done = await endRecording(client, b.recording, b.result);
     state.recording--;
     if (b.result.status !== 'done') state.failed++;
     b.result.rtp = rtpBetween(b.before, await ctx.fleet.snapshot(b.publisher));
     return { ...b, done };
   }));
+  state.phaseEndsAt = undefined;
   const dropsAfter = ctx.mediaDrops();
   state.phase = 'checking files';
   const dir = await mkdtemp(join(tmpdir(), 'recstack-load-'));
