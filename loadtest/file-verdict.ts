@@ -9,7 +9,7 @@ export interface ExpectedRecording {
 
 /**
  * What a user would find wrong with a downloaded recording: missing or extra streams, a duration off by
- * more than the tolerance, a full decode that prints errors, a first video frame that is not a keyframe.
+ * more than the tolerance, a decoder-only pass (`ffmpeg -v error -i F -fps_mode vfr -f null -`) that prints errors, a first video frame that is not a keyframe.
  * Empty when the file is right. Under load a problem is a result to report, not an exception.
  */
 export async function fileProblems(path: string, expected: ExpectedRecording): Promise<string[]> {

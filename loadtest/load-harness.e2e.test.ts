@@ -1,18 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadReport } from './load-report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-// The harness end to end at its smallest: it starts its own stack, two Chromium publishers record, and
-// the report says both files were checked. Keeps `make load` from rotting; its figures are not judged.
-test('make load with two publishers: both recordings come out right and the report says so', { timeout: 240_000 }, async () => {
-  const result = join(HERE, 'results', `e2e-${process.pid}.md`);
+// The harness end to end at its smallest: its own stack, three replay publishers through the impairment
+// relay (2 % loss), one find-capacity step. Asserts what the report says happened, never a figure.
+test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the report accounts for every recording', { timeout: 240_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstack-load-e2e-'));
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(HERE, 'main.ts')], {
-    env: { ...process.env, LOAD_URL: '', LOAD_PUBLISHERS: '2', LOAD_SECONDS: '6', LOAD_RAMP_SECONDS: '1', LOAD_RESULT: `e2e-${process.pid}.md` },
+    env: {
+      ...process.env, LOAD_URL: '', LOAD_PUBLISHER: 'replay', LOAD_MODE: 'find-capacity', LOAD_STEP: '3', LOAD_MAX_PUBLISHERS: '3', LOAD_STEP_SECONDS: '8',
+      LOAD_RAMP_SECONDS: '1', LOAD_LOSS: '2', LOAD_CHAOS: '', LOAD_RESULTS_DIR: dir, LOAD_RESULT: 'e2e',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -21,11 +26,31 @@ test('make load with two publishers: both recordings come out right and the repo
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     assert.equal(code, 0, output.slice(-3000));
-    const report = await readFile(result, 'utf8');
-    assert.match(report, /\| recordings right \(done, downloaded, every file check passed\) \| 2 of 2 \|/);
-    assert.match(report, /start request → first keyframe written, ms \(p50 \/ p95 \/ max\) \| \d+ \/ \d+ \/ \d+ \|/);
-    for (const row of ['signaling', 'media', 'recorder 1', 'generator']) assert.match(report, new RegExp(`^\\| ${row} \\| [\\d.]+ \\| \\d+ \\|$`, 'm'), `a usage row for ${row}`);
+    const report = JSON.parse(await readFile(join(dir, 'e2e.json'), 'utf8')) as LoadReport;
+    assert.equal(report.mode, 'find-capacity');
+    assert.equal(report.steps.length, 1);
+    assert.equal(report.steps[0]?.publishers, 3);
+    // the one step either held (capacity 3) or broke at 3: nothing else is possible
+    assert.ok(report.capacity === 3 ? report.brokeAt === undefined : report.brokeAt === 3, `${report.capacity} / ${report.brokeAt}`);
+    assert.equal(report.recordings.length, 3);
+    for (const r of report.recordings) {
+      assert.equal(r.status, 'done', JSON.stringify(r));
+      assert.ok(r.verdict.length > 0);
+      assert.ok((r.rtpSent ?? 0) > 0, 'the publisher counted its video packets');
+    }
+    assert.equal(Object.values(report.recorders).reduce((a, n) => a + n, 0), 3, 'every recording names its recorder');
+    // the relay was in the path and lost packets; media answered through it (ICE, DTLS, RTCP)
+    assert.ok(report.relay, 'a relay report');
+    assert.ok(report.relay.upstream.forwarded > 0 && report.relay.upstream.lost > 0, JSON.stringify(report.relay));
+    assert.ok(report.relay.downstream.forwarded > 0);
+    assert.equal(typeof report.mediaDrops, 'number', "media's socket drops are read for a local stack");
+    const measured = new Set(report.usage.flatMap((u) => Object.keys(u.cpu)));
+    for (const name of ['signaling', 'media', 'recorder 1', 'generator']) assert.ok(measured.has(name), `CPU of ${name} sampled`);
+    assert.ok(report.activity.some((a) => a.recording === 3), 'the timeline saw all three recording at once');
+    const html = await readFile(join(dir, 'e2e.html'), 'utf8');
+    assert.ok(html.includes('"mode":"find-capacity"'), 'the page carries its data');
+    assert.match(await readFile(join(dir, 'e2e.md'), 'utf8'), /^# Load test: find-capacity/);
   } finally {
-    await rm(result, { force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,84 +1,96 @@
 // `make load`: many WebRTC publishers record at once through the whole stack, every file is downloaded
-// and checked, and the figures a capacity plan needs are printed: how many recordings came out right,
-// start → first keyframe and stop → finalized file, and CPU and memory of each service while all record.
-// A benchmark, not a test: its figures never fail it; only a recording that is not right does (exit 1).
+// and checked, and the figures a capacity plan needs are reported (Markdown, HTML, JSON). In
+// LOAD_MODE=find-capacity it adds publishers step by step until an objective breaks.
+// A benchmark, not a test: its figures never fail it. Exit codes: fixed mode 1 when a recording is not
+// clean; find-capacity 0 once it ran (the capacity is the result); 2 when it could not run.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StackClient, freeUdpRange, launchChromium, startStack, type TestBrowser, type TestStack } from '@recstack/testkit';
-import { loadLoadConfig, type LoadConfig } from './load-config.js';
-import { renderMarkdown, steadyWindow, summarize } from './load-report.js';
-import { runPublisher, type PublisherResult } from './publisher-run.js';
-import { UsageSampler, usageBetween } from './usage-sampler.js';
+import { StackClient } from '@recstack/testkit';
+import { loadLoadConfig } from './load-config.js';
+import { buildReport, renderMarkdown, type ActivitySample } from './load-report.js';
+import { runLoad, type LiveState } from './load-run.js';
+import { LocalStack } from './local-stack.js';
+import { MediaDropReader } from './media-drops.js';
+import { ChromiumFleet, ReplayFleet, type PublisherFleet } from './publisher-fleet.js';
+import { renderHtml } from './report-html.js';
+import { UsageSampler } from './usage-sampler.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => process.stderr.write(`[load ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-/** nats-server and the three services on loopback, sized for the load: one media session and recording per publisher. */
-async function startLocalStack(config: LoadConfig): Promise<TestStack> {
-  // media wants at least 50 ports (Medooze), a port per endpoint (one per core), and RTP and RTCP of two tracks per session
-  const udp = await freeUdpRange(Math.max(60, availableParallelism() + 4 * config.publishers + 8));
-  return startStack({
-    recorders: config.recorders,
-    recorderEnv: { RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(config.publishers) },
-    mediaEnv: { MAX_SESSIONS: String(config.publishers), MEDIA_UDP_PORT_MIN: String(udp.min), MEDIA_UDP_PORT_MAX: String(udp.max) },
-    // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
-    signalingEnv: { RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, config.publishers)) },
-  });
-}
-
-function watchedProcesses(stack: TestStack | undefined): Map<string, number> {
-  const roots = new Map<string, number>();
-  if (!stack) return roots;
-  const add = (name: string, pid: number | undefined) => pid !== undefined && roots.set(name, pid);
-  add('nats-server', stack.nats.pid());
-  add('signaling', stack.signaling.child.pid);
-  add('media', stack.media.child.pid);
-  stack.recorders.forEach((r, i) => add(`recorder ${i + 1}`, r.child.pid));
-  return roots;
+function progressLine(s: LiveState): string {
+  const left = s.phaseEndsAt === undefined ? '' : `, ${Math.max(0, Math.round((s.phaseEndsAt - Date.now()) / 1000))} s left`;
+  return `step ${s.step}/${s.steps} ${s.phase}${left} · publishers up ${s.publishersUp} · recording ${s.recording} · refused ${s.refused} · failed ${s.failed}`;
 }
 
 async function main(): Promise<number> {
   const config = loadLoadConfig();
-  let stack: TestStack | undefined;
-  let browser: TestBrowser | undefined;
+  let local: LocalStack | undefined;
+  let fleet: PublisherFleet | undefined;
   const teardown = async () => {
-    await browser?.close();
-    await stack?.stop();
+    await fleet?.close().catch(() => undefined);
+    await local?.stop();
   };
   process.once('SIGINT', () => void teardown().finally(() => process.exit(130)));
+  process.once('SIGTERM', () => void teardown().finally(() => process.exit(143)));
   try {
+    const most = config.mode === 'fixed' ? config.publishers : config.maxPublishers;
     if (!config.url) {
       log(`starting a local stack: nats-server, signaling, media, ${config.recorders} recorder(s) (${config.engine})`);
-      stack = await startLocalStack(config);
+      local = await LocalStack.start(config, most);
     }
-    const baseUrl = config.url ?? stack?.baseUrl ?? '';
-    const client = new StackClient(baseUrl, config.token, 1000);
+    const baseUrl = config.url ?? local?.baseUrl ?? '';
+    const client = new StackClient(baseUrl, config.token, 500);
     await client.waitReady(60_000);
-    browser = await launchChromium();
-    const sampler = new UsageSampler(watchedProcesses(stack));
-    log(`${config.publishers} publishers (${config.codec}, ${config.width}x${config.height}) against ${baseUrl}, ${config.seconds} s each, starting over ${config.rampSeconds} s`);
-    const context = browser.context;
-    const results: PublisherResult[] = await Promise.all(
-      Array.from({ length: config.publishers }, async (_, i) => {
-        await new Promise((r) => setTimeout(r, (config.rampSeconds * 1000 * i) / config.publishers));
-        const result = await runPublisher(i + 1, context, client, config);
-        log(`publisher ${i + 1}: ${result.problems.length === 0 ? `done, ${((result.durationMs ?? 0) / 1000).toFixed(1)} s, checked` : result.problems.join('; ')}`);
-        return result;
-      }),
-    );
+    fleet = config.publisher === 'replay' ? await ReplayFleet.create(config, baseUrl, log) : await ChromiumFleet.create(config, baseUrl);
+    log(`publishers: ${fleet.description}`);
+    const state: LiveState = { step: 0, steps: 0, publishersUp: 0, recording: 0, refused: 0, failed: 0, phaseEndsAt: undefined, phase: 'starting' };
+    const drops = local ? new MediaDropReader(() => local?.media.child.pid) : undefined;
+    const activity: ActivitySample[] = [];
+    const startedAt = Date.now();
+    const sampler = new UsageSampler(() => local?.roots() ?? new Map(), 1000, (s) => {
+      activity.push({ at: s.at, recording: state.recording, publishersUp: state.publishersUp, mediaDrops: drops?.read() });
+    });
+    const progress = setInterval(() => {
+      log(progressLine(state));
+      if (config.heartbeatFile) void writeFile(config.heartbeatFile, new Date().toISOString()).catch(() => undefined);
+    }, 5000);
+    if (config.heartbeatFile) await writeFile(config.heartbeatFile, new Date().toISOString());
+    const chaosDone: Array<{ event: (typeof config.chaos)[number]; at: number; done: string }> = [];
+    const chaosTimers = config.chaos.map((event) => setTimeout(() => {
+      const entry = { event, at: Date.now(), done: 'still in progress when the run ended' };
+      chaosDone.push(entry);
+      log(`chaos: ${event.action}`);
+      void local?.chaos(event).then(
+        (done) => (entry.done = done),
+        (err: unknown) => (entry.done = `could not: ${(err as Error).message}`),
+      );
+    }, event.atSeconds * 1000));
+    const outcome = await runLoad({ config, client, fleet, state, mediaDrops: () => drops?.read(), log });
+    chaosTimers.forEach(clearTimeout);
+    clearInterval(progress);
     sampler.stop();
-    const summary = summarize(results);
-    const window = steadyWindow(results);
-    const usage = window ? usageBetween(sampler.samples, window.from, window.to) : [];
+    const relay = await fleet.relayTotals();
+    const dropped = Object.entries(drops?.byPort() ?? {}).filter(([, n]) => n > 0);
+    if (dropped.length > 0) log(`media's UDP sockets dropped packets (port: count): ${dropped.map(([p, n]) => `${p}: ${n}`).join(', ')}`);
     const machine = `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`;
-    const markdown = renderMarkdown(config, config.url ?? 'a local stack started by the harness', summary, usage, machine);
-    const out = join(HERE, 'results', config.resultFile);
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, markdown);
-    process.stdout.write(`\n${markdown}\n(written to ${out})\n`);
-    return summary.good === summary.publishers ? 0 : 1;
+    const report = buildReport({
+      config, startedAt, endedAt: Date.now(), machine, target: config.url ?? 'a local stack started by the harness', publishers: fleet.description,
+      recordings: outcome.recordings, steps: outcome.steps, capacity: outcome.capacity, brokeAt: outcome.brokeAt, publishRefused: outcome.publishRefused,
+      publishFailed: outcome.publishFailed.length, usage: sampler.samples, activity, relay, chaos: chaosDone, mediaDropsByPort: drops?.byPort() ?? {},
+    });
+    const markdown = renderMarkdown(report);
+    const dir = config.resultsDir ?? join(HERE, 'results');
+    await mkdir(dir, { recursive: true });
+    const base = join(dir, config.resultName);
+    await writeFile(`${base}.md`, markdown);
+    await writeFile(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
+    await writeFile(`${base}.html`, renderHtml(report, markdown.split('\n')[0]?.replace(/^# /, '') ?? 'Load test'));
+    process.stdout.write(`\n${markdown}\n(written to ${base}.md, .html and .json)\n`);
+    if (config.mode === 'find-capacity' || !config.record) return 0;
+    return report.totals.clean === report.totals.recordings ? 0 : 1;
   } finally {
     await teardown();
   }
@@ -87,7 +99,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    log(`the load test could not run: ${err instanceof Error ? err.message : String(err)}`);
+    log(`the load test could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(2);
   },
 );

@@ -1,7 +1,7 @@
 import { readProcTable, treeCpuSeconds, treeRssBytes } from '@recstack/testkit';
 
 export interface UsageSample {
-  /** performance.now() of the sample */
+  /** Date.now() of the sample */
   at: number;
   /** CPU seconds used so far, per watched process tree */
   cpu: Record<string, number>;
@@ -24,7 +24,8 @@ export class UsageSampler {
   readonly samples: UsageSample[] = [];
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly roots: ReadonlyMap<string, number>, periodMs = 1000) {
+  /** `roots` is asked at every sample: a service restarted by chaos has a new process id */
+  constructor(private readonly roots: () => ReadonlyMap<string, number>, periodMs = 1000, private readonly onSample?: (s: UsageSample) => void) {
     this.sample();
     this.timer = setInterval(() => this.sample(), periodMs);
     this.timer.unref();
@@ -36,7 +37,7 @@ export class UsageSampler {
     const rss: Record<string, number> = {};
     let watched = 0;
     let watchedRss = 0;
-    for (const [name, pid] of this.roots) {
+    for (const [name, pid] of this.roots()) {
       const seconds = treeCpuSeconds(pid, table);
       if (seconds === undefined) continue;
       cpu[name] = seconds;
@@ -49,7 +50,9 @@ export class UsageSampler {
       cpu.generator = all - watched;
       rss.generator = treeRssBytes(process.pid, table) - watchedRss;
     }
-    this.samples.push({ at: performance.now(), cpu, rss });
+    const sample = { at: Date.now(), cpu, rss };
+    this.samples.push(sample);
+    this.onSample?.(sample);
   }
 
   stop(): void {
@@ -58,13 +61,36 @@ export class UsageSampler {
   }
 }
 
+/** CPU (% of one core) of each tree between consecutive samples, and memory (MiB), for the report's charts. */
+export function usageTimeline(samples: readonly UsageSample[], origin: number): Array<{ t: number; cpu: Record<string, number>; rssMiB: Record<string, number> }> {
+  const out: Array<{ t: number; cpu: Record<string, number>; rssMiB: Record<string, number> }> = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1] as UsageSample;
+    const b = samples[i] as UsageSample;
+    const seconds = (b.at - a.at) / 1000;
+    if (seconds <= 0) continue;
+    const cpu: Record<string, number> = {};
+    const rssMiB: Record<string, number> = {};
+    for (const name of Object.keys(b.cpu)) {
+      const before = a.cpu[name];
+      // a restarted service starts its count again: no figure for that second
+      if (before !== undefined && (b.cpu[name] ?? 0) >= before) cpu[name] = round1((((b.cpu[name] ?? 0) - before) / seconds) * 100);
+      rssMiB[name] = round1((b.rss[name] ?? 0) / (1024 * 1024));
+    }
+    out.push({ t: round1((b.at - origin) / 1000), cpu, rssMiB });
+  }
+  return out;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
 /** Usage of each tree between two moments, from the samples nearest inside them. */
 export function usageBetween(samples: readonly UsageSample[], from: number, to: number): WindowUsage[] {
   const inside = samples.filter((s) => s.at >= from && s.at <= to);
   const first = inside[0];
   const last = inside[inside.length - 1];
   if (!first || !last || last.at - first.at < 1000) return [];
-  const names = Object.keys(last.cpu).filter((n) => first.cpu[n] !== undefined);
+  const names = Object.keys(last.cpu).filter((n) => first.cpu[n] !== undefined && (last.cpu[n] ?? 0) >= (first.cpu[n] ?? 0));
   return names.map((name) => ({
     name,
     cpuPercent: ((((last.cpu[name] ?? 0) - (first.cpu[name] ?? 0)) * 1000) / (last.at - first.at)) * 100,

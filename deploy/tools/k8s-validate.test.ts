@@ -51,6 +51,18 @@ test('the committed overlays render and pass every check', () => {
   }
 });
 
+test("the load generator's Job renders, passes every check and shares the publishers out by completion index", () => {
+  const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'loadtest'), loadServiceEnv(repoRoot));
+  assert.deepEqual(report.problems, [], report.problems.map((p) => `${p.object}: ${p.message}`).join('\n'));
+  const job = report.objects.find((o) => o.kind === 'Job') as unknown as {
+    spec: { completionMode: string; completions: number; parallelism: number; template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+  };
+  assert.equal(job.spec.completionMode, 'Indexed');
+  const env = new Map(job.spec.template.spec.containers[0]?.env.map((e) => [e.name, e.value]));
+  assert.equal(Number(env.get('LOAD_SHARD_COUNT')), job.spec.completions, 'one share per pod');
+  assert.equal(job.spec.parallelism, job.spec.completions);
+});
+
 test('overlays set namespace, images, replicas and template labels like kustomize', () => {
   const { objects, notes } = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'production'));
   const media = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'media') as unknown as {

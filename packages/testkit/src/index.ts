@@ -13,3 +13,7 @@ export * from './marker-dump.js';
 export * from './av1-rtp-relay.js';
 export * from './proc-stats.js';
 export * from './stack-client.js';
+export * from './udp-relay.js';
+export * from './replay-media.js';
+export * from './replay-publisher.js';
+export * from './replay-schedule.js';

@@ -9,11 +9,19 @@ export interface WhipPublishOptions {
   height?: number;
   /** Authorization bearer token, when the server requires one */
   token?: string;
+  /**
+   * Send to this address instead of media's candidate (a UdpRelay: `startUdpRelay()`, then
+   * `relay.setTarget(session.mediaCandidate)`): the answer's UDP candidates are rewritten in the page
+   * before it is applied
+   */
+  candidateOverride?: { host: string; port: number };
 }
 
 export interface WhipSession {
   sessionId: string;
   location: string;
+  /** media's first UDP candidate in the answer (where a relay must forward to) */
+  mediaCandidate?: { host: string; port: number } | undefined;
 }
 
 /**
@@ -47,9 +55,14 @@ export async function publishWhip(page: Page, options: WhipPublishOptions = {}):
     const res = await fetch('/whip', { method: 'POST', headers, body: pc.localDescription?.sdp ?? '' });
     if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
     const location = res.headers.get('location') ?? '';
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    let answer = await res.text();
+    const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
+    const mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
+    const over = opts.candidateOverride;
+    if (over) answer = answer.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${over.host} ${over.port}$2`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip ??= [];
     (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip.push(pc);
-    return { location, sessionId: location.split('/').pop() ?? '' };
+    return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate };
   }, options);
 }

@@ -1,0 +1,82 @@
+/** What LOAD_CHAOS asks for: events at seconds into the run (local stack only). */
+export type ChaosAction = 'kill-recorder' | 'term-recorder' | 'restart-nats' | 'term-media' | 'kill-media';
+
+export interface ChaosEvent {
+  action: ChaosAction;
+  atSeconds: number;
+}
+
+const ACTIONS: readonly ChaosAction[] = ['kill-recorder', 'term-recorder', 'restart-nats', 'term-media', 'kill-media'];
+
+/** `kill-recorder@15,restart-nats@25,term-media@40` → events in time order; '' → none. */
+export function parseChaos(spec: string): ChaosEvent[] {
+  if (spec.trim() === '') return [];
+  return spec.split(',').map((part) => {
+    const m = /^\s*([a-z-]+)@(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m) throw new Error(`"${part}" is not ACTION@SECONDS`);
+    const action = m[1] as ChaosAction;
+    if (!ACTIONS.includes(action)) throw new Error(`"${m[1]}" is not one of ${ACTIONS.join(', ')}`);
+    return { action, atSeconds: Number(m[2]) };
+  }).sort((a, b) => a.atSeconds - b.atSeconds);
+}
+
+/** How a chaos event touched one recording that was running when it happened. */
+export type ChaosEffect = 'untouched' | 'gap' | 'failed' | 'lost' | 'ended before';
+
+export interface AffectedRecording {
+  recordingId: string;
+  effect: ChaosEffect;
+  detail: string;
+}
+
+/**
+ * Classifies a recording running across an event: `failed` when it ended failed (declared), `gap` when its
+ * file is shorter than the time it ran by more than the tolerance but otherwise clean (a declared gap: the
+ * file is fine, part of the time is missing), `lost` when the file has problems beyond a shorter duration
+ * (undeclared damage), `untouched` otherwise.
+ */
+export function classifyEffect(r: { status: string; problems: readonly string[]; durationShortBySec: number | undefined }, toleranceSec: number): { effect: ChaosEffect; detail: string } {
+  if (r.status === 'failed') return { effect: 'failed', detail: r.problems.join('; ') || 'ended failed' };
+  const other = r.problems.filter((p) => !p.startsWith('lasts '));
+  if (other.length > 0) return { effect: 'lost', detail: other.join('; ') };
+  if (r.durationShortBySec !== undefined && r.durationShortBySec > toleranceSec) return { effect: 'gap', detail: `${r.durationShortBySec.toFixed(1)} s shorter than it ran` };
+  return { effect: 'untouched', detail: '' };
+}
+
+/** A recording as chaos attribution needs it (Date.now ms). */
+export interface ChaosSubject {
+  recordingId: string;
+  status: string;
+  problems: readonly string[];
+  startAskedAt: number;
+  stopAskedAt: number | undefined;
+  /** when the file's media ends: start + first keyframe + its duration; undefined without a file */
+  fileEndAt: number | undefined;
+  durationShortBySec: number | undefined;
+  stopReason: string | undefined;
+}
+
+/**
+ * Per event, the recordings it could have touched and how. A recording's damage (failed, shorter, broken)
+ * is laid on the last event before its file ended (or before its stop, without a file): that event cut it.
+ * Events after the file ended say `ended before`; events the file ran on past say `untouched` (a problem
+ * of the file other than its length would then show under the event that cut it, or none).
+ */
+export function attributeChaos(events: ReadonlyArray<{ key: string; at: number }>, recordings: readonly ChaosSubject[], toleranceSec: number): Map<string, AffectedRecording[]> {
+  const out = new Map<string, AffectedRecording[]>(events.map((e) => [e.key, []]));
+  const tolMs = toleranceSec * 1000;
+  for (const r of recordings) {
+    const end = r.fileEndAt ?? r.stopAskedAt ?? Infinity;
+    const across = events.filter((e) => e.at >= r.startAskedAt && e.at <= (r.stopAskedAt ?? Infinity));
+    const cause = [...across].reverse().find((e) => e.at <= end + tolMs);
+    for (const e of across) {
+      const reason = r.stopReason && r.stopReason !== 'requested' ? `, stop reason ${r.stopReason}` : '';
+      let effect: { effect: ChaosEffect; detail: string };
+      if (e === cause) effect = classifyEffect(r, toleranceSec);
+      else if (e.at > end + tolMs) effect = { effect: 'ended before', detail: 'its file had ended already' };
+      else effect = { effect: 'untouched', detail: 'its file ran on past it' };
+      out.get(e.key)?.push({ recordingId: r.recordingId, effect: effect.effect, detail: `${effect.detail}${e === cause ? reason : ''}` });
+    }
+  }
+  return out;
+}

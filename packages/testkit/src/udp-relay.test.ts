@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { ImpairmentModel, rewriteCandidates, seededRandom, startUdpRelay } from './udp-relay.js';
+
+test('the seeded generator is deterministic and uniform enough', () => {
+  const a = seededRandom(7);
+  const b = seededRandom(7);
+  const xs = Array.from({ length: 20_000 }, () => a());
+  assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b()));
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`);
+});
+
+test('loss: the share of packets dropped is the percentage asked, and the same seed drops the same packets', () => {
+  const run = (seed: number) => {
+    const model = new ImpairmentModel({ lossPercent: 5 }, seededRandom(seed));
+    return Array.from({ length: 20_000 }, (_, i) => 'drop' in model.decide(1000, i));
+  };
+  const drops = run(1);
+  const share = drops.filter(Boolean).length / drops.length;
+  assert.ok(share > 0.045 && share < 0.055, `lost ${(share * 100).toFixed(2)} %`);
+  assert.deepEqual(run(1), drops);
+  assert.notDeepEqual(run(2), drops);
+});
+
+test('jitter: every delay is within 0..jitter and they spread evenly (mean about half)', () => {
+  const model = new ImpairmentModel({ jitterMs: 40 }, seededRandom(3));
+  const delays = Array.from({ length: 10_000 }, (_, i) => {
+    const v = model.decide(1000, i * 10);
+    assert.ok(!('drop' in v));
+    return v.sendAt - i * 10;
+  });
+  assert.ok(delays.every((d) => d >= 0 && d <= 40));
+  const mean = delays.reduce((s, d) => s + d, 0) / delays.length;
+  assert.ok(Math.abs(mean - 20) < 1, `mean delay ${mean}`);
+  // packets 10 ms apart with up to 40 ms of jitter overtake each other
+  const overtaken = delays.filter((d, i) => i > 0 && i * 10 + d < (i - 1) * 10 + (delays[i - 1] ?? 0)).length;
+  assert.ok(overtaken > 0);
+});
+
+test('reorder: the share held back is the percentage asked; a held packet goes right after the next one', () => {
+  const model = new ImpairmentModel({ reorderPercent: 10 }, seededRandom(5));
+  const order: number[] = [];
+  const pending: Array<{ at: number; id: number }> = [];
+  for (let i = 0; i < 10_000; i++) {
+    const v = model.decide(1000, i, (at) => pending.push({ at, id: i }));
+    assert.ok(!('drop' in v));
+    if (!v.reordered) pending.push({ at: v.sendAt, id: i });
+  }
+  model.flush(10_000);
+  for (const p of pending.sort((a, b) => a.at - b.at)) order.push(p.id);
+  assert.equal(order.length, 10_000, 'nothing is lost by reordering');
+  const share = model.stats.reordered / 10_000;
+  assert.ok(share > 0.09 && share < 0.11, `reordered ${(share * 100).toFixed(2)} %`);
+  const outOfOrder = order.filter((id, i) => i > 0 && id < (order[i - 1] ?? 0)).length;
+  assert.ok(outOfOrder > 0.08 * 10_000, `${outOfOrder} arrive after a later packet`);
+});
+
+test('bandwidth: packets leave at the link rate; a queue longer than queueMs drops the newest', () => {
+  // 800 kbit/s: a 1000-byte packet takes 10 ms on the wire
+  const model = new ImpairmentModel({ bandwidthKbps: 800, queueMs: 100 }, seededRandom(1));
+  const verdicts = Array.from({ length: 30 }, () => model.decide(1000, 0));
+  const sent = verdicts.filter((v): v is { sendAt: number; reordered: boolean } => !('drop' in v));
+  assert.deepEqual(sent.slice(0, 3).map((v) => v.sendAt), [10, 20, 30]);
+  assert.equal(sent.length, 11, 'what fits in 100 ms of queue (and the one on the wire)');
+  assert.equal(model.stats.queueDropped, 19);
+});
+
+async function bound(): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return s;
+}
+
+test('the relay carries datagrams both ways like a NAT, and drops the share asked on a real socket', { timeout: 20_000 }, async () => {
+  const server = await bound();
+  const client = await bound();
+  // the server echoes to whoever sent: the relay's upstream socket, as media answers an ICE-lite peer
+  server.on('message', (m, r) => server.send(m, r.port, r.address));
+  const relay = await startUdpRelay({ target: { host: '127.0.0.1', port: server.address().port }, upstream: { lossPercent: 20 }, seed: 11 });
+  try {
+    const echoed = new Set<number>();
+    client.on('message', (m) => echoed.add(m.readUInt32BE(0)));
+    const total = 2000;
+    for (let i = 0; i < total; i++) {
+      const b = Buffer.alloc(64);
+      b.writeUInt32BE(i, 0);
+      client.send(b, relay.port, relay.host);
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
+    }
+    const deadline = Date.now() + 5000;
+    while (echoed.size < relay.upstream.forwarded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // a busy machine's kernel may drop a few datagrams at a full socket on the way: counted, not judged
+    assert.ok(relay.upstream.received > 0.9 * total && relay.upstream.received <= total, `relay received ${relay.upstream.received}`);
+    assert.equal(relay.upstream.forwarded + relay.upstream.lost, relay.upstream.received);
+    assert.ok(echoed.size > 0.9 * relay.upstream.forwarded && echoed.size <= relay.upstream.forwarded, `${echoed.size} of ${relay.upstream.forwarded} forwarded came back to the client`);
+    assert.equal(relay.downstream.received, relay.downstream.forwarded, 'nothing is lost downstream without an impairment');
+    const share = relay.upstream.lost / relay.upstream.received;
+    assert.ok(share > 0.16 && share < 0.24, `lost ${(share * 100).toFixed(1)} %`);
+    assert.equal(relay.downstream.lost, 0);
+  } finally {
+    await relay.close();
+    await relay.close();
+    server.close();
+    client.close();
+  }
+});
+
+test("an answer's candidates are pointed at the relay", () => {
+  const sdp = 'v=0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\na=candidate:2 1 tcp 1 127.0.0.1 40001 typ host\r\na=end-of-candidates\r\n';
+  const out = rewriteCandidates(sdp, { host: '127.0.0.1', port: 5555 });
+  assert.deepEqual(out.target, { host: '127.0.0.1', port: 40000 });
+  assert.match(out.sdp, /a=candidate:1 1 udp 2130706431 127\.0\.0\.1 5555 typ host/);
+  assert.match(out.sdp, /a=candidate:2 1 tcp 1 127\.0\.0\.1 40001 typ host/, 'TCP candidates are left alone');
+});
