@@ -2,10 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RecordingSchema, type Recording } from '@recstack/contracts';
+import { CONSUMERS, RecordingSchema, STREAMS, type Recording } from '@recstack/contracts';
 import { ServiceError } from '@recstack/service-kit';
 import { connect } from 'nats';
 import { loadConfig } from '../config.js';
+import type { SignalingMetrics } from '../metrics.js';
 import { startSignaling } from '../signaling.js';
 import { client, publish, startHarness, waitUntil, type Harness } from '../testing/harness.js';
 import { SIGNATURE_HEADER, verifySignature } from './webhook-signing.js';
@@ -72,6 +73,10 @@ after(async () => {
   await receiver.close();
 });
 
+async function countOf(metrics: SignalingMetrics, result: string): Promise<number> {
+  return (await metrics.webhookDeliveries.get()).values.filter((v) => v.labels.result === result).reduce((sum, v) => sum + v.value, 0);
+}
+
 async function recordAndStop(): Promise<Recording> {
   const sessionId = await publish(api);
   const started = (await (await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as Recording;
@@ -121,14 +126,19 @@ test('a failed recording is delivered too; a 4xx answer is not retried', async (
 test('attempts stop at WEBHOOK_MAX_ATTEMPTS', async () => {
   receiver.script = [503, 503, 503, 503, 503, 503];
   const done = await recordAndStop();
+  const failedBefore = await countOf(h.signaling.metrics, 'failed');
   await waitUntil(() => receiver.for(done.id).length >= 4, 'four attempts');
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(receiver.for(done.id).length, 4);
+  assert.equal((await countOf(h.signaling.metrics, 'failed')) - failedBefore, 1, 'the terminal failure is counted');
   receiver.script = [];
 });
 
 test('a restarted signaling does not notify again for recordings that ended before', async () => {
   const before = receiver.deliveries.length;
+  await h.restart({ ...webhookEnv(), WEBHOOK_MAX_ATTEMPTS: '5' });
+  const consumer = await (await h.testNc.jetstreamManager()).consumers.info(STREAMS.recordings, CONSUMERS.webhooks);
+  assert.equal(consumer.config.max_deliver, 5, 'the instance that started last set the attempts');
   await h.restart(webhookEnv());
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(receiver.deliveries.length, before);
@@ -163,7 +173,7 @@ test('two signaling instances deliver each webhook exactly once, retries include
   try {
     const api2 = client(() => second.url);
     const count = 12;
-    const deliveredBefore = (await h.signaling.metrics.webhookDeliveries.get()).values.filter((v) => v.labels.result === 'delivered').reduce((sum, v) => sum + v.value, 0);
+    const deliveredBefore = await countOf(h.signaling.metrics, 'delivered');
     // every third first attempt fails, so retries too are spread over both instances
     receiver.script = [];
     const failFirst = new Set<string>();
@@ -184,8 +194,7 @@ test('two signaling instances deliver each webhook exactly once, retries include
       assert.equal(succeeded(id).length, 1, `exactly one successful delivery of ${id}`);
       assert.deepEqual(receiver.for(id).map((d) => d.headers['x-recstack-attempt']), failFirst.has(id) ? ['1', '2'] : ['1'], `attempts of ${id}`);
     }
-    const deliveredBy = async (metrics: typeof second.metrics) => (await metrics.webhookDeliveries.get()).values.filter((v) => v.labels.result === 'delivered').reduce((sum, v) => sum + v.value, 0);
-    assert.equal((await deliveredBy(h.signaling.metrics)) + (await deliveredBy(second.metrics)) - deliveredBefore, count, 'the two instances together delivered each once');
+    assert.equal((await countOf(h.signaling.metrics, 'delivered')) + (await countOf(second.metrics, 'delivered')) - deliveredBefore, count, 'the two instances together delivered each once');
   } finally {
     receiver.answer = undefined;
     await second.close(2000);
