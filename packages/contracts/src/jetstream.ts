@@ -40,7 +40,8 @@ export const WEBHOOK_OUTBOX_API_SUBJECTS = {
     `$JS.API.CONSUMER.MSG.NEXT.${STREAMS.recordings}.${CONSUMERS.webhooks}`,
     // earlier revisions of a recording (is this write its ending?)
     `$JS.API.DIRECT.GET.${STREAMS.recordings}`,
-    // ack, nak with delay, term
+    // ack, nak with delay, term (the reply subjects of the messages; servers that use the longer form with
+    // domain and account hash, `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.…`, need `$JS.ACK.*.*.<stream>.<consumer>.>`)
     `$JS.ACK.${STREAMS.recordings}.${CONSUMERS.webhooks}.>`,
   ],
 } as const;
