@@ -42,6 +42,7 @@ export class WebhookOutbox {
   private closing: Promise<void> | undefined;
 
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly settings: WebhookSettings,
     private readonly earlier: EarlierWrites,
     private readonly logger: Logger,
@@ -53,7 +54,7 @@ export class WebhookOutbox {
     const config = webhookConsumerConfig(settings);
     // create-or-update: the last instance to start sets max_deliver and ack_wait for all
     await jsm.consumers.add(STREAMS.recordings, config);
-    const outbox = new WebhookOutbox(settings, earlierWritesFromStream(nc), logger, metrics);
+    const outbox = new WebhookOutbox(nc, settings, earlierWritesFromStream(nc), logger, metrics);
     const consumer = await nc.jetstream().consumers.get(STREAMS.recordings, CONSUMERS.webhooks);
     outbox.messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT });
     outbox.loop = outbox.run(outbox.messages);
@@ -77,6 +78,7 @@ export class WebhookOutbox {
   }
 
   private async handle(msg: JsMsg): Promise<void> {
+    this.logger.debug({ seq: msg.seq, deliveries: msg.info.redeliveryCount, closing: this.abort.signal.aborted }, 'webhook message received');
     const write = decodeCatalogWrite(msg.data, msg.headers?.get('KV-Operation') || undefined);
     if (write.kind === 'invalid') {
       this.logger.error({ seq: msg.seq, subject: msg.subject, reason: write.reason }, 'catalog write unreadable, no webhook');
@@ -124,8 +126,11 @@ export class WebhookOutbox {
   /** Stops pulling; a POST in flight is abandoned and nak'd, so the message goes to another instance. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.abort.abort();
+      // the server must know this instance stopped pulling before the naks: a nak'd message is redelivered
+      // at once, and a pull request of ours it still held would swallow it until ack_wait
       await this.messages?.close().catch(() => undefined);
+      await this.nc.flush().catch(() => undefined);
+      this.abort.abort();
       await Promise.allSettled([...this.inFlight]);
       await this.loop?.catch(() => undefined);
     })();
