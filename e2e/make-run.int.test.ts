@@ -137,6 +137,7 @@ test('a recorder killed with SIGKILL is restarted with backoff and the stack is 
   assert.ok(Number(line[1]) > 0, 'a backoff before the restart');
   const [, restarted] = await waitFor(() => (pidsOf('recorder-2').length === 2 ? pidsOf('recorder-2') : undefined), 'a new recorder-2 process', 30_000);
   assert.ok(restarted !== undefined && restarted !== victim && alive(restarted));
+  assert.equal(alive(victim), false, 'the killed process is gone (and reaped)');
   await waitFor(() => (output.includes('run-local: recorder-2 is ready again') ? true : undefined), 'recorder-2 ready again', 60_000);
   await waitFor(async () => ((await readyz())?.checks.recorders === 2 ? true : undefined), 'two recorders in /readyz again', 30_000);
   assert.equal(pidsOf('recorder-1').length, 1, 'the other recorder was left alone');
