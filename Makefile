@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .PHONY: help setup run test test-unit test-integration test-e2e typecheck clean
 
 help:
-	@echo "make run    start nats-server, recorder, media and signaling locally (http://localhost:8080)"
+	@echo "make run    start nats-server, recorder(s), media and signaling locally (http://localhost:8080); RECORDERS=N for N recorders"
 	@echo "make test   install everything needed and run unit, integration and end-to-end tests"
 
 setup:

@@ -2,6 +2,7 @@ export * from './error-codes.js';
 export * from './ids.js';
 export * from './subjects.js';
 export * from './buckets.js';
+export * from './jetstream.js';
 export * from './media-formats.js';
 export * from './recording.js';
 export * from './recording-cost.js';

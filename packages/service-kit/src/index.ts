@@ -5,6 +5,7 @@ export * from './nats-connection.js';
 export * from './rpc.js';
 export * from './lifecycle.js';
 export * from './supervised-process.js';
+export * from './restarting-process.js';
 export * from './ops-server.js';
 export * from './metrics.js';
 export * from './ids.js';

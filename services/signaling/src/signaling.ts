@@ -30,7 +30,7 @@ import { CatalogFeed, type FeedChange } from './recordings/catalog-feed.js';
 import { RecordingControl } from './recordings/recording-control.js';
 import { NatsObjectFiles } from './recordings/nats-object-files.js';
 import { LocalFiles, RecordingFiles } from './recordings/recording-files.js';
-import { WebhookNotifier } from './webhooks/webhook-notifier.js';
+import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { PublisherSessions } from './whip/publisher-sessions.js';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -86,7 +86,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   });
   placement.start();
   const publishers = new PublisherSessions({ media, placement, sessions, control, metrics, logger });
-  const webhooks = config.webhook ? new WebhookNotifier(config.webhook, feed, logger.child({ component: 'webhook' }), metrics) : undefined;
+  const webhooks = config.webhook ? await WebhookOutbox.start(nc, config.webhook, logger.child({ component: 'webhook' }), metrics) : undefined;
 
   let shuttingDown = false;
   const auth: AuthPolicy = { tokens: config.tokens };
