@@ -420,13 +420,36 @@ function connected(pc, timeoutMs) {
   });
 }
 
+/** Asks the encoder to keep the full capture resolution; browsers without the setting keep their default. */
+async function keepResolution(sender) {
+  try {
+    const params = sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    for (const encoding of params.encodings ?? []) encoding.scaleResolutionDownBy = 1;
+    await sender.setParameters(params);
+  } catch {
+    // not supported (or not before negotiation): contentHint 'detail' asks for the same
+  }
+}
+
 /** Publishes the camera to the server (WHIP, RFC 9725) and waits until media flows. */
 async function publish() {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   state.pc = pc;
   for (const track of state.stream.getTracks()) {
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [state.stream] });
-    if (track.kind === 'video') preferCodec(transceiver, els.codec.value);
+    if (track.kind === 'video') {
+      // a recording should look like the camera: by default Chromium starts small and scales up with its
+      // bandwidth estimate and QP, so short recordings are all ramp. 'detail' (and maintain-resolution
+      // below) make it keep the capture resolution and give up frame rate or quality instead.
+      track.contentHint = 'detail';
+    }
+    const init = { direction: 'sendonly', streams: [state.stream] };
+    if (track.kind === 'video') init.sendEncodings = [{ scaleResolutionDownBy: 1 }];
+    const transceiver = pc.addTransceiver(track, init);
+    if (track.kind === 'video') {
+      preferCodec(transceiver, els.codec.value);
+      await keepResolution(transceiver.sender);
+    }
   }
   pc.addEventListener('connectionstatechange', () => {
     if (pc !== state.pc) return;
