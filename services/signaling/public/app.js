@@ -660,6 +660,23 @@ function fileCheckNotice(recording) {
   return null;
 }
 
+/** a video that stood still this long lost frames (Chromium sends 20-30 per second, lower only under strain) */
+const FROZEN_MS = 1000;
+
+/**
+ * What the recording's stats say a person should know: packets lost on the way beyond what retransmissions
+ * brought back (frames were damaged or dropped), or a stretch of the file without frames.
+ */
+function lossNotice(recording) {
+  const stats = recording.status === 'done' ? recording.stats : null;
+  if (!stats) return null;
+  const unrepaired = (stats.packetsLost ?? 0) - (stats.packetsRetransmitted ?? 0);
+  if (unrepaired > 0) return `${stats.packetsLost} packets were lost on the way (${stats.packetsRetransmitted ?? 0} retransmitted): some frames may be damaged or missing.`;
+  const hasVideo = recording.tracks.some((t) => t.kind === 'video');
+  if (hasVideo && (stats.longestGapMs ?? 0) >= FROZEN_MS) return `The video has a gap of ${(stats.longestGapMs / 1000).toFixed(1)} s without frames.`;
+  return null;
+}
+
 const STATE_TEXT = { starting: 'Starting', recording: 'Recording', stopping: 'Saving', done: 'Ready', failed: 'Failed' };
 const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
@@ -680,7 +697,7 @@ function renderRecording(item, recording) {
   item.querySelector('.recording-meta').textContent = meta.join('  ·  ');
 
   const error = item.querySelector('.recording-error');
-  const notice = recording.error?.message ?? fileCheckNotice(recording);
+  const notice = recording.error?.message ?? fileCheckNotice(recording) ?? lossNotice(recording);
   error.hidden = !notice;
   error.textContent = notice ?? '';
 
