@@ -65,5 +65,10 @@ for (const codec of ['h264', 'vp8', 'vp9', 'av1'] as const) {
     assert.equal(small.length, 0, `under 960x540 in the first second: ${seen}`);
     const full = frames.find((f) => f.width === 1280 && f.height === 720);
     assert.ok(full && full.atSec <= 2, `1280x720 within 2 s: ${seen}`);
+    // and the recording says so: its first resolution, and the one most of the file has
+    const video = done.tracks.find((t) => t.kind === 'video');
+    assert.equal(`${video?.width}x${video?.height}`, '1280x720', seen);
+    const first = done.stats?.resolutionChanges?.[0];
+    assert.equal(first && `${first.width}x${first.height}@${first.atMs}`, `${frames[0]?.width}x${frames[0]?.height}@0`, `stats: ${JSON.stringify(done.stats)}; ${seen}`);
   });
 }
