@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording, RecordingReport } from '@recstack/contracts';
-import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
+import { applyFileCheck, applyIngestStats, applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
 
 const at = new Date('2025-01-01T00:00:10.000Z');
 
@@ -91,4 +91,30 @@ test('markStored moves only a finished entry whose file is the one uploaded', ()
   assert.equal(markStored(done, 'rec_other.mp4', 'nats', at), done);
   const open = markFirstKeyframe(entry({ status: 'starting', startedAt: null }), at);
   assert.equal(markStored(open, 'rec_1.mp4', 'nats', at), open);
+});
+
+const fileStats = { framesWritten: 120, keyframesReceived: 3, longestGapMs: 210, resolutionChanges: [{ atMs: 0, width: 640, height: 360 }, { atMs: 1500, width: 1280, height: 720 }] };
+const ingest = { packetsReceived: 900, packetsLost: 4, packetsRetransmitted: 12, keyframesRequested: 2 };
+
+test('stats: media\'s ingest counts and the recorder\'s file counts merge, in either order, neither undoing the other', () => {
+  const recorderFirst = applyIngestStats(applyReport(entry(), report({ stats: fileStats }), at), ingest, at);
+  const mediaFirst = applyReport(applyIngestStats(entry(), ingest, at), report({ stats: fileStats }), at);
+  const whole = { ...ingest, ...fileStats };
+  assert.deepEqual(recorderFirst.stats, whole);
+  assert.deepEqual(mediaFirst.stats, whole);
+  assert.equal(recorderFirst.status, 'done', 'ingest counts land on a done entry too');
+});
+
+test('stats: a part not written yet is null; a report without stats keeps what media wrote; the same counts again change nothing', () => {
+  const onlyIngest = applyIngestStats(entry(), ingest, at);
+  assert.equal(onlyIngest.stats?.framesWritten, null);
+  assert.equal(onlyIngest.stats?.resolutionChanges, null);
+  assert.deepEqual(applyReport(onlyIngest, report(), at).stats, onlyIngest.stats);
+  assert.equal(applyReport(entry(), report(), at).stats, undefined, 'no stats from an older recorder: none invented');
+  assert.equal(applyIngestStats(onlyIngest, ingest, new Date(at.getTime() + 1000)), onlyIngest);
+});
+
+test('stats: a salvaged file brings its file counts to a failed entry', () => {
+  const failed = entry({ status: 'failed', error: { code: 'RECORDER_UNAVAILABLE', message: 'gone' }, durationMs: null });
+  assert.deepEqual(applySalvageReport(failed, report({ stats: fileStats }), at).stats?.resolutionChanges, fileStats.resolutionChanges);
 });

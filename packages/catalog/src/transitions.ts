@@ -1,4 +1,4 @@
-import type { ErrorBody, FileCheck, Recording, RecordingReport, StopReason } from '@recstack/contracts';
+import { EMPTY_RECORDING_STATS, type ErrorBody, type FileCheck, type FileStats, type IngestStats, type Recording, type RecordingReport, type RecordingStats, type StopReason } from '@recstack/contracts';
 
 /**
  * Pure changes to a recording, one per event in its life. Each returns the updated recording, or the
@@ -37,11 +37,29 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     // a report says where the file ended up (the object store after a verified upload); older ones do not
     storage: report.storage ?? rec.storage,
     fileCheck: fileCheckOf(report),
+    ...withFileStats(rec, report.stats),
     updatedAt: at.toISOString(),
   };
   if (report.error) next.error = report.error;
   else delete next.error;
   return next;
+}
+
+/** The recorder's file counts join whatever media already wrote; a report without them changes nothing. */
+function withFileStats(rec: Recording, file: FileStats | undefined): { stats?: RecordingStats } {
+  if (!file) return rec.stats ? { stats: rec.stats } : {};
+  return { stats: { ...(rec.stats ?? EMPTY_RECORDING_STATS), ...file } };
+}
+
+/**
+ * Media's ingest counts for the recording (written when it stops, whatever the status by then: the recorder
+ * may have written `done` first). Only the ingest fields change, so the two writers never undo each other.
+ */
+export function applyIngestStats(rec: Recording, ingest: IngestStats, at: Date): Recording {
+  const current = rec.stats ?? EMPTY_RECORDING_STATS;
+  const next: RecordingStats = { ...current, ...ingest };
+  if (JSON.stringify(next) === JSON.stringify(current) && rec.stats) return rec;
+  return { ...rec, stats: next, updatedAt: at.toISOString() };
 }
 
 /** The decode check of a playable file; a failed file has none worth showing, a pending one none yet. */
@@ -81,6 +99,7 @@ export function applySalvageReport(rec: Recording, report: RecordingReport, at: 
     recorderId: report.recorderId,
     storage: report.storage ?? rec.storage,
     fileCheck: fileCheckOf(report),
+    ...withFileStats(rec, report.stats),
     error: { code: rec.error.code, message: `${rec.error.message}; the file was recovered up to that moment (${Math.round(report.durationMs / 1000)} s)` },
     updatedAt: at.toISOString(),
   };

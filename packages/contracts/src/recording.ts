@@ -20,6 +20,7 @@ export type StopReason = z.infer<typeof StopReasonSchema>;
 export const RecordedTrackSchema = z.object({
   kind: MediaKindSchema,
   codec: z.string().min(1),
+  /** video: the resolution most of the file has (by duration), not necessarily the first frame's */
   width: z.number().int().positive().optional(),
   height: z.number().int().positive().optional(),
   sampleRate: z.number().int().positive().optional(),
@@ -41,6 +42,66 @@ export const FileCheckSchema = z.object({
   scope: DecodeScopeSchema,
 });
 export type FileCheck = z.infer<typeof FileCheckSchema>;
+
+/** The video resolution from `atMs` (milliseconds from the file's first video frame) on. */
+export const ResolutionChangeSchema = z.object({
+  atMs: z.number().int().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type ResolutionChange = z.infer<typeof ResolutionChangeSchema>;
+
+/** What the media service saw arrive from the publisher while the recording ran (its video and audio tracks). */
+export const IngestStatsSchema = z.object({
+  /** RTP packets received, retransmissions included */
+  packetsReceived: z.number().int().nonnegative(),
+  /** packets missing from the sequence when the recording ended (Medooze's count, after retransmissions) */
+  packetsLost: z.number().int().nonnegative(),
+  /** packets that arrived as retransmissions (RTX), answering media's NACKs */
+  packetsRetransmitted: z.number().int().nonnegative(),
+  /** keyframe requests (PLI) media sent the publisher: at the start and after losses */
+  keyframesRequested: z.number().int().nonnegative(),
+});
+export type IngestStats = z.infer<typeof IngestStatsSchema>;
+
+/** What the recorder found in the file it wrote (its video track; audio-only files count audio frames). */
+export const FileStatsSchema = z.object({
+  framesWritten: z.number().int().nonnegative(),
+  /** keyframes that reached the file */
+  keyframesReceived: z.number().int().nonnegative(),
+  /** the longest interval between two consecutive frames, in ms */
+  longestGapMs: z.number().int().nonnegative(),
+  /** the first entry is the starting resolution; empty for audio only */
+  resolutionChanges: z.array(ResolutionChangeSchema).max(1000),
+});
+export type FileStats = z.infer<typeof FileStatsSchema>;
+
+/**
+ * What happened to a recording's media: each part written by the service that knows it, null until then
+ * (media writes the ingest counts when the recording stops, the recorder the file's with its report).
+ */
+export const RecordingStatsSchema = z.object({
+  packetsReceived: z.number().int().nonnegative().nullable(),
+  packetsLost: z.number().int().nonnegative().nullable(),
+  packetsRetransmitted: z.number().int().nonnegative().nullable(),
+  keyframesRequested: z.number().int().nonnegative().nullable(),
+  framesWritten: z.number().int().nonnegative().nullable(),
+  keyframesReceived: z.number().int().nonnegative().nullable(),
+  longestGapMs: z.number().int().nonnegative().nullable(),
+  resolutionChanges: z.array(ResolutionChangeSchema).max(1000).nullable(),
+});
+export type RecordingStats = z.infer<typeof RecordingStatsSchema>;
+
+export const EMPTY_RECORDING_STATS: RecordingStats = {
+  packetsReceived: null,
+  packetsLost: null,
+  packetsRetransmitted: null,
+  keyframesRequested: null,
+  framesWritten: null,
+  keyframesReceived: null,
+  longestGapMs: null,
+  resolutionChanges: null,
+};
 
 export const StorageKindSchema = z.enum(['local', 'nats']);
 export type StorageKind = z.infer<typeof StorageKindSchema>;
@@ -75,6 +136,8 @@ export const RecordingSchema = z.object({
   fileCheck: FileCheckSchema.nullable()
     .optional()
     .describe('decode check of a done file: null until the recorder has verified it in the background (RECORDER_VERIFY), and with RECORDER_VERIFY=off'),
+  /** what happened to the media (packets, losses, frames, resolution changes); absent from entries older than the field */
+  stats: RecordingStatsSchema.optional().describe('what happened to the media: ingest counts from media, file counts from the recorder; null fields are not known yet'),
   error: ErrorBodySchema.optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;

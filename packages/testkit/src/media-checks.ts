@@ -47,3 +47,26 @@ export async function firstVideoFrameIsKeyframe(path: string): Promise<boolean> 
   const first = json.frames?.[0];
   return first !== undefined && first.key_frame === 1;
 }
+
+export interface FrameSize {
+  /** seconds from the first video frame of the file */
+  atSec: number;
+  width: number;
+  height: number;
+  keyFrame: boolean;
+}
+
+/** Every decoded video frame's resolution, in presentation order, timed from the first video frame. */
+export async function videoFrameSizes(path: string): Promise<FrameSize[]> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height,pts_time,best_effort_timestamp_time,key_frame',
+    '-print_format', 'json', path,
+  ], { maxBuffer: 64 * 1024 * 1024 });
+  const json = JSON.parse(stdout) as { frames?: Array<{ width?: number; height?: number; pts_time?: string; best_effort_timestamp_time?: string; key_frame?: number }> };
+  const frames = (json.frames ?? [])
+    .map((f) => ({ t: Number(f.pts_time ?? f.best_effort_timestamp_time ?? 'NaN'), width: f.width ?? 0, height: f.height ?? 0, keyFrame: f.key_frame === 1 }))
+    .filter((f) => Number.isFinite(f.t))
+    .sort((a, b) => a.t - b.t);
+  const start = frames[0]?.t ?? 0;
+  return frames.map((f) => ({ atSec: f.t - start, width: f.width, height: f.height, keyFrame: f.keyFrame }));
+}

@@ -27,7 +27,7 @@ const withoutAnnouncedCap = (sdp: string) =>
   sdp
     .split('\r\n')
     .filter((l) => !/^b=(AS|TIAS):/.test(l))
-    .map((l) => l.replace(/;?x-google-max-bitrate=\d+/, '').replace(/^(a=fmtp:\d+) ?$/, '$1 '))
+    .map((l) => l.replace(/;?x-google-(max|start)-bitrate=\d+/g, '').replace(/^(a=fmtp:\d+) ?$/, '$1 '))
     .filter((l) => !/^a=fmtp:\d+ $/.test(l))
     .join('\r\n');
 
@@ -71,7 +71,7 @@ test(`MAX_VIDEO_KBPS=${CAP_KBPS}: announced in the answer; Chromium's video stay
   assert.match(video, new RegExp(`x-google-max-bitrate=${CAP_KBPS}`));
 
   const rembOnly = await publishAndSample(CAP_KBPS, 10, withoutAnnouncedCap);
-  assert.doesNotMatch(rembOnly.applied, /^b=|x-google-max-bitrate/m, 'the publisher was not told in the SDP');
+  assert.doesNotMatch(rembOnly.applied, /^b=|x-google-(max|start)-bitrate/m, 'the publisher was not told in the SDP');
   const uncapped = await publishAndSample(0, 10);
   const kbps = (xs: number[]) => xs.map((x) => Math.round(x / 1000)).join(' ');
   const seen = `capped: ${kbps(capped.samples)}; REMB only: ${kbps(rembOnly.samples)}; uncapped: ${kbps(uncapped.samples)} (kbit/s)`;

@@ -258,6 +258,7 @@ export class MediaService {
           return { chosen, incoming: handle.track };
         }),
         requestKeyframe: () => session.connection.requestKeyframe(),
+        receiveStats: () => session.connection.stats(),
       },
     );
     session.recording = recording;

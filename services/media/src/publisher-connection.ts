@@ -18,6 +18,8 @@ export interface TrackReceiveStats {
   codec: string;
   packetsReceived: number;
   packetsLost: number;
+  /** packets that arrived as retransmissions (RTX) */
+  packetsRetransmitted: number;
   nacksSent: number;
   plisSent: number;
   bitrateBps: number;
@@ -87,11 +89,12 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
       const byEncoding = await track.getStatsAsync();
       if (this.closed) return [];
       const sum: TrackReceiveStats = {
-        kind, codec: chosen.codec, packetsReceived: 0, packetsLost: 0, nacksSent: 0, plisSent: 0, bitrateBps: 0, rttMs: 0, width: undefined, height: undefined,
+        kind, codec: chosen.codec, packetsReceived: 0, packetsLost: 0, packetsRetransmitted: 0, nacksSent: 0, plisSent: 0, bitrateBps: 0, rttMs: 0, width: undefined, height: undefined,
       };
       for (const encoding of Object.values(byEncoding)) {
         sum.packetsReceived += encoding.numPackets ?? 0;
         sum.packetsLost += encoding.lostPackets ?? 0;
+        sum.packetsRetransmitted += encoding.rtx?.numPackets ?? 0;
         sum.nacksSent += encoding.media?.totalNACKs ?? 0;
         sum.plisSent += encoding.media?.totalPLIs ?? 0;
         sum.bitrateBps += encoding.bitrate ?? 0;

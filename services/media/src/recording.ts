@@ -17,9 +17,10 @@ import {
   type StopReason,
 } from '@recstack/contracts';
 import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
-import { markFailed, markStopping } from '@recstack/catalog';
+import { applyIngestStats, markFailed, markStopping } from '@recstack/catalog';
 import type { ChosenTrack } from './codec-choice.js';
 import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
+import { ingestDelta, type IngestCounters } from './ingest-stats.js';
 import { KeyframeRequester } from './keyframe-requester.js';
 import type { IncomingStreamTrack, Streamer } from './medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
@@ -69,7 +70,12 @@ export interface RecordingPlan {
   tracks: Array<{ chosen: ChosenTrack; incoming: IncomingStreamTrack }>;
   /** asks the publisher for a keyframe; false when it cannot (no video, connection closed) */
   requestKeyframe: () => boolean;
+  /** the session's receive counters per track; empty once the connection is closed */
+  receiveStats: () => Promise<IngestCounters[]>;
 }
+
+/** how often the receive counters are sampled while recording: the last sample stands in when the publisher is gone at the stop */
+const INGEST_SAMPLE_MS = 1000;
 
 export interface StopOptions {
   /** media decided to stop (publisher left, shutdown): mark the catalog entry `stopping` and say so */
@@ -109,6 +115,11 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private announcedEnd: RecordingOutcome | undefined;
   private announcedEndWaiters: Array<(o: RecordingOutcome) => void> = [];
   private listeningAt = 0;
+  /** receive counters when forwarding began, and the latest sample since */
+  private ingestStart: Promise<IngestCounters[] | undefined> | undefined;
+  private ingestLast: IngestCounters[] | undefined;
+  private ingestTimer: NodeJS.Timeout | undefined;
+  private ingestWritten = false;
   private readonly log: Logger;
 
   constructor(
@@ -146,6 +157,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     const error: ErrorBody = { code: 'RECORDER_UNAVAILABLE', message: `recorder ${this.recorderId ?? '?'} stopped answering` };
     this.log.error({ recorderId: this.recorderId }, 'recorder lost');
     this.teardown();
+    void this.writeIngestStats();
     // its pipeline may outlive it and still hold the ports
     this.lease?.quarantine();
     // a restarted recorder salvages the crash-safe file and writes the real outcome; markFailed changes
@@ -189,6 +201,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
         this.log,
       );
       this.state = 'active';
+      this.startIngestSampling();
       if (this.plan.tracks.some((t) => t.chosen.kind === 'video')) {
         this.keyframes = new KeyframeRequester(
           () => {
@@ -295,6 +308,8 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     // stop sending first: nothing may reach the recorder's ports after they are handed back
     this.teardown();
     if (options.initiatedByMedia) this.announceStopping(reason);
+    // before the report: the recorder's `done` then carries media's counts too (webhooks send that entry)
+    await this.writeIngestStats();
     this.log.info({ reason, recorderId: this.recorderId }, 'stopping recording');
     const outcome = await this.requestReport(reason, options.timeoutMs ?? this.deps.stopTimeoutMs);
     if (!outcome.ok && outcome.error.code === 'RECORDER_UNAVAILABLE') {
@@ -354,6 +369,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       // the recorder ended it (RTP timeout, its own shutdown, pipeline error): stop feeding it
       this.log.warn({ ok: outcome.ok, error: outcome.ok ? undefined : outcome.error }, 'recording ended by the recorder');
       this.teardown();
+      void this.writeIngestStats();
       this.endWithPorts(outcome);
     }
   }
@@ -361,6 +377,32 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private teardown(): void {
     this.keyframes?.stop();
     this.forwarder?.close();
+    if (this.ingestTimer) clearInterval(this.ingestTimer);
+    this.ingestTimer = undefined;
+  }
+
+  private startIngestSampling(): void {
+    const sample = () => this.plan.receiveStats().then((s) => (s.length > 0 ? s : undefined), () => undefined);
+    this.ingestStart = sample();
+    this.ingestTimer = setInterval(() => {
+      void sample().then((s) => {
+        if (s) this.ingestLast = s;
+      });
+    }, INGEST_SAMPLE_MS);
+    this.ingestTimer.unref();
+  }
+
+  /** Media's part of the recording's stats, once: what arrived from the publisher while it was forwarded. */
+  private async writeIngestStats(): Promise<void> {
+    if (this.ingestWritten || !this.ingestStart) return;
+    this.ingestWritten = true;
+    const start = await this.ingestStart;
+    const now = await this.plan.receiveStats().catch(() => []);
+    const end = now.length > 0 ? now : this.ingestLast;
+    if (!end) return;
+    const ingest = ingestDelta(start, end, this.keyframes?.requestsSent ?? 0);
+    this.log.info({ ingest }, 'recording ingest stats');
+    await this.writeCatalog((r) => applyIngestStats(r, ingest, new Date()));
   }
 
   /** Ports go back once the recorder is known to have let go of them; otherwise they sit out a quarantine. */

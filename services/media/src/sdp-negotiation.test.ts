@@ -5,7 +5,7 @@ import { DTLSInfo, ICEInfo, Setup, CandidateInfo } from 'semantic-sdp';
 import { ServiceError } from '@recstack/service-kit';
 import { chooseCodecs } from './codec-choice.js';
 import { readOfferedMedia } from './offer-media.js';
-import { buildAnswer, offersTransportCc } from './sdp-answer.js';
+import { buildAnswer, offersTransportCc, VIDEO_START_KBPS } from './sdp-answer.js';
 import { parseOffer } from './sdp-offer.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
@@ -107,6 +107,19 @@ test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=
     assert.doesNotMatch(audio, /^b=|x-google-max-bitrate/m, `${name}: audio is not capped`);
     const uncapped = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: 0 }).toString();
     assert.doesNotMatch(uncapped, /^b=|x-google-max-bitrate/m, `${name}: 0 is no cap`);
+  }
+});
+
+test('the answer starts the video bandwidth estimate at VIDEO_START_KBPS, never above the cap', () => {
+  for (const name of ['chromium-default', 'chromium-h264-first', 'chromium-vp9-first', 'chromium-av1-first']) {
+    const offer = parseOffer(fixture(name));
+    for (const [cap, start] of [[0, VIDEO_START_KBPS], [6000, VIDEO_START_KBPS], [800, 800]] as const) {
+      const answer = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: cap }).toString();
+      const [audio = '', video = ''] = answer.split(/\r?\nm=/).slice(1);
+      const payloadType = /^video \d+ [A-Z/]+ (\d+)/.exec(video)?.[1];
+      assert.match(video, new RegExp(`^a=fmtp:${payloadType} .*x-google-start-bitrate=${start}(;|$)`, 'm'), `${name}, cap ${cap}`);
+      assert.doesNotMatch(audio, /x-google-start-bitrate/, `${name}: not on audio`);
+    }
   }
 });
 

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { childEnvironment } from './child-env.js';
 import { stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { RecordedTrack } from '@recstack/contracts';
+import type { FileStats, RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from './errors.js';
+import { probeFileStats, type FileStatsResult } from './file-stats.js';
 
 /** What ffprobe found in a finished file. */
 export interface FileFacts {
@@ -14,6 +15,8 @@ export interface FileFacts {
   tracks: RecordedTrack[];
   /** the writing application the container names (`Lavf…` when FFmpeg wrote it) */
   encoder: string | undefined;
+  /** frames, keyframes, gaps and resolution changes; undefined when they could not be read */
+  stats?: FileStats;
 }
 
 export interface DecodeCheck {
@@ -91,7 +94,19 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   } catch (cause) {
     throw new FileInvalidError('ffprobe printed no readable description of the file', { cause });
   }
-  return parseProbe(json, size);
+  const facts = parseProbe(json, size);
+  return withStats(facts, await probeFileStats(path, tools, facts.tracks.some((t) => t.kind === 'video')));
+}
+
+/**
+ * The stats join the facts, and the video track's resolution becomes the one most of the file has: the
+ * container's stream header names the first frame's, which for a publisher that ramped up is a thumbnail.
+ */
+export function withStats(facts: FileFacts, result: FileStatsResult | undefined): FileFacts {
+  if (!result) return facts;
+  const { dominant } = result;
+  const tracks = facts.tracks.map((t) => (t.kind === 'video' && dominant ? { ...t, width: dominant.width, height: dominant.height } : t));
+  return { ...facts, tracks, stats: result.stats };
 }
 
 /**

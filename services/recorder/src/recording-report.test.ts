@@ -65,3 +65,12 @@ test('a report that does not wait for the decode says pending: not known yet, no
   assert.equal(report.decodeCheck, 'pending');
   assert.equal(report.decodesCleanly, false);
 });
+
+test('the file\'s stats travel in the report, done or failed; a probe without them sends none', () => {
+  const stats = { framesWritten: 160, keyframesReceived: 2, longestGapMs: 60, resolutionChanges: [{ atMs: 0, width: 640, height: 360 }] };
+  assert.deepEqual(buildReport(input({ file: { ok: true, facts: { ...facts, stats } } })).stats, stats);
+  const remuxFailed = buildReport(input({ plan: { ...plan, finalize: 'remux' }, file: { ok: true, facts: { ...facts, stats } }, finalizeProblem: 'x' }));
+  assert.equal(remuxFailed.status, 'failed');
+  assert.deepEqual(remuxFailed.stats, stats);
+  assert.equal(buildReport(input()).stats, undefined);
+});

@@ -40,6 +40,7 @@ export function buildReport(input: ReportInput): RecordingReport {
       sizeBytes: facts?.sizeBytes ?? 0,
       durationMs: facts?.durationMs ?? 0,
       tracks: facts?.tracks ?? [],
+      ...(facts?.stats ? { stats: facts.stats } : {}),
       decodesCleanly: false,
       ...(input.decode && input.decode !== 'pending' ? { decodeCheck: input.decode.scope } : {}),
       error,
@@ -59,6 +60,7 @@ export function buildReport(input: ReportInput): RecordingReport {
     sizeBytes: facts.sizeBytes,
     durationMs: facts.durationMs,
     tracks: facts.tracks,
+    ...(facts.stats ? { stats: facts.stats } : {}),
     ...(input.decode === 'pending'
       ? { decodesCleanly: false, decodeCheck: 'pending' }
       : { decodesCleanly: input.decode?.clean ?? false, decodeCheck: input.decode?.scope ?? 'none' }),

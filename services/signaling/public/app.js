@@ -420,13 +420,36 @@ function connected(pc, timeoutMs) {
   });
 }
 
+/** Asks the encoder to keep the full capture resolution; browsers without the setting keep their default. */
+async function keepResolution(sender) {
+  try {
+    const params = sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    for (const encoding of params.encodings ?? []) encoding.scaleResolutionDownBy = 1;
+    await sender.setParameters(params);
+  } catch {
+    // not supported (or not before negotiation): contentHint 'detail' asks for the same
+  }
+}
+
 /** Publishes the camera to the server (WHIP, RFC 9725) and waits until media flows. */
 async function publish() {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   state.pc = pc;
   for (const track of state.stream.getTracks()) {
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [state.stream] });
-    if (track.kind === 'video') preferCodec(transceiver, els.codec.value);
+    if (track.kind === 'video') {
+      // a recording should look like the camera: by default Chromium starts small and scales up with its
+      // bandwidth estimate and QP, so short recordings are all ramp. 'detail' (and maintain-resolution
+      // below) make it keep the capture resolution and give up frame rate or quality instead.
+      track.contentHint = 'detail';
+    }
+    const init = { direction: 'sendonly', streams: [state.stream] };
+    if (track.kind === 'video') init.sendEncodings = [{ scaleResolutionDownBy: 1 }];
+    const transceiver = pc.addTransceiver(track, init);
+    if (track.kind === 'video') {
+      preferCodec(transceiver, els.codec.value);
+      await keepResolution(transceiver.sender);
+    }
   }
   pc.addEventListener('connectionstatechange', () => {
     if (pc !== state.pc) return;
@@ -637,6 +660,23 @@ function fileCheckNotice(recording) {
   return null;
 }
 
+/** a video that stood still this long lost frames (Chromium sends 20-30 per second, lower only under strain) */
+const FROZEN_MS = 1000;
+
+/**
+ * What the recording's stats say a person should know: packets lost on the way beyond what retransmissions
+ * brought back (frames were damaged or dropped), or a stretch of the file without frames.
+ */
+function lossNotice(recording) {
+  const stats = recording.status === 'done' ? recording.stats : null;
+  if (!stats) return null;
+  const unrepaired = (stats.packetsLost ?? 0) - (stats.packetsRetransmitted ?? 0);
+  if (unrepaired > 0) return `${stats.packetsLost} packets were lost on the way (${stats.packetsRetransmitted ?? 0} retransmitted): some frames may be damaged or missing.`;
+  const hasVideo = recording.tracks.some((t) => t.kind === 'video');
+  if (hasVideo && (stats.longestGapMs ?? 0) >= FROZEN_MS) return `The video has a gap of ${(stats.longestGapMs / 1000).toFixed(1)} s without frames.`;
+  return null;
+}
+
 const STATE_TEXT = { starting: 'Starting', recording: 'Recording', stopping: 'Saving', done: 'Ready', failed: 'Failed' };
 const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
@@ -657,7 +697,7 @@ function renderRecording(item, recording) {
   item.querySelector('.recording-meta').textContent = meta.join('  ·  ');
 
   const error = item.querySelector('.recording-error');
-  const notice = recording.error?.message ?? fileCheckNotice(recording);
+  const notice = recording.error?.message ?? fileCheckNotice(recording) ?? lossNotice(recording);
   error.hidden = !notice;
   error.textContent = notice ?? '';
 

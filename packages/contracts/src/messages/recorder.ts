@@ -8,7 +8,7 @@ import {
   OutputAudioCodecSchema,
   VideoCodecSchema,
 } from '../media-formats.js';
-import { DecodeScopeSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
+import { DecodeScopeSchema, FileStatsSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
 import { RecordingCostTableSchema } from '../recording-cost.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
@@ -98,6 +98,8 @@ export const RecordingReportSchema = z.object({
    * the recordings folder; absent from recorders that predate the field (means `local`)
    */
   storage: StorageKindSchema.optional(),
+  /** what the file holds: frames, keyframes, the longest gap, resolution changes; absent from older recorders, or when the file could not be read */
+  stats: FileStatsSchema.optional(),
 });
 export type RecordingReport = z.infer<typeof RecordingReportSchema>;
 

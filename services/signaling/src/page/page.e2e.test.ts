@@ -133,6 +133,32 @@ test('a finished file with frames that do not decode carries a warning in the li
   }
 });
 
+test('a recording that lost packets beyond what was retransmitted carries a warning; one with every loss repaired does not', async () => {
+  const page = await openPage();
+  try {
+    const file = { framesWritten: 80, keyframesReceived: 2, longestGapMs: 120, resolutionChanges: [{ atMs: 0, width: 640, height: 480 }] };
+    const recordWith = async (ingest: { packetsReceived: number; packetsLost: number; packetsRetransmitted: number; keyframesRequested: number }) => {
+      h.recorder.stats = { ingest, file };
+      const { api, started } = await recordThroughApi(page);
+      await api(`/api/recordings/${started.id}/stop`, { method: 'POST' });
+      const item = page.locator(`.recording[data-recording-id="${started.id}"][data-status="done"]`);
+      await item.waitFor({ timeout: 5000 });
+      const body = (await (await api(`/api/recordings/${started.id}`)).json()) as { stats: unknown };
+      assert.deepEqual(body.stats, { ...ingest, ...file }, 'the API returns both parts of the stats');
+      return item;
+    };
+    const lossy = await recordWith({ packetsReceived: 900, packetsLost: 40, packetsRetransmitted: 10, keyframesRequested: 3 });
+    assert.equal(await lossy.locator('.state').textContent(), 'Ready', 'still playable');
+    assert.match((await lossy.locator('.recording-error').textContent()) ?? '', /40 packets were lost on the way \(10 retransmitted\)/);
+    assert.equal(await lossy.locator('.recording-error').isVisible(), true);
+    const repaired = await recordWith({ packetsReceived: 900, packetsLost: 5, packetsRetransmitted: 5, keyframesRequested: 1 });
+    assert.equal(await repaired.locator('.recording-error').isVisible(), false);
+  } finally {
+    h.recorder.stats = {};
+    await page.close();
+  }
+});
+
 test('a server error on Record is shown in words', async () => {
   h.media.behaviour.beforeCreate = () => {
     throw new ServiceError('AT_CAPACITY', 'full');

@@ -19,11 +19,13 @@ import {
   fileExtension,
   subjects,
   type CreateSessionReply,
+  type FileStats,
+  type IngestStats,
   type PublishedTrack,
   type RecordingReport,
   type StartRecordingReply,
 } from '@recstack/contracts';
-import { applyReport, markFirstKeyframe, type RecordingCatalog } from '@recstack/catalog';
+import { applyIngestStats, applyReport, markFirstKeyframe, type RecordingCatalog } from '@recstack/catalog';
 import { BadRequestError, ServiceError, encodeJson, publishEvent, request, serve, type Logger } from '@recstack/service-kit';
 
 /**
@@ -71,6 +73,8 @@ export class FakeRecorder {
   fileSize = 100_000;
   /** what the next reports say of the file's decode check */
   decodesCleanly = true;
+  /** what the next recordings' stats say: media's ingest counts (written as media would) and the file's */
+  stats: { ingest?: IngestStats; file?: FileStats } = {};
   private readonly subs: Subscription[] = [];
 
   constructor(
@@ -148,7 +152,10 @@ export class FakeRecorder {
       startedAt: state.startedAt.toISOString(),
       stoppedAt: stoppedAt.toISOString(),
       reason,
+      ...(this.stats.file ? { stats: this.stats.file } : {}),
     };
+    const { ingest } = this.stats;
+    if (ingest) await this.catalog.update(recordingId, (r) => applyIngestStats(r, ingest, stoppedAt));
     await this.catalog.update(recordingId, (r) => applyReport(r, report, stoppedAt));
     publishEvent(this.nc, subjects.events.recording(recordingId), RecordingEventSchema, { type: 'finished', recordingId, report, at: stoppedAt.toISOString() });
     return report;
