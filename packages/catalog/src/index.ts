@@ -1,4 +1,29 @@
-export * from './recording-catalog.js';
-export * from './transitions.js';
-export * from './recording-files-bucket.js';
-export * from './bucket-replicas.js';
+// The catalog's public surface, listed by the file that defines it; helpers not listed stay internal.
+// recording-catalog.ts
+export {
+  type CatalogChange,
+  CatalogConflictError,
+  RecordingCatalog,
+  RecordingExistsError,
+} from './recording-catalog.js';
+// transitions.ts
+export {
+  applyFileCheck,
+  applyIngestStats,
+  applyReport,
+  applySalvageReport,
+  claimRecording,
+  markFailed,
+  markFirstKeyframe,
+  markStopping,
+  markStored,
+} from './transitions.js';
+// recording-files-bucket.ts
+export {
+  openRecordingFiles,
+  RECORDING_FILES_STREAM,
+} from './recording-files-bucket.js';
+// bucket-replicas.ts
+export {
+  ensureReplicas,
+} from './bucket-replicas.js';

@@ -1,11 +1,67 @@
-export * from './errors.js';
-export * from './logger.js';
-export * from './config-loader.js';
-export * from './nats-connection.js';
-export * from './rpc.js';
-export * from './lifecycle.js';
-export * from './supervised-process.js';
-export * from './restarting-process.js';
-export * from './ops-server.js';
-export * from './metrics.js';
-export * from './ids.js';
+// What services take from the kit, listed by the file that defines it; helpers not listed stay internal.
+// errors.ts
+export {
+  BadRequestError,
+  errorCodeOf,
+  RemoteError,
+  ServiceError,
+  ShuttingDownError,
+  TimeoutError,
+  toErrorBody,
+  UnavailableError,
+} from './errors.js';
+// logger.ts
+export {
+  createLogger,
+  type Logger,
+} from './logger.js';
+// config-loader.ts
+export {
+  ConfigError,
+  env,
+  loadEnv,
+  natsEnvSchema,
+  natsSettings,
+  type NatsSettings,
+} from './config-loader.js';
+// nats-connection.ts
+export {
+  connectNats,
+} from './nats-connection.js';
+// rpc.ts
+export {
+  decodeMessage,
+  encodeJson,
+  gather,
+  publishEvent,
+  request,
+  serve,
+  subscribeEvents,
+} from './rpc.js';
+// lifecycle.ts
+export {
+  Lifecycle,
+} from './lifecycle.js';
+// supervised-process.ts
+export {
+  type ProcessExit,
+  type StopStep,
+  SupervisedProcess,
+} from './supervised-process.js';
+// restarting-process.ts
+export {
+  RestartingProcess,
+  type RestartScheduled,
+} from './restarting-process.js';
+// ops-server.ts
+export {
+  startOpsServer,
+} from './ops-server.js';
+// metrics.ts
+export {
+  createMetricsRegistry,
+} from './metrics.js';
+// ids.ts
+export {
+  newId,
+} from './ids.js';
