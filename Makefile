@@ -35,7 +35,7 @@ typecheck:
 	@npm run --silent typecheck
 
 clean:
-	rm -rf node_modules packages/*/dist services/*/dist e2e/dist packages/*/tsconfig.tsbuildinfo services/*/tsconfig.tsbuildinfo
+	rm -rf node_modules packages/*/dist services/*/dist e2e/dist packages/*/*.tsbuildinfo services/*/*.tsbuildinfo
 
 # --- deployment (deploy/README.md) ---
 .PHONY: compose-test k8s-validate nats-config

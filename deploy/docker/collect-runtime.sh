@@ -16,6 +16,10 @@ for dir in packages/contracts packages/service-kit packages/catalog "services/$s
   cp "$dir/package.json" "$out/$dir/"
   # declaration files are for the compiler, not for node
   (cd "$dir" && find dist -type f ! -name '*.d.ts' ! -name '*.d.ts.map' -exec cp --parents {} "$out/$dir/" \;)
+  # the build config leaves tests out of dist; a stale or hand-built dist must not smuggle them into the image
+  if find "$out/$dir/dist" \( -name '*.test.js' -o -path '*/testing/*' -o -path '*/fixtures/*' \) | grep -q .; then
+    echo "collect-runtime: $dir/dist holds test code" >&2; exit 1
+  fi
 done
 if [ -d "services/$service/public" ]; then
   cp -R "services/$service/public" "$out/services/$service/public"
