@@ -2,7 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { z } from 'zod';
 import type { ErrorCode } from '@recstack/contracts';
 import { BadRequestError, RemoteError, ServiceError, UnavailableError, request } from '@recstack/service-kit';
-import { InvalidReplyError } from '../http/http-error.js';
+import { InvalidReplyError } from '../errors.js';
 
 export interface CallOptions {
   /** for messages and metrics: which service is asked */

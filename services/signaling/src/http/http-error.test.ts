@@ -2,6 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES } from '@recstack/contracts';
 import { BadRequestError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
+import {
+  AlreadyRecordingError,
+  ForbiddenError,
+  ForeignSessionReplyError,
+  InvalidOfferError,
+  InvalidReplyError,
+  NoSuchRecordingError,
+  NoSuchSessionError,
+  RecordingDeletedError,
+  TooManySessionsError,
+  UnsafeFileNameError,
+  UnsupportedCodecError,
+  UnsupportedFormatError,
+} from '../errors.js';
 import { HttpError, STATUS_BY_CODE, UnauthorizedError, errorResponseBody, toHttpError } from './http-error.js';
 
 test('every error code of the contract has an HTTP status', () => {
@@ -71,4 +85,29 @@ test('every 503 carries a Retry-After that fits its cause', () => {
     const seconds = Number(toHttpError(new ServiceError(code as keyof typeof STATUS_BY_CODE, 'x')).headers['retry-after']);
     assert.ok(Number.isInteger(seconds) && seconds > 0, `${code}: ${seconds}`);
   }
+});
+
+test("signaling's domain errors carry no status: the edge's table answers them", () => {
+  const cases: Array<[ServiceError, number, string]> = [
+    [new NoSuchSessionError(), 404, 'no such session'],
+    [new NoSuchRecordingError(), 404, 'no such recording'],
+    [new AlreadyRecordingError('rec_1'), 409, 'the session is already being recorded; stop that recording first'],
+    [new RecordingDeletedError(), 409, 'the recording was deleted while it started'],
+    [new UnsupportedCodecError('video', 'H265'), 422, "the session's video codec H265 cannot be recorded"],
+    [new UnsupportedFormatError('mp4 cannot hold opus'), 400, 'mp4 cannot hold opus'],
+    [new InvalidOfferError('invalid SDP: no m= line'), 400, 'invalid SDP: no m= line'],
+    [new ForbiddenError(), 403, 'this token may only control the sessions it created'],
+    [new InvalidReplyError('media'), 502, 'the media service sent an invalid reply'],
+    [new ForeignSessionReplyError(), 502, 'the media service answered for another session'],
+    [new UnsafeFileNameError('the recording has an invalid file name', { cause: new Error('../x') }), 500, 'the recording has an invalid file name'],
+  ];
+  for (const [err, status, message] of cases) {
+    assert.ok(!('status' in err), `${err.name} has no status of its own`);
+    const answer = toHttpError(err);
+    assert.equal(answer.status, status, err.name);
+    assert.deepEqual(errorResponseBody(answer), { error: { code: err.code, message } }, err.name);
+  }
+  const quota = toHttpError(new TooManySessionsError(3));
+  assert.equal(quota.status, 429);
+  assert.equal(quota.headers['retry-after'], '10');
 });

@@ -1,5 +1,6 @@
 import type { ErrorBody, ErrorCode } from '@recstack/contracts';
 import { ServiceError } from '@recstack/service-kit';
+import { ForeignSessionReplyError, InvalidReplyError, TooManySessionsError, UnsafeFileNameError } from '../errors.js';
 
 /** The HTTP status for each error code a client can receive. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -116,26 +117,35 @@ export class MethodNotAllowedError extends HttpError {
   }
 }
 
-/** Another service answered with something that does not match the contract. */
-export class InvalidReplyError extends HttpError {
-  constructor(service: string, options?: { cause?: unknown }) {
-    super(502, 'INTERNAL', `the ${service} service sent an invalid reply`, options);
-  }
-}
+/**
+ * Errors answered differently from their code's row in STATUS_BY_CODE: a status or headers of their own,
+ * or (ownMessage) a server-side message in our own words, safe to show, kept instead of the fixed text.
+ */
+const ANSWER_BY_ERROR: ReadonlyArray<{ error: abstract new (...args: never[]) => ServiceError; status?: number; headers?: Record<string, string>; ownMessage?: true }> = [
+  // a place frees up only when one of the client's own sessions ends
+  { error: TooManySessionsError, headers: { 'retry-after': '10' } },
+  // the other service is at fault, not this one: a bad gateway
+  { error: InvalidReplyError, status: 502, ownMessage: true },
+  { error: ForeignSessionReplyError, status: 502, ownMessage: true },
+  { error: UnsafeFileNameError, ownMessage: true },
+];
 
 /**
- * Maps anything thrown while handling a request to an HTTP error. ServiceErrors keep their code; their
+ * Maps anything thrown while handling a request to an HTTP error: the only place a status is chosen for
+ * signaling's domain errors (errors.ts). ServiceErrors keep their code; their
  * message is kept for a client error (it explains what to fix) and replaced by a fixed text for a
  * server-side one (a remote message may name hosts, subjects or child output). Anything else is an
- * internal error whose details stay in the log. Throw an HttpError to choose the words yourself.
+ * internal error whose details stay in the log. Only the edge (routes, app.ts, http/) throws HttpError itself.
  */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ServiceError) {
-    const status = STATUS_BY_CODE[err.code] ?? 500;
+    const own = ANSWER_BY_ERROR.find((answer) => err instanceof answer.error);
+    const status = own?.status ?? STATUS_BY_CODE[err.code] ?? 500;
     const retry = status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS[err.code] ?? 5) } : undefined;
-    const message = status >= 500 ? (SERVER_SIDE_MESSAGE[err.code] ?? 'internal error') : err.message;
-    return new HttpError(status, err.code, message, { cause: err, ...(retry ? { headers: retry } : {}) });
+    const headers = { ...retry, ...own?.headers };
+    const message = status >= 500 && !own?.ownMessage ? (SERVER_SIDE_MESSAGE[err.code] ?? 'internal error') : err.message;
+    return new HttpError(status, err.code, message, { cause: err, ...(Object.keys(headers).length > 0 ? { headers } : {}) });
   }
   return new HttpError(500, 'INTERNAL', 'internal error', { cause: err });
 }

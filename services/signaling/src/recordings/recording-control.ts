@@ -17,35 +17,12 @@ import { RemoteError, ServiceError, TimeoutError, newId, type Logger } from '@re
 import type { MediaClient } from '../backends/media-client.js';
 import type { RecorderClient } from '../backends/recorder-client.js';
 import type { SessionDirectory } from '../backends/session-directory.js';
-import { HttpError, NotFoundError, toHttpError } from '../http/http-error.js';
+import { AlreadyRecordingError, NoSuchRecordingError, NoSuchSessionError, RecordingDeletedError, UnsupportedCodecError, UnsupportedFormatError } from '../errors.js';
+import { toHttpError } from '../http/http-error.js';
 import type { SignalingMetrics } from '../metrics.js';
 import type { CatalogFeed } from './catalog-feed.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { RecordingFiles } from './recording-files.js';
-
-export class AlreadyRecordingError extends HttpError {
-  constructor(readonly recordingId: string | undefined) {
-    super(409, 'ALREADY_RECORDING', 'the session is already being recorded; stop that recording first');
-  }
-}
-
-export class UnsupportedFormatError extends HttpError {
-  constructor(message: string) {
-    super(400, 'UNSUPPORTED_FORMAT', message);
-  }
-}
-
-export class NoSuchSessionError extends NotFoundError {
-  constructor() {
-    super('NO_SUCH_SESSION', 'no such session');
-  }
-}
-
-export class NoSuchRecordingError extends NotFoundError {
-  constructor() {
-    super('NO_SUCH_RECORDING', 'no such recording');
-  }
-}
 
 export interface StartOptions {
   container?: Container | undefined;
@@ -134,7 +111,7 @@ export class RecordingControl {
       // media writes the recorder id too; writing it here as well keeps the entry right if media's write is late
       const stored = await catalog.update(id, (r) => (r.recorderId === reply.recorderId ? r : { ...r, recorderId: reply.recorderId, updatedAt: new Date().toISOString() }));
       log.info({ recorderId: reply.recorderId }, 'recording started');
-      if (!stored) throw new HttpError(409, 'CONFLICT', 'the recording was deleted while it started');
+      if (!stored) throw new RecordingDeletedError();
       return stored;
     } catch (err) {
       await this.undoStart(id, session, err, log);
@@ -283,8 +260,8 @@ function resolveFormat(session: PublisherSession, options: StartOptions): { cont
   const audioTrack = session.tracks.find((t) => t.kind === 'audio');
   const video = videoTrack ? VideoCodecSchema.safeParse(videoTrack.codec) : undefined;
   const audio = audioTrack ? AudioCodecSchema.safeParse(audioTrack.codec) : undefined;
-  if (video && !video.success) throw new HttpError(422, 'UNSUPPORTED_CODEC', `the session's video codec ${videoTrack?.codec} cannot be recorded`);
-  if (audio && !audio.success) throw new HttpError(422, 'UNSUPPORTED_CODEC', `the session's audio codec ${audioTrack?.codec} cannot be recorded`);
+  if (video && !video.success) throw new UnsupportedCodecError('video', videoTrack?.codec);
+  if (audio && !audio.success) throw new UnsupportedCodecError('audio', audioTrack?.codec);
   const resolved = resolveOutputFormat({ video: video?.data, audio: audio?.data, container: options.container, audioCodec: options.audioCodec });
   if (!resolved.ok) throw new UnsupportedFormatError(resolved.message);
   return resolved.format;

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { realpath, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import type { Recording } from '@recstack/contracts';
-import { HttpError } from '../http/http-error.js';
+import { UnsafeFileNameError } from '../errors.js';
 
 /** A file name as the recorder writes it: `<id>.<extension>`, one path segment, nothing to escape with. */
 const SAFE_FILE_NAME = /^[A-Za-z0-9_-]{1,64}\.[a-z0-9]{1,8}$/;
@@ -73,14 +73,14 @@ export class LocalFiles implements FileSource {
 
   /** The real path of the file inside the folder; undefined when it does not exist. Throws when it would lie outside. */
   private async resolve(fileName: string): Promise<string | undefined> {
-    if (!SAFE_FILE_NAME.test(fileName)) throw new HttpError(500, 'INTERNAL', 'the recording has an invalid file name', { cause: new Error(`refused file name ${JSON.stringify(fileName)}`) });
+    if (!SAFE_FILE_NAME.test(fileName)) throw new UnsafeFileNameError('the recording has an invalid file name', { cause: new Error(`refused file name ${JSON.stringify(fileName)}`) });
     const dir = await realpath(this.dir).catch(() => undefined);
     if (!dir) return undefined;
     const real = await realpath(join(dir, fileName)).catch(() => undefined);
     if (!real) return undefined;
     const rel = relative(dir, real);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new HttpError(500, 'INTERNAL', 'the recording file is outside the recordings folder', { cause: new Error(`${fileName} resolves to ${real}`) });
+      throw new UnsafeFileNameError('the recording file is outside the recordings folder', { cause: new Error(`${fileName} resolves to ${real}`) });
     }
     return real;
   }

@@ -1,5 +1,5 @@
 import { IdSchema } from '@recstack/contracts';
-import { NoSuchRecordingError, NoSuchSessionError } from '../recordings/recording-control.js';
+import { NoSuchRecordingError, NoSuchSessionError } from '../errors.js';
 
 /** A path id that cannot be valid names nothing that exists: 404, like any unknown id. */
 export function sessionIdParam(value: string | undefined): string {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientSessionQuota, TooManySessionsError } from './client-session-quota.js';
+import { TooManySessionsError } from '../errors.js';
+import { ClientSessionQuota } from './client-session-quota.js';
 
 test('a client holds at most the limit, counting creates in flight; ended sessions free their place', async () => {
   const quota = new ClientSessionQuota(2);

@@ -1,10 +1,4 @@
-import { HttpError } from '../http/http-error.js';
-
-export class TooManySessionsError extends HttpError {
-  constructor(limit: number) {
-    super(429, 'TOO_MANY_SESSIONS', `this client already holds ${limit} publisher sessions; end one first (DELETE its WHIP resource)`, { headers: { 'retry-after': '10' } });
-  }
-}
+import { TooManySessionsError } from '../errors.js';
 
 /**
  * Fair share of publisher sessions: one client (its token, or its address without tokens) holds at most

@@ -3,9 +3,9 @@ import { ServiceError, newId, type Logger } from '@recstack/service-kit';
 import type { MediaClient } from '../backends/media-client.js';
 import type { MediaPlacement } from '../backends/media-placement.js';
 import type { SessionDirectory } from '../backends/session-directory.js';
-import { HttpError } from '../http/http-error.js';
 import type { SignalingMetrics } from '../metrics.js';
-import { NoSuchSessionError, type RecordingControl } from '../recordings/recording-control.js';
+import { ForeignSessionReplyError, InvalidOfferError, NoSuchSessionError } from '../errors.js';
+import type { RecordingControl } from '../recordings/recording-control.js';
 import { checkSdpOffer } from './sdp-check.js';
 
 export interface PublisherSessionsDeps {
@@ -26,12 +26,12 @@ export class PublisherSessions {
     const check = checkSdpOffer(offer);
     if (!check.ok) {
       this.deps.metrics.sessionsCreated.inc({ result: 'BAD_REQUEST' });
-      throw new HttpError(400, 'BAD_REQUEST', check.message);
+      throw new InvalidOfferError(check.message);
     }
     const sessionId = newId('ses');
     try {
       const reply = await (this.deps.placement ?? this.deps.media).createSession(sessionId, offer);
-      if (reply.sessionId !== sessionId) throw new HttpError(502, 'INTERNAL', 'the media service answered for another session');
+      if (reply.sessionId !== sessionId) throw new ForeignSessionReplyError();
       this.deps.metrics.sessionsCreated.inc({ result: 'ok' });
       this.deps.logger.info({ sessionId, mediaId: reply.mediaId, tracks: reply.tracks }, 'publisher session created');
       return reply;

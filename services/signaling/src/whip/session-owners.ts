@@ -1,7 +1,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { BUCKETS } from '@recstack/contracts';
 import type { Principal } from '../http/auth.js';
-import { HttpError } from '../http/http-error.js';
+import { ForbiddenError } from '../errors.js';
 
 /**
  * Which principal created each publisher session, so a publish token can control its own sessions'
@@ -30,11 +30,5 @@ export class SessionOwners {
     const entry = await this.kv.get(sessionId);
     const owner = entry && entry.operation === 'PUT' ? entry.string() : undefined;
     if (owner !== principal.key) throw new ForbiddenError();
-  }
-}
-
-export class ForbiddenError extends HttpError {
-  constructor() {
-    super(403, 'FORBIDDEN', 'this token may only control the sessions it created');
   }
 }
