@@ -19,7 +19,7 @@ const dirs = given.length > 0
   ? given.map((d) => resolve(d))
   : [...readdirSync(overlaysDir).map((d) => join(overlaysDir, d)).filter((d) => statSync(d).isDirectory()), join(repoRoot, 'deploy', 'k8s', 'loadtest')];
 
-const serviceEnv = loadServiceEnv(repoRoot);
+const serviceEnv = loadServiceEnv();
 for (const [service, env] of serviceEnv) console.log(`config: services/${service}/src/config.ts reads ${env.variables.size} variables`);
 let failed = 0;
 for (const dir of dirs) {

@@ -1,7 +1,7 @@
 import { containersOf, describe, isRecord, podTemplateOf, type ContainerView, type K8sObject } from './k8s-object.js';
 import { splitImage } from './kustomize.js';
 import type { Problem } from './schema-check.js';
-import type { ServiceEnv } from './config-env.js';
+import { readServiceEnv, type ServiceEnv } from './config-env.js';
 
 /**
  * The checks a schema cannot make, because they relate objects to each other or to the code:
@@ -66,7 +66,7 @@ export function crossCheck(objects: K8sObject[], options: CrossCheckOptions): Pr
         break;
     }
   }
-  checkMediaPorts(pods, objects, report);
+  checkMediaPorts(pods, objects, options.serviceEnv.get('media') ?? readServiceEnv('media'), report);
   return problems;
 }
 
@@ -221,6 +221,12 @@ function envValue(container: ContainerView, name: string): string | undefined {
   return container.env?.find((e) => e.name === name)?.value;
 }
 
+/** The variable's value in the manifest, else the service's own default (its config schema's). */
+function effectiveValue(container: ContainerView, env: ServiceEnv | undefined, name: string): number | undefined {
+  const value = envValue(container, name) ?? env?.defaults.get(name);
+  return value === undefined ? undefined : Number(value);
+}
+
 function checkContainer(pod: Pod, container: ContainerView, report: (o: K8sObject, m: string) => void): void {
   const where = `container ${container.name}`;
   if (!container.image) report(pod.owner, `${where} has no image`);
@@ -338,8 +344,9 @@ function checkServiceUrls(pod: Pod, container: ContainerView, objects: K8sObject
 function checkGracePeriod(pod: Pod, serviceEnv: Map<string, ServiceEnv>, report: (o: K8sObject, m: string) => void): void {
   const grace = (pod.spec.terminationGracePeriodSeconds as number | undefined) ?? 30;
   for (const container of pod.containers) {
-    if (!serviceEnv.has(container.name)) continue;
-    const shutdown = Number(envValue(container, 'SHUTDOWN_TIMEOUT_SECONDS') ?? 30);
+    const env = serviceEnv.get(container.name);
+    if (!env) continue;
+    const shutdown = effectiveValue(container, env, 'SHUTDOWN_TIMEOUT_SECONDS') ?? 30;
     // the service drains for up to SHUTDOWN_TIMEOUT_SECONDS; the kubelet's SIGKILL must come later
     if (grace < shutdown + 5) {
       report(pod.owner, `terminationGracePeriodSeconds ${grace} is not longer than SHUTDOWN_TIMEOUT_SECONDS ${shutdown} of ${container.name} (+5 s margin): recordings would be killed before they are finalized`);
@@ -352,12 +359,17 @@ function checkGracePeriod(pod: Pod, serviceEnv: Map<string, ServiceEnv>, report:
  * of them), its policy must open that range, and the recorders' policy must open media's
  * RECORDER_PORT_MIN..MAX to media pods.
  */
-function checkMediaPorts(pods: Pod[], objects: K8sObject[], report: (o: K8sObject, m: string) => void): void {
+function checkMediaPorts(pods: Pod[], objects: K8sObject[], env: ServiceEnv | undefined, report: (o: K8sObject, m: string) => void): void {
   for (const pod of pods) {
     const media = pod.containers.find((c) => c.name === 'media');
     if (!media) continue;
-    const min = Number(envValue(media, 'MEDIA_UDP_PORT_MIN') ?? 40000);
-    const max = Number(envValue(media, 'MEDIA_UDP_PORT_MAX') ?? 40099);
+    const setting = (name: string): number => {
+      const value = effectiveValue(media, env, name);
+      if (value === undefined) throw new Error(`media's ${name} has no default in its config schema and is not set`);
+      return value;
+    };
+    const min = setting('MEDIA_UDP_PORT_MIN');
+    const max = setting('MEDIA_UDP_PORT_MAX');
     const udp = (media.ports ?? []).filter((p) => p.protocol === 'UDP');
     const published = new Set(udp.filter((p) => p.hostPort === p.containerPort).map((p) => p.containerPort));
     const missing: number[] = [];
@@ -368,7 +380,7 @@ function checkMediaPorts(pods: Pod[], objects: K8sObject[], report: (o: K8sObjec
     // media's own sizing (services/media/src/main.ts): a port per endpoint, and an RTP and an RTCP port per
     // recorded track (two tracks) of every session. Unset, MEDIA_ENDPOINTS is the node's core count, unknown
     // here: at least one is counted
-    const sessions = Number(envValue(media, 'MAX_SESSIONS') ?? 50);
+    const sessions = setting('MAX_SESSIONS');
     const endpoints = Number(envValue(media, 'MEDIA_ENDPOINTS') ?? 1);
     if (endpoints + 4 * sessions > max - min + 1) {
       report(
@@ -392,8 +404,8 @@ function checkMediaPorts(pods: Pod[], objects: K8sObject[], report: (o: K8sObjec
     if (policies.length > 0 && !policies.some((policy) => opens(policy, isMedia, min, max))) {
       report(pod.owner, `no NetworkPolicy lets clients reach media's UDP ${min}-${max}`);
     }
-    const recorderMin = Number(envValue(media, 'RECORDER_PORT_MIN') ?? 50000);
-    const recorderMax = Number(envValue(media, 'RECORDER_PORT_MAX') ?? 50999);
+    const recorderMin = setting('RECORDER_PORT_MIN');
+    const recorderMax = setting('RECORDER_PORT_MAX');
     if (policies.length > 0 && pods.some(isRecorder) && !policies.some((policy) => opens(policy, isRecorder, recorderMin, recorderMax, isMedia))) {
       report(pod.owner, `no NetworkPolicy lets media reach the recorders' UDP ${recorderMin}-${recorderMax} (RECORDER_PORT_MIN..MAX)`);
     }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envNamesIn, type ServiceEnv } from './config-env.js';
+import { readServiceEnv, type ServiceEnv } from './config-env.js';
 import { renderKustomization } from './kustomize.js';
 import { applyJsonPatch, strategicMerge } from './patches.js';
 import { loadServiceEnv, validateOverlay } from './validate.js';
@@ -13,15 +13,11 @@ import { checkNatsConfigs } from './nats-config-check.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(here, '..', '..');
 
-/** What a recorder config.ts reads, as the env check sees it (the real one may not exist in a test run). */
+/** What a recorder config.ts reads, as the env check sees it (a small stand-in for the real schema). */
 function recorderEnv(): Map<string, ServiceEnv> {
-  const variables = envNamesIn(
-    `const schema = natsEnvSchema.extend({ RECORDER_HOST: env.string('127.0.0.1'), SHUTDOWN_TIMEOUT_SECONDS: env.seconds(30), 'OPS_PORT': env.port(9102) });`,
-    'config.ts',
-  );
-  variables.delete('natsEnvSchema');
-  for (const name of ['NATS_URL', 'NATS_TOKEN']) variables.add(name);
-  return new Map([['recorder', { service: 'recorder', file: 'services/recorder/src/config.ts', variables }]]);
+  const variables = new Set(['NATS_URL', 'NATS_TOKEN', 'RECORDER_HOST', 'SHUTDOWN_TIMEOUT_SECONDS', 'OPS_PORT']);
+  const defaults = new Map<string, unknown>([['SHUTDOWN_TIMEOUT_SECONDS', 30]]);
+  return new Map([['recorder', { service: 'recorder', file: 'services/recorder/src/config.ts', variables, defaults }]]);
 }
 
 test('the broken fixture is rejected, each defect with a message that names it', () => {
@@ -40,7 +36,7 @@ test('the broken fixture is rejected, each defect with a message that names it',
 });
 
 test('the committed overlays render and pass every check', () => {
-  const serviceEnv = loadServiceEnv(repoRoot);
+  const serviceEnv = loadServiceEnv();
   for (const overlay of ['dev', 'production']) {
     const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'overlays', overlay), serviceEnv);
     assert.deepEqual(report.problems, [], `${overlay}: ${report.problems.map((p) => `${p.object}: ${p.message}`).join('\n')}`);
@@ -52,7 +48,7 @@ test('the committed overlays render and pass every check', () => {
 });
 
 test("the load generator's Job renders, passes every check and shares the publishers out by completion index", () => {
-  const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'loadtest'), loadServiceEnv(repoRoot));
+  const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'loadtest'), loadServiceEnv());
   assert.deepEqual(report.problems, [], report.problems.map((p) => `${p.object}: ${p.message}`).join('\n'));
   const job = report.objects.find((o) => o.kind === 'Job') as unknown as {
     spec: { completionMode: string; completions: number; parallelism: number; template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
@@ -155,15 +151,17 @@ test('JSON 6902 patch: add, replace, remove, test', () => {
   assert.throws(() => applyJsonPatch(doc, [{ op: 'replace', path: '/missing', value: 1 }]), /does not exist/);
 });
 
-test('config.ts parsing finds schema keys, direct reads and the shared NATS schema', () => {
-  const names = envNamesIn(
-    `import { natsEnvSchema } from '@recstack/service-kit';
-     const schema = natsEnvSchema.extend({ HTTP_PORT: env.port(8080), 'API_TOKEN': z.string().optional(), nested: { NOT_ENV: 1 } });
-     const other = z.object({ STORAGE: z.enum(['local', 'nats']) });
-     const direct = process.env.DIRECT_READ;`,
-    'config.ts',
-  );
-  assert.deepEqual([...names].sort(), ['API_TOKEN', 'DIRECT_READ', 'HTTP_PORT', 'STORAGE', 'natsEnvSchema']);
+test("each service's exported env schema gives its variables and the defaults the checks use", () => {
+  const media = readServiceEnv('media');
+  assert.ok(media, 'media exports its schema');
+  for (const name of ['NATS_URL', 'NATS_PASSWORD', 'MEDIA_UDP_PORT_MIN', 'MEDIA_UDP_PORT_MAX', 'MAX_SESSIONS']) assert.ok(media.variables.has(name), name);
+  // the checks read media's own defaults, not a copy of them
+  assert.equal(media.defaults.get('MEDIA_UDP_PORT_MAX'), 40200);
+  assert.equal(media.defaults.get('MEDIA_UDP_PORT_MIN'), 40000);
+  assert.equal(media.defaults.has('MEDIA_ID'), false, 'an optional variable has no default');
+  assert.ok(readServiceEnv('recorder')?.variables.has('RECORDINGS_DIR'));
+  assert.ok(readServiceEnv('signaling')?.variables.has('HTTP_PORT'));
+  assert.equal(readServiceEnv('nonexistent'), undefined);
 });
 
 test('docker-compose.yml sets only variables the services read', async () => {
@@ -172,7 +170,7 @@ test('docker-compose.yml sets only variables the services read', async () => {
   const file = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, { environment?: Record<string, unknown> }>;
   };
-  const serviceEnv = loadServiceEnv(repoRoot);
+  const serviceEnv = loadServiceEnv();
   for (const service of ['signaling', 'media', 'recorder']) {
     const reads = serviceEnv.get(service)?.variables;
     assert.ok(reads, `services/${service}/src/config.ts exists`);

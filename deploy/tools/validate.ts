@@ -15,11 +15,11 @@ export interface OverlayReport {
   problems: Problem[];
 }
 
-/** The environment variables each service's config.ts reads, by container name (= service name). */
-export function loadServiceEnv(repoRoot: string): Map<string, ServiceEnv> {
+/** The environment variables each service's config.ts reads (its exported schema), by container name (= service name). */
+export function loadServiceEnv(): Map<string, ServiceEnv> {
   const map = new Map<string, ServiceEnv>();
   for (const service of SERVICES) {
-    const env = readServiceEnv(repoRoot, service);
+    const env = readServiceEnv(service);
     if (env) map.set(service, env);
   }
   return map;

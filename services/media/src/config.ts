@@ -106,6 +106,12 @@ const schema = natsEnvSchema
     }
   });
 
+/**
+ * Every variable media reads, with its default and validation: `@recstack/media/config` exports it, and
+ * deploy/tools checks the manifests against it.
+ */
+export const envSchema = schema;
+
 export type LogLevel = z.infer<typeof schema>['LOG_LEVEL'];
 
 export interface MediaConfig {

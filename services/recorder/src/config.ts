@@ -100,6 +100,12 @@ const RecorderEnvSchema = natsEnvSchema.extend({
     }
   });
 
+/**
+ * Every variable recorder reads, with its default and validation: `@recstack/recorder/config` exports it, and
+ * deploy/tools checks the manifests against it.
+ */
+export const envSchema = RecorderEnvSchema;
+
 export interface RecorderConfig {
   service: 'recorder';
   nats: NatsSettings;

@@ -71,6 +71,12 @@ const schema = natsEnvSchema.extend({
   PUBLIC_DIR: env.string(DEFAULT_PUBLIC_DIR),
 });
 
+/**
+ * Every variable signaling reads, with its default and validation: `@recstack/signaling/config` exports it, and
+ * deploy/tools checks the manifests against it.
+ */
+export const envSchema = schema;
+
 export interface SignalingConfig {
   nats: NatsSettings;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
