@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@recstack/service-kit';
 import { ProcessSampler, RtpReplay, freeUdpRange, probe, reapedChildrenCpu, type RtpDump } from '@recstack/testkit';
-import { loadConfig } from '../services/recorder/src/config.js';
-import { finalizeFile } from '../services/recorder/src/file-finalizer.js';
-import { decodeFile, probeFile } from '../services/recorder/src/file-probe.js';
-import { portsBoundBy } from '../services/recorder/src/udp-ports.js';
+import { decodeFile, finalizeFile, loadConfig, portsBoundBy, probeFile } from '@recstack/recorder';
 import type { Subject } from './subjects.js';
 
 export interface CpuResult {

@@ -3,9 +3,7 @@ import type { Engine, OutputAudioCodec, RecorderStartRequest, RtpTrackSpec } fro
 import { newId } from '@recstack/service-kit';
 // The recorder's own pure builders, imported from its sources: the package has no entry point for them
 // (its `main` is the service itself), see bench/README.md.
-import { loadConfig } from '../services/recorder/src/config.js';
-import { childLaunch } from '../services/recorder/src/engine.js';
-import { planRecording, type RecordingPlan } from '../services/recorder/src/recording-plan.js';
+import { childLaunch, loadConfig, planRecording, type RecordingPlan } from '@recstack/recorder';
 import { AUDIO_PT, VIDEO_PT } from './rtp-dump.js';
 
 /** Where the replay sends: RTP ports (RTCP on port + 1). */

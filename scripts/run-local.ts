@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NATS_SERVICES, natsAuthorizationConfig, natsUser, type NatsService } from '@recstack/contracts';
 import { createLogger, RestartingProcess, SupervisedProcess, type RestartScheduled } from '@recstack/service-kit';
-import { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from '../services/media/src/socket-buffers.js';
+import { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from '@recstack/media';
 
 const root = resolve(import.meta.dirname, '..');
 const logger = createLogger('run-local', 'silent');

@@ -1,0 +1,16 @@
+// The recorder's public entry for tools outside the service (bench/): how a recording is planned and its
+// child launched exactly as the service does it, and the checks of a finished file. The service itself
+// starts from main.ts.
+
+// config.ts
+export { loadConfig, type RecorderConfig } from './config.js';
+// recording-plan.ts
+export { planRecording, type RecordingPlan } from './recording-plan.js';
+// engine.ts
+export { childLaunch } from './engine.js';
+// udp-ports.ts
+export { portsBoundBy } from './udp-ports.js';
+// file-finalizer.ts
+export { finalizeFile } from './file-finalizer.js';
+// file-probe.ts
+export { decodeFile, probeFile } from './file-probe.js';
