@@ -40,8 +40,8 @@ const PODMAN_SOCKET = '/run/podman/podman.sock';
 
 /**
  * Where the workplace's container-engine tool may be: CONTAINER_ENGINE_TOOL, then `shared/tools/` next to
- * the checkout or next to any folder above it (a clone for CI may sit deeper than the working copy), then
- * the workplace's own `/work/shared/tools/`.
+ * the checkout or next to any folder above it (a clone for CI may sit deeper than the working copy). No
+ * machine's own path is built in: a checkout elsewhere names the tool with CONTAINER_ENGINE_TOOL.
  */
 export function engineToolCandidates(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: string[] = [];
@@ -50,7 +50,6 @@ export function engineToolCandidates(repoRoot: string, env: NodeJS.ProcessEnv = 
     candidates.push(join(dir, '..', 'shared', 'tools', 'container-engine'));
     if (dirname(dir) === dir) break;
   }
-  candidates.push('/work/shared/tools/container-engine');
   return [...new Set(candidates.map((c) => resolve(c)))];
 }
 

@@ -5,7 +5,7 @@ import { childEnvironment } from './child-env.js';
 test('children get what GStreamer and FFmpeg need to run, and none of the service\'s secrets', () => {
   const env = childEnvironment({
     PATH: '/usr/bin:/bin',
-    HOME: '/home/app',
+    HOME: '/srv/app',
     LANG: 'C.UTF-8',
     LC_ALL: 'C',
     GST_DEBUG: '2',
@@ -23,7 +23,7 @@ test('children get what GStreamer and FFmpeg need to run, and none of the servic
   });
   assert.deepEqual(env, {
     PATH: '/usr/bin:/bin',
-    HOME: '/home/app',
+    HOME: '/srv/app',
     LANG: 'C.UTF-8',
     LC_ALL: 'C',
     GST_DEBUG: '2',
