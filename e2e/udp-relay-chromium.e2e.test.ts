@@ -3,12 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium } from './chromium.js';
-import { probe } from './media-checks.js';
-import { StackClient } from './stack-client.js';
-import { startStack } from './stack.js';
-import { startUdpRelay } from './udp-relay.js';
-import { publishWhip } from './whip-publisher.js';
+import { StackClient, launchChromium, probe, publishWhip, startStack, startUdpRelay } from '@recstack/testkit';
 
 // The relay with a real browser, as the fidelity tests use it: Chromium's WebRTC goes through it both ways
 // (ICE, DTLS, RTP one way; RTCP, NACKs, keyframe requests the other) and a recording is made through it.

@@ -3,17 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { LoadReport } from './load-report.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
+import { join } from 'node:path';
+import { REPO_ROOT } from '@recstack/testkit';
+import type { LoadReport } from '../loadtest/load-report.js';
 
 // The harness end to end at its smallest: its own stack, three replay publishers through the impairment
 // relay (2 % loss), one find-capacity step. Asserts what the report says happened, never a figure.
 test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the report accounts for every recording', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstack-load-e2e-'));
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(HERE, 'main.ts')], {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'loadtest', 'main.ts')], {
     env: {
       ...process.env, LOAD_URL: '', LOAD_PUBLISHER: 'replay', LOAD_MODE: 'find-capacity', LOAD_STEP: '3', LOAD_MAX_PUBLISHERS: '3', LOAD_STEP_SECONDS: '8',
       LOAD_RAMP_SECONDS: '1', LOAD_LOSS: '2', LOAD_CHAOS: '', LOAD_RESULTS_DIR: dir, LOAD_RESULT: 'e2e',
