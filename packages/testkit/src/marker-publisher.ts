@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import type { WhipSession } from './whip-publisher.js';
+import { PAGE_PUBLISHER_URL, type PagePublisher, type WhipSession } from './whip-publisher.js';
 
 /**
  * A/V sync markers from a browser: Chromium's fake devices do not give a beep and a flash at the same
@@ -143,36 +143,27 @@ export async function startMarkers(page: Page, options: MarkerPublishOptions = {
 export async function publishMarkerWhip(page: Page, options: MarkerPublishOptions = {}): Promise<MarkerSession> {
   await startMarkers(page, options);
   const session = await page.evaluate(
-    async (opts) => {
+    async ({ opts, moduleUrl }) => {
       const g = globalThis as unknown as MarkerGlobals;
       const stream = g.__markers?.stream;
       if (!stream) throw new Error('the markers are not running');
+      const publisher = (await import(moduleUrl)) as PagePublisher;
       const pc = new RTCPeerConnection();
-      for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-      if (opts.videoCodec) {
-        const codecs = RTCRtpSender.getCapabilities('video')?.codecs ?? [];
-        const wanted = `video/${opts.videoCodec}`;
-        const preferred = codecs.filter((c) => c.mimeType.toLowerCase() === wanted);
-        const rest = codecs.filter((c) => c.mimeType.toLowerCase() !== wanted);
-        for (const t of pc.getTransceivers()) if (t.sender.track?.kind === 'video') t.setCodecPreferences([...preferred, ...rest]);
-      }
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise<void>((resolve) => {
-        if (pc.iceGatheringState === 'complete') return resolve();
-        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-        setTimeout(resolve, 2000);
+      const { location } = await publisher.publishStream(pc, stream, {
+        ...(opts.videoCodec ? { videoCodec: opts.videoCodec } : {}),
+        post: async (offer) => {
+          const headers: Record<string, string> = { 'content-type': 'application/sdp' };
+          if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+          const res = await fetch('/whip', { method: 'POST', headers, body: offer });
+          if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
+          return { location: res.headers.get('location') ?? '', answer: await res.text() };
+        },
       });
-      const headers: Record<string, string> = { 'content-type': 'application/sdp' };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      const res = await fetch('/whip', { method: 'POST', headers, body: pc.localDescription?.sdp ?? '' });
-      if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
-      const location = res.headers.get('location') ?? '';
-      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
       g.__whip ??= [];
       g.__whip.push(pc);
       return { location, sessionId: location.split('/').pop() ?? '' };
     },
-    { videoCodec: options.videoCodec, token: options.token },
+    { opts: { videoCodec: options.videoCodec, token: options.token }, moduleUrl: PAGE_PUBLISHER_URL },
   );
   return { ...session, periodMs: options.periodMs ?? 1500, markerMs: options.markerMs ?? 120 };
 }
