@@ -1,4 +1,4 @@
-import type { ErrorBody, FileCheck, Recording, RecordingReport, StopReason } from '@recstack/contracts';
+import type { ErrorBody, FileCheck, Recording, RecordingReport, Segment, StopReason } from '@recstack/contracts';
 
 /**
  * Pure changes to a recording, one per event in its life. Each returns the updated recording, or the
@@ -39,9 +39,22 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     fileCheck: fileCheckOf(report),
     updatedAt: at.toISOString(),
   };
+  if (report.segments) next.segments = report.segments;
+  if (report.gaps) next.gaps = report.gaps;
   if (report.error) next.error = report.error;
   else delete next.error;
   return next;
+}
+
+/**
+ * A handover: the recording goes on on another recorder. The running segment (the first one is made up
+ * from the entry itself) is closed with `endedAt` when known (a drain) or left open (a dead recorder: its
+ * salvage tells), and the next one opens; `recorderId` names the recorder that now holds the recording.
+ */
+export function addSegment(rec: Recording, closing: Segment, next: Segment, at: Date): Recording {
+  if (rec.status === 'done' || rec.status === 'failed') return rec;
+  const earlier = (rec.segments ?? []).slice(0, -1);
+  return { ...rec, segments: [...earlier, closing, next], recorderId: next.recorderId, updatedAt: at.toISOString() };
 }
 
 /** The decode check of a playable file; a failed file has none worth showing, a pending one none yet. */

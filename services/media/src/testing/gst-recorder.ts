@@ -90,12 +90,14 @@ export class GstRecorder {
       serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
       serve(nc, { subject: subjects.recorder.startOn(this.recorderId), request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
       serve(nc, { subject: subjects.recorder.stop(this.recorderId), request: RecorderStopRequestSchema, handler: (r) => this.stop(r), logger: this.logger }),
-      serve(nc, {
-        subject: subjects.recorder.ping,
-        request: RecorderPingSchema,
-        handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 }),
-        logger: this.logger,
-      }),
+      ...[subjects.recorder.ping, subjects.recorder.pingOne(this.recorderId)].map((subject) =>
+        serve(nc, {
+          subject,
+          request: RecorderPingSchema,
+          handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 }),
+          logger: this.logger,
+        }),
+      ),
     );
   }
 
