@@ -27,9 +27,11 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   RECORDER_STOP_TIMEOUT: env.seconds(10),
   /**
    * what SIGTERM does to running recordings: `handover` asks media to move them to another recorder (when
-   * one has room; otherwise they are finished here), `finish` finalizes them here (they end, reason shutdown)
+   * one has room; otherwise they are finished here), `finish` finalizes them here (they end, reason shutdown).
+   * Default: handover with STORAGE=local (every recorder sees the segment files in the shared folder),
+   * finish with STORAGE=nats (the joining recorder would not see this one's segment file)
    */
-  RECORDER_DRAIN: z.enum(['handover', 'finish']).default('handover'),
+  RECORDER_DRAIN: z.enum(['handover', 'finish']).optional(),
   /** how long a drain waits for media to take the recordings over before finishing the rest here */
   RECORDER_HANDOVER_WAIT_SECONDS: env.seconds(10),
   /** longest recording; MP4 reserves its crash-safe index for this long, and the recording ends there */
@@ -162,7 +164,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxRecordings: v.MAX_RECORDINGS,
     rtpTimeoutMs: ms(v.RECORDER_RTP_TIMEOUT),
     stopTimeoutMs: ms(v.RECORDER_STOP_TIMEOUT),
-    drain: { mode: v.RECORDER_DRAIN, handoverWaitMs: ms(v.RECORDER_HANDOVER_WAIT_SECONDS) },
+    drain: { mode: v.RECORDER_DRAIN ?? (v.STORAGE === 'local' ? 'handover' : 'finish'), handoverWaitMs: ms(v.RECORDER_HANDOVER_WAIT_SECONDS) },
     maxDurationMs: ms(v.RECORDER_MAX_DURATION_SECONDS),
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
     jitterMode: v.RECORDER_JITTER_MODE,

@@ -58,7 +58,7 @@ export async function joinSegments(
     // segment 0 is usually named like the final file: removed first, then the joined file takes its name
     await Promise.all(ready.map((r) => rm(r.path, { force: true })));
     await rename(joiningPath, finalPath);
-    const gaps = gapsBetween(ready, segments);
+    const gaps = gapsBetween(ready, segments[0]?.startedAt ?? null);
     log.info({ durationMs: facts.durationMs, gaps, joined: ready.length }, 'segments joined');
     return {
       ...own,
@@ -80,22 +80,24 @@ export async function joinSegments(
 }
 
 /**
- * Media missing between two joined segments: from the end of one (its start plus its length) to the first
- * keyframe of the next, placed at the joined file's time where the second begins. Segments that hold
- * nothing count as missing time.
+ * Media missing from the joined file: from the end of one joined segment (its first keyframe plus its
+ * length) to the first keyframe of the next, placed at the joined file's time where the next begins. A
+ * segment that could not be joined (its file is nowhere: a dead recorder's disk this recorder does not see)
+ * is missing time too, counted from the recording's first keyframe (`recordingStartedAt`) when it was the first.
+ * Overlaps (a drain: the new recorder starts before the old one stops) are not gaps.
  */
-export function gapsBetween(ready: readonly ReadySegment[], _all: readonly Segment[]): Gap[] {
+export function gapsBetween(ready: readonly ReadySegment[], recordingStartedAt: string | null): Gap[] {
   const gaps: Gap[] = [];
   let atMs = 0;
-  for (let i = 0; i < ready.length; i++) {
-    const current = ready[i];
-    if (!current) continue;
+  let previousEnd = recordingStartedAt ? Date.parse(recordingStartedAt) : undefined;
+  for (const current of ready) {
+    const start = current.segment.startedAt ? Date.parse(current.segment.startedAt) : undefined;
+    if (start !== undefined && previousEnd !== undefined) {
+      const ms = Math.round(start - previousEnd);
+      if (ms > 0) gaps.push({ atMs, ms });
+    }
     atMs += current.durationMs;
-    const next = ready[i + 1];
-    if (!next || !current.segment.startedAt || !next.segment.startedAt) continue;
-    const endMs = Date.parse(current.segment.startedAt) + current.durationMs;
-    const ms = Math.round(Date.parse(next.segment.startedAt) - endMs);
-    if (ms > 0) gaps.push({ atMs, ms });
+    previousEnd = start !== undefined ? start + current.durationMs : undefined;
   }
   return gaps;
 }
