@@ -112,6 +112,11 @@ export class GstRecorder {
     return this.finish(rec, reason);
   }
 
+  /** Takes no more starts (the first two subscriptions), as a draining recorder does before it announces the drain. */
+  stopTakingStarts(): void {
+    for (const sub of this.subs.slice(0, 2)) if (!sub.isClosed()) sub.unsubscribe();
+  }
+
   /** Stops answering (like a crashed recorder) and kills its pipelines. */
   async crash(): Promise<void> {
     this.unsubscribe();
@@ -134,7 +139,8 @@ export class GstRecorder {
   private async start(req: RecorderStartRequest): Promise<RecorderListening> {
     this.startRequests.push(req);
     await this.options.beforeStart?.(req, this.startRequests.length);
-    const fileName = `${req.recordingId}.mkv`;
+    // a handover's later segment gets its own file, as the real recorder does
+    const fileName = req.segment ? `${req.recordingId}-s${req.segment.index}.mkv` : `${req.recordingId}.mkv`;
     const path = join(this.options.dir, fileName);
     const child = spawn('gst-launch-1.0', gstArguments(req, this.host, path), { stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
