@@ -288,8 +288,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     if (cause === 'lost') {
       oldLease?.quarantine();
     } else {
-      // the draining recorder finalizes its segment file; the recording goes on here
-      void this.deps.recorder
+      // the draining recorder finalizes its segment file; the recording goes on here. Awaited (an EOS takes
+      // about a second) so that a stop arriving meanwhile reaches the joiner only once that file is final
+      await this.deps.recorder
         .stop(old.recorderId, { recordingId: this.id, reason: 'shutdown', handover: true }, this.deps.stopTimeoutMs)
         .then(
           (report) => {
