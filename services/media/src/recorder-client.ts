@@ -41,14 +41,21 @@ export class RecorderClient {
         this.placement?.forget(target);
       }
     }
+    let listening: RecorderListening;
     try {
-      const listening = await this.ask(subjects.recorder.start, req);
-      this.placement?.placed(listening.recorderId);
-      return listening;
+      listening = await this.ask(subjects.recorder.start, req);
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
       throw err;
     }
+    if (listening.recorderId === exclude) {
+      // a handover must leave that recorder, which answered a start for a recording it already holds (the
+      // same pipeline, not a new one: nothing to undo); a draining recorder stops taking starts before it
+      // announces the drain, so only an older one gets here
+      throw new RecorderUnavailableError(`only recorder ${listening.recorderId}, the one being left, took the recording`);
+    }
+    this.placement?.placed(listening.recorderId);
+    return listening;
   }
 
   private ask(subject: string, req: RecorderStartRequest): Promise<RecorderListening> {
