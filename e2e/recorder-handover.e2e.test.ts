@@ -132,10 +132,10 @@ async function assertJoinedFile(done: Recording): Promise<number> {
 }
 
 /** wall time from the first keyframe to the stop, less the declared gaps, is what the file holds (± 0.5 s) */
-function assertDurationMatchesWallTime(done: Recording): void {
+function assertDurationMatchesWallTime(done: Recording, toleranceMs = 500): void {
   const wallMs = Date.parse(done.stoppedAt ?? '') - Date.parse(done.startedAt ?? '');
   const gapMs = (done.gaps ?? []).reduce((n, g) => n + g.ms, 0);
-  assert.ok(Math.abs((done.durationMs ?? 0) - (wallMs - gapMs)) <= 500, `duration ${done.durationMs} ms, wall ${wallMs} ms, gaps ${gapMs} ms`);
+  assert.ok(Math.abs((done.durationMs ?? 0) - (wallMs - gapMs)) <= toleranceMs, `duration ${done.durationMs} ms, wall ${wallMs} ms, gaps ${gapMs} ms`);
 }
 
 test('kill -9 of the recorder that records (and its GStreamer child) at 5 s of 15 s: one file, done, one gap of at most 2 s', { timeout: 180_000 }, async () => {
@@ -182,7 +182,9 @@ test('SIGTERM to the recorder that records (RECORDER_DRAIN=handover, the default
   assert.equal(done.stopReason, 'requested', 'the drain did not end the recording');
   assert.equal(done.segments?.length, 2);
   for (const g of done.gaps ?? []) assert.ok(g.ms <= 1000, `gap ${JSON.stringify(g)}`);
-  assertDurationMatchesWallTime(done);
+  // a drain overlaps: both recorders record the moment of the handover, so up to a few hundred ms (measured
+  // 0.1-0.2 s, on top of the audio each segment holds before its first keyframe) appear twice
+  assertDurationMatchesWallTime(done, 1000);
   await assertJoinedFile(done);
   await close();
   await replaceRecorder();
