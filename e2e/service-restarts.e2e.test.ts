@@ -118,17 +118,32 @@ test('media killed and restarted mid-recording: the recorder ends it on RTP time
   await close();
 });
 
-test('recorder killed and restarted mid-recording: the new recorder ends the orphaned pipeline and reports the file done', { timeout: 180_000 }, async () => {
+test('recorder killed and restarted mid-recording: the recording is handed over to the new recorder, or (when it is not up in time) salvaged by it; either way done and playable', { timeout: 180_000 }, async () => {
   const { recording, close } = await startRecording();
   await new Promise((r) => setTimeout(r, 4000));
   const killedAt = Date.now();
   await restart('recorder', 'SIGKILL');
+  // media hands the recording over once the recorder missed two checks (about 1.3 s); only a successor that is
+  // already up can take it (this stack has one recorder), otherwise the recording ends and the successor salvages it
+  const moved = await waitFor(recording.id, (r) => isTerminal(r.status) || (r.segments?.length ?? 0) >= 2, 'a handover or the recording to end', 60_000);
+  const handedOver = !isTerminal(moved.status);
+  if (handedOver) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const res = await api(`/api/recordings/${recording.id}/stop`, { method: 'POST' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
   const ended = await waitFor(recording.id, (r) => isTerminal(r.status), 'the recording to end', 60_000);
-  console.log(`recording ${ended.status} ${Date.now() - killedAt} ms after its recorder was killed (${ended.durationMs} ms recorded)`);
+  console.log(`recording ${ended.status} ${Date.now() - killedAt} ms after its recorder was killed (${ended.durationMs} ms recorded, ${handedOver ? 'handed over' : 'salvaged'})`);
   assert.equal(ended.status, 'done', JSON.stringify(ended.error));
-  assert.equal(ended.stopReason, 'error', 'it ended because its recorder died');
   assert.notEqual(ended.recorderId, recording.recorderId, 'finalized by the successor');
-  // the orphan kept recording until the successor stopped it
+  if (handedOver) {
+    assert.equal(ended.stopReason, 'requested', 'the recording went on until it was stopped');
+    assert.equal(ended.segments?.length, 2);
+    assert.equal(ended.segments?.[0]?.recorderId, recording.recorderId, 'the killed recorder\'s file is the first segment');
+  } else {
+    assert.equal(ended.stopReason, 'error', 'it ended because its recorder died');
+  }
+  // the orphan kept recording until the successor stopped it (salvage), or the successor recorded on (handover)
   assert.ok((ended.durationMs ?? 0) >= 4000, `duration ${ended.durationMs} ms`);
   await assertPlayableRecording(join(stack.recordingsDir, ended.fileName), { video: 'h264', audio: 'aac', durationSec: (ended.durationMs ?? 0) / 1000, toleranceSec: 0.5 });
   await assertEarlierStillListed(finished);

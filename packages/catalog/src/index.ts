@@ -8,6 +8,7 @@ export {
 } from './recording-catalog.js';
 // transitions.ts
 export {
+  addSegment,
   applyFileCheck,
   applyIngestStats,
   applyReport,

@@ -1,4 +1,4 @@
-import { EMPTY_RECORDING_STATS, type ErrorBody, type FileCheck, type FileStats, type IngestStats, type Recording, type RecordingReport, type RecordingStats, type StopReason } from '@recstack/contracts';
+import { EMPTY_RECORDING_STATS, type ErrorBody, type FileCheck, type FileStats, type IngestStats, type Recording, type RecordingReport, type RecordingStats, type Segment, type StopReason } from '@recstack/contracts';
 
 /**
  * Pure changes to a recording, one per event in its life. Each returns the updated recording, or the
@@ -40,6 +40,8 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     ...withFileStats(rec, report.stats),
     updatedAt: at.toISOString(),
   };
+  if (report.segments) next.segments = report.segments;
+  if (report.gaps) next.gaps = report.gaps;
   if (report.error) next.error = report.error;
   else delete next.error;
   return next;
@@ -60,6 +62,17 @@ export function applyIngestStats(rec: Recording, ingest: IngestStats, at: Date):
   const next: RecordingStats = { ...current, ...ingest };
   if (JSON.stringify(next) === JSON.stringify(current) && rec.stats) return rec;
   return { ...rec, stats: next, updatedAt: at.toISOString() };
+}
+
+/**
+ * A handover: the recording goes on on another recorder. The running segment (the first one is made up
+ * from the entry itself) is closed with `endedAt` when known (a drain) or left open (a dead recorder: its
+ * salvage tells), and the next one opens; `recorderId` names the recorder that now holds the recording.
+ */
+export function addSegment(rec: Recording, closing: Segment, next: Segment, at: Date): Recording {
+  if (rec.status === 'done' || rec.status === 'failed') return rec;
+  const earlier = (rec.segments ?? []).slice(0, -1);
+  return { ...rec, segments: [...earlier, closing, next], recorderId: next.recorderId, updatedAt: at.toISOString() };
 }
 
 /** The decode check of a playable file; a failed file has none worth showing, a pending one none yet. */

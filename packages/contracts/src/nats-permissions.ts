@@ -117,6 +117,7 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           anyOf(subjects.recorder.startOn),
           anyOf(subjects.recorder.stop),
           subjects.recorder.ping,
+          anyOf(subjects.recorder.pingOne),
           subjects.events.allSessions,
           subjects.events.allRecordings,
           ...JS_COMMON,
@@ -132,6 +133,7 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           anyOf(subjects.media.stopRecording),
           subjects.media.ping,
           subjects.events.allRecordings,
+          subjects.recorder.draining,
         ],
         allowResponses: true,
       };
@@ -142,13 +144,15 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           subjects.recorder.ping,
           subjects.media.ping,
           subjects.events.allRecordings,
+          // a drain asks media to hand its recordings over
+          subjects.recorder.draining,
           // a done file's background verification
           subjects.events.allRecordingVerifications,
           ...JS_COMMON,
           ...kvBucket(BUCKETS.recordings, 'write'),
           ...objectBucket(BUCKETS.recordingFiles, 'write'),
         ],
-        subscribe: [inbox, subjects.recorder.start, anyOf(subjects.recorder.startOn), anyOf(subjects.recorder.stop), subjects.recorder.ping],
+        subscribe: [inbox, subjects.recorder.start, anyOf(subjects.recorder.startOn), anyOf(subjects.recorder.stop), subjects.recorder.ping, anyOf(subjects.recorder.pingOne)],
         allowResponses: true,
       };
   }

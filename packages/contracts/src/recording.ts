@@ -106,6 +106,25 @@ export const EMPTY_RECORDING_STATS: RecordingStats = {
 export const StorageKindSchema = z.enum(['local', 'nats']);
 export type StorageKind = z.infer<typeof StorageKindSchema>;
 
+/**
+ * One stretch of a recording on one recorder. A recording moves to another recorder when its recorder
+ * dies or drains (handover); each move closes a segment. `file` is the segment's own file in the recordings
+ * folder, removed once the segments are joined into the recording's file. Times are wall-clock: `startedAt`
+ * the segment's first keyframe, `endedAt` its last media (null while running, or until a dead recorder's
+ * file is salvaged).
+ */
+export const SegmentSchema = z.object({
+  recorderId: IdSchema,
+  startedAt: IsoDateSchema.nullable(),
+  endedAt: IsoDateSchema.nullable(),
+  file: z.string().min(1),
+});
+export type Segment = z.infer<typeof SegmentSchema>;
+
+/** Media missing from the joined file: at `atMs` of the file, `ms` of wall time were not recorded (a handover). */
+export const GapSchema = z.object({ atMs: z.number().int().nonnegative(), ms: z.number().int().nonnegative() });
+export type Gap = z.infer<typeof GapSchema>;
+
 /** The recording object of the catalog and of the HTTP API. */
 export const RecordingSchema = z.object({
   id: IdSchema,
@@ -138,6 +157,10 @@ export const RecordingSchema = z.object({
     .describe('decode check of a done file: null until the recorder has verified it in the background (RECORDER_VERIFY), and with RECORDER_VERIFY=off'),
   /** what happened to the media (packets, losses, frames, resolution changes); absent from entries older than the field */
   stats: RecordingStatsSchema.optional().describe('what happened to the media: ingest counts from media, file counts from the recorder; null fields are not known yet'),
+  /** present once the recording moved to another recorder at least once (see SegmentSchema) */
+  segments: z.array(SegmentSchema).optional(),
+  /** the gaps of the joined file, one per handover that lost media; absent when the recording never moved */
+  gaps: z.array(GapSchema).optional(),
   error: ErrorBodySchema.optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;

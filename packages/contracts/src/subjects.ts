@@ -36,6 +36,10 @@ export const subjects = {
     startOn: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.start`,
     stop: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.stop`,
     ping: 'recorder.v1.ping',
+    /** one recorder's pong: media's liveness check of the recorders holding its recordings (no responders: gone) */
+    pingOne: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.ping`,
+    /** a recorder shutting down announces it: media hands its recordings over to other recorders */
+    draining: 'recorder.v1.draining',
   },
   events: {
     recording: (recordingId: string) => `events.v1.recording.${subjectToken(recordingId)}`,

@@ -54,10 +54,15 @@ const schema = natsEnvSchema
     RECORDING_STOP_TIMEOUT_SECONDS: env.seconds(45),
     /** how long ports a recorder could not bind (or may still hold) are kept out of circulation */
     PORT_QUARANTINE_SECONDS: env.seconds(60),
-    /** how often the recorders of active recordings are checked to be alive */
-    RECORDER_CHECK_INTERVAL_SECONDS: env.seconds(5),
     /**
-     * after its recorder stopped answering, a recording is marked failed only if nobody has written its outcome
+     * how often the recorders of active recordings are checked to be alive (one small request per recorder);
+     * a recorder that misses two checks in a row (the second 250 ms after the first) has its recordings
+     * handed over to another one, so this bounds the gap a recorder crash leaves in a recording
+     */
+    RECORDER_CHECK_INTERVAL_SECONDS: env.seconds(1),
+    /**
+     * after its recorder stopped answering and no other recorder took the recording over (handover), it is
+     * marked failed only if nobody has written its outcome
      * by then: a restarted recorder salvages the crash-safe file of its predecessor (its reconciliation runs
      * every RECORDER_RECONCILE_INTERVAL_SECONDS, 30)
      */

@@ -3,9 +3,10 @@
  * media as plain RTP to recorders. Wires the modules, owns the Lifecycle and handles SIGTERM/SIGINT:
  * stop taking sessions, finalize every recording, close sessions, stop Medooze, exit.
  */
-import type { NatsConnection } from 'nats';
+import { Events, type NatsConnection } from 'nats';
+import { RecorderDrainingSchema, subjects } from '@recstack/contracts';
 import { RecordingCatalog } from '@recstack/catalog';
-import { ConfigError, Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
+import { ConfigError, Lifecycle, connectNats, subscribeEvents, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
 import { loadConfig, type MediaConfig } from './config.js';
 import { CpuUsage } from './cpu-usage.js';
 import { IngestMonitor } from './ingest-load.js';
@@ -120,6 +121,10 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
   store.startRefreshing(() => media.sessionEntries(), Math.max(1000, Math.floor(config.sessionEntryTtlMs / 3)));
   lifecycle.own('session entry refresh', () => store.stopRefreshing());
 
+  const draining = subscribeEvents(nc, subjects.recorder.draining, RecorderDrainingSchema, (e) => media.onRecorderDraining(e.recorderId), logger);
+  lifecycle.own('recorder drain subscription', () => draining.unsubscribe());
+  void followNatsStatus(nc, (up) => media.natsConnection(up));
+
   const watchdog = setInterval(() => void media.checkRecorders(), config.recorderCheckIntervalMs);
   watchdog.unref();
   lifecycle.own('recorder watchdog', () => clearInterval(watchdog));
@@ -207,3 +212,11 @@ function main(): void {
 }
 
 main();
+
+/** Tells whether the connection is up, from nats.js status events (a reconnect is not a new connection). */
+async function followNatsStatus(nc: NatsConnection, onChange: (up: boolean) => void): Promise<void> {
+  for await (const status of nc.status()) {
+    if (status.type === Events.Disconnect) onChange(false);
+    else if (status.type === Events.Reconnect) onChange(true);
+  }
+}

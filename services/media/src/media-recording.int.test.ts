@@ -394,3 +394,53 @@ test('SIGTERM finalizes every active recording (reason shutdown) before media ex
   for (const id of ids) assert.equal((await catalog.get(id))?.stopReason, 'shutdown');
   await h.restartMedia();
 });
+
+/** Two fake recorders for a handover; the test closes them. Returns the one holding the recording first. */
+async function twoRecordersAndARecording(): Promise<{ held: GstRecorder; other: GstRecorder; sessionId: string; recordingId: string; close: () => Promise<void> }> {
+  const a = new GstRecorder(recorderNc, { dir });
+  const b = new GstRecorder(recorderNc, { dir });
+  const { sessionId } = await publishedSession('vp8');
+  const recordingId = await catalogEntry(sessionId);
+  const started = await start(sessionId, recordingId);
+  assert.equal(started.ok, true, JSON.stringify(started.error));
+  const holderId = StartRecordingReplySchema.parse(started.result).recorderId;
+  const [held, other] = holderId === a.recorderId ? [a, b] : [b, a];
+  return { held, other, sessionId, recordingId, close: async () => void (await Promise.all([a.close(), b.close()])) };
+}
+
+test('a recorder that crashes while another runs: the recording is handed over (next segment, earlier one listed), the stop goes to the new recorder', { timeout: 90_000 }, async () => {
+  const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
+  try {
+    await held.crash();
+    await waitUntil('the other recorder to get the next segment', () => other.startRequests.some((r) => r.recordingId === recordingId), 15_000);
+    const next = other.startRequests.find((r) => r.recordingId === recordingId);
+    assert.equal(next?.segment?.index, 1);
+    assert.equal(next?.segment?.previous[0]?.recorderId, held.recorderId);
+    assert.equal(next?.segment?.previous[0]?.file, `${recordingId}.mkv`);
+    await waitUntil('the catalog to list the segments', async () => (await catalog.get(recordingId))?.segments?.length === 2, 10_000);
+    const entry = await catalog.get(recordingId);
+    assert.equal(entry?.recorderId, other.recorderId);
+    assert.equal(entry?.status === 'failed', false, 'not failed');
+    const stopped = await stop(sessionId, recordingId);
+    assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
+    assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
+  } finally {
+    await close();
+  }
+});
+
+test('recorder.v1.draining: the recording starts on another recorder, then the draining one is told to finish its segment (handover: true)', { timeout: 90_000 }, async () => {
+  const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
+  try {
+    held.stopTakingStarts();
+    h.nc.publish(subjects.recorder.draining, JSON.stringify({ recorderId: held.recorderId, recordingIds: [recordingId] }));
+    await waitUntil('the draining recorder to be asked for its segment', () => held.stopRequests.length > 0, 15_000);
+    assert.deepEqual(held.stopRequests, [{ recordingId, reason: 'shutdown', handover: true }]);
+    assert.equal(other.startRequests.find((r) => r.recordingId === recordingId)?.segment?.index, 1, 'the new segment started first');
+    const stopped = await stop(sessionId, recordingId);
+    assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
+    assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
+  } finally {
+    await close();
+  }
+});

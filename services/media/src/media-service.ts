@@ -91,6 +91,10 @@ const OUTCOME_MEMORY = { entries: 1000, ms: 10 * 60_000 };
 /** a recorder that misses this many consecutive pings is given up */
 const RECORDER_MISSES = 2;
 const RECORDER_PING_WAIT_MS = 1000;
+/** a recorder that missed one check is checked again this soon: a handover starts within about this of a crash noticed */
+const RECORDER_RECHECK_MS = 250;
+/** after media's NATS connection is back, how long recorders have to reconnect before a silence counts */
+const RECONNECT_GRACE_MS = 10_000;
 
 /**
  * The media instance's sessions and recordings: what the NATS handlers call. Owns the rules that span
@@ -109,6 +113,9 @@ export class MediaService {
   private readonly lossAtRecordingStart = new Map<string, Map<string, number>>();
   private accepting = true;
   private checkingRecorders = false;
+  private natsUp = true;
+  private natsEpoch = 0;
+  private checksResumeAt = 0;
   private readonly log: Logger;
 
   constructor(
@@ -272,7 +279,6 @@ export class MediaService {
     recording.once('ended', (outcome) => {
       this.recordings.delete(recording.id);
       this.lossAtRecordingStart.delete(recording.id);
-      this.recorderMisses.delete(recording.id);
       if (session.recording === recording) session.recording = undefined;
       this.outcomes.set(recording.id, outcome);
       this.deps.metrics.recordingEnded(outcome.ok ? outcome.report.status : outcome.error.code);
@@ -348,31 +354,65 @@ export class MediaService {
   }
 
   /**
-   * Pings the recorders that hold active recordings; a recorder that misses RECORDER_MISSES checks in
-   * a row crashed or lost NATS, and its recordings are ended (ports quarantined, catalog marked failed).
+   * Asks each recorder holding an active recording whether it is there (its own subject: NATS answers "no
+   * responders" at once when its connection is gone). A first miss is checked again shortly; a second one
+   * in a row means it crashed or lost NATS, and its recordings are handed over to other recorders (ended,
+   * `RECORDER_UNAVAILABLE`, when none takes them). While media itself is cut off from NATS nothing is
+   * counted: every recorder would look gone (see natsConnection).
    */
   async checkRecorders(): Promise<void> {
-    if (this.checkingRecorders) return;
-    const active = [...this.recordings.values()].filter((r) => r.currentState === 'active' && r.recorderId !== undefined);
+    if (this.checkingRecorders || !this.natsUp || Date.now() < this.checksResumeAt) return;
+    const active = [...this.recordings.values()].filter((r) => r.currentState === 'active' && r.recorderId !== undefined && !r.isHandingOver);
     if (active.length === 0) return;
     this.checkingRecorders = true;
+    const epoch = this.natsEpoch;
+    let recheck = false;
     try {
-      const alive = await this.deps.recorder.alive(RECORDER_PING_WAIT_MS);
-      for (const recording of active) {
-        if (alive.has(recording.recorderId ?? '')) {
-          this.recorderMisses.delete(recording.id);
+      const recorderIds = [...new Set(active.map((r) => r.recorderId ?? ''))];
+      const answers = await Promise.all(recorderIds.map(async (id) => [id, await this.deps.recorder.answers(id, RECORDER_PING_WAIT_MS)] as const));
+      // the connection dropped during the check: its misses say nothing about the recorders
+      if (epoch !== this.natsEpoch || !this.natsUp) return;
+      for (const [recorderId, alive] of answers) {
+        if (alive) {
+          this.recorderMisses.delete(recorderId);
           continue;
         }
-        const misses = (this.recorderMisses.get(recording.id) ?? 0) + 1;
-        this.recorderMisses.set(recording.id, misses);
-        this.log.warn({ recordingId: recording.id, recorderId: recording.recorderId, misses }, 'recorder did not answer a ping');
-        if (misses >= RECORDER_MISSES) recording.recorderLost();
+        const misses = (this.recorderMisses.get(recorderId) ?? 0) + 1;
+        this.recorderMisses.set(recorderId, misses);
+        this.log.warn({ recorderId, misses }, 'recorder did not answer a ping');
+        if (misses < RECORDER_MISSES) {
+          recheck = true;
+          continue;
+        }
+        this.recorderMisses.delete(recorderId);
+        for (const recording of active) if (recording.recorderId === recorderId) void recording.handover('lost');
       }
     } catch (err) {
       this.log.warn({ err }, 'recorder check failed');
     } finally {
       this.checkingRecorders = false;
     }
+    if (recheck) setTimeout(() => void this.checkRecorders(), RECORDER_RECHECK_MS).unref();
+  }
+
+  /** A recorder shutting down asked for its recordings to be moved (RECORDER_DRAIN=handover). */
+  onRecorderDraining(recorderId: string): void {
+    const held = [...this.recordings.values()].filter((r) => r.recorderId === recorderId && r.currentState === 'active');
+    this.log.info({ recorderId, recordings: held.length }, 'recorder draining, handing its recordings over');
+    for (const recording of held) void recording.handover('drain');
+  }
+
+  /**
+   * Media's own NATS connection went down or came back. While down, no recorder is taken for lost; once
+   * back, the recorders get time to reconnect too before their silence counts again.
+   */
+  natsConnection(up: boolean): void {
+    if (up === this.natsUp) return;
+    this.natsUp = up;
+    this.natsEpoch += 1;
+    this.recorderMisses.clear();
+    if (up) this.checksResumeAt = Date.now() + RECONNECT_GRACE_MS;
+    this.log.warn({ up }, up ? 'NATS connection back, recorder checks resume shortly' : 'NATS connection lost, recorder checks paused');
   }
 
   private publishSessionEvent(event: SessionEvent, log: Logger): void {

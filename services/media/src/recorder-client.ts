@@ -9,7 +9,7 @@ import {
   type RecorderStopRequest,
   type RecordingReport,
 } from '@recstack/contracts';
-import { UnavailableError, errorCodeOf, gather, request } from '@recstack/service-kit';
+import { TimeoutError, UnavailableError, errorCodeOf, gather, request } from '@recstack/service-kit';
 import { RecorderUnavailableError } from './errors.js';
 import type { RecorderPlacement } from './recorder-placement.js';
 
@@ -26,8 +26,8 @@ export class RecorderClient {
    * group) when it knows of none or that one is gone. Resolves once its sockets are bound and its pipeline
    * plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, INSUFFICIENT_STORAGE, ...).
    */
-  async start(req: RecorderStartRequest): Promise<RecorderListening> {
-    const target = this.placement?.reserve();
+  async start(req: RecorderStartRequest, exclude?: string): Promise<RecorderListening> {
+    const target = this.placement?.reserve(exclude);
     if (target !== undefined) {
       try {
         return await this.ask(subjects.recorder.startOn(target), req);
@@ -41,14 +41,21 @@ export class RecorderClient {
         this.placement?.forget(target);
       }
     }
+    let listening: RecorderListening;
     try {
-      const listening = await this.ask(subjects.recorder.start, req);
-      this.placement?.placed(listening.recorderId);
-      return listening;
+      listening = await this.ask(subjects.recorder.start, req);
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
       throw err;
     }
+    if (listening.recorderId === exclude) {
+      // a handover must leave that recorder, which answered a start for a recording it already holds (the
+      // same pipeline, not a new one: nothing to undo); a draining recorder stops taking starts before it
+      // announces the drain, so only an older one gets here
+      throw new RecorderUnavailableError(`only recorder ${listening.recorderId}, the one being left, took the recording`);
+    }
+    this.placement?.placed(listening.recorderId);
+    return listening;
   }
 
   private ask(subject: string, req: RecorderStartRequest): Promise<RecorderListening> {
@@ -62,6 +69,20 @@ export class RecorderClient {
       return await request(this.nc, subjects.recorder.stop(recorderId), req, RecordingReportSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError(`recorder ${recorderId} is gone`, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * Whether one recorder answers on its own subject: false at once when it has no subscription left (its
+   * connection closed: NATS answers "no responders"), or when it does not answer within `timeoutMs`.
+   */
+  async answers(recorderId: string, timeoutMs: number): Promise<boolean> {
+    try {
+      await request(this.nc, subjects.recorder.pingOne(recorderId), {}, RecorderPongSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+      return true;
+    } catch (err) {
+      if (err instanceof UnavailableError || err instanceof TimeoutError) return false;
       throw err;
     }
   }

@@ -110,9 +110,9 @@ export class RecorderPlacement {
    * The recorder to ask first, counted as taking the recording at once so that starts arriving together
    * spread out; undefined lets the queue group choose. Undo with `release` if the recorder does not take it.
    */
-  reserve(): string | undefined {
+  reserve(exclude?: string): string | undefined {
     // a view older than three refreshes says nothing about now
-    const fresh = [...this.loads.values()].filter((l) => Date.now() - l.seenAt <= 3 * this.options.refreshMs);
+    const fresh = [...this.loads.values()].filter((l) => l.recorderId !== exclude && Date.now() - l.seenAt <= 3 * this.options.refreshMs);
     const chosen = pickRecorder(fresh);
     if (chosen !== undefined) this.placed(chosen);
     return chosen;

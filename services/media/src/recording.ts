@@ -13,11 +13,12 @@ import {
   type RecordingEvent,
   type RecordingReport,
   type RtpTrackSpec,
+  type Segment,
   type StartRecordingReply,
   type StopReason,
 } from '@recstack/contracts';
 import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
-import { applyIngestStats, markFailed, markStopping } from '@recstack/catalog';
+import { addSegment, applyIngestStats, markFailed, markStopping } from '@recstack/catalog';
 import type { ChosenTrack } from './codec-choice.js';
 import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
@@ -87,6 +88,13 @@ export interface StopOptions {
 const MAX_FMTP = 1024;
 /** after the recorder says it does not know the recording, how long its `finished` event may take */
 const LATE_EVENT_MS = 3000;
+/**
+ * Background catalog writes (stopping, segments, failed) are retried for about a minute: while NATS restarts
+ * they fail, and the state change must land once it is back (the start's own write is not: it gates the start).
+ */
+const CATALOG_ATTEMPTS = 10;
+const CATALOG_RETRY_MS = 500;
+const CATALOG_RETRY_MAX_MS = 8000;
 
 /**
  * One recording of a publisher session, from the handshake with a recorder to its report.
@@ -120,6 +128,11 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private ingestLast: IngestCounters[] | undefined;
   private ingestTimer: NodeJS.Timeout | undefined;
   private ingestWritten = false;
+  /** the segments closed by handovers, oldest first (empty while the recording never moved) */
+  private readonly segments: Segment[] = [];
+  /** the running segment's first keyframe (wall clock) */
+  private segmentStartedAt: string | null = null;
+  private handingOver: Promise<boolean> | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -162,7 +175,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.lease?.quarantine();
     // a restarted recorder salvages the crash-safe file and writes the real outcome; markFailed changes
     // nothing once it has, so this only catches recordings nobody recovered
-    setTimeout(() => void this.writeCatalog((r) => markFailed(r, error, new Date())), this.deps.recorderLostGraceMs).unref();
+    setTimeout(() => void this.writeCatalog((r) => markFailed(r, error, new Date()), CATALOG_ATTEMPTS), this.deps.recorderLostGraceMs).unref();
     this.end({ ok: false, error });
   }
 
@@ -188,30 +201,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       this.deps.recorderNetworks.assertAllowed(address, listening.recorderId, this.log);
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       if (this.announcedEnd) throw new RecorderFailedError('the recorder ended the recording while it was starting');
-      this.forwarder = RtpForwarder.open(
-        this.deps.createStreamer,
-        address,
-        this.plan.tracks.map(({ chosen, incoming }, i) => ({
-          kind: chosen.kind,
-          codec: chosen.codec,
-          payloadType: chosen.payloadType,
-          incoming,
-          port: this.lease?.ports[i] ?? 0,
-        })),
-        this.log,
-      );
+      this.forward(address);
       this.state = 'active';
       this.startIngestSampling();
-      if (this.plan.tracks.some((t) => t.chosen.kind === 'video')) {
-        this.keyframes = new KeyframeRequester(
-          () => {
-            if (this.plan.requestKeyframe()) this.deps.metrics.keyframeRequested();
-          },
-          this.deps.keyframeIntervalMs,
-          (err) => this.log.warn({ err }, 'keyframe request failed'),
-        );
-        this.keyframes.start();
-      }
       this.log.info('recording started');
       return StartRecordingReplySchema.parse({
         recordingId: this.id,
@@ -227,14 +219,114 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     }
   }
 
+  /** Streamer sessions towards the recorder's ports, and keyframe requests until it writes one. */
+  private forward(address: string): void {
+    this.forwarder = RtpForwarder.open(
+      this.deps.createStreamer,
+      address,
+      this.plan.tracks.map(({ chosen, incoming }, i) => ({
+        kind: chosen.kind,
+        codec: chosen.codec,
+        payloadType: chosen.payloadType,
+        incoming,
+        port: this.lease?.ports[i] ?? 0,
+      })),
+      this.log,
+    );
+    if (this.plan.tracks.some((t) => t.chosen.kind === 'video')) {
+      this.keyframes = new KeyframeRequester(
+        () => {
+          if (this.plan.requestKeyframe()) this.deps.metrics.keyframeRequested();
+        },
+        this.deps.keyframeIntervalMs,
+        (err) => this.log.warn({ err }, 'keyframe request failed'),
+      );
+      this.keyframes.start();
+    }
+  }
+
+  /**
+   * Moves the recording to another recorder: its recorder stopped answering (`lost`) or is shutting down
+   * (`drain`). The running segment closes, a new one opens elsewhere (new ports, new Streamer sessions,
+   * keyframe requests); the new recorder joins the segments when the recording ends. A draining recorder is
+   * then told to finish its segment (EOS) without ending the recording. Resolves false when no recorder
+   * took it: a lost recording then ends as before (`RECORDER_UNAVAILABLE`), a draining one is finished
+   * where it is.
+   */
+  handover(cause: 'lost' | 'drain'): Promise<boolean> {
+    if (this.state !== 'active' || !this.listening) return Promise.resolve(false);
+    this.handingOver ??= this.runHandover(cause, this.listening).finally(() => {
+      this.handingOver = undefined;
+    });
+    return this.handingOver;
+  }
+
+  get isHandingOver(): boolean {
+    return this.handingOver !== undefined;
+  }
+
+  private async runHandover(cause: 'lost' | 'drain', old: RecorderListening): Promise<boolean> {
+    const oldLease = this.lease;
+    const closing: Segment = { recorderId: old.recorderId, startedAt: this.segmentStartedAt, endedAt: null, file: old.fileName };
+    const began = Date.now();
+    this.log.warn({ cause, recorderId: old.recorderId, segment: this.segments.length + 1 }, 'handing the recording over');
+    // a lost recorder's ports may still be held by its pipeline; a draining one keeps them until its stop
+    if (cause === 'lost') this.teardown();
+    this.segments.push(closing);
+    let listening: RecorderListening;
+    try {
+      listening = await this.negotiate(old.recorderId);
+      const address = await resolveRecorderHost(listening.host);
+      this.deps.recorderNetworks.assertAllowed(address, listening.recorderId, this.log);
+    } catch (err) {
+      this.segments.pop();
+      this.lease = oldLease;
+      this.log.error({ err, cause }, 'handover failed: no other recorder took the recording');
+      if (cause === 'lost') this.recorderLost();
+      return false;
+    }
+    if (this.state !== 'active') {
+      // stopped meanwhile (runStop waits for the handover, so this is a recorder end): let the new one go
+      void this.deps.recorder.stop(listening.recorderId, { recordingId: this.id, reason: 'error' }, this.deps.stopTimeoutMs).catch(() => undefined);
+      return false;
+    }
+    if (cause === 'drain') this.teardown();
+    this.listening = listening;
+    this.listeningAt = Date.now();
+    this.segmentStartedAt = null;
+    this.forward(await resolveRecorderHost(listening.host));
+    this.log.info({ recorderId: listening.recorderId, ports: this.lease?.ports, ms: Date.now() - began }, 'recording handed over');
+    const at = new Date();
+    void this.writeCatalog((r) => addSegment(r, closing, { recorderId: listening.recorderId, startedAt: null, endedAt: null, file: listening.fileName }, at), CATALOG_ATTEMPTS);
+    if (cause === 'lost') {
+      oldLease?.quarantine();
+    } else {
+      // the draining recorder finalizes its segment file; the recording goes on here. Awaited (an EOS takes
+      // about a second) so that a stop arriving meanwhile reaches the joiner only once that file is final
+      await this.deps.recorder
+        .stop(old.recorderId, { recordingId: this.id, reason: 'shutdown', handover: true }, this.deps.stopTimeoutMs)
+        .then(
+          (report) => {
+            closing.endedAt = report.stoppedAt;
+            oldLease?.release();
+          },
+          (err: unknown) => {
+            this.log.warn({ err, recorderId: old.recorderId }, 'draining recorder did not finish its segment');
+            oldLease?.quarantine();
+          },
+        );
+    }
+    return true;
+  }
+
   /** Asks recorders until one listens on ports of ours, or there is no point in asking again. */
-  private async negotiate(): Promise<RecorderListening> {
+  private async negotiate(exclude?: string): Promise<RecorderListening> {
     const attempts = this.deps.startAttempts;
     for (let attempt = 1; ; attempt++) {
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       const lease = this.deps.ports.lease(this.plan.tracks.length);
       try {
-        const listening = await this.deps.recorder.start(this.recorderRequest(lease.ports));
+        const listening = await this.deps.recorder.start(this.recorderRequest(lease.ports), exclude);
         this.lease = lease;
         return listening;
       } catch (err) {
@@ -281,7 +373,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       if (chosen.fmtp !== undefined && chosen.fmtp.length <= MAX_FMTP) spec.fmtp = chosen.fmtp;
       return spec;
     });
-    return { recordingId: this.id, sessionId: this.sessionId, tracks, container: this.plan.container, audioCodec: this.plan.audioCodec };
+    const req: RecorderStartRequest = { recordingId: this.id, sessionId: this.sessionId, tracks, container: this.plan.container, audioCodec: this.plan.audioCodec };
+    if (this.segments.length > 0) req.segment = { index: this.segments.length, previous: [...this.segments] };
+    return req;
   }
 
   /** A start that failed after the recorder was listening must not leave that recorder running. */
@@ -303,6 +397,8 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       this.cancelled = true;
       await this.startPromise?.catch(() => undefined);
     }
+    // a handover under way finishes first: the stop goes to the recorder that holds the last segment
+    await this.handingOver;
     if (this.state === 'ended' && this.outcome) return this.outcome;
     this.state = 'stopping';
     // stop sending first: nothing may reach the recorder's ports after they are handed back
@@ -314,7 +410,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     const outcome = await this.requestReport(reason, options.timeoutMs ?? this.deps.stopTimeoutMs);
     if (!outcome.ok && outcome.error.code === 'RECORDER_UNAVAILABLE') {
       // the recorder is gone: nobody else will ever write this recording's final state
-      await this.writeCatalog((r) => markFailed(r, outcome.error, new Date()));
+      await this.writeCatalog((r) => markFailed(r, outcome.error, new Date()), CATALOG_ATTEMPTS);
     }
     this.endWithPorts(outcome);
     return outcome;
@@ -342,8 +438,13 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   }
 
   private onEvent(event: RecordingEvent): void {
+    // a segment's recorder other than the current one (handed over) does not speak for the recording
+    if (event.type === 'first-keyframe' && event.recorderId !== this.recorderId) return;
+    if (event.type === 'finished' && event.report.recorderId !== this.recorderId) return;
+    if (event.type === 'failed' && this.handingOver) return;
     switch (event.type) {
       case 'first-keyframe':
+        this.segmentStartedAt ??= event.at;
         if (this.keyframes?.running) {
           this.log.info({ keyframeRequests: this.keyframes.requestsSent, msSinceListening: Date.now() - this.listeningAt }, 'first keyframe written');
           this.deps.metrics.firstKeyframe(Date.now() - this.listeningAt);
@@ -426,7 +527,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
 
   private announceStopping(reason: StopReason): void {
     const at = new Date();
-    void this.writeCatalog((r) => markStopping(r, reason, at));
+    void this.writeCatalog((r) => markStopping(r, reason, at), CATALOG_ATTEMPTS);
     try {
       publishEvent(this.deps.nc, subjects.events.recording(this.id), RecordingEventSchema, { type: 'stopping', recordingId: this.id, reason, at: at.toISOString() });
     } catch (err) {
@@ -438,15 +539,18 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
    * Catalog bookkeeping never fails a recording: the recorder and signaling write the decisive states.
    * Resolves with the stored entry, or undefined when there is none or the write failed.
    */
-  private async writeCatalog(change: (r: CatalogRecording) => CatalogRecording): Promise<CatalogRecording | undefined> {
+  private async writeCatalog(change: (r: CatalogRecording) => CatalogRecording, attempts = 1): Promise<CatalogRecording | undefined> {
     if (!this.deps.catalog) return undefined;
-    try {
-      const written = await this.deps.catalog.update(this.id, change);
-      if (!written) this.log.warn('recording has no catalog entry');
-      return written;
-    } catch (err) {
-      this.log.error({ err }, 'catalog update failed');
-      return undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const written = await this.deps.catalog.update(this.id, change);
+        if (!written) this.log.warn('recording has no catalog entry');
+        return written;
+      } catch (err) {
+        this.log.error({ err, attempt }, 'catalog update failed');
+        if (attempt >= attempts) return undefined;
+        await delay(Math.min(CATALOG_RETRY_MAX_MS, CATALOG_RETRY_MS * 2 ** (attempt - 1)));
+      }
     }
   }
 }

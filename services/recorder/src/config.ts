@@ -25,6 +25,15 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   RECORDER_RTP_TIMEOUT: env.seconds(10),
   /** seconds a stop step (EOS, then SIGTERM) may take before the next, harsher one */
   RECORDER_STOP_TIMEOUT: env.seconds(10),
+  /**
+   * what SIGTERM does to running recordings: `handover` asks media to move them to another recorder (when
+   * one has room; otherwise they are finished here), `finish` finalizes them here (they end, reason shutdown).
+   * Default: handover with STORAGE=local (every recorder sees the segment files in the shared folder),
+   * finish with STORAGE=nats (the joining recorder would not see this one's segment file)
+   */
+  RECORDER_DRAIN: z.enum(['handover', 'finish']).optional(),
+  /** how long a drain waits for media to take the recordings over before finishing the rest here */
+  RECORDER_HANDOVER_WAIT_SECONDS: env.seconds(10),
   /** longest recording; MP4 reserves its crash-safe index for this long, and the recording ends there */
   RECORDER_MAX_DURATION_SECONDS: env.seconds(4 * 3600),
   /** rtpbin jitter buffer latency: how long a late or reordered packet is waited for */
@@ -119,6 +128,7 @@ export interface RecorderConfig {
   maxRecordings: number;
   rtpTimeoutMs: number;
   stopTimeoutMs: number;
+  drain: { mode: 'handover' | 'finish'; handoverWaitMs: number };
   maxDurationMs: number;
   jitterLatencyMs: number;
   jitterMode: 'synced' | 'slave';
@@ -160,6 +170,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxRecordings: v.MAX_RECORDINGS,
     rtpTimeoutMs: ms(v.RECORDER_RTP_TIMEOUT),
     stopTimeoutMs: ms(v.RECORDER_STOP_TIMEOUT),
+    drain: { mode: v.RECORDER_DRAIN ?? (v.STORAGE === 'local' ? 'handover' : 'finish'), handoverWaitMs: ms(v.RECORDER_HANDOVER_WAIT_SECONDS) },
     maxDurationMs: ms(v.RECORDER_MAX_DURATION_SECONDS),
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
     jitterMode: v.RECORDER_JITTER_MODE,

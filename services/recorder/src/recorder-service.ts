@@ -1,7 +1,9 @@
 import type { NatsConnection, Subscription } from 'nats';
 import {
   QUEUE_GROUPS,
+  RecorderDrainingSchema,
   RecorderPingSchema,
+  RecorderPongSchema,
   RecorderStartRequestSchema,
   RecorderStopRequestSchema,
   RecordingEventSchema,
@@ -16,13 +18,14 @@ import {
   type RecordingReport,
 } from '@recstack/contracts';
 import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
-import { ShuttingDownError, errorCodeOf, publishEvent, serve, type Logger } from '@recstack/service-kit';
+import { ShuttingDownError, errorCodeOf, gather, publishEvent, serve, type Logger } from '@recstack/service-kit';
 import type { Admission } from './admission/admission.js';
 import { AtCapacityError, NoSuchRecordingError, RecordingConflictError } from './errors.js';
 import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
 import { Recording, type RecordingSettings } from './recording.js';
 import { salvageRecording, type SalvageEntry, type SalvageSettings } from './recovery/salvage.js';
+import { joinSegments } from './segments/join-segments.js';
 import { assertRoomToStart, type DiskLimits } from './storage/disk-space.js';
 import { DiskWatch } from './storage/disk-watch.js';
 import type { RecordingStorage, StoredFile } from './storage/recording-storage.js';
@@ -48,7 +51,7 @@ export interface RecorderServiceOptions {
 const DISK_WATCH_INTERVAL_MS = 1000;
 
 /** Attempts at writing a finished recording's report to the catalog before giving it to the reconciler. */
-const FINAL_WRITE_ATTEMPTS = 5;
+const FINAL_WRITE_ATTEMPTS = 8;
 const FINAL_WRITE_PAUSE_MS = 1000;
 
 /** Reports of recordings that ended, kept a while so a late stop request still gets its answer. */
@@ -68,6 +71,9 @@ export class RecorderService {
    */
   private readonly finals = new Map<string, Promise<RecordingReport>>();
   private readonly subs: Subscription[] = [];
+  /** recordings whose segment here is being stopped for a handover: no catalog write, no `finished` */
+  private readonly handedOver = new Set<string>();
+  private readonly emptyWaiters: Array<() => void> = [];
   /** catalog writes in flight: shutdown waits for them before NATS closes */
   private readonly pendingWrites = new Set<Promise<void>>();
   /** the start subjects (queue group and this recorder's own): dropped first at shutdown */
@@ -117,6 +123,7 @@ export class RecorderService {
       ...this.startSubs,
       serve(this.nc, { subject: subjects.recorder.stop(recorderId), request: RecorderStopRequestSchema, handler: (req) => this.stop(req), logger: this.logger }),
       serve(this.nc, { subject: subjects.recorder.ping, request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
+      serve(this.nc, { subject: subjects.recorder.pingOne(recorderId), request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
     );
     this.diskWatch.start();
   }
@@ -165,6 +172,11 @@ export class RecorderService {
   /** Answers with the final report: after the file is where the storage setting puts it and the catalog says so. */
   async stop(req: RecorderStopRequest): Promise<RecordingReport> {
     const recording = this.recordings.get(req.recordingId);
+    if (recording && req.handover) {
+      // the recording goes on elsewhere: this segment's file is finalized, nothing else is said about it
+      this.handedOver.add(req.recordingId);
+      return recording.stop(req.reason);
+    }
     if (recording) {
       const report = await recording.stop(req.reason);
       return (await this.finals.get(req.recordingId)) ?? this.recent.get(req.recordingId) ?? report;
@@ -291,6 +303,7 @@ export class RecorderService {
     });
     recording.on('stopping', (reason, selfInitiated) => {
       stoppingAt = Date.now();
+      if (this.handedOver.has(id)) return;
       if (!selfInitiated && reason !== 'shutdown') return; // whoever asked announced it
       const at = new Date();
       this.publish({ type: 'stopping', recordingId: id, reason, at: at.toISOString() });
@@ -300,19 +313,76 @@ export class RecorderService {
       this.metrics.finished.inc({ status: report.status, reason: report.reason });
       if (report.status === 'failed') this.metrics.failed.inc({ stage: 'finish', code: report.error?.code ?? 'INTERNAL' });
       this.metrics.bytesWritten.inc(report.sizeBytes);
+      if (this.handedOver.delete(id)) {
+        // a segment handed over: the stop's reply carries its report to media, the recording is not over
+        this.recordings.delete(id);
+        this.admission.release(id);
+        this.metrics.active.set(this.recordings.size);
+        this.logger.info({ recordingId: id, durationMs: report.durationMs, fileName: report.fileName }, 'segment handed over');
+        this.emptied();
+        return;
+      }
       // the final steps are registered before the recording leaves the running set: a stop in between
       // always finds one of them
-      const final = this.finish(report, { salvaged: false });
+      const previous = recording.plan.previousSegments;
+      const final = previous
+        ? this.joining(report, recording, previous).then((joined) => this.finish(joined, { salvaged: false }))
+        : this.finish(report, { salvaged: false });
       this.finals.set(id, final);
       this.recordings.delete(id);
       // the child has exited and the file is final: what is left (upload, verification) is not counted as load
       this.admission.release(id);
       this.metrics.active.set(this.recordings.size);
+      this.emptied();
       void final.finally(() => {
         if (this.finals.get(id) === final) this.finals.delete(id);
         if (stoppingAt > 0) this.metrics.stopToFinalized.observe((Date.now() - stoppingAt) / 1000);
       });
     });
+  }
+
+  /** The last segment of a handed-over recording ended: the segments become the one file (never rejects). */
+  private async joining(report: RecordingReport, recording: Recording, previous: NonNullable<Recording['plan']['previousSegments']>): Promise<RecordingReport> {
+    try {
+      return await joinSegments(report, recording.plan, previous, this.options.salvage, this.logger);
+    } catch (err) {
+      this.logger.error({ err, recordingId: report.recordingId }, 'joining the segments failed');
+      return report;
+    }
+  }
+
+  private emptied(): void {
+    if (this.recordings.size > 0) return;
+    for (const resolve of this.emptyWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * RECORDER_DRAIN=handover: takes no new work and asks media to move every running recording to another
+   * recorder (`recorder.v1.draining`); media starts each one elsewhere, then stops it here with `handover`.
+   * Resolves when none is left here or after `waitMs`; what is left is finished by `drain` as before.
+   * Nothing is announced when no other recorder has room: the recordings are finished here then.
+   */
+  async handOver(waitMs: number): Promise<void> {
+    const ids = [...this.recordings.keys()];
+    if (ids.length === 0) return;
+    this.accepting = false;
+    for (const sub of this.startSubs) sub.unsubscribe();
+    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, 500).catch(() => []);
+    const room = pongs.some((p) => p.recorderId !== this.options.recorderId && p.active < p.capacity);
+    if (!room) {
+      this.logger.warn({ count: ids.length }, 'no other recorder has room, finishing the recordings here');
+      return;
+    }
+    const empty = new Promise<void>((resolve) => this.emptyWaiters.push(resolve));
+    try {
+      publishEvent(this.nc, subjects.recorder.draining, RecorderDrainingSchema, { recorderId: this.options.recorderId, recordingIds: ids });
+    } catch (err) {
+      this.logger.warn({ err }, 'drain announcement not published');
+      return;
+    }
+    this.logger.info({ count: ids.length }, 'draining: recordings handed over to other recorders');
+    await Promise.race([empty, delay(waitMs)]);
+    if (this.recordings.size > 0) this.logger.warn({ left: this.recordings.size }, 'not every recording was handed over in time, finishing the rest');
   }
 
   /**
@@ -423,12 +493,18 @@ export class RecorderService {
   private writeCatalog(id: string, change: (r: CatalogRecording) => CatalogRecording): Promise<void> {
     const catalog = this.catalog;
     if (!catalog) return Promise.resolve();
+    // retried like the final write: a NATS restart must not lose a state change made while it was away
     const write = (async () => {
-      try {
-        const written = await catalog.update(id, change);
-        if (!written) this.logger.debug({ recordingId: id }, 'recording has no catalog entry');
-      } catch (err) {
-        this.logger.error({ err, recordingId: id }, 'catalog update failed');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const written = await catalog.update(id, change);
+          if (!written) this.logger.debug({ recordingId: id }, 'recording has no catalog entry');
+          return;
+        } catch (err) {
+          this.logger.error({ err, recordingId: id, attempt }, 'catalog update failed');
+          if (attempt >= FINAL_WRITE_ATTEMPTS || (this.deadline !== undefined && Date.now() + FINAL_WRITE_PAUSE_MS > this.deadline)) return;
+          await delay(FINAL_WRITE_PAUSE_MS * attempt);
+        }
       }
     })();
     this.pendingWrites.add(write);

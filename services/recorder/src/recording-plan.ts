@@ -8,6 +8,7 @@ import {
   type OutputAudioCodec,
   type RecorderStartRequest,
   type RtpTrackSpec,
+  type Segment,
   type VideoCodec,
 } from '@recstack/contracts';
 import { BadRequestError } from '@recstack/service-kit';
@@ -48,8 +49,10 @@ export interface RecordingPlan {
   video: TrackPlan | undefined;
   audio: TrackPlan | undefined;
   bindAddress: string;
-  /** the file's name in the recordings folder: `<recordingId>.<container>` */
+  /** the file's name in the recordings folder: `<recordingId>.<container>`, `<recordingId>-s<n>.<container>` for segment n of a handover */
   fileName: string;
+  /** a handover's later segment: the earlier ones, joined with this one's file when it ends */
+  previousSegments?: Segment[];
   outputPath: string;
   /** the file the child writes */
   writePath: string;
@@ -99,7 +102,7 @@ export function planRecording(req: RecorderStartRequest, settings: PlanSettings)
   const { container } = format.format;
   const audioCodec = format.format.audioCodec ?? null;
 
-  const fileName = `${req.recordingId}${fileExtension(container)}`;
+  const fileName = req.segment ? `${req.recordingId}-s${req.segment.index}${fileExtension(container)}` : `${req.recordingId}${fileExtension(container)}`;
   const outputPath = join(settings.recordingsDir, fileName);
   const writeContainer = intermediateContainer(settings.engine, container, videoPlan?.codec as VideoCodec | undefined) ?? container;
   const finalize: FinalizeStep = writeContainer !== container ? 'remux' : container === 'mp4' ? 'compact-mp4' : 'none';
@@ -121,6 +124,7 @@ export function planRecording(req: RecorderStartRequest, settings: PlanSettings)
     finalize,
     audioLeadSamples: audioPlan && audioCodec === 'aac' ? undeclaredAacPriming(settings.engine) : 0,
     maxDurationMs: settings.maxDurationMs,
+    ...(req.segment ? { previousSegments: req.segment.previous } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import {
   OutputAudioCodecSchema,
   VideoCodecSchema,
 } from '../media-formats.js';
-import { DecodeScopeSchema, FileStatsSchema, RecordedTrackSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
+import { DecodeScopeSchema, FileStatsSchema, GapSchema, RecordedTrackSchema, SegmentSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
 import { RecordingCostTableSchema } from '../recording-cost.js';
 
 export const ENGINES = ['gstreamer', 'ffmpeg'] as const;
@@ -39,6 +39,12 @@ export const RecorderStartRequestSchema = z
     audioCodec: OutputAudioCodecSchema.nullable(),
     /** the publisher's video bitrate when media knows it (kbit/s): the recorder's cost model scales with it */
     videoKbps: z.number().int().positive().max(1_000_000).optional(),
+    /**
+     * a handover: this recorder records segment `index` (1, 2, ...) of a recording that began elsewhere, into
+     * its own file; at the end it joins `previous` (the earlier segments, oldest first) and its own into the
+     * recording's one file, salvaging a dead recorder's unfinished segment file on the way
+     */
+    segment: z.object({ index: z.number().int().min(1).max(1000), previous: z.array(SegmentSchema).min(1).max(1000) }).optional(),
   })
   .refine((r) => new Set(r.tracks.map((t) => t.kind)).size === r.tracks.length, {
     message: 'at most one audio and one video track',
@@ -63,6 +69,11 @@ export type RecorderListening = z.infer<typeof RecorderListeningSchema>;
 export const RecorderStopRequestSchema = z.object({
   recordingId: IdSchema,
   reason: StopReasonSchema,
+  /**
+   * the recording went on on another recorder: finalize this segment's file and answer with its report, but
+   * leave the catalog and the recording's events alone (the recording is not over)
+   */
+  handover: z.boolean().optional(),
 });
 export type RecorderStopRequest = z.infer<typeof RecorderStopRequestSchema>;
 
@@ -100,6 +111,9 @@ export const RecordingReportSchema = z.object({
   storage: StorageKindSchema.optional(),
   /** what the file holds: frames, keyframes, the longest gap, resolution changes; absent from older recorders, or when the file could not be read */
   stats: FileStatsSchema.optional(),
+  /** the segments joined into the file, and its gaps (a recording that moved between recorders) */
+  segments: z.array(SegmentSchema).optional(),
+  gaps: z.array(GapSchema).optional(),
 });
 export type RecordingReport = z.infer<typeof RecordingReportSchema>;
 
@@ -133,3 +147,10 @@ export const RecorderPongSchema = z.object({
   maxCpuPercent: z.number().min(1).max(100).optional(),
 });
 export type RecorderPong = z.infer<typeof RecorderPongSchema>;
+
+/** `recorder.v1.draining`: a recorder shutting down asks media to move its recordings elsewhere (RECORDER_DRAIN=handover). */
+export const RecorderDrainingSchema = z.object({
+  recorderId: IdSchema,
+  recordingIds: z.array(IdSchema).max(10_000),
+});
+export type RecorderDraining = z.infer<typeof RecorderDrainingSchema>;

@@ -90,12 +90,14 @@ export class GstRecorder {
       serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
       serve(nc, { subject: subjects.recorder.startOn(this.recorderId), request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
       serve(nc, { subject: subjects.recorder.stop(this.recorderId), request: RecorderStopRequestSchema, handler: (r) => this.stop(r), logger: this.logger }),
-      serve(nc, {
-        subject: subjects.recorder.ping,
-        request: RecorderPingSchema,
-        handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 }),
-        logger: this.logger,
-      }),
+      ...[subjects.recorder.ping, subjects.recorder.pingOne(this.recorderId)].map((subject) =>
+        serve(nc, {
+          subject,
+          request: RecorderPingSchema,
+          handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 }),
+          logger: this.logger,
+        }),
+      ),
     );
   }
 
@@ -108,6 +110,11 @@ export class GstRecorder {
     const rec = this.running.get(recordingId);
     if (!rec) throw new Error(`no running recording ${recordingId}`);
     return this.finish(rec, reason);
+  }
+
+  /** Takes no more starts (the first two subscriptions), as a draining recorder does before it announces the drain. */
+  stopTakingStarts(): void {
+    for (const sub of this.subs.slice(0, 2)) if (!sub.isClosed()) sub.unsubscribe();
   }
 
   /** Stops answering (like a crashed recorder) and kills its pipelines. */
@@ -132,7 +139,8 @@ export class GstRecorder {
   private async start(req: RecorderStartRequest): Promise<RecorderListening> {
     this.startRequests.push(req);
     await this.options.beforeStart?.(req, this.startRequests.length);
-    const fileName = `${req.recordingId}.mkv`;
+    // a handover's later segment gets its own file, as the real recorder does
+    const fileName = req.segment ? `${req.recordingId}-s${req.segment.index}.mkv` : `${req.recordingId}.mkv`;
     const path = join(this.options.dir, fileName);
     const child = spawn('gst-launch-1.0', gstArguments(req, this.host, path), { stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];

@@ -1,0 +1,159 @@
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Gap, RecordingReport, Segment } from '@recstack/contracts';
+import type { Logger } from '@recstack/service-kit';
+import { probeFile, run, type FileFacts } from '../file-probe.js';
+import type { RecordingPlan } from '../recording-plan.js';
+import { salvageRecording, type SalvageSettings } from '../recovery/salvage.js';
+
+/** A segment whose file is ready to be joined, with the facts the gaps are computed from. */
+export interface ReadySegment {
+  segment: Segment;
+  path: string;
+  durationMs: number;
+}
+
+const JOIN_BUDGET_MS = 120_000;
+/** a draining recorder may still be finalizing its segment when the next one stops: wait this long for it */
+const SETTLE_WAIT_MS = 10_000;
+
+/**
+ * Joins the earlier segments of a recording (`previous`, oldest first) and this recorder's own (`own`, its
+ * report) into the recording's one file, `<recordingId>.<ext>`, with the FFmpeg concat demuxer and `-c copy`
+ * (same codecs and container on every recorder: media sends each the same request). The joiner is the
+ * recorder holding the last segment: every segment file is in the shared recordings folder (STORAGE=local;
+ * with STORAGE=nats the segments are local too until the joined file is uploaded). A segment a dead recorder
+ * left unfinished is salvaged first; one that holds nothing is left out (its time becomes part of a gap).
+ * The segment files are removed once the joined file probes; on any failure the own segment's report stands.
+ */
+export async function joinSegments(
+  own: RecordingReport,
+  plan: RecordingPlan,
+  previous: readonly Segment[],
+  settings: SalvageSettings,
+  logger: Logger,
+): Promise<RecordingReport> {
+  const log = logger.child({ recordingId: plan.recordingId, segments: previous.length + 1 });
+  if (own.status !== 'done') return own;
+  const ready: ReadySegment[] = [];
+  const segments: Segment[] = [];
+  for (const seg of previous) {
+    const found = await readySegment(seg, plan, settings, log);
+    segments.push(found?.segment ?? seg);
+    if (found) ready.push(found);
+  }
+  const ownSegment: Segment = { recorderId: own.recorderId, startedAt: own.startedAt, endedAt: own.stoppedAt, file: own.fileName };
+  segments.push(ownSegment);
+  ready.push({ segment: ownSegment, path: plan.outputPath, durationMs: own.durationMs });
+
+  const finalName = `${plan.recordingId}${extensionOf(plan.fileName)}`;
+  const finalPath = join(settings.recordingsDir, finalName);
+  const joiningPath = join(settings.recordingsDir, `${plan.recordingId}.joining${extensionOf(plan.fileName)}`);
+  const listPath = join(settings.recordingsDir, `${plan.recordingId}.segments.txt`);
+  try {
+    await writeFile(listPath, ready.map((r) => `file '${r.path.replace(/'/g, "'\\''")}'\n`).join(''));
+    const result = await run(settings.tools.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath], JOIN_BUDGET_MS);
+    if (result.code !== 0) throw new Error(`ffmpeg concat exited with ${String(result.code)}: ${result.stderr.slice(-500)}`);
+    const facts: FileFacts = await probeFile(joiningPath, settings.tools);
+    // segment 0 is usually named like the final file: removed first, then the joined file takes its name
+    await Promise.all(ready.map((r) => rm(r.path, { force: true })));
+    await rename(joiningPath, finalPath);
+    const gaps = gapsBetween(ready, segments[0]?.startedAt ?? null);
+    log.info({ durationMs: facts.durationMs, gaps, joined: ready.length }, 'segments joined');
+    return {
+      ...own,
+      fileName: finalName,
+      sizeBytes: facts.sizeBytes,
+      durationMs: facts.durationMs,
+      tracks: facts.tracks,
+      startedAt: segments[0]?.startedAt ?? own.startedAt,
+      segments,
+      gaps,
+    };
+  } catch (err) {
+    log.error({ err }, 'joining the segments failed, the recording keeps its last segment only');
+    await rm(joiningPath, { force: true });
+    return { ...own, segments };
+  } finally {
+    await rm(listPath, { force: true });
+  }
+}
+
+/**
+ * Media missing from the joined file: from the end of one joined segment (its first keyframe plus its
+ * length) to the first keyframe of the next, placed at the joined file's time where the next begins. A
+ * segment that could not be joined (its file is nowhere: a dead recorder's disk this recorder does not see)
+ * is missing time too, counted from the recording's first keyframe (`recordingStartedAt`) when it was the first.
+ * Overlaps (a drain: the new recorder starts before the old one stops) are not gaps.
+ */
+export function gapsBetween(ready: readonly ReadySegment[], recordingStartedAt: string | null): Gap[] {
+  const gaps: Gap[] = [];
+  let atMs = 0;
+  let previousEnd = recordingStartedAt ? Date.parse(recordingStartedAt) : undefined;
+  for (const current of ready) {
+    const start = current.segment.startedAt ? Date.parse(current.segment.startedAt) : undefined;
+    if (start !== undefined && previousEnd !== undefined) {
+      const ms = Math.round(start - previousEnd);
+      if (ms > 0) gaps.push({ atMs, ms });
+    }
+    atMs += current.durationMs;
+    previousEnd = start !== undefined ? start + current.durationMs : undefined;
+  }
+  return gaps;
+}
+
+/** An earlier segment's file, finalized: as its recorder left it, or salvaged here when it died. */
+async function readySegment(seg: Segment, plan: RecordingPlan, settings: SalvageSettings, log: Logger): Promise<ReadySegment | undefined> {
+  const path = join(settings.recordingsDir, seg.file);
+  await settle(path, log);
+  const partial = await anyPartial(path);
+  if (!partial && (await isFile(path))) {
+    const facts = await probeFile(path, settings.tools).catch(() => undefined);
+    if (!facts || facts.durationMs <= 0) return undefined;
+    const startedAt = seg.startedAt;
+    const endedAt = seg.endedAt ?? (startedAt ? new Date(Date.parse(startedAt) + facts.durationMs).toISOString() : null);
+    return { segment: { ...seg, endedAt }, path, durationMs: facts.durationMs };
+  }
+  log.info({ file: seg.file, recorderId: seg.recorderId }, 'salvaging the segment of a recorder that is gone');
+  const report = await salvageRecording(
+    { id: plan.recordingId, sessionId: plan.sessionId, container: plan.container, audioCodec: plan.audioCodec, fileName: seg.file, startedAt: seg.startedAt },
+    { ...settings, verify: false },
+    log,
+  );
+  if (report.status !== 'done' || report.durationMs <= 0) {
+    log.warn({ file: seg.file, error: report.error }, 'segment left out of the join: nothing to salvage');
+    return undefined;
+  }
+  const startedAt = seg.startedAt ?? report.startedAt;
+  const endedAt = startedAt ? new Date(Date.parse(startedAt) + report.durationMs).toISOString() : report.stoppedAt;
+  return { segment: { ...seg, startedAt, endedAt }, path, durationMs: report.durationMs };
+}
+
+/** Waits while an intermediate file is still being written to (a draining recorder finishing its segment). */
+async function settle(path: string, log: Logger): Promise<void> {
+  const until = Date.now() + SETTLE_WAIT_MS;
+  for (;;) {
+    const partial = await anyPartial(path);
+    if (!partial || (await isFile(path))) return;
+    const info = await stat(partial).catch(() => undefined);
+    if (!info || Date.now() - info.mtimeMs > 3000 || Date.now() > until) return;
+    log.debug({ partial }, 'segment still being written, waiting');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function anyPartial(path: string): Promise<string | undefined> {
+  for (const ext of ['.mkv', '.mp4']) {
+    if (await isFile(`${path}.partial${ext}`)) return `${path}.partial${ext}`;
+  }
+  return undefined;
+}
+
+function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+function extensionOf(fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  return dot < 0 ? '' : fileName.slice(dot);
+}
