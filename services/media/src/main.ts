@@ -46,6 +46,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       publisherIceTimeoutMs: config.publisherIceTimeoutMs,
       publisherConnectTimeoutMs: config.publisherConnectTimeoutMs,
       maxVideoKbps: config.maxVideoKbps,
+      nackWaitMs: config.nackWaitMs,
     },
     logger,
   );
