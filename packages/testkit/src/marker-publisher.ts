@@ -34,6 +34,8 @@ export interface MarkerPublishOptions {
    * the browser's own A/V offset, in its MediaRecorder files as much as in WebRTC).
    */
   audioLeadMs?: number;
+  /** send to this address instead of media's candidate (a UdpRelay), as in `publishWhip` */
+  candidateOverride?: { host: string; port: number };
 }
 
 export interface MarkerSession extends WhipSession {
@@ -167,12 +169,17 @@ export async function publishMarkerWhip(page: Page, options: MarkerPublishOption
       const res = await fetch('/whip', { method: 'POST', headers, body: pc.localDescription?.sdp ?? '' });
       if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
       const location = res.headers.get('location') ?? '';
-      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+      let answer = await res.text();
+      const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
+      const mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
+      const over = opts.candidateOverride;
+      if (over) answer = answer.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${over.host} ${over.port}$2`);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
       g.__whip ??= [];
       g.__whip.push(pc);
-      return { location, sessionId: location.split('/').pop() ?? '' };
+      return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate };
     },
-    { videoCodec: options.videoCodec, token: options.token },
+    { videoCodec: options.videoCodec, token: options.token, candidateOverride: options.candidateOverride },
   );
   return { ...session, periodMs: options.periodMs ?? 1500, markerMs: options.markerMs ?? 120 };
 }

@@ -127,6 +127,11 @@ export interface UdpRelay {
   readonly upstream: RelayStats;
   readonly downstream: RelayStats;
   setTarget(target: { host: string; port: number }): void;
+  /**
+   * Drops every client → target packet `match` accepts (counted as lost) until called again with
+   * undefined: an outage of one track, e.g. `rtpPayloadTypeIs(111)` for Chromium's Opus
+   */
+  dropUpstream(match: ((packet: Buffer) => boolean) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +154,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let target = options.target;
+  let dropMatch: ((packet: Buffer) => boolean) | undefined;
 
   const deliver = (model: ImpairmentModel, packet: Buffer, send: () => void) => {
     if (!model.active) {
@@ -201,6 +207,11 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     const to = target;
     if (!to) return;
     const client = clientFor(rinfo);
+    if (dropMatch?.(packet)) {
+      up.stats.received++;
+      up.stats.lost++;
+      return;
+    }
     deliver(up, packet, () => client.socket.send(packet, to.port, to.host));
   });
   listener.on('error', () => undefined);
@@ -216,6 +227,9 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     downstream: down.stats,
     setTarget: (t) => {
       target = t;
+    },
+    dropUpstream: (match) => {
+      dropMatch = match;
     },
     close: () => {
       closing ??= (async () => {
@@ -258,4 +272,18 @@ export function rewriteCandidates(sdp: string, relay: { host: string; port: numb
 export function firstUdpCandidate(sdp: string): { host: string; port: number } | undefined {
   const m = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(sdp);
   return m ? { host: m[1] as string, port: Number(m[2]) } : undefined;
+}
+
+/**
+ * Matches RTP (not RTCP, STUN or DTLS) packets of one payload type. SRTP leaves the RTP header in the clear,
+ * so the relay can tell a WebRTC publisher's tracks apart by it.
+ */
+export function rtpPayloadTypeIs(payloadType: number): (packet: Buffer) => boolean {
+  return (packet) => {
+    if (packet.length < 12 || (packet[0] as number) >> 6 !== 2) return false;
+    const second = packet[1] as number;
+    // RTCP packet types 192-223 share the byte; RFC 5761 keeps RTP payload types out of 64-95
+    if (second >= 192 && second <= 223) return false;
+    return (second & 0x7f) === payloadType;
+  };
 }
