@@ -55,7 +55,12 @@ export class ImpairmentModel {
   private linkFreeAt = 0;
   private held: Array<(sendAt: number) => void> = [];
 
-  constructor(private readonly impairment: Impairment, private readonly random: () => number) {}
+  constructor(private impairment: Impairment, private readonly random: () => number) {}
+
+  /** Changes the impairment from the next packet on (statistics carry on). */
+  setImpairment(impairment: Impairment): void {
+    this.impairment = impairment;
+  }
 
   get active(): boolean {
     const i = this.impairment;
@@ -132,6 +137,8 @@ export interface UdpRelay {
    * undefined: an outage of one track, e.g. `rtpPayloadTypeIs(111)` for Chromium's Opus
    */
   dropUpstream(match: ((packet: Buffer) => boolean) | undefined): void;
+  /** Replaces the client → target impairment, e.g. loss only once a publisher is connected */
+  setUpstream(impairment: Impairment): void;
   close(): Promise<void>;
 }
 
@@ -231,6 +238,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     dropUpstream: (match) => {
       dropMatch = match;
     },
+    setUpstream: (impairment) => up.setImpairment(impairment),
     close: () => {
       closing ??= (async () => {
         closed = true;
