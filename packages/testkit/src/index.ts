@@ -15,8 +15,10 @@ export {
   decodeErrors,
   firstVideoFrameIsKeyframe,
   type FrameSize,
+  longestVideoGap,
   probe,
   type ProbeResult,
+  type VideoGap,
   videoFrameSizes,
 } from './media-checks.js';
 // chromium.ts
@@ -116,6 +118,7 @@ export {
   type Impairment,
   ImpairmentModel,
   type RelayStats,
+  rtpPayloadTypeIs,
   startUdpRelay,
   type UdpRelay,
   type UdpRelayOptions,

@@ -34,6 +34,8 @@ export interface MarkerPublishOptions {
    * the browser's own A/V offset, in its MediaRecorder files as much as in WebRTC).
    */
   audioLeadMs?: number;
+  /** send to this address instead of media's candidate (a UdpRelay), as in `publishWhip` */
+  candidateOverride?: { host: string; port: number };
 }
 
 export interface MarkerSession extends WhipSession {
@@ -149,6 +151,7 @@ export async function publishMarkerWhip(page: Page, options: MarkerPublishOption
       if (!stream) throw new Error('the markers are not running');
       const publisher = (await import(moduleUrl)) as PagePublisher;
       const pc = new RTCPeerConnection();
+      let mediaCandidate: { host: string; port: number } | undefined;
       const { location } = await publisher.publishStream(pc, stream, {
         ...(opts.videoCodec ? { videoCodec: opts.videoCodec } : {}),
         post: async (offer) => {
@@ -158,12 +161,19 @@ export async function publishMarkerWhip(page: Page, options: MarkerPublishOption
           if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
           return { location: res.headers.get('location') ?? '', answer: await res.text() };
         },
+        // through the test kit's UDP relay: the page sends to the relay, which forwards to media's candidate
+        editAnswer: (answer) => {
+          const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
+          mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
+          const over = opts.candidateOverride;
+          return over ? answer.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${over.host} ${over.port}$2`) : answer;
+        },
       });
       g.__whip ??= [];
       g.__whip.push(pc);
-      return { location, sessionId: location.split('/').pop() ?? '' };
+      return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate };
     },
-    { opts: { videoCodec: options.videoCodec, token: options.token }, moduleUrl: PAGE_PUBLISHER_URL },
+    { opts: { videoCodec: options.videoCodec, token: options.token, candidateOverride: options.candidateOverride }, moduleUrl: PAGE_PUBLISHER_URL },
   );
   return { ...session, periodMs: options.periodMs ?? 1500, markerMs: options.markerMs ?? 120 };
 }

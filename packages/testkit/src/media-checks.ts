@@ -70,3 +70,36 @@ export async function videoFrameSizes(path: string): Promise<FrameSize[]> {
   const start = frames[0]?.t ?? 0;
   return frames.map((f) => ({ atSec: f.t - start, width: f.width, height: f.height, keyFrame: f.keyFrame }));
 }
+
+export interface VideoGap {
+  /** the longest time between two consecutive video frames of the file (ms) */
+  longestMs: number;
+  /** where that stretch starts (s from the file's start) */
+  atSec: number;
+  frames: number;
+  keyframes: number;
+}
+
+/**
+ * The longest stretch without a new video frame, from the file's packet timestamps (no decode). After a
+ * loss the depayloaders (`wait-for-keyframe`) drop frames up to the next keyframe, so damage shows as a
+ * frozen stretch; at 30 fps an undamaged file has ~33 ms.
+ */
+export async function longestVideoGap(path: string): Promise<VideoGap> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-print_format', 'json', path,
+  ], { maxBuffer: 64 * 1024 * 1024 });
+  const json = JSON.parse(stdout) as { packets?: Array<{ pts_time?: string; flags?: string }> };
+  const packets = (json.packets ?? []).filter((p) => p.pts_time !== undefined);
+  const times = packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
+  let longestMs = 0;
+  let atSec = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = ((times[i] as number) - (times[i - 1] as number)) * 1000;
+    if (gap > longestMs) {
+      longestMs = gap;
+      atSec = times[i - 1] as number;
+    }
+  }
+  return { longestMs: Math.round(longestMs), atSec, frames: times.length, keyframes: packets.filter((p) => p.flags?.startsWith('K')).length };
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { ImpairmentModel, rewriteCandidates, seededRandom, startUdpRelay } from './udp-relay.js';
+import { ImpairmentModel, rewriteCandidates, rtpPayloadTypeIs, seededRandom, startUdpRelay } from './udp-relay.js';
 
 test('the seeded generator is deterministic and uniform enough', () => {
   const a = seededRandom(7);
@@ -114,4 +114,51 @@ test("an answer's candidates are pointed at the relay", () => {
   assert.deepEqual(out.target, { host: '127.0.0.1', port: 40000 });
   assert.match(out.sdp, /a=candidate:1 1 udp 2130706431 127\.0\.0\.1 5555 typ host/);
   assert.match(out.sdp, /a=candidate:2 1 tcp 1 127\.0\.0\.1 40001 typ host/, 'TCP candidates are left alone');
+});
+
+function rtp(payloadType: number, seq: number): Buffer {
+  const b = Buffer.alloc(40);
+  b[0] = 0x80;
+  b[1] = payloadType & 0x7f;
+  b.writeUInt16BE(seq, 2);
+  return b;
+}
+
+test('rtpPayloadTypeIs matches RTP of one payload type, not RTCP, STUN or DTLS', () => {
+  const opus = rtpPayloadTypeIs(111);
+  assert.equal(opus(rtp(111, 1)), true);
+  assert.equal(opus(Buffer.from([0x80, 0x80 | 111, ...Array(38).fill(0)])), true, 'the marker bit is not part of the type');
+  assert.equal(opus(rtp(96, 1)), false);
+  assert.equal(opus(Buffer.from([0x80, 200, ...Array(30).fill(0)])), false, 'an RTCP sender report');
+  assert.equal(opus(Buffer.from([0x00, 0x01, ...Array(30).fill(0)])), false, 'a STUN binding request');
+  assert.equal(opus(Buffer.from([0x17, 0xfe, ...Array(30).fill(0)])), false, 'DTLS application data');
+  assert.equal(opus(Buffer.from([0x80, 111])), false, 'shorter than an RTP header');
+});
+
+test('dropUpstream drops only the matching packets, until it is lifted', { timeout: 20_000 }, async () => {
+  const server = await bound();
+  const received: number[] = [];
+  server.on('message', (m) => received.push(m[1] as number));
+  const client = await bound();
+  const relay = await startUdpRelay({ target: { host: '127.0.0.1', port: server.address().port } });
+  try {
+    const send = async (pt: number, n: number) => {
+      for (let i = 0; i < n; i++) client.send(rtp(pt, i), relay.port, relay.host);
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    relay.dropUpstream(rtpPayloadTypeIs(111));
+    await send(111, 10);
+    await send(96, 10);
+    relay.dropUpstream(undefined);
+    await send(111, 10);
+    const deadline = Date.now() + 3000;
+    while (received.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(relay.upstream.lost, 10);
+    assert.equal(received.filter((pt) => pt === 96).length, 10);
+    assert.equal(received.filter((pt) => pt === 111).length, 10, 'audio passes again once lifted');
+  } finally {
+    await relay.close();
+    server.close();
+    client.close();
+  }
 });

@@ -55,7 +55,12 @@ export class ImpairmentModel {
   private linkFreeAt = 0;
   private held: Array<(sendAt: number) => void> = [];
 
-  constructor(private readonly impairment: Impairment, private readonly random: () => number) {}
+  constructor(private impairment: Impairment, private readonly random: () => number) {}
+
+  /** Changes the impairment from the next packet on (statistics carry on). */
+  setImpairment(impairment: Impairment): void {
+    this.impairment = impairment;
+  }
 
   get active(): boolean {
     const i = this.impairment;
@@ -127,6 +132,13 @@ export interface UdpRelay {
   readonly upstream: RelayStats;
   readonly downstream: RelayStats;
   setTarget(target: { host: string; port: number }): void;
+  /**
+   * Drops every client → target packet `match` accepts (counted as lost) until called again with
+   * undefined: an outage of one track, e.g. `rtpPayloadTypeIs(111)` for Chromium's Opus
+   */
+  dropUpstream(match: ((packet: Buffer) => boolean) | undefined): void;
+  /** Replaces the client → target impairment, e.g. loss only once a publisher is connected */
+  setUpstream(impairment: Impairment): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +161,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let target = options.target;
+  let dropMatch: ((packet: Buffer) => boolean) | undefined;
 
   const deliver = (model: ImpairmentModel, packet: Buffer, send: () => void) => {
     if (!model.active) {
@@ -201,6 +214,11 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     const to = target;
     if (!to) return;
     const client = clientFor(rinfo);
+    if (dropMatch?.(packet)) {
+      up.stats.received++;
+      up.stats.lost++;
+      return;
+    }
     deliver(up, packet, () => client.socket.send(packet, to.port, to.host));
   });
   listener.on('error', () => undefined);
@@ -217,6 +235,10 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     setTarget: (t) => {
       target = t;
     },
+    dropUpstream: (match) => {
+      dropMatch = match;
+    },
+    setUpstream: (impairment) => up.setImpairment(impairment),
     close: () => {
       closing ??= (async () => {
         closed = true;
@@ -258,4 +280,18 @@ export function rewriteCandidates(sdp: string, relay: { host: string; port: numb
 export function firstUdpCandidate(sdp: string): { host: string; port: number } | undefined {
   const m = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(sdp);
   return m ? { host: m[1] as string, port: Number(m[2]) } : undefined;
+}
+
+/**
+ * Matches RTP (not RTCP, STUN or DTLS) packets of one payload type. SRTP leaves the RTP header in the clear,
+ * so the relay can tell a WebRTC publisher's tracks apart by it.
+ */
+export function rtpPayloadTypeIs(payloadType: number): (packet: Buffer) => boolean {
+  return (packet) => {
+    if (packet.length < 12 || (packet[0] as number) >> 6 !== 2) return false;
+    const second = packet[1] as number;
+    // RTCP packet types 192-223 share the byte; RFC 5761 keeps RTP payload types out of 64-95
+    if (second >= 192 && second <= 223) return false;
+    return (second & 0x7f) === payloadType;
+  };
 }

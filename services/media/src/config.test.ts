@@ -37,6 +37,12 @@ test('config: NATS_KV_REPLICAS is 1 by default, 1-5', () => {
   assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '7' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
 });
 
+test('config: MEDIA_NACK_WAIT_MS is 600 by default, 0-5000', () => {
+  assert.equal(loadConfig({}).nackWaitMs, 600);
+  assert.equal(loadConfig({ MEDIA_NACK_WAIT_MS: '0' }).nackWaitMs, 0);
+  assert.throws(() => loadConfig({ MEDIA_NACK_WAIT_MS: '9000' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('MEDIA_NACK_WAIT_MS:')));
+});
+
 test('config: MEDIA_ENDPOINTS is one per core by default and needs a port each; the ingest limits are off by default', async () => {
   const { availableParallelism } = await import('node:os');
   const config = loadConfig({});

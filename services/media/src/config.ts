@@ -80,6 +80,11 @@ const schema = natsEnvSchema
      * the congestion feedback (REMB). Bounds what a recording costs in disk and bandwidth per second
      */
     MAX_VIDEO_KBPS: env.int(6000, 0, 1_000_000),
+    /**
+     * how long media holds later video packets back for a NACKed one from a publisher without RTX (it resends
+     * on the media SSRC); with RTX Medooze waits max(200 ms, 3 × RTT) up to 750 ms on its own
+     */
+    MEDIA_NACK_WAIT_MS: env.int(600, 0, 5000),
     /** Medooze's own log lines on stdout (they are not JSON) */
     MEDOOZE_LOG: env.bool(false),
   })
@@ -147,6 +152,7 @@ export interface MediaConfig {
   publisherConnectTimeoutMs: number;
   kvReplicas: number;
   maxVideoKbps: number;
+  nackWaitMs: number;
   medoozeLog: boolean;
 }
 
@@ -179,6 +185,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publisherConnectTimeoutMs: Math.round(v.PUBLISHER_CONNECT_TIMEOUT_SECONDS * 1000),
     kvReplicas: v.NATS_KV_REPLICAS,
     maxVideoKbps: v.MAX_VIDEO_KBPS,
+    nackWaitMs: v.MEDIA_NACK_WAIT_MS,
     medoozeLog: v.MEDOOZE_LOG,
   };
 }

@@ -47,6 +47,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       publisherIceTimeoutMs: config.publisherIceTimeoutMs,
       publisherConnectTimeoutMs: config.publisherConnectTimeoutMs,
       maxVideoKbps: config.maxVideoKbps,
+      nackWaitMs: config.nackWaitMs,
     },
     logger,
   );

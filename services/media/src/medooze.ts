@@ -61,6 +61,8 @@ export interface IncomingStreamTrack extends MedoozeEmitter<{ stopped: () => voi
   /** sends a PLI for every encoding */
   refresh(): void;
   getStatsAsync(): Promise<TrackStats>;
+  /** how long out-of-order packets wait for a missing one before it is given up (ms); overrides Medooze's RTT rule */
+  setMaxWaitTime(ms: number): void;
   stop(): void;
 }
 

@@ -55,6 +55,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     private readonly logger: Logger,
     private readonly iceTimeoutMs: number,
     connectTimeoutMs: number,
+    private readonly nackWaitMs: number,
   ) {
     super();
     // an offer whose publisher never completes ICE and DTLS would hold its ports and a session place until
@@ -128,6 +129,7 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     if (state === 'connected' && !this.dtlsConnected) {
       this.dtlsConnected = true;
       clearTimeout(this.connectTimer);
+      this.holdForRetransmissions();
       this.startLivenessWatch();
       this.emit('connected');
     } else if (state === 'closed') {
@@ -135,6 +137,19 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     } else if (state === 'failed') {
       this.markGone('dtls-failed');
     }
+  }
+
+  /**
+   * Medooze forwards packets in sequence order and waits for a missing one only when RTX is negotiated; a
+   * publisher without RTX (werift, some SFUs) resends a NACKed packet on the media SSRC, and with no wait its
+   * successors were already forwarded, so the repair was thrown away and the recorder got a hole. Set once
+   * connected: Medooze resets the wait to 0 when it adds the track's sources, asynchronously, after creation.
+   */
+  private holdForRetransmissions(): void {
+    const video = this.tracks.get('video');
+    if (!video || video.chosen.rtxPayloadType !== undefined || this.nackWaitMs <= 0) return;
+    video.track.setMaxWaitTime(this.nackWaitMs);
+    this.logger.debug({ waitMs: this.nackWaitMs }, 'video without RTX: holding packets for NACKed ones');
   }
 
   private onConnectTimeout(afterMs: number): void {

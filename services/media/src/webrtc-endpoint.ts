@@ -20,6 +20,8 @@ export interface WebRtcEndpointOptions {
   publisherConnectTimeoutMs: number;
   /** MAX_VIDEO_KBPS; 0: no cap */
   maxVideoKbps: number;
+  /** MEDIA_NACK_WAIT_MS: the hold for a NACKed packet from a publisher without RTX */
+  nackWaitMs: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class WebRtcEndpoint {
     private readonly publisherIceTimeoutMs: number,
     private readonly publisherConnectTimeoutMs: number,
     private readonly maxVideoKbps: number,
+    private readonly nackWaitMs: number,
   ) {}
 
   static open(options: WebRtcEndpointOptions, logger: Logger): WebRtcEndpoint {
@@ -82,7 +85,7 @@ export class WebRtcEndpoint {
     }
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, ports: endpoints.map((e) => e.port), udpPorts: options.udpPorts }, 'webrtc endpoints open');
-    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs, options.maxVideoKbps);
+    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs, options.maxVideoKbps, options.nackWaitMs);
   }
 
   /** The UDP port of each endpoint, in order. */
@@ -154,7 +157,7 @@ export class WebRtcEndpoint {
         tracks.set(chosen.kind, { chosen, track });
       }
       logger.debug({ port: open.port }, 'publisher placed on endpoint');
-      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs, this.publisherConnectTimeoutMs);
+      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs, this.publisherConnectTimeoutMs, this.nackWaitMs);
     } catch (err) {
       try {
         transport?.stop();

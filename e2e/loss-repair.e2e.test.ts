@@ -1,0 +1,173 @@
+// Losses repaired before the file (issue 11 item 2): a real Chromium publishes through the test kit's UDP
+// impairment relay (random loss and 30 ms of jitter on everything it sends to media; media's NACKs and
+// keyframe requests come back unimpaired), the whole stack records it, and the file is decoded in full.
+// At 2 % and 5 % loss Medooze's NACKs and Chromium's RTX repair every gap before the recorder: not one
+// decoder error. At 10 % some gaps stay unrepaired: the file must still play from a keyframe, and the
+// longest frozen stretch (frames dropped up to the next keyframe) is printed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  StackClient,
+  ReplayPublisher,
+  decodeErrors,
+  ensureReplayMedia,
+  firstVideoFrameIsKeyframe,
+  launchChromium,
+  longestVideoGap,
+  probe,
+  publishWhip,
+  rtpPayloadTypeIs,
+  startStack,
+  startUdpRelay,
+  type ReplayMedia,
+  type TestBrowser,
+  type TestStack,
+} from '@recstack/testkit';
+
+const RECORD_MS = 8000;
+const JITTER_MS = 30;
+
+let stack: TestStack;
+let browser: TestBrowser;
+let client: StackClient;
+let scratch: string;
+let replayMedia: ReplayMedia;
+
+before(async () => {
+  stack = await startStack({ signalingEnv: { RATE_LIMIT_PER_MINUTE: '0' } });
+  browser = await launchChromium();
+  client = new StackClient(stack.baseUrl, undefined, 200);
+  await client.waitReady(60_000);
+  scratch = await mkdtemp(join(tmpdir(), 'recstack-loss-'));
+  replayMedia = await ensureReplayMedia(scratch, { codec: 'h264', width: 640, height: 360, fps: 30, kbps: 800, keyframeSeconds: 10, seconds: 12 });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** Records RECORD_MS of the fake camera through a relay with this loss; returns the downloaded file. */
+async function recordThroughLoss(
+  videoCodec: 'h264' | 'vp8',
+  lossPercent: number,
+  seed: number,
+  during: (relay: Awaited<ReturnType<typeof startUdpRelay>>) => Promise<void> = async () => undefined,
+): Promise<{ file: string; relay: string }> {
+  const relay = await startUdpRelay({ upstream: { lossPercent, jitterMs: JITTER_MS }, seed });
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(`${stack.baseUrl}/healthz`);
+    const session = await publishWhip(page, { videoCodec, width: 640, height: 360, candidateOverride: { host: relay.host, port: relay.port } });
+    assert.ok(session.mediaCandidate, "media's candidate is read from the answer");
+    relay.setTarget(session.mediaCandidate);
+    const started = await client.start(session.sessionId);
+    const live = await client.waitForStatus(started.id, ['recording', 'failed', 'done'], 30_000);
+    assert.equal(live.status, 'recording', JSON.stringify(live));
+    const recording = new Promise((r) => setTimeout(r, RECORD_MS));
+    await during(relay);
+    await recording;
+    const done = await client.stop(started.id);
+    assert.equal(done.status, 'done', JSON.stringify(done));
+    await fetch(`${stack.baseUrl}${session.location}`, { method: 'DELETE' });
+    const file = await client.download(done, scratch);
+    if (lossPercent > 0) assert.ok(relay.upstream.lost > 0, `the relay dropped packets: ${JSON.stringify(relay.upstream)}`);
+    return { file, relay: `relay upstream ${JSON.stringify(relay.upstream)}` };
+  } finally {
+    await page.close();
+    await relay.close();
+  }
+}
+
+for (const videoCodec of ['h264', 'vp8'] as const) {
+  for (const lossPercent of [2, 5]) {
+    test(`${videoCodec}, ${lossPercent} % loss + ${JITTER_MS} ms jitter: the file decodes without a single error`, { timeout: 120_000 }, async (t) => {
+      const { file, relay } = await recordThroughLoss(videoCodec, lossPercent, 11 + lossPercent);
+      const gap = await longestVideoGap(file);
+      t.diagnostic(`${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes, longest frame gap ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s`);
+      assert.equal(await decodeErrors(file), '', `${file}: a full decode prints no error`);
+      assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
+    });
+  }
+
+  test(`${videoCodec}, 10 % loss + ${JITTER_MS} ms jitter: the file plays, damage lasts until the next keyframe`, { timeout: 120_000 }, async (t) => {
+    const { file, relay } = await recordThroughLoss(videoCodec, 10, 31);
+    const probed = await probe(file);
+    assert.ok(probed.streams.some((s) => s.codec_type === 'video'), 'ffprobe reads a video stream');
+    assert.ok(probed.durationSec > (RECORD_MS / 1000) * 0.6, `duration ${probed.durationSec} s`);
+    assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
+    const gap = await longestVideoGap(file);
+    const errors = await decodeErrors(file);
+    t.diagnostic(`${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes; longest damaged (frozen) stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`);
+    // a stretch up to the next keyframe, which media asks for at once: far less than the recording
+    assert.ok(gap.longestMs < RECORD_MS / 2, `longest frozen stretch ${gap.longestMs} ms`);
+  });
+}
+
+// A burst instead of random loss: every video packet (media and RTX) dropped for 1.5 s mid-recording. What
+// the file shows of it is printed: the longest stretch without frames, and whether anything failed to decode.
+const BURST_MS = 1500;
+const isOpus = rtpPayloadTypeIs(111);
+/** RTP that is not Chromium's Opus: video and its RTX (RTCP, STUN and DTLS pass) */
+const NOT_OPUS = (packet: Buffer): boolean => {
+  const second = packet[1] ?? 0;
+  return packet.length >= 12 && (packet[0] ?? 0) >> 6 === 2 && !(second >= 192 && second <= 223) && !isOpus(packet);
+};
+test(`h264, a ${BURST_MS / 1000} s outage of all video packets: the file plays from a keyframe, the outage shows as a freeze`, { timeout: 120_000 }, async (t) => {
+  let dropped = 0;
+  const { file, relay } = await recordThroughLoss('h264', 0, 41, async (r) => {
+    await new Promise((res) => setTimeout(res, 3000));
+    const before = r.upstream.lost;
+    r.dropUpstream(NOT_OPUS);
+    await new Promise((res) => setTimeout(res, BURST_MS));
+    r.dropUpstream(undefined);
+    dropped = r.upstream.lost - before;
+  });
+  assert.ok(dropped > 20, `the relay dropped ${dropped} video packets`);
+  assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
+  const gap = await longestVideoGap(file);
+  const errors = await decodeErrors(file);
+  t.diagnostic(`${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes; longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`);
+  assert.ok(gap.longestMs > 100, `the outage shows as a frozen stretch (${gap.longestMs} ms)`);
+});
+
+// A publisher without RTX (werift, as the load harness uses) resends a NACKed packet on the media SSRC itself
+// (RFC 4585): media must hold later packets back for it just the same, or the repair arrives after its
+// successors were forwarded and is thrown away (the load harness saw "0 lost" and decoder errors).
+test(`werift (NACK without RTX), 2 % loss + ${JITTER_MS} ms jitter: the file decodes without a single error`, { timeout: 120_000 }, async (t) => {
+  // werift's ICE/DTLS did not always connect through the impaired relay (it gave up after 20 s in about half
+  // the runs, with jitter alone too): the impairment starts once it is connected, before the recording
+  const relay = await startUdpRelay({ seed: 7 });
+  const publisher = new ReplayPublisher({
+    media: replayMedia, startFrame: 0, whip: { url: `${stack.baseUrl}/whip` },
+    route: async (target) => {
+      relay.setTarget(target);
+      return { host: relay.host, port: relay.port };
+    },
+  });
+  // the replay publisher sends what is due when pumped (the load harness shares one timer among many)
+  const pump = setInterval(() => publisher.pump(performance.now()), 5);
+  try {
+    await publisher.start();
+    relay.setUpstream({ lossPercent: 2, jitterMs: JITTER_MS });
+    const started = await client.start(publisher.sessionId ?? '');
+    const live = await client.waitForStatus(started.id, ['recording', 'failed', 'done'], 30_000);
+    assert.equal(live.status, 'recording', JSON.stringify(live));
+    await new Promise((r) => setTimeout(r, RECORD_MS));
+    const done = await client.stop(started.id);
+    assert.equal(done.status, 'done', JSON.stringify(done));
+    const file = await client.download(done, scratch);
+    const stats = publisher.snapshot();
+    t.diagnostic(`relay upstream ${JSON.stringify(relay.upstream)}; publisher ${JSON.stringify(stats)}`);
+    assert.ok(stats.retransmitted > 0, 'media asked for retransmissions and got them');
+    assert.equal(await decodeErrors(file), '', `${file}: a full decode prints no error`);
+  } finally {
+    clearInterval(pump);
+    await publisher.stop();
+    await relay.close();
+  }
+});
