@@ -4,6 +4,9 @@ import type { Logger } from '@recstack/service-kit';
 import type { ChosenTrack } from './codec-choice.js';
 import type { DtlsState, IncomingStream, IncomingStreamTrack, Transport } from './medooze.js';
 
+/** How long audio packets behind a missing one wait for it: audio has no RTX, but jitter reorders packets. */
+const AUDIO_REORDER_WAIT_MS = 100;
+
 /** Why Medooze says the publisher is gone. */
 export type PublisherGoneCause = 'dtls-closed' | 'dtls-failed' | 'ice-timeout' | 'connect-timeout' | 'transport-stopped';
 
@@ -147,9 +150,16 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
    */
   private holdForRetransmissions(): void {
     const video = this.tracks.get('video');
-    if (!video || video.chosen.rtxPayloadType !== undefined || this.nackWaitMs <= 0) return;
-    video.track.setMaxWaitTime(this.nackWaitMs);
-    this.logger.debug({ waitMs: this.nackWaitMs }, 'video without RTX: holding packets for NACKed ones');
+    if (video && video.chosen.rtxPayloadType === undefined && this.nackWaitMs > 0) {
+      video.track.setMaxWaitTime(this.nackWaitMs);
+      this.logger.debug({ waitMs: this.nackWaitMs }, 'video without RTX: holding packets for NACKed ones');
+    }
+    // audio has no RTX either: without a wait, Medooze drops a packet that jitter put behind its successor as
+    // out of order (with 30 ms of jitter on 20 ms packets that happens; one A/V test saw a beep's onset lost
+    // and found 90 ms late). The wait only delays packets behind a missing one; their RTP timestamps, and
+    // so A/V sync, are kept.
+    const audio = this.tracks.get('audio');
+    if (audio && this.nackWaitMs > 0) audio.track.setMaxWaitTime(Math.min(this.nackWaitMs, AUDIO_REORDER_WAIT_MS));
   }
 
   private onConnectTimeout(afterMs: number): void {
