@@ -51,6 +51,9 @@ const args = [
   '--test',
   '--test-reporter=spec',
   `--test-concurrency=${tier === 'unit' ? 2 : 1}`,
+  // a file whose tests and after() hooks are done ends even if a library left a handle open (werift's
+  // sockets and timers kept loss-repair.e2e's process alive after its last test, and the run waited forever)
+  '--test-force-exit',
   ...extra,
   ...files,
 ];
