@@ -43,6 +43,9 @@ const PODMAN_SOCKET = '/run/podman/podman.sock';
  * the checkout or next to any folder above it (a clone for CI may sit deeper than the working copy). No
  * machine's own path is built in: a checkout elsewhere names the tool with CONTAINER_ENGINE_TOOL.
  */
+/** The workplace's shared tools folder (the machines this project runs on lay shared/ out there). */
+const WORKPLACE_ENGINE_TOOL = '/work/shared/tools/container-engine';
+
 export function engineToolCandidates(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: string[] = [];
   if (env['CONTAINER_ENGINE_TOOL']) candidates.push(env['CONTAINER_ENGINE_TOOL']);
@@ -50,6 +53,9 @@ export function engineToolCandidates(repoRoot: string, env: NodeJS.ProcessEnv = 
     candidates.push(join(dir, '..', 'shared', 'tools', 'container-engine'));
     if (dirname(dir) === dir) break;
   }
+  // last: where the workplace itself keeps shared/ (CI's clone has a copy beside it, found above; this
+  // only matters if a run is cloned somewhere else: compose-test must not silently lose its engine)
+  candidates.push(WORKPLACE_ENGINE_TOOL);
   return [...new Set(candidates.map((c) => resolve(c)))];
 }
 
