@@ -71,7 +71,7 @@ bench:
 # --- load test (loadtest/README.md): many WebRTC publishers through the whole stack, every file checked ---
 .PHONY: load
 # LOAD_PUBLISHER (replay|chromium), LOAD_MODE (fixed|find-capacity), LOAD_PUBLISHERS (4), LOAD_SECONDS (20), LOAD_RAMP_SECONDS (4),
-# LOAD_STEP (4), LOAD_STEP_SECONDS (30), LOAD_MAX_PUBLISHERS (200), LOAD_CODEC (h264|vp8|vp9; av1 with chromium), LOAD_RESOLUTION (640x360),
+# LOAD_STEP (4), LOAD_STEP_SECONDS (30), LOAD_MAX_PUBLISHERS (200), LOAD_CODEC (h264|vp8|vp9; av1 with chromium), LOAD_AUDIO (aac|opus), LOAD_RESOLUTION (640x360),
 # LOAD_KBPS (500), LOAD_LOSS, LOAD_JITTER_MS, LOAD_REORDER, LOAD_BANDWIDTH_KBPS, LOAD_CHAOS (kill-recorder@15,...), LOAD_SLO_*,
 # LOAD_URL (a running stack; unset: a local one), LOAD_TOKEN, LOAD_RECORDERS (2), LOAD_ENGINE (gstreamer|ffmpeg), LOAD_RESULT (latest)
 load:

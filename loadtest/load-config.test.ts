@@ -9,6 +9,8 @@ test('defaults: a local stack, 4 replay H264 publishers at 640x360 ~500 kbit/s f
     { url: undefined, publisher: 'replay', mode: 'fixed', publishers: 4, seconds: 20, codec: 'h264', width: 640, height: 360, kbps: 500, recorders: 2, step: 4 },
   );
   assert.equal(c.honourPli, true);
+  assert.equal(c.audioCodec, undefined, 'the server chooses the audio');
+  assert.equal(loadLoadConfig({ LOAD_AUDIO: 'opus' }).audioCodec, 'opus');
   assert.deepEqual(c.chaos, []);
   assert.deepEqual(c.objectives, { firstKeyframeP95Ms: 1000, stopP95Ms: 2000, durationToleranceSec: 1.5, maxMediaDrops: 0, maxFailed: 0 });
 });
@@ -37,6 +39,7 @@ test('bad settings fail at once, naming the variable', () => {
   assert.throws(() => loadLoadConfig({ LOAD_URL: 'localhost:8080' }), /LOAD_URL/);
   assert.throws(() => loadLoadConfig({ LOAD_RESOLUTION: '720p' }), /LOAD_RESOLUTION/);
   assert.throws(() => loadLoadConfig({ LOAD_CODEC: 'h265' }), /LOAD_CODEC/);
+  assert.throws(() => loadLoadConfig({ LOAD_AUDIO: 'mp3' }), /LOAD_AUDIO/);
   assert.throws(() => loadLoadConfig({ LOAD_CODEC: 'av1' }), /LOAD_CODEC/, 'replay publishers have no AV1');
   assert.doesNotThrow(() => loadLoadConfig({ LOAD_CODEC: 'av1', LOAD_PUBLISHER: 'chromium' }));
   assert.throws(() => loadLoadConfig({ LOAD_SECONDS: '8', LOAD_RAMP_SECONDS: '4' }), /LOAD_RAMP_SECONDS \+ 5/);

@@ -28,6 +28,8 @@ const LoadEnvSchema = z.object({
   /** find-capacity: stop adding at this many publishers even if every objective held */
   LOAD_MAX_PUBLISHERS: z.coerce.number().int().min(1).max(2000).default(200),
   LOAD_CODEC: z.enum(['h264', 'vp8', 'vp9', 'av1']).default('h264'),
+  /** the recording's audio: aac (transcoded) or opus (copied); unset: the server's default for the container */
+  LOAD_AUDIO: z.enum(['', 'aac', 'opus']).default(''),
   LOAD_RESOLUTION: z.string().regex(RESOLUTION, 'WIDTHxHEIGHT, for example 640x360').default('640x360'),
   /** replay: video bitrate of the replayed file */
   LOAD_KBPS: z.coerce.number().int().min(50).max(20_000).default(500),
@@ -93,6 +95,8 @@ export interface LoadConfig {
   stepSeconds: number;
   maxPublishers: number;
   codec: LoadCodec;
+  /** asked of every recording; undefined: the server's default */
+  audioCodec: 'aac' | 'opus' | undefined;
   width: number;
   height: number;
   kbps: number;
@@ -155,6 +159,7 @@ export function loadLoadConfig(source: Record<string, string | undefined> = proc
     stepSeconds: v.LOAD_STEP_SECONDS,
     maxPublishers: v.LOAD_MAX_PUBLISHERS,
     codec: v.LOAD_CODEC,
+    audioCodec: v.LOAD_AUDIO || undefined,
     width: Number(width),
     height: Number(height),
     kbps: v.LOAD_KBPS,

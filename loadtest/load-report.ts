@@ -191,7 +191,7 @@ export function buildReport(input: ReportInput): LoadReport {
 function settingsOf(c: LoadConfig): Record<string, string | number | boolean> {
   return {
     LOAD_MODE: c.mode, LOAD_PUBLISHER: c.publisher, ...(c.mode === 'fixed' ? { LOAD_PUBLISHERS: c.publishers, LOAD_SECONDS: c.seconds } : { LOAD_STEP: c.step, LOAD_STEP_SECONDS: c.stepSeconds, LOAD_MAX_PUBLISHERS: c.maxPublishers }),
-    LOAD_RECORD: c.record, LOAD_RAMP_SECONDS: c.rampSeconds, LOAD_CODEC: c.codec, LOAD_RESOLUTION: `${c.width}x${c.height}`, LOAD_KBPS: c.kbps, LOAD_FPS: c.fps, LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
+    LOAD_RECORD: c.record, LOAD_RAMP_SECONDS: c.rampSeconds, LOAD_CODEC: c.codec, LOAD_AUDIO: c.audioCodec ?? 'server default', LOAD_RESOLUTION: `${c.width}x${c.height}`, LOAD_KBPS: c.kbps, LOAD_FPS: c.fps, LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
     LOAD_ALIGNED: c.aligned, LOAD_PLI: c.honourPli, LOAD_PACING: c.pacing, LOAD_LOSS: c.impairments.lossPercent, LOAD_JITTER_MS: c.impairments.jitterMs, LOAD_REORDER: c.impairments.reorderPercent,
     LOAD_BANDWIDTH_KBPS: c.impairments.bandwidthKbps, LOAD_CHAOS: c.chaos.map((e) => `${e.action}@${e.atSeconds}`).join(','), LOAD_RECORDERS: c.recorders, LOAD_ENGINE: c.engine,
     LOAD_SHARD: `${c.shard.index}/${c.shard.count}`,

@@ -132,7 +132,7 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
     await sleep((rampMs * k) / Math.max(1, live.length));
     const result = newResult(publisher, index);
     const before = await ctx.fleet.snapshot(publisher);
-    const recording = await beginRecording(client, config.token, pubs.up.get(publisher) ?? '', result);
+    const recording = await beginRecording(client, config.token, pubs.up.get(publisher) ?? '', result, config.audioCodec);
     if (recording) state.recording++;
     else if (result.status === 'refused') state.refused++;
     else state.failed++;

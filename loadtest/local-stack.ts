@@ -12,12 +12,13 @@ export class LocalStack {
   media: ServiceProcess;
   readonly recorders: ServiceProcess[];
 
-  private constructor(readonly stack: TestStack) {
+  private constructor(readonly stack: TestStack, readonly receiveBuffers: string) {
     this.media = stack.media;
     this.recorders = [...stack.recorders];
   }
 
   static async start(config: LoadConfig, publishers: number): Promise<LocalStack> {
+    const bufferNote = await raiseReceiveBuffersLikeMakeRun();
     // media wants at least 50 ports (Medooze), a port per endpoint (one per core), and RTP and RTCP of two tracks per session
     const udp = await freeUdpRange(Math.max(60, availableParallelism() + 4 * publishers + 8));
     const stack = await startStack({
@@ -27,7 +28,7 @@ export class LocalStack {
       // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
       signalingEnv: { RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, publishers)) },
     });
-    return new LocalStack(stack);
+    return new LocalStack(stack, bufferNote);
   }
 
   get baseUrl(): string {
@@ -81,4 +82,24 @@ export class LocalStack {
     for (const s of [...this.restarted].reverse()) await s.stop().catch(() => undefined);
     await this.stack.stop();
   }
+}
+
+/**
+ * The stack the harness measures is the one `make run` starts: as root, make run raises media's socket
+ * receive buffers (host-wide, until reboot), so the harness does too; RECSTACK_KEEP_SYSCTL=1 leaves the host
+ * alone. Returns the value the run has, for the report. (Imported here, not at the top: the generator's image
+ * runs against LOAD_URL and has no media service.)
+ */
+async function raiseReceiveBuffersLikeMakeRun(): Promise<string> {
+  const { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } = await import('@recstack/media');
+  const settings = readSocketBufferSettings();
+  if (settings && !checkSocketBuffers(settings).ok && process.getuid?.() === 0 && process.env.RECSTACK_KEEP_SYSCTL !== '1') {
+    try {
+      for (const c of raiseSocketBuffers(settings)) console.log(`load: raised net.core.${c.name} from ${c.from} to ${c.to} bytes, as make run does`);
+    } catch (err) {
+      console.log(`load: could not raise net.core.rmem_default (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const now = readSocketBufferSettings();
+  return now ? `net.core.rmem_default ${now.rmemDefault} bytes (media's UDP receive buffer)` : 'net.core.rmem_default unknown';
 }

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     const relay = await fleet.relayTotals();
     const dropped = Object.entries(drops?.byPort() ?? {}).filter(([, n]) => n > 0);
     if (dropped.length > 0) log(`media's UDP sockets dropped packets (port: count): ${dropped.map(([p, n]) => `${p}: ${n}`).join(', ')}`);
-    const machine = `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`;
+    const machine = `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})${local ? `, ${local.receiveBuffers}` : ''}`;
     const report = buildReport({
       config, startedAt, endedAt: Date.now(), machine, target: config.url ?? 'a local stack started by the harness', publishers: fleet.description,
       recordings: outcome.recordings, steps: outcome.steps, capacity: outcome.capacity, brokeAt: outcome.brokeAt, publishRefused: outcome.publishRefused,

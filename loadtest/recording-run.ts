@@ -30,11 +30,11 @@ export class StartRefusedError extends Error {
 }
 
 /** POST …/recordings, telling a refusal (503 AT_CAPACITY: the stack protects itself) from a failure. */
-export async function startRecording(client: StackClient, token: string | undefined, sessionId: string): Promise<Recording> {
+export async function startRecording(client: StackClient, token: string | undefined, sessionId: string, audioCodec?: 'aac' | 'opus'): Promise<Recording> {
   const res = await fetch(`${client.baseUrl}/api/sessions/${sessionId}/recordings`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: '{}',
+    body: JSON.stringify(audioCodec ? { audioCodec } : {}),
   });
   const text = await res.text();
   if (res.status === 201) return RecordingSchema.parse(JSON.parse(text));
@@ -57,10 +57,16 @@ export function newResult(publisher: number, step: number): RecordingResult {
 }
 
 /** Starts, waits for `recording` (or an end), and returns the live recording; fills `result` as it goes. */
-export async function beginRecording(client: StackClient, token: string | undefined, sessionId: string, result: RecordingResult): Promise<Recording | undefined> {
+export async function beginRecording(
+  client: StackClient,
+  token: string | undefined,
+  sessionId: string,
+  result: RecordingResult,
+  audioCodec?: 'aac' | 'opus',
+): Promise<Recording | undefined> {
   result.startAskedAt = Date.now();
   try {
-    const started = await startRecording(client, token, sessionId);
+    const started = await startRecording(client, token, sessionId, audioCodec);
     result.recordingId = started.id;
     const live = await client.waitForStatus(started.id, ['recording', 'done', 'failed'], 30_000);
     result.firstKeyframeMs = live.firstKeyframeMs ?? undefined;
