@@ -23,10 +23,11 @@ export class LocalStack {
     const udp = await freeUdpRange(Math.max(60, availableParallelism() + 4 * publishers + 8));
     const stack = await startStack({
       recorders: config.recorders,
-      recorderEnv: { RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(publishers) },
-      mediaEnv: { MAX_SESSIONS: String(publishers), MEDIA_UDP_PORT_MIN: String(udp.min), MEDIA_UDP_PORT_MAX: String(udp.max) },
+      // production's log level: the test kit's default (debug) would make the services measured pay for it
+      recorderEnv: { LOG_LEVEL: 'info', RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(publishers) },
+      mediaEnv: { LOG_LEVEL: 'info', MAX_SESSIONS: String(publishers), MEDIA_UDP_PORT_MIN: String(udp.min), MEDIA_UDP_PORT_MAX: String(udp.max) },
       // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
-      signalingEnv: { RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, publishers)) },
+      signalingEnv: { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, publishers)) },
     });
     return new LocalStack(stack, bufferNote);
   }

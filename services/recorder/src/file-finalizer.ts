@@ -5,6 +5,7 @@ import type { Logger } from '@recstack/service-kit';
 import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
 import type { RecordingPlan } from './recording-plan.js';
+import { compactMp4 } from './mp4-compact.js';
 import { copyWontFit } from './storage/disk-space.js';
 
 export interface FinalizeOutcome {
@@ -22,7 +23,8 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
  * Turns what the child wrote into the file users get, after the child has exited (cleanly or not). Every
  * frame keeps the timestamp it was captured with (its RTP timestamp, as the child wrote it); the one copy,
  * when one is needed at all, is a stream copy:
- * - crash-safe MP4 → plain MP4 with the index at the front (`+faststart`), dropping the reserved slack;
+ * - crash-safe MP4 → plain MP4 with the index at the front, dropping the reserved slack: in this process
+ *   (mp4-compact.ts) when the file ended cleanly, with FFmpeg (`+faststart`) otherwise;
  * - H264-in-MP4 written for a Matroska request → Matroska, VP9/AV1-in-Matroska for an MP4 request → MP4;
  * - Matroska/WebM that did not end cleanly → rewritten so its index and duration are right;
  * - audio behind by undeclared encoder priming (plan.audioLeadSamples) moved back in step with the video.
@@ -40,6 +42,12 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
   const kept = await keptForSpace(plan, keepFreeBytes, action, logger);
   if (kept) return kept;
   const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
+  if (plan.finalize === 'compact-mp4' && endedCleanly) {
+    const compacted = await compactMp4(plan.writePath, tmp, plan.audioLeadSamples).catch((err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }));
+    if (compacted.ok) return replace(plan, tmp, action);
+    await rm(tmp, { force: true });
+    logger.debug({ reason: compacted.reason }, 'compacting in process not possible, copying with FFmpeg');
+  }
 
   const args = ['-nostdin', '-v', 'error', '-i', plan.writePath, '-map', '0', '-c', 'copy', ...audioLeadArgs(plan.audioLeadSamples, plan.container)];
   if (plan.container === 'mp4') args.push('-movflags', '+faststart');

@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeFile } from './file-probe.js';
+import { decodeFile, probeFile } from './file-probe.js';
 
 const execTool = promisify(execFile);
 const tools = { ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' };
@@ -78,4 +78,31 @@ test('an aborted decode (shutdown) ends its child at once and claims nothing cle
   setTimeout(() => stop.abort(), 100);
   const result = await check;
   assert.equal(result.clean, false);
+});
+
+test('probeFile: streams, duration, stats and the first-frame check from one read of the video; a file cut after its first keyframe is found', async () => {
+  const whole = join(dir, 'whole.mp4');
+  const cut = join(dir, 'cut.mp4');
+  const audioOnly = join(dir, 'audio.m4a');
+  await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=4', '-f', 'lavfi', '-i', 'sine=d=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-bf', '0', '-c:a', 'aac', whole]);
+  // the first frame (the keyframe) dropped: the file starts with frames that need it
+  await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', whole, '-map', '0', '-c', 'copy', '-bsf:v', 'noise=drop=eq(n\\,0)', cut]);
+  await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', whole, '-vn', '-c', 'copy', audioOnly]);
+
+  const facts = await probeFile(whole, tools);
+  assert.deepEqual(facts.tracks.map((t) => `${t.kind}:${t.codec}`), ['video:h264', 'audio:aac']);
+  assert.ok(Math.abs(facts.durationMs - 4000) < 100, `duration ${facts.durationMs} ms`);
+  assert.equal(facts.firstFrameIsKeyframe, true);
+  assert.equal(facts.stats?.framesWritten, 120);
+  assert.equal(facts.stats?.keyframesReceived, 2);
+  assert.deepEqual(facts.stats?.resolutionChanges, [{ atMs: 0, width: 640, height: 360 }]);
+
+  const cutFacts = await probeFile(cut, tools);
+  assert.equal(cutFacts.firstFrameIsKeyframe, false, 'the first frame is not a keyframe');
+  assert.equal(cutFacts.stats?.framesWritten, 119);
+
+  const audio = await probeFile(audioOnly, tools);
+  assert.deepEqual(audio.tracks.map((t) => t.kind), ['audio']);
+  assert.equal(audio.firstFrameIsKeyframe, undefined, 'no video, no claim');
+  assert.ok((audio.stats?.framesWritten ?? 0) > 100, 'audio packets counted');
 });

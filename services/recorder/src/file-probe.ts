@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { FileStats, RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from './errors.js';
-import { probeFileStats, type FileStatsResult } from './file-stats.js';
+import { probeTrackStats, type FileStatsResult, type TrackReadResult } from './file-stats.js';
 
 /** What ffprobe found in a finished file. */
 export interface FileFacts {
@@ -17,6 +17,8 @@ export interface FileFacts {
   encoder: string | undefined;
   /** frames, keyframes, gaps and resolution changes; undefined when they could not be read */
   stats?: FileStats;
+  /** whether the first video frame is a keyframe (decoded as one); undefined without video or when unread */
+  firstFrameIsKeyframe?: boolean;
 }
 
 export interface DecodeCheck {
@@ -78,7 +80,12 @@ export interface ProbeTools {
   ffmpeg: string;
 }
 
-/** ffprobe of a file; a missing, empty or unreadable file is a FileInvalidError with the reason. */
+/**
+ * ffprobe of a file: its streams and duration, its first video stream's stats and whether its first frame is a
+ * keyframe. Two ffprobe runs side by side (the container's description; one read of the video stream), so a
+ * stop waits for one ffprobe's time; an audio-only file gets its audio read after. A missing, empty or
+ * unreadable file is a FileInvalidError with the reason.
+ */
 export async function probeFile(path: string, tools: ProbeTools): Promise<FileFacts> {
   const size = await stat(path).then(
     (s) => s.size,
@@ -86,16 +93,22 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   );
   if (size === undefined) throw new FileInvalidError('the recording file was not written');
   if (size === 0) throw new FileInvalidError('the recording file is empty');
-  const result = await run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], 30_000);
-  if (result.code !== 0) throw new FileInvalidError(`ffprobe cannot read the file: ${firstLine(result.stderr) ?? `exit code ${result.code}`}`);
+  const [described, videoRead] = await Promise.all([
+    run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], 30_000),
+    probeTrackStats(path, tools, 'video'),
+  ]);
+  if (described.code !== 0) throw new FileInvalidError(`ffprobe cannot read the file: ${firstLine(described.stderr) ?? `exit code ${described.code}`}`);
   let json: ProbeJson;
   try {
-    json = JSON.parse(result.stdout) as ProbeJson;
+    json = JSON.parse(described.stdout) as ProbeJson;
   } catch (cause) {
     throw new FileInvalidError('ffprobe printed no readable description of the file', { cause });
   }
   const facts = parseProbe(json, size);
-  return withStats(facts, await probeFileStats(path, tools, facts.tracks.some((t) => t.kind === 'video')));
+  const hasVideo = facts.tracks.some((t) => t.kind === 'video');
+  const read: TrackReadResult | undefined = hasVideo ? videoRead : await probeTrackStats(path, tools, 'audio');
+  const withFirst = hasVideo && read ? { ...facts, firstFrameIsKeyframe: read.firstFrameIsKeyframe } : facts;
+  return withStats(withFirst, read);
 }
 
 /**
@@ -107,21 +120,6 @@ export function withStats(facts: FileFacts, result: FileStatsResult | undefined)
   const { dominant } = result;
   const tracks = facts.tracks.map((t) => (t.kind === 'video' && dominant ? { ...t, width: dominant.width, height: dominant.height } : t));
   return { ...facts, tracks, stats: result.stats };
-}
-
-/**
- * Whether the file's first video frame is a keyframe: decodes that one frame only, so it fits on the stop
- * path. A file whose first frame cannot be read says false.
- */
-export async function firstVideoFrameIsKeyframe(path: string, tools: ProbeTools): Promise<boolean> {
-  const result = await run(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_frames', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame', '-print_format', 'json', path], 30_000);
-  if (result.code !== 0) return false;
-  try {
-    const json = JSON.parse(result.stdout) as { frames?: Array<{ key_frame?: number }> };
-    return json.frames?.[0]?.key_frame === 1;
-  } catch {
-    return false;
-  }
 }
 
 /** `full`: every frame decoded; `keyframes`: only keyframes decoded (`-skip_frame nokey`), every packet read. */

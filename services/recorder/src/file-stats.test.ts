@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dominantResolution, keyframeSizes, packetEntries, packetStats, resolutionChanges } from './file-stats.js';
+import { dominantResolution, firstFrameDecodedAsKey, keyframeSizes, packetEntries, packetStats, resolutionChanges, splitSections } from './file-stats.js';
 import { withStats, type FileFacts } from './file-probe.js';
 
 test('packets: frames, keyframes and the longest gap, in time order whatever the file order (B-frames, reordering)', () => {
@@ -69,4 +69,24 @@ test('withStats: the video track takes the dominant resolution, audio is left al
   assert.deepEqual(joined.tracks, [{ kind: 'video', codec: 'h264', width: 1280, height: 720 }, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 }]);
   assert.deepEqual(joined.stats, stats);
   assert.equal(withStats(facts, undefined), facts);
+});
+
+test('one ffprobe read holds packets and keyframes: the sections are told apart, the first-frame check reads both', () => {
+  const text = [
+    'packet|pts_time=0.000000|dts_time=0.000000|flags=K_',
+    'frame|key_frame=1|pts_time=0.000000|pkt_dts_time=0.000000|best_effort_timestamp_time=0.000000|width=640|height=360|side_data|',
+    'packet|pts_time=0.033333|dts_time=0.033333|flags=__',
+    '',
+  ].join('\n');
+  const { packets, frames } = splitSections(text);
+  assert.equal(packetEntries(packets).length, 2);
+  assert.deepEqual(keyframeSizes(frames), [{ timeSec: 0, width: 640, height: 360 }]);
+  assert.equal(firstFrameDecodedAsKey(packets, frames), true);
+  // the first packet is not a keyframe: the decoder skipped it, its first frame comes from a later packet
+  const cut = splitSections(['packet|pts_time=0.033333|dts_time=0.033333|flags=__', 'packet|pts_time=2.000000|dts_time=2.000000|flags=K_', 'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360'].join('\n'));
+  assert.equal(firstFrameDecodedAsKey(cut.packets, cut.frames), false);
+  // marked a keyframe but not decodable as one (no frame made from it)
+  const undecodable = splitSections(['packet|pts_time=0.000000|dts_time=0.000000|flags=K_', 'packet|pts_time=2.000000|dts_time=2.000000|flags=K_', 'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360'].join('\n'));
+  assert.equal(firstFrameDecodedAsKey(undecodable.packets, undecodable.frames), false);
+  assert.equal(firstFrameDecodedAsKey('', ''), false);
 });

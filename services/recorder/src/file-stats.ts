@@ -112,27 +112,63 @@ export interface FileStatsResult {
 /** The output of a very long recording stays bounded: an hour at 30 fps is ~3 MB of packet lines. */
 const MAX_PROBE_OUTPUT = 64 * 1024 * 1024;
 
+/** What one read of the first video (or audio) stream tells: its stats, and whether its first frame is a keyframe. */
+export interface TrackReadResult extends FileStatsResult {
+  /** the first packet is marked a keyframe and the decoder decoded it as one; undefined for audio */
+  firstFrameIsKeyframe: boolean | undefined;
+}
+
 /**
- * The file's stats, cheaply enough for the stop path: the packets are read without decoding (frames,
- * keyframes, gaps), and only keyframes are decoded for their resolution (`-skip_frame nokey`). H264 and VP8
- * can change resolution only at a keyframe (a new SPS needs an IDR; VP8 carries its size in keyframes only),
- * so for them this sees every change. VP9 and AV1 may scale references and change on an inter frame: such a
- * change shows at the next keyframe. Undefined when ffprobe cannot read the file.
+ * The file's stats, cheaply enough for the stop path, in ONE ffprobe run (a stop pays ~50 ms of CPU per
+ * ffprobe started, and twenty stops at once on two cores queue behind each other): the packets are read
+ * without decoding (frames, keyframes, gaps), and only keyframes are decoded (`-skip_frame nokey`), for their
+ * resolution and for the first-frame check. H264 and VP8 can change resolution only at a keyframe (a new SPS
+ * needs an IDR; VP8 carries its size in keyframes only), so for them this sees every change. VP9 and AV1 may
+ * scale references and change on an inter frame: such a change shows at the next keyframe. Undefined when
+ * ffprobe cannot read the file.
  */
-export async function probeFileStats(path: string, tools: ProbeTools, hasVideo: boolean, timeoutMs = 30_000): Promise<FileStatsResult | undefined> {
-  const stream = hasVideo ? 'v:0' : 'a:0';
-  const packets = await run(tools.ffprobe, ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,dts_time,flags', '-of', 'compact=p=0', path], timeoutMs, { nice: 0 }, MAX_PROBE_OUTPUT);
-  if (packets.code !== 0 || packets.timedOut) return undefined;
-  const counted = packetStats(packetEntries(packets.stdout));
-  if (!hasVideo) {
-    return { stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: [] }, dominant: undefined };
+export async function probeTrackStats(path: string, tools: ProbeTools, kind: 'video' | 'audio', timeoutMs = 30_000): Promise<TrackReadResult | undefined> {
+  const entries = kind === 'video' ? 'packet=pts_time,dts_time,flags:frame=key_frame,pts_time,best_effort_timestamp_time,pkt_dts_time,width,height' : 'packet=pts_time,dts_time,flags';
+  const skip = kind === 'video' ? ['-skip_frame', 'nokey'] : [];
+  const read = await run(tools.ffprobe, ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0', ...skip, '-show_entries', entries, '-of', 'compact', path], timeoutMs, { nice: 0 }, MAX_PROBE_OUTPUT);
+  if (read.code !== 0 || read.timedOut) return undefined;
+  const { packets: packetText, frames: frameText } = splitSections(read.stdout);
+  const packets = packetEntries(packetText);
+  const counted = packetStats(packets);
+  if (kind === 'audio') {
+    return { stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: [] }, dominant: undefined, firstFrameIsKeyframe: undefined };
   }
-  const frames = await run(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-skip_frame', 'nokey', '-show_entries', 'frame=pts_time,best_effort_timestamp_time,pkt_dts_time,width,height', '-of', 'compact=p=0', path], timeoutMs, { nice: 0 }, MAX_PROBE_OUTPUT);
-  const sizes = frames.code === 0 && !frames.timedOut ? keyframeSizes(frames.stdout) : [];
-  const changes = resolutionChanges(sizes, counted.startSec);
+  const changes = resolutionChanges(keyframeSizes(frameText), counted.startSec);
   const durationMs = Math.round((counted.endSec - counted.startSec) * 1000);
   return {
     stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: changes.slice(0, 1000) },
     dominant: dominantResolution(changes, durationMs),
+    firstFrameIsKeyframe: firstFrameDecodedAsKey(packetText, frameText),
   };
+}
+
+/** `ffprobe -of compact` prints each entry with its section's name first: `packet|…`, `frame|…`. */
+export function splitSections(text: string): { packets: string; frames: string } {
+  const packets: string[] = [];
+  const frames: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('packet|')) packets.push(line.slice('packet|'.length));
+    else if (line.startsWith('frame|')) frames.push(line.slice('frame|'.length));
+  }
+  return { packets: packets.join('\n'), frames: frames.join('\n') };
+}
+
+/**
+ * Whether the stream's first frame is a keyframe, from a read that decodes keyframes only: the first packet
+ * (in decode order) is marked a keyframe, and the first frame the decoder made is a keyframe from that same
+ * packet. A first packet that is not a keyframe is skipped by the decoder, so the first frame made then
+ * comes from a later packet and the check says false.
+ */
+export function firstFrameDecodedAsKey(packetText: string, frameText: string): boolean {
+  const firstPacket = parseCompact(packetText)[0];
+  const firstFrame = parseCompact(frameText)[0];
+  if (!firstPacket || !firstFrame || !(firstPacket['flags'] ?? '').includes('K') || firstFrame['key_frame'] !== '1') return false;
+  const packetDts = seconds(firstPacket, 'dts_time', 'pts_time');
+  const frameDts = seconds(firstFrame, 'pkt_dts_time', 'pts_time', 'best_effort_timestamp_time');
+  return packetDts !== undefined && frameDts !== undefined && Math.abs(packetDts - frameDts) < 1e-6;
 }

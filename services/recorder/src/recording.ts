@@ -8,7 +8,7 @@ import type { ChildEvent } from './child-events.js';
 import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
 import { finalizeFile } from './file-finalizer.js';
-import { firstVideoFrameIsKeyframe, prioritized, probeFile, type ProbeTools } from './file-probe.js';
+import { prioritized, probeFile, type FileFacts, type ProbeTools } from './file-probe.js';
 import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
 import { buildReport } from './recording-report.js';
 import { unbindablePorts } from './udp-ports.js';
@@ -349,18 +349,14 @@ export class Recording extends EventEmitter<RecordingEvents> {
       const started = Date.now();
       const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)), this.settings.keepFreeBytes);
       const finalizedAt = Date.now();
-      // no decode here: a stop is done once the file is final and probed; the decode runs in the background.
-      // The probe and the first-frame check read the file side by side.
-      const [probed, keyframeFirst] = await Promise.all([
-        probeFile(outcome.path, this.settings.tools).then(
-          (facts) => ({ ok: true as const, facts }),
-          (err: unknown) => ({ ok: false as const, error: toErrorBody(err) }),
-        ),
-        this.plan.video ? firstVideoFrameIsKeyframe(outcome.path, this.settings.tools) : Promise.resolve(true),
-      ]);
-      const file: { ok: true; facts: Awaited<ReturnType<typeof probeFile>> } | { ok: false; error: ErrorBody } = probed;
+      // no decode here: a stop is done once the file is final and probed (streams, duration, stats and the
+      // first-frame check in one read); the full decode runs in the background
+      const file: { ok: true; facts: FileFacts } | { ok: false; error: ErrorBody } = await probeFile(outcome.path, this.settings.tools).then(
+        (facts) => ({ ok: true as const, facts }),
+        (err: unknown) => ({ ok: false as const, error: toErrorBody(err) }),
+      );
       this.log.info({ action: outcome.action, problem: outcome.problem, finalizeMs: finalizedAt - started, probeMs: Date.now() - finalizedAt }, 'file finalized');
-      if (file.ok && !keyframeFirst) this.log.warn('the first video frame of the file is not a keyframe');
+      if (file.ok && this.plan.video && file.facts.firstFrameIsKeyframe === false) this.log.warn('the first video frame of the file is not a keyframe');
       return buildReport({ ...base, file, decode: file.ok && this.settings.verify ? 'pending' : undefined, finalizeProblem: outcome.problem });
     } catch (err) {
       this.log.error({ err }, 'finalizing the recording failed');
