@@ -7,7 +7,7 @@ import { mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { compactMp4 } from './mp4-compact.js';
+import { compactMp4, isCompactedMp4 } from './mp4-compact.js';
 
 const execTool = promisify(execFile);
 let dir: string;
@@ -60,6 +60,10 @@ test('a robust-muxed MP4 loses its reserved slack and keeps every packet as FFmp
   const moovSize = bytes.readUInt32BE(ftypSize);
   const order = [bytes.toString('latin1', 4, 8), bytes.toString('latin1', ftypSize + 4, ftypSize + 8), bytes.toString('latin1', ftypSize + moovSize + 4, ftypSize + moovSize + 8)];
   assert.deepEqual(order, ['ftyp', 'moov', 'mdat'], 'the index first, then the media, nothing between');
+  // a salvage tells a compacted file (priming already declared) from a robust-muxed one
+  assert.equal(await isCompactedMp4(ours), true);
+  assert.equal(await isCompactedMp4(ffmpeg), true, 'FFmpeg\'s faststart copy too');
+  assert.equal(await isCompactedMp4(robust), false);
 });
 
 test('AAC priming is declared in the audio edit list: the audio starts where FFmpeg\'s shifted copy has it', async () => {

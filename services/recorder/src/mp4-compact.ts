@@ -60,14 +60,39 @@ export async function compactMp4(input: string, output: string, audioPrimingSamp
   return { ok: true };
 }
 
-async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok: true; ftyp: Box; moov: Box; mdat: Box }) | { ok: false; reason: string }> {
+/**
+ * Whether an MP4 is already compacted: its index before its media with no reserved slack (a robust-muxed
+ * file always has megabytes of it). A salvage must not declare the AAC priming of such a file again.
+ */
+export async function isCompactedMp4(path: string): Promise<boolean> {
+  const { size: fileSize } = await stat(path);
+  const file = await open(path, 'r');
+  try {
+    const found = await scanTopLevel(file, fileSize);
+    if (!found) return false;
+    const slack = found.filter((b) => SLACK.has(b.type)).reduce((sum, b) => sum + b.size, 0);
+    const kinds = found.filter((b) => !SLACK.has(b.type)).map((b) => b.type);
+    return kinds.join(',') === 'ftyp,moov,mdat' && slack < 64 * 1024;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The file's top-level boxes, undefined when one is not a valid box. */
+async function scanTopLevel(file: FileHandle, fileSize: number): Promise<Box[] | undefined> {
   const found: Box[] = [];
   for (let offset = 0; offset < fileSize; ) {
     const box = await boxAt(file, offset, fileSize);
-    if (!box) return { ok: false, reason: `no valid box at ${offset}` };
+    if (!box) return undefined;
     found.push(box);
     offset += box.size;
   }
+  return found;
+}
+
+async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok: true; ftyp: Box; moov: Box; mdat: Box }) | { ok: false; reason: string }> {
+  const found = await scanTopLevel(file, fileSize);
+  if (!found) return { ok: false, reason: 'not a sequence of MP4 boxes' };
   const kinds = found.filter((b) => !SLACK.has(b.type));
   const [ftyp, moov, mdat, ...rest] = kinds;
   if (ftyp?.type !== 'ftyp' || moov?.type !== 'moov' || mdat?.type !== 'mdat' || rest.length > 0) {

@@ -4,6 +4,7 @@ import { VideoCodecSchema, fileExtension, type Container, type Engine, type Erro
 import { toErrorBody, type Logger } from '@recstack/service-kit';
 import { finalizeFile } from '../file-finalizer.js';
 import { probeFile, type FileFacts, type ProbeTools } from '../file-probe.js';
+import { isCompactedMp4 } from '../mp4-compact.js';
 import { undeclaredAacPriming, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
 import { buildReport } from '../recording-report.js';
 
@@ -77,12 +78,14 @@ async function tracksIn(path: string, settings: SalvageSettings): Promise<Pick<R
   });
   const video = VideoCodecSchema.safeParse(facts?.tracks.find((t) => t.kind === 'video')?.codec);
   const audio = facts?.tracks.find((t) => t.kind === 'audio');
-  // a file FFmpeg wrote is either the FFmpeg engine's or one already finalized (its audio already moved)
+  // a file FFmpeg wrote is either the FFmpeg engine's or one already finalized (its audio already moved);
+  // so is a compacted MP4 (the stop's compaction ran, the recorder died before reporting)
   const writtenByFfmpeg = facts?.encoder?.startsWith('Lavf') ?? false;
+  const alreadyFinal = writtenByFfmpeg || (await isCompactedMp4(path).catch(() => false));
   return {
     video: video.success ? track('video', video.data) : undefined,
     audio: audio ? track('audio', 'opus') : undefined,
-    audioLeadSamples: audio?.codec === 'aac' && !writtenByFfmpeg ? undeclaredAacPriming('gstreamer') : 0,
+    audioLeadSamples: audio?.codec === 'aac' && !alreadyFinal ? undeclaredAacPriming('gstreamer') : 0,
   };
 }
 
