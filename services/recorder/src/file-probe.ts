@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import type { FileStats, RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from './errors.js';
 import { probeTrackStats, type FileStatsResult, type TrackReadResult } from './file-stats.js';
+import { describeMp4 } from './mp4-describe.js';
 
 /** What ffprobe found in a finished file. */
 export interface FileFacts {
@@ -81,10 +82,13 @@ export interface ProbeTools {
 }
 
 /**
- * ffprobe of a file: its streams and duration, its first video stream's stats and whether its first frame is a
- * keyframe. Two ffprobe runs side by side (the container's description; one read of the video stream), so a
- * stop waits for one ffprobe's time; an audio-only file gets its audio read after. A missing, empty or
- * unreadable file is a FileInvalidError with the reason.
+ * A finished file's facts: its streams and duration, its first video stream's stats and whether its first
+ * frame is a keyframe. An ffprobe process costs ~50 ms of CPU just to start, and twenty stops at once on two
+ * cores queue for it, so a stop starts one: the read of the video stream (every packet through FFmpeg's
+ * demuxer, keyframes decoded), while the container's description of an MP4 the recorder wrote is read in
+ * this process (mp4-describe.ts; ffprobe `-show_format -show_streams` for anything else, side by side). An
+ * audio-only file gets its audio read after. A missing, empty or unreadable file is a FileInvalidError with
+ * the reason.
  */
 export async function probeFile(path: string, tools: ProbeTools): Promise<FileFacts> {
   const size = await stat(path).then(
@@ -93,10 +97,20 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   );
   if (size === undefined) throw new FileInvalidError('the recording file was not written');
   if (size === 0) throw new FileInvalidError('the recording file is empty');
-  const [described, videoRead] = await Promise.all([
-    run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], 30_000),
-    probeTrackStats(path, tools, 'video'),
-  ]);
+  const [described, videoRead] = await Promise.all([describe(path, size, tools), probeTrackStats(path, tools, 'video')]);
+  const { facts } = described;
+  const hasVideo = facts.tracks.some((t) => t.kind === 'video');
+  const read: TrackReadResult | undefined = hasVideo ? videoRead : await probeTrackStats(path, tools, 'audio');
+  // described here, so FFmpeg has not read it yet but for this: a file it cannot read is not done
+  if (described.inProcess && !read) throw new FileInvalidError('ffprobe cannot read the file');
+  const withFirst = hasVideo && read ? { ...facts, firstFrameIsKeyframe: read.firstFrameIsKeyframe } : facts;
+  return withStats(withFirst, read);
+}
+
+async function describe(path: string, size: number, tools: ProbeTools): Promise<{ facts: FileFacts; inProcess: boolean }> {
+  const mp4 = await describeMp4(path, size).catch(() => undefined);
+  if (mp4) return { facts: { sizeBytes: size, ...mp4 }, inProcess: true };
+  const described = await run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], 30_000);
   if (described.code !== 0) throw new FileInvalidError(`ffprobe cannot read the file: ${firstLine(described.stderr) ?? `exit code ${described.code}`}`);
   let json: ProbeJson;
   try {
@@ -104,11 +118,7 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   } catch (cause) {
     throw new FileInvalidError('ffprobe printed no readable description of the file', { cause });
   }
-  const facts = parseProbe(json, size);
-  const hasVideo = facts.tracks.some((t) => t.kind === 'video');
-  const read: TrackReadResult | undefined = hasVideo ? videoRead : await probeTrackStats(path, tools, 'audio');
-  const withFirst = hasVideo && read ? { ...facts, firstFrameIsKeyframe: read.firstFrameIsKeyframe } : facts;
-  return withStats(withFirst, read);
+  return { facts: parseProbe(json, size), inProcess: false };
 }
 
 /**

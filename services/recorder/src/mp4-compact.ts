@@ -1,4 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { editListDuration, find, moovBox, readBox, scanTopLevel, setDuration, setTrackHeaderDuration, timescaleOf, trackHeaderDuration, type Box } from './mp4-boxes.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 
@@ -17,17 +18,8 @@ import { pipeline } from 'node:stream/promises';
  */
 export type CompactOutcome = { ok: true } | { ok: false; reason: string };
 
-interface Box {
-  type: string;
-  offset: number;
-  size: number;
-  headerSize: number;
-}
-
 /** Top-level boxes that carry nothing a player needs. */
 const SLACK = new Set(['free', 'skip']);
-/** Boxes whose content is boxes, on the way to the tables this changes. */
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts']);
 /** A moov beyond this is not what the recorder writes (4 h at 30 fps is ~15 MB): leave it to FFmpeg. */
 const MAX_MOOV_BYTES = 256 * 1024 * 1024;
 
@@ -78,17 +70,6 @@ export async function isCompactedMp4(path: string): Promise<boolean> {
   }
 }
 
-/** The file's top-level boxes, undefined when one is not a valid box. */
-async function scanTopLevel(file: FileHandle, fileSize: number): Promise<Box[] | undefined> {
-  const found: Box[] = [];
-  for (let offset = 0; offset < fileSize; ) {
-    const box = await boxAt(file, offset, fileSize);
-    if (!box) return undefined;
-    found.push(box);
-    offset += box.size;
-  }
-  return found;
-}
 
 async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok: true; ftyp: Box; moov: Box; mdat: Box }) | { ok: false; reason: string }> {
   const found = await scanTopLevel(file, fileSize);
@@ -103,61 +84,10 @@ async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok:
   return { ok: true, ftyp, moov, mdat };
 }
 
-async function boxAt(file: FileHandle, offset: number, fileSize: number): Promise<Box | undefined> {
-  const head = Buffer.alloc(16);
-  const { bytesRead } = await file.read(head, 0, 16, offset);
-  if (bytesRead < 8) return undefined;
-  let size = head.readUInt32BE(0);
-  const type = head.toString('latin1', 4, 8);
-  let headerSize = 8;
-  if (size === 1) {
-    if (bytesRead < 16) return undefined;
-    size = Number(head.readBigUInt64BE(8));
-    headerSize = 16;
-  } else if (size === 0) {
-    size = fileSize - offset;
-  }
-  if (size < headerSize || offset + size > fileSize) return undefined;
-  return { type, offset, size, headerSize };
-}
 
-async function readBox(file: FileHandle, box: Box): Promise<Buffer> {
-  const bytes = Buffer.alloc(box.size);
-  const { bytesRead } = await file.read(bytes, 0, box.size, box.offset);
-  if (bytesRead !== box.size) throw new Error(`short read of ${box.type}`);
-  return bytes;
-}
 
-/** The boxes inside `parent` (a Buffer slice of a container box's content), with offsets into `buf`. */
-function children(buf: Buffer, start: number, end: number): Box[] {
-  const out: Box[] = [];
-  for (let offset = start; offset + 8 <= end; ) {
-    let size = buf.readUInt32BE(offset);
-    let headerSize = 8;
-    if (size === 1) {
-      size = Number(buf.readBigUInt64BE(offset + 8));
-      headerSize = 16;
-    } else if (size === 0) {
-      size = end - offset;
-    }
-    if (size < headerSize || offset + size > end) break;
-    out.push({ type: buf.toString('latin1', offset + 4, offset + 8), offset, size, headerSize });
-    offset += size;
-  }
-  return out;
-}
 
-/** Every box of `type` below the container box at `box`, depth first. */
-function find(buf: Buffer, box: Box, type: string): Box[] {
-  const found: Box[] = [];
-  for (const child of children(buf, box.offset + box.headerSize, box.offset + box.size)) {
-    if (child.type === type) found.push(child);
-    if (CONTAINERS.has(child.type)) found.push(...find(buf, child, type));
-  }
-  return found;
-}
 
-const moovBox = (moov: Buffer): Box => ({ type: 'moov', offset: 0, size: moov.length, headerSize: moov.readUInt32BE(0) === 1 ? 16 : 8 });
 
 /** Adds `delta` to every chunk offset of every track, in place. */
 export function shiftChunkOffsets(moov: Buffer, delta: number): CompactOutcome {
@@ -217,6 +147,7 @@ export function declarePriming(moov: Buffer, samples: number): CompactOutcome {
         moov.writeUInt32BE(shorter, at);
         moov.writeInt32BE(mediaTime + samples, at + 4);
       }
+      updateDurations(moov, root, mvhd, trak, elst);
       return { ok: true };
     }
     return { ok: false, reason: 'the audio edit list has no media edit' };
@@ -224,8 +155,10 @@ export function declarePriming(moov: Buffer, samples: number): CompactOutcome {
   return { ok: true };
 }
 
-/** mvhd and mdhd share the layout up to the timescale: version 0 has 32-bit times, version 1 64-bit. */
-function timescaleOf(buf: Buffer, box: Box): number {
-  const version = buf.readUInt8(box.offset + 8);
-  return buf.readUInt32BE(box.offset + (version === 1 ? 28 : 20));
+/** The track's header and the movie's header say how long they last after the edit changed, as FFmpeg's copy did. */
+function updateDurations(moov: Buffer, root: Box, mvhd: Box, trak: Box, elst: Box): void {
+  const tkhd = find(moov, trak, 'tkhd')[0];
+  if (tkhd) setTrackHeaderDuration(moov, tkhd, editListDuration(moov, elst));
+  const longest = Math.max(0, ...find(moov, root, 'tkhd').map((t) => trackHeaderDuration(moov, t)));
+  if (longest > 0) setDuration(moov, mvhd, longest);
 }
