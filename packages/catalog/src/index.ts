@@ -16,8 +16,11 @@ export {
   claimRecording,
   markFailed,
   markFirstKeyframe,
+  markPlaced,
   markStopping,
   markStored,
+  newRecording,
+  type NewRecordingInput,
 } from './transitions.js';
 // recording-files-bucket.ts
 export {

@@ -5,7 +5,7 @@ import { BUCKETS, natsInboxPrefix, subjects, type NatsService, type Recording } 
 import { createLogger, decodeMessage, encodeJson } from '@recstack/service-kit';
 import { startNatsServer, type TestNatsServer } from '@recstack/testkit';
 import { z } from 'zod';
-import { RecordingCatalog, openRecordingFiles } from './index.js';
+import { RecordingCatalog, newRecording, openRecordingFiles } from './index.js';
 
 // Each service's NATS user against a real nats-server configured from nats-permissions.ts: what the
 // service does works, what it must not do is refused by the server.
@@ -50,12 +50,7 @@ async function violation(service: NatsService, pattern: RegExp): Promise<string>
 }
 
 function recording(id: string): Recording {
-  const now = new Date().toISOString();
-  return {
-    id, sessionId: 'ses_1', status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null,
-    sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [], fileName: `${id}.mp4`, storage: 'local', mediaId: 'med_1',
-    recorderId: null, firstKeyframeMs: null, stopReason: null,
-  };
+  return newRecording({ id, sessionId: 'ses_1', mediaId: 'med_1', container: 'mp4', audioCodec: 'aac', at: new Date() });
 }
 
 before(async () => {

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import type { Recording } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
 import { startNatsServer, type TestNatsServer } from '@recstack/testkit';
-import { RecordingCatalog, markFirstKeyframe, markStopping, applyReport, type CatalogChange } from './index.js';
+import { RecordingCatalog, markFirstKeyframe, markStopping, applyReport, newRecording, type CatalogChange } from './index.js';
 
 let server: TestNatsServer;
 let nc: NatsConnection;
@@ -21,11 +21,7 @@ after(async () => {
 });
 
 function recording(id: string, createdAt = new Date()): Recording {
-  return {
-    id, sessionId: 'ses_1', status: 'starting', createdAt: createdAt.toISOString(), startedAt: null, stoppedAt: null,
-    updatedAt: createdAt.toISOString(), durationMs: null, sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [],
-    fileName: `${id}.mp4`, storage: 'local', mediaId: 'med_1', recorderId: null, firstKeyframeMs: null, stopReason: null,
-  };
+  return newRecording({ id, sessionId: 'ses_1', mediaId: 'med_1', container: 'mp4', audioCodec: 'aac', at: createdAt });
 }
 
 test('create, get, list newest first, remove', async () => {

@@ -1,7 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording, RecordingReport } from '@recstack/contracts';
-import { applyFileCheck, applyIngestStats, applyReport, applySalvageReport, claimRecording, markFailed, markFirstKeyframe, markStored } from './transitions.js';
+import { RecordingSchema } from '@recstack/contracts';
+import {
+  addSegment,
+  applyFileCheck,
+  applyIngestStats,
+  applyReport,
+  applySalvageReport,
+  claimRecording,
+  markFailed,
+  markFirstKeyframe,
+  markPlaced,
+  markStopping,
+  markStored,
+  newRecording,
+} from './transitions.js';
 
 const at = new Date('2025-01-01T00:00:10.000Z');
 
@@ -47,13 +61,15 @@ test('a pending decode check leaves fileCheck null until the background verifica
   assert.equal(applyFileCheck(open, { decodesCleanly: true, scope: 'full' }, later), open, 'an open entry is not verified');
 });
 
-test('a salvage report finishes an open entry like any report', () => {
-  const done = applySalvageReport(entry(), report({ storage: 'nats' }), at);
+test('a salvage report finishes an open entry like any report; the salvaging recorder is named by its claim, not the report', () => {
+  const claimed = claimRecording(entry(), 'rcd_old', 'rcd_new', at);
+  const done = applySalvageReport(claimed, report({ storage: 'nats' }), at);
   assert.equal(done.status, 'done');
   assert.equal(done.stopReason, 'error');
   assert.equal(done.durationMs, 6000);
   assert.equal(done.recorderId, 'rcd_new');
   assert.equal(done.storage, 'nats');
+  assert.equal(applySalvageReport(entry(), report(), at).recorderId, 'rcd_old', 'an unclaimed entry keeps its recorder');
 });
 
 test('an entry failed because its recorder vanished keeps failed but gets the recovered file', () => {
@@ -117,4 +133,53 @@ test('stats: a part not written yet is null; a report without stats keeps what m
 test('stats: a salvaged file brings its file counts to a failed entry', () => {
   const failed = entry({ status: 'failed', error: { code: 'RECORDER_UNAVAILABLE', message: 'gone' }, durationMs: null });
   assert.deepEqual(applySalvageReport(failed, report({ stats: fileStats }), at).stats?.resolutionChanges, fileStats.resolutionChanges);
+});
+
+test('newRecording: the entry of a recording just asked for, valid as the catalog stores it', () => {
+  const rec = newRecording({ id: 'rec_2', sessionId: 'ses_2', mediaId: 'med_2', container: 'webm', audioCodec: 'opus', at });
+  assert.deepEqual(RecordingSchema.parse(rec), rec);
+  assert.equal(rec.status, 'starting');
+  assert.equal(rec.createdAt, at.toISOString());
+  assert.equal(rec.updatedAt, at.toISOString());
+  assert.equal(rec.fileName, 'rec_2.webm', 'named after the id, with the container\'s extension');
+  assert.equal(rec.mediaId, 'med_2');
+  assert.equal(rec.recorderId, null, 'no recorder until media places it');
+  assert.equal(rec.storage, 'local');
+  assert.equal(rec.fileCheck, null);
+  assert.deepEqual([rec.startedAt, rec.stoppedAt, rec.durationMs, rec.sizeBytes, rec.firstKeyframeMs, rec.stopReason], [null, null, null, null, null, null]);
+  assert.deepEqual(rec.tracks, []);
+  assert.equal(rec.stats, undefined);
+  assert.equal(newRecording({ id: 'rec_3', sessionId: 'ses_2', mediaId: null, container: 'mp4', audioCodec: null, at }).fileName, 'rec_3.mp4');
+  assert.equal(newRecording({ id: 'rec_4', sessionId: 'ses_2', mediaId: null, container: 'mkv', audioCodec: 'aac', at }).fileName, 'rec_4.mkv');
+});
+
+test('markPlaced names the recorder once; a finished entry is not touched', () => {
+  const fresh = newRecording({ id: 'rec_2', sessionId: 'ses_2', mediaId: 'med_1', container: 'mp4', audioCodec: 'aac', at: new Date('2025-01-01T00:00:00.000Z') });
+  const placed = markPlaced(fresh, 'rcd_1', at);
+  assert.equal(placed.recorderId, 'rcd_1');
+  assert.equal(placed.mediaId, 'med_1', 'the session\'s media, from the creation');
+  assert.equal(placed.status, 'starting', 'placement is not a status change: the first keyframe makes it recording');
+  assert.equal(placed.updatedAt, at.toISOString());
+  assert.equal(markPlaced(placed, 'rcd_1', new Date(at.getTime() + 1000)), placed, 'the same placement again changes nothing');
+  assert.equal(markPlaced(placed, 'rcd_2', at).recorderId, 'rcd_2', 'a retried start that landed on another recorder');
+  const failed = markFailed(fresh, { code: 'TIMEOUT', message: 'the start took too long' }, at);
+  assert.equal(markPlaced(failed, 'rcd_1', at), failed, 'a start given up on stays as it is');
+});
+
+test('the report does not move recorderId: media placed it, a handover or a claim moved it', () => {
+  assert.equal(applyReport(entry({ recorderId: 'rcd_old' }), report({ recorderId: 'rcd_new' }), at).recorderId, 'rcd_old');
+  const handedOver = addSegment(entry(), { recorderId: 'rcd_old', startedAt: null, endedAt: null, file: 'rec_1.mp4' }, { recorderId: 'rcd_new', startedAt: null, endedAt: null, file: 'rec_1-s1.mp4' }, at);
+  assert.equal(handedOver.recorderId, 'rcd_new');
+  assert.equal(applyReport(handedOver, report({ recorderId: 'rcd_new' }), at).recorderId, 'rcd_new');
+});
+
+test('markStopping: the first stop\'s reason stays, later stops and finished entries change nothing', () => {
+  const stopping = markStopping(entry(), 'publisher-left', at);
+  assert.equal(stopping.status, 'stopping');
+  assert.equal(stopping.stopReason, 'publisher-left');
+  assert.equal(markStopping(stopping, 'requested', at), stopping);
+  const starting = markStopping(entry({ status: 'starting', startedAt: null }), 'requested', at);
+  assert.equal(starting.status, 'stopping', 'a recording stopped before its first keyframe');
+  const done = applyReport(entry(), report(), at);
+  assert.equal(markStopping(done, 'requested', at), done);
 });

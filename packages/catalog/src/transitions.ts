@@ -1,9 +1,69 @@
-import { EMPTY_RECORDING_STATS, type ErrorBody, type FileCheck, type FileStats, type IngestStats, type Recording, type RecordingReport, type RecordingStats, type Segment, type StopReason } from '@recstack/contracts';
+import {
+  EMPTY_RECORDING_STATS,
+  fileExtension,
+  type Container,
+  type ErrorBody,
+  type FileCheck,
+  type FileStats,
+  type IngestStats,
+  type OutputAudioCodec,
+  type Recording,
+  type RecordingReport,
+  type RecordingStats,
+  type Segment,
+  type StopReason,
+} from '@recstack/contracts';
 
 /**
  * Pure changes to a recording, one per event in its life. Each returns the updated recording, or the
  * same object when the event no longer applies (for instance a first keyframe reported after a stop).
+ * Which service applies which change is in docs/architecture.md ("Who writes what"): one writer per change.
  */
+
+export interface NewRecordingInput {
+  id: string;
+  sessionId: string;
+  /** the media instance holding the publisher's session (null when it is not known yet) */
+  mediaId: string | null;
+  container: Container;
+  audioCodec: OutputAudioCodec | null;
+  at: Date;
+}
+
+/** The entry of a recording just asked for (`starting`): nothing recorded yet, the file named after the id. */
+export function newRecording(input: NewRecordingInput): Recording {
+  const now = input.at.toISOString();
+  return {
+    id: input.id,
+    sessionId: input.sessionId,
+    status: 'starting',
+    createdAt: now,
+    startedAt: null,
+    stoppedAt: null,
+    updatedAt: now,
+    durationMs: null,
+    sizeBytes: null,
+    container: input.container,
+    audioCodec: input.audioCodec,
+    tracks: [],
+    fileName: `${input.id}${fileExtension(input.container)}`,
+    storage: 'local',
+    mediaId: input.mediaId,
+    recorderId: null,
+    firstKeyframeMs: null,
+    stopReason: null,
+    fileCheck: null,
+  };
+}
+
+/**
+ * A recorder listens for the recording: the entry names it. (`mediaId` is the session's, set at creation.) A
+ * finished entry is left alone (its start was given up on: the caller sees the status and lets go).
+ */
+export function markPlaced(rec: Recording, recorderId: string, at: Date): Recording {
+  if (isClosed(rec) || rec.recorderId === recorderId) return rec;
+  return { ...rec, recorderId, updatedAt: at.toISOString() };
+}
 
 export function markFirstKeyframe(rec: Recording, at: Date): Recording {
   if (rec.startedAt !== null || (rec.status !== 'starting' && rec.status !== 'stopping')) return rec;
@@ -21,6 +81,10 @@ export function markStopping(rec: Recording, reason: StopReason, at: Date): Reco
   return { ...rec, status: 'stopping', stopReason: rec.stopReason ?? reason, updatedAt: at.toISOString() };
 }
 
+/**
+ * The recorder's final report. It does not move `recorderId`: media names the recorder when it places or hands
+ * over the recording, and a recovering recorder claims the entry before it salvages (claimRecording).
+ */
 export function applyReport(rec: Recording, report: RecordingReport, at: Date): Recording {
   if (rec.status === 'done' || rec.status === 'failed') return rec;
   const next: Recording = {
@@ -32,7 +96,6 @@ export function applyReport(rec: Recording, report: RecordingReport, at: Date): 
     sizeBytes: report.sizeBytes,
     tracks: report.tracks,
     fileName: report.fileName,
-    recorderId: report.recorderId,
     stopReason: rec.stopReason ?? report.reason,
     // a report says where the file ended up (the object store after a verified upload); older ones do not
     storage: report.storage ?? rec.storage,
@@ -109,7 +172,6 @@ export function applySalvageReport(rec: Recording, report: RecordingReport, at: 
     sizeBytes: report.sizeBytes,
     tracks: report.tracks,
     fileName: report.fileName,
-    recorderId: report.recorderId,
     storage: report.storage ?? rec.storage,
     fileCheck: fileCheckOf(report),
     ...withFileStats(rec, report.stats),

@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { RecordingCatalog } from '@recstack/catalog';
-import { MediaPongSchema, RecordingReportSchema, subjects, type Recording as CatalogRecording, type RecordingEvent } from '@recstack/contracts';
+import { RecordingCatalog, newRecording } from '@recstack/catalog';
+import { MediaPongSchema, RecordingReportSchema, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger, gather } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder } from './testing/gst-recorder.js';
@@ -59,12 +59,7 @@ async function createSession(): Promise<{ sessionId: string; publisher: Publishe
 
 async function catalogEntry(sessionId: string): Promise<string> {
   const id = `rec_ep${process.pid}x${++counter}`;
-  const now = new Date().toISOString();
-  const entry: CatalogRecording = {
-    id, sessionId, status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null, sizeBytes: null,
-    container: 'mkv', audioCodec: 'opus', tracks: [], fileName: `${id}.mkv`, storage: 'local', mediaId: h.mediaId, recorderId: null, firstKeyframeMs: null, stopReason: null,
-  };
-  await catalog.create(entry);
+  await catalog.create(newRecording({ id, sessionId, mediaId: h.mediaId, container: 'mkv', audioCodec: 'opus', at: new Date() }));
   return id;
 }
 

@@ -7,8 +7,8 @@ import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecordingCatalog } from '@recstack/catalog';
-import { RecordingReportSchema, StartRecordingReplySchema, subjects, type Recording as CatalogRecording, type RecordingEvent } from '@recstack/contracts';
+import { RecordingCatalog, newRecording } from '@recstack/catalog';
+import { RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, freeTcpPort, launchChromium, probe, startService, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
 import { EventLog, metricValue, rawRequest, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
@@ -51,13 +51,7 @@ async function record(videoCodec: 'h264' | 'vp8', container: 'mp4' | 'webm', sec
   await publisher.waitConnected();
 
   const recordingId = `rec_real${process.pid}x${++counter}`;
-  const now = new Date().toISOString();
-  const entry: CatalogRecording = {
-    id: recordingId, sessionId, status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null,
-    sizeBytes: null, container, audioCodec: null, tracks: [], fileName: `${recordingId}.${container}`, storage: 'local', mediaId: h.mediaId,
-    recorderId: null, firstKeyframeMs: null, stopReason: null,
-  };
-  await catalog.create(entry);
+  await catalog.create(newRecording({ id: recordingId, sessionId, mediaId: h.mediaId, container, audioCodec: null, at: new Date() }));
   const startedReply = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId, recordingId, container }, 30_000);
   assert.equal(startedReply.ok, true, JSON.stringify(startedReply.error));
   const started = StartRecordingReplySchema.parse(startedReply.result);
@@ -128,12 +122,7 @@ test('the publisher hanging up mid-recording: the real recorder finalizes the fi
   await publisher.applyAnswer(created.result.answer);
   await publisher.waitConnected();
   const recordingId = `rec_real${process.pid}x${++counter}`;
-  const now = new Date().toISOString();
-  await catalog.create({
-    id: recordingId, sessionId, status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null,
-    sizeBytes: null, container: 'mp4', audioCodec: null, tracks: [], fileName: `${recordingId}.mp4`, storage: 'local', mediaId: h.mediaId,
-    recorderId: null, firstKeyframeMs: null, stopReason: null,
-  });
+  await catalog.create(newRecording({ id: recordingId, sessionId, mediaId: h.mediaId, container: 'mp4', audioCodec: null, at: new Date() }));
   assert.equal((await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId, recordingId }, 30_000)).ok, true);
   await events.waitFor(subjects.events.recording(recordingId), 'first-keyframe', 20_000);
   await new Promise((r) => setTimeout(r, 4000));

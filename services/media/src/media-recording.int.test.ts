@@ -8,8 +8,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { RecordingCatalog, markFailed } from '@recstack/catalog';
-import { RecordingReportSchema, StartRecordingReplySchema, subjects, type Recording as CatalogRecording, type RecordingEvent, type SessionEvent } from '@recstack/contracts';
+import { RecordingCatalog, markFailed, newRecording } from '@recstack/catalog';
+import { RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent, type SessionEvent } from '@recstack/contracts';
 import { ServiceError, createLogger } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder, type GstRecorderOptions } from './testing/gst-recorder.js';
@@ -72,12 +72,7 @@ async function publishedSession(videoCodec: 'h264' | 'vp8' = 'h264'): Promise<{ 
 
 async function catalogEntry(sessionId: string, container: 'mp4' | 'mkv' | 'webm' = 'mkv'): Promise<string> {
   const id = `rec_t${process.pid}x${++counter}`;
-  const now = new Date().toISOString();
-  const entry: CatalogRecording = {
-    id, sessionId, status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null, sizeBytes: null,
-    container, audioCodec: 'opus', tracks: [], fileName: `${id}.${container}`, storage: 'local', mediaId: h.mediaId, recorderId: null, firstKeyframeMs: null, stopReason: null,
-  };
-  await catalog.create(entry);
+  await catalog.create(newRecording({ id, sessionId, mediaId: h.mediaId, container, audioCodec: 'opus', at: new Date() }));
   return id;
 }
 

@@ -18,7 +18,7 @@ import {
   type StopReason,
 } from '@recstack/contracts';
 import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
-import { addSegment, applyIngestStats, markFailed, markStopping } from '@recstack/catalog';
+import { addSegment, applyIngestStats, markFailed, markPlaced, markStopping } from '@recstack/catalog';
 import type { ChosenTrack } from './codec-choice.js';
 import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
@@ -189,11 +189,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       this.log.info({ recorderId: listening.recorderId, host: listening.host, ports: this.lease?.ports, engine: listening.engine }, 'recorder listening');
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       // signaling gives up on a start that takes too long and marks the entry failed: do not record for nobody
-      const entry = await this.writeCatalog((r) =>
-        r.recorderId === listening.recorderId && r.mediaId === this.deps.mediaId
-          ? r
-          : { ...r, recorderId: listening.recorderId, mediaId: this.deps.mediaId, updatedAt: new Date().toISOString() },
-      );
+      const entry = await this.writeCatalog((r) => markPlaced(r, listening.recorderId, new Date()));
       if (entry && (entry.status === 'failed' || entry.status === 'done')) {
         throw new RecordingAbandonedError(this.id, entry.status);
       }

@@ -304,7 +304,9 @@ export class RecorderService {
     recording.on('stopping', (reason, selfInitiated) => {
       stoppingAt = Date.now();
       if (this.handedOver.has(id)) return;
-      if (!selfInitiated && reason !== 'shutdown') return; // whoever asked announced it
+      // the stop's decider writes `stopping`: whoever asked announced it; a `shutdown` is ours only while we shut
+      // down (media's own shutdown asks with that reason too, and writes it itself)
+      if (!selfInitiated && !(reason === 'shutdown' && !this.accepting)) return;
       const at = new Date();
       this.publish({ type: 'stopping', recordingId: id, reason, at: at.toISOString() });
       void this.writeCatalog(id, (r) => markStopping(r, reason, at));

@@ -27,7 +27,7 @@ import {
   type RtpTrackSpec,
   type StopReason,
 } from '@recstack/contracts';
-import { RecordingCatalog } from '@recstack/catalog';
+import { RecordingCatalog, newRecording } from '@recstack/catalog';
 import { createLogger, gather, newId, request } from '@recstack/service-kit';
 import { freeTcpPort, freeUdpRange, startNatsServer, startService, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
 
@@ -115,27 +115,7 @@ export async function startRecorderHarness(env: Record<string, string> = {}): Pr
       return log;
     },
     createEntry: async (recordingId, container, audioCodec) => {
-      const now = new Date().toISOString();
-      await catalog.create({
-        id: recordingId,
-        sessionId: 'ses_test',
-        status: 'starting',
-        createdAt: now,
-        startedAt: null,
-        stoppedAt: null,
-        updatedAt: now,
-        durationMs: null,
-        sizeBytes: null,
-        container,
-        audioCodec,
-        tracks: [],
-        fileName: `${recordingId}.${container}`,
-        storage: 'local',
-        mediaId: null,
-        recorderId: null,
-        firstKeyframeMs: null,
-        stopReason: null,
-      });
+      await catalog.create(newRecording({ id: recordingId, sessionId: 'ses_test', mediaId: null, container, audioCodec, at: new Date() }));
     },
     entry: (recordingId) => catalog.get(recordingId),
     entryWhen: async (recordingId, match, timeoutMs = 5000) => {

@@ -1,7 +1,6 @@
 import {
   VideoCodecSchema,
   AudioCodecSchema,
-  fileExtension,
   isTerminal,
   resolveOutputFormat,
   type Container,
@@ -12,7 +11,7 @@ import {
   type RecordingReport,
   type StopReason,
 } from '@recstack/contracts';
-import { applyReport, markFailed, markStopping, type RecordingCatalog } from '@recstack/catalog';
+import { markFailed, markStopping, newRecording, type RecordingCatalog } from '@recstack/catalog';
 import { RemoteError, ServiceError, TimeoutError, newId, type Logger } from '@recstack/service-kit';
 import type { MediaClient } from '../backends/media-client.js';
 import type { RecorderClient } from '../backends/recorder-client.js';
@@ -74,30 +73,9 @@ export class RecordingControl {
     if (active) throw new AlreadyRecordingError(active.id);
     const format = resolveFormat(session, options);
 
-    const now = new Date().toISOString();
     const id = newId('rec');
     const log = this.deps.logger.child({ sessionId, recordingId: id, mediaId: session.mediaId });
-    await catalog.create({
-      id,
-      sessionId,
-      status: 'starting',
-      createdAt: now,
-      startedAt: null,
-      stoppedAt: null,
-      updatedAt: now,
-      durationMs: null,
-      sizeBytes: null,
-      container: format.container,
-      audioCodec: format.audioCodec ?? null,
-      tracks: [],
-      fileName: `${id}${fileExtension(format.container)}`,
-      storage: 'local',
-      mediaId: session.mediaId,
-      recorderId: null,
-      firstKeyframeMs: null,
-      stopReason: null,
-      fileCheck: null,
-    });
+    await catalog.create(newRecording({ id, sessionId, mediaId: session.mediaId, container: format.container, audioCodec: format.audioCodec ?? null, at: new Date() }));
     log.info({ container: format.container, audioCodec: format.audioCodec }, 'recording requested');
     // the next start of this session (queued on the lock) must find this entry in the feed
     await feed.waitFor(id, (r) => r !== undefined, 2000);
@@ -108,8 +86,8 @@ export class RecordingControl {
         container: format.container,
         ...(format.audioCodec ? { audioCodec: format.audioCodec } : {}),
       });
-      // media writes the recorder id too; writing it here as well keeps the entry right if media's write is late
-      const stored = await catalog.update(id, (r) => (r.recorderId === reply.recorderId ? r : { ...r, recorderId: reply.recorderId, updatedAt: new Date().toISOString() }));
+      // media named the recorder in the entry (markPlaced) before it answered
+      const stored = await catalog.get(id);
       log.info({ recorderId: reply.recorderId }, 'recording started');
       if (!stored) throw new RecordingDeletedError();
       return stored;
@@ -168,7 +146,8 @@ export class RecordingControl {
     log.info({ reason }, 'recording stop requested');
     const settled = new AbortController();
     try {
-      const asked = this.finalize(current, reason, log).then(async (report) => (report ? catalog.update(id, (r) => applyReport(r, report, new Date())) : catalog.get(id)));
+      // the recorder wrote its report to the catalog before answering: the entry has it
+      const asked = this.finalize(current, reason, log).then(() => catalog.get(id));
       asked.catch(() => undefined);
       // whoever finalizes it (media, the recorder on its own), the catalog may show the end first
       const seen = feed.waitFor(id, (r) => r === undefined || isTerminal(r.status), this.deps.stopWaitMs + 1000, settled.signal);
@@ -207,7 +186,9 @@ export class RecordingControl {
 
   /**
    * Asks media to stop; when that media instance is gone, asks the recorder directly. Returns the
-   * report, or undefined after marking the recording failed because nobody holds it any more.
+   * report, or undefined after marking the recording failed because nobody holds it any more: the one
+   * catalog write signaling makes for another service (docs/architecture.md, "the single exception"),
+   * since there is no owner left to route it through and the user waits for the answer now.
    */
   private async finalize(recording: Recording, reason: StopReason, log: Logger): Promise<RecordingReport | undefined> {
     const { media, recorders, catalog } = this.deps;

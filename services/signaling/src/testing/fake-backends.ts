@@ -25,7 +25,7 @@ import {
   type RecordingReport,
   type StartRecordingReply,
 } from '@recstack/contracts';
-import { applyIngestStats, applyReport, markFirstKeyframe, type RecordingCatalog } from '@recstack/catalog';
+import { applyIngestStats, applyReport, markFirstKeyframe, markPlaced, type RecordingCatalog } from '@recstack/catalog';
 import { BadRequestError, ServiceError, encodeJson, publishEvent, request, serve, type Logger } from '@recstack/service-kit';
 
 /**
@@ -294,7 +294,7 @@ export class FakeMedia {
     ];
     try {
       const listening = await request(this.nc, subjects.recorder.start, { recordingId, sessionId, tracks, container, audioCodec }, RecorderListeningSchema, { timeoutMs: 5000, unavailable: 'RECORDER_UNAVAILABLE' });
-      await this.catalog.update(recordingId, (r) => ({ ...r, recorderId: listening.recorderId }));
+      await this.catalog.update(recordingId, (r) => markPlaced(r, listening.recorderId, new Date()));
       return { recordingId, recorderId: listening.recorderId, container, audioCodec, fileName: listening.fileName, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec, port: t.port })) };
     } catch (err) {
       this.recordingOf.delete(sessionId);
