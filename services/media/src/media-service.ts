@@ -17,7 +17,7 @@ import {
   type StopRecordingRequest,
 } from '@recstack/contracts';
 import { ServiceError, ShuttingDownError, errorCodeOf, publishEvent, type Logger } from '@recstack/service-kit';
-import { chooseCodecs, chosenTracks, type CodecChoice } from './codec-choice.js';
+import { chooseCodecs, chosenTracks, type CodecChoice } from './webrtc/codec-choice.js';
 import {
   AlreadyRecordingError,
   AtCapacityError,
@@ -27,17 +27,17 @@ import {
   SessionExistsError,
   UnsupportedFormatError,
 } from './errors.js';
-import { ingestRefusal, loadShare, type IngestLimits, type IngestMonitor } from './ingest-load.js';
+import { ingestRefusal, loadShare, type IngestLimits, type IngestMonitor } from './placement/ingest-load.js';
 import type { MediaMetrics } from './media-metrics.js';
-import type { PortAllocator } from './port-allocator.js';
-import type { PublisherConnection, TrackReceiveStats } from './publisher-connection.js';
-import { RecentOutcomes } from './recent-outcomes.js';
-import type { RecorderClient } from './recorder-client.js';
-import type { RecorderNetworks } from './recorder-networks.js';
-import { Recording, type CatalogWriter, type RecordingOutcome } from './recording.js';
-import { parseOffer } from './sdp-offer.js';
+import type { PortAllocator } from './recording/port-allocator.js';
+import type { PublisherConnection, TrackReceiveStats } from './webrtc/publisher-connection.js';
+import { RecentOutcomes } from './recording/recent-outcomes.js';
+import type { RecorderClient } from './recording/recorder-client.js';
+import type { RecorderNetworks } from './placement/recorder-networks.js';
+import { Recording, type CatalogWriter, type RecordingOutcome } from './recording/recording-relay.js';
+import { parseOffer } from './webrtc/sdp-offer.js';
 import type { SessionStore } from './session-store.js';
-import type { WebRtcEndpoint } from './webrtc-endpoint.js';
+import type { WebRtcEndpoint } from './webrtc/webrtc-endpoint.js';
 
 export type SessionCloseReason = 'requested' | 'publisher-left' | 'ice-timeout' | 'shutdown';
 

@@ -19,14 +19,14 @@ import {
 } from '@recstack/contracts';
 import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
 import { addSegment, applyIngestStats, markFailed, markStopping } from '@recstack/catalog';
-import type { ChosenTrack } from './codec-choice.js';
-import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
+import type { ChosenTrack } from '../webrtc/codec-choice.js';
+import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from '../errors.js';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
 import { KeyframeRequester } from './keyframe-requester.js';
-import type { IncomingStreamTrack, Streamer } from './medooze.js';
+import type { IncomingStreamTrack, Streamer } from '../webrtc/medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
 import type { RecorderClient } from './recorder-client.js';
-import type { RecorderNetworks } from './recorder-networks.js';
+import type { RecorderNetworks } from '../placement/recorder-networks.js';
 import { RtpForwarder, resolveRecorderHost } from './rtp-forwarder.js';
 
 export type RecordingState = 'starting' | 'active' | 'stopping' | 'ended';
