@@ -480,3 +480,30 @@ test('a stop media decides says so: the catalog entry is stopping and a `stoppin
   stop.resolve(report('rcd_a'));
   assert.equal((await stopping).ok, true);
 });
+
+test('a draining recorder keeps the RTP until the next one listens, finishes its segment, and a stop meanwhile waits for that', async () => {
+  const s = setup();
+  await startOn(s);
+  const handingOver = s.relay.handover('drain');
+  const next = await s.recorder.startRequest(2);
+  assert.equal(next.exclude, 'rcd_a');
+  assert.equal(s.streamers.made[0]?.stopped, false, 'the draining recorder still records');
+  next.resolve(listening('rcd_b', next.req));
+  const segmentEnd = await s.recorder.stopRequest(1);
+  assert.equal(segmentEnd.recorderId, 'rcd_a');
+  assert.deepEqual(segmentEnd.req, { recordingId: RECORDING_ID, reason: 'shutdown', handover: true });
+  assert.equal(s.streamers.made[0]?.stopped, true);
+  assert.equal(s.streamers.made.length, 2);
+
+  const stopping = s.relay.stop('requested');
+  await settle();
+  assert.equal(s.recorder.stops.length, 1, 'the stop waits until the draining recorder has finished its file');
+  segmentEnd.resolve(report('rcd_a'));
+  assert.equal(await handingOver, true);
+  const stop = await s.recorder.stopRequest(2);
+  assert.equal(stop.recorderId, 'rcd_b');
+  stop.resolve(report('rcd_b'));
+  assert.equal((await stopping).ok, true);
+  assert.equal(s.ports.inUseCount, 0);
+  assert.equal(s.ports.quarantinedCount, 0, 'a drained recorder let go of its ports');
+});
