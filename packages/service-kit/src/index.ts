@@ -65,3 +65,14 @@ export {
 export {
   newId,
 } from './ids.js';
+// clock.ts
+export {
+  type Clock,
+  sleep,
+  systemClock,
+} from './clock.js';
+// load-view.ts
+export {
+  LoadView,
+  type LoadViewOptions,
+} from './load-view.js';

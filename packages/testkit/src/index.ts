@@ -138,3 +138,8 @@ export {
   WhipRefusedError,
   type WhipTarget,
 } from './replay-publisher.js';
+// manual-clock.ts
+export {
+  ManualClock,
+  settle,
+} from './manual-clock.js';

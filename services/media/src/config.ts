@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { IdSchema } from '@recstack/contracts';
 import { env, loadEnv, natsEnvSchema, natsSettings, newId, type NatsSettings } from '@recstack/service-kit';
-import { DEFAULT_RECORDER_NETWORKS, RecorderNetworks } from './recorder-networks.js';
+import { DEFAULT_RECORDER_NETWORKS, RecorderNetworks } from './placement/recorder-networks.js';
 
 /** Medooze refuses a UDP port range narrower than this (RTPTransport::SetPortRange). */
 export const MEDOOZE_MIN_PORT_RANGE = 50;

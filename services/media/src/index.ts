@@ -2,4 +2,4 @@
 // receive buffers media makes at start, and the commands that raise them. The service starts from main.ts.
 
 // socket-buffers.ts
-export { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from './socket-buffers.js';
+export { checkSocketBuffers, raiseSocketBuffers, readSocketBufferSettings } from './webrtc/socket-buffers.js';

@@ -8,18 +8,18 @@ import { RecorderDrainingSchema, subjects } from '@recstack/contracts';
 import { RecordingCatalog } from '@recstack/catalog';
 import { ConfigError, Lifecycle, connectNats, subscribeEvents, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
 import { loadConfig, type MediaConfig } from './config.js';
-import { CpuUsage } from './cpu-usage.js';
-import { IngestMonitor } from './ingest-load.js';
+import { CpuUsage } from './placement/cpu-usage.js';
+import { IngestMonitor } from './placement/ingest-load.js';
 import { MediaMetrics } from './media-metrics.js';
 import { MediaService } from './media-service.js';
 import { serveMediaApi } from './nats-api.js';
-import { PortAllocator } from './port-allocator.js';
-import { RecorderClient } from './recorder-client.js';
-import { RecorderPlacement } from './recorder-placement.js';
+import { PortAllocator } from './recording/port-allocator.js';
+import { RecorderClient } from './recording/recorder-client.js';
+import { RecorderPlacement } from './placement/recorder-placement.js';
 import { SessionStore } from './session-store.js';
-import { checkSocketBuffers, readSocketBufferSettings } from './socket-buffers.js';
-import { udpDropsByPort } from './udp-socket-stats.js';
-import { WebRtcEndpoint } from './webrtc-endpoint.js';
+import { checkSocketBuffers, readSocketBufferSettings } from './webrtc/socket-buffers.js';
+import { udpDropsByPort } from './webrtc/udp-socket-stats.js';
+import { WebRtcEndpoint } from './webrtc/webrtc-endpoint.js';
 
 /** the recorder's report must arrive this long before the process's shutdown deadline */
 const SHUTDOWN_MARGIN_MS = 3000;

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { IngestLoad } from './ingest-load.js';
-import type { TrackReceiveStats } from './publisher-connection.js';
+import type { IngestLoad } from './placement/ingest-load.js';
+import type { TrackReceiveStats } from './webrtc/publisher-connection.js';
 import type { SessionTrackStats } from './media-service.js';
-import type { RecordingMetrics } from './recording.js';
+import type { RecordingMetrics } from './recording/recording-relay.js';
 
 /** What the metrics read from the service at scrape time. */
 export interface MetricsSource {

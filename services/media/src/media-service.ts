@@ -17,7 +17,7 @@ import {
   type StopRecordingRequest,
 } from '@recstack/contracts';
 import { ServiceError, ShuttingDownError, errorCodeOf, publishEvent, type Logger } from '@recstack/service-kit';
-import { chooseCodecs, chosenTracks, type CodecChoice } from './codec-choice.js';
+import { chooseCodecs, chosenTracks, type CodecChoice } from './webrtc/codec-choice.js';
 import {
   AlreadyRecordingError,
   AtCapacityError,
@@ -27,17 +27,18 @@ import {
   SessionExistsError,
   UnsupportedFormatError,
 } from './errors.js';
-import { ingestRefusal, loadShare, type IngestLimits, type IngestMonitor } from './ingest-load.js';
+import { ingestRefusal, loadShare, type IngestLimits, type IngestMonitor } from './placement/ingest-load.js';
 import type { MediaMetrics } from './media-metrics.js';
-import type { PortAllocator } from './port-allocator.js';
-import type { PublisherConnection, TrackReceiveStats } from './publisher-connection.js';
-import { RecentOutcomes } from './recent-outcomes.js';
-import type { RecorderClient } from './recorder-client.js';
-import type { RecorderNetworks } from './recorder-networks.js';
-import { Recording, type CatalogWriter, type RecordingOutcome } from './recording.js';
-import { parseOffer } from './sdp-offer.js';
+import type { PortAllocator } from './recording/port-allocator.js';
+import type { PublisherConnection, TrackReceiveStats } from './webrtc/publisher-connection.js';
+import { RecentOutcomes } from './recording/recent-outcomes.js';
+import type { RecorderClient } from './recording/recorder-client.js';
+import type { RecorderNetworks } from './placement/recorder-networks.js';
+import { natsRecordingEvents } from './recording/recording-events.js';
+import { RecordingRelay, type CatalogWriter, type RecordingOutcome } from './recording/recording-relay.js';
+import { parseOffer } from './webrtc/sdp-offer.js';
 import type { SessionStore } from './session-store.js';
-import type { WebRtcEndpoint } from './webrtc-endpoint.js';
+import type { WebRtcEndpoint } from './webrtc/webrtc-endpoint.js';
 
 export type SessionCloseReason = 'requested' | 'publisher-left' | 'ice-timeout' | 'shutdown';
 
@@ -81,7 +82,7 @@ interface HeldSession {
   entry: PublisherSession;
   choice: CodecChoice;
   connection: PublisherConnection;
-  recording: Recording | undefined;
+  recording: RecordingRelay | undefined;
   closing: Promise<void> | undefined;
   log: Logger;
 }
@@ -106,7 +107,7 @@ export class MediaService {
   /** session ids being created, counted against capacity */
   private readonly reserved = new Set<string>();
   /** recordings not yet ended, whether or not their session still exists */
-  private readonly recordings = new Map<string, Recording>();
+  private readonly recordings = new Map<string, RecordingRelay>();
   private readonly outcomes = new RecentOutcomes<RecordingOutcome>(OUTCOME_MEMORY.entries, OUTCOME_MEMORY.ms);
   private readonly recorderMisses = new Map<string, number>();
   /** per recording, packets lost per track kind before it started: its own loss is counted from there */
@@ -213,7 +214,7 @@ export class MediaService {
       initiatedByMedia: true,
       ...(reason === 'shutdown' ? { timeoutMs: this.options.shutdownStopTimeoutMs } : {}),
     });
-    // Recording.stop stops its Streamer sessions synchronously, before the tracks they read go away
+    // RecordingRelay.stop stops its Streamer sessions synchronously, before the tracks they read go away
     session.connection.close();
     try {
       await this.deps.store.remove(sessionId);
@@ -238,9 +239,9 @@ export class MediaService {
     const format = resolveOutputFormat({ video: choice.video?.codec, audio: choice.audio?.codec, container: req.container, audioCodec: req.audioCodec });
     if (!format.ok) throw new UnsupportedFormatError(format.message);
 
-    const recording = new Recording(
+    const recording = new RecordingRelay(
       {
-        nc: this.deps.nc,
+        events: natsRecordingEvents(this.deps.nc),
         mediaId: this.options.mediaId,
         recorder: this.deps.recorder,
         recorderNetworks: this.options.recorderNetworks,

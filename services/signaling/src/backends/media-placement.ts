@@ -1,5 +1,5 @@
 import type { CreateSessionReply, MediaPong } from '@recstack/contracts';
-import { UnavailableError, errorCodeOf, type Logger } from '@recstack/service-kit';
+import { LoadView, UnavailableError, errorCodeOf, type Clock, type Logger } from '@recstack/service-kit';
 import type { MediaClient } from './media-client.js';
 
 export interface MediaLoad {
@@ -34,15 +34,12 @@ export function placementOrder(loads: readonly MediaLoad[], random: () => number
   return [...open, ...full];
 }
 
-interface KnownLoad extends MediaLoad {
-  seenAt: number;
-}
-
 export interface MediaPlacementOptions {
   refreshMs: number;
   pingWaitMs: number;
   /** instances asked for one session before giving up with the last AT_CAPACITY */
   maxAttempts: number;
+  clock?: Clock;
 }
 
 /**
@@ -53,56 +50,38 @@ export interface MediaPlacementOptions {
  * pong yet) the queue group decides, as before.
  */
 export class MediaPlacement {
-  private readonly loads = new Map<string, KnownLoad>();
-  private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
-  private closed = false;
+  private readonly view: LoadView<MediaLoad>;
 
   constructor(
     private readonly media: Pick<MediaClient, 'ping' | 'createSession' | 'createSessionOn'>,
     private readonly logger: Logger,
     private readonly options: MediaPlacementOptions,
-  ) {}
+  ) {
+    this.view = new LoadView({
+      refreshMs: options.refreshMs,
+      poll: async () => (await media.ping(options.pingWaitMs)).map(mediaLoadOf),
+      idOf: (l) => l.mediaId,
+      onError: (err) => logger.warn({ err }, 'media load refresh failed'),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
 
   start(): void {
-    if (this.timer || this.closed) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
-    this.timer.unref();
+    this.view.start();
   }
 
   close(): void {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.loads.clear();
+    this.view.close();
   }
 
   /** Asks every media instance for its load; one refresh at a time. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.media
-      .ping(this.options.pingWaitMs)
-      .then((pongs) => {
-        if (this.closed) return;
-        const now = Date.now();
-        for (const p of pongs) this.loads.set(p.mediaId, { ...mediaLoadOf(p), seenAt: now });
-        // one pong late (a busy instance, a busy machine) does not drop an instance; three in a row do
-        for (const [id, l] of this.loads) if (now - l.seenAt > 3 * this.options.refreshMs) this.loads.delete(id);
-      })
-      .catch((err: unknown) => {
-        if (!this.closed) this.logger.warn({ err }, 'media load refresh failed');
-      })
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    return this.refreshing;
+    return this.view.refresh();
   }
 
   /** The instances to ask, in order (empty: no fresh view). */
   candidates(): string[] {
-    // a view older than three refreshes says nothing about now
-    const fresh = [...this.loads.values()].filter((l) => Date.now() - l.seenAt <= 3 * this.options.refreshMs);
-    return placementOrder(fresh);
+    return placementOrder(this.view.fresh());
   }
 
   /** Creates the session on the instance with the most room, trying the next when one is full or gone. */
@@ -122,7 +101,7 @@ export class MediaPlacement {
           continue;
         }
         if (err instanceof UnavailableError && err.code === 'MEDIA_UNAVAILABLE') {
-          this.loads.delete(mediaId);
+          this.view.forget(mediaId);
           continue;
         }
         throw err;
@@ -133,12 +112,12 @@ export class MediaPlacement {
   }
 
   private placed(mediaId: string): void {
-    const load = this.loads.get(mediaId);
+    const load = this.view.get(mediaId);
     if (load) load.load += load.perSession;
   }
 
   private full(mediaId: string): void {
-    const load = this.loads.get(mediaId);
+    const load = this.view.get(mediaId);
     if (load) load.load = Math.max(load.load, 1);
   }
 }

@@ -1,7 +1,7 @@
 import { Direction, type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type MediaInfo, type SDPInfo } from 'semantic-sdp';
 import type { OfferedMedia } from './offer-media.js';
 import type { CodecChoice } from './codec-choice.js';
-import { MediaEngineError } from './errors.js';
+import { MediaEngineError } from '../errors.js';
 
 const TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';

@@ -7,7 +7,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { QUEUE_GROUPS, RecorderPingSchema, RecorderStartRequestSchema, subjects, type RecorderStartRequest } from '@recstack/contracts';
 import { ServiceError, createLogger, serve } from '@recstack/service-kit';
 import { startNatsServer, type TestNatsServer } from '@recstack/testkit';
-import { RecorderClient } from './recorder-client.js';
+import { RecorderClient } from '../recording/recorder-client.js';
 import { RecorderPlacement } from './recorder-placement.js';
 
 const logger = createLogger('media-test', 'silent');

@@ -1,5 +1,5 @@
 import { SDPInfo, Setup, type DTLSInfo, type ICEInfo } from 'semantic-sdp';
-import { MalformedOfferError } from './errors.js';
+import { MalformedOfferError } from '../errors.js';
 import { readOfferedMedia, type OfferedMedia } from './offer-media.js';
 
 export interface ParsedOffer {

@@ -10,8 +10,8 @@ import {
   type RecordingReport,
 } from '@recstack/contracts';
 import { TimeoutError, UnavailableError, errorCodeOf, gather, request } from '@recstack/service-kit';
-import { RecorderUnavailableError } from './errors.js';
-import type { RecorderPlacement } from './recorder-placement.js';
+import { RecorderUnavailableError } from '../errors.js';
+import type { RecorderPlacement } from '../placement/recorder-placement.js';
 
 /** Media's side of the recorder's NATS contract. */
 export class RecorderClient {

@@ -1,4 +1,4 @@
-import { NoFreePortsError } from './errors.js';
+import { NoFreePortsError } from '../errors.js';
 
 export interface PortAllocatorOptions {
   /** first port of the range (rounded up to an even port) */

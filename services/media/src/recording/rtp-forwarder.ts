@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import type { MediaKind } from '@recstack/contracts';
 import { ServiceError, type Logger } from '@recstack/service-kit';
 import { CodecInfo, MediaInfo } from 'semantic-sdp';
-import { AtCapacityError, MediaEngineError } from './errors.js';
-import type { IncomingStreamTrack, Streamer, StreamerSession } from './medooze.js';
+import { AtCapacityError, MediaEngineError } from '../errors.js';
+import type { IncomingStreamTrack, Streamer, StreamerSession } from '../webrtc/medooze.js';
 
 export interface ForwardedTrack {
   kind: MediaKind;

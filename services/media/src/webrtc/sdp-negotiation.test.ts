@@ -8,7 +8,7 @@ import { readOfferedMedia } from './offer-media.js';
 import { buildAnswer, offersTransportCc, VIDEO_START_KBPS } from './sdp-answer.js';
 import { parseOffer } from './sdp-offer.js';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
 const FINGERPRINT = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
 const local = () => ({
   ice: ICEInfo.generate(true),

@@ -1,5 +1,5 @@
 import type { IngestStats } from '@recstack/contracts';
-import type { TrackReceiveStats } from './publisher-connection.js';
+import type { TrackReceiveStats } from '../webrtc/publisher-connection.js';
 
 /** The counters of a recording's tracks that only grow while the session lives. */
 export type IngestCounters = Pick<TrackReceiveStats, 'kind' | 'packetsReceived' | 'packetsLost' | 'packetsRetransmitted' | 'plisSent'>;

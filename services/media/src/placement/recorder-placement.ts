@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { RecorderPongSchema, subjects, type RecorderPong } from '@recstack/contracts';
-import { gather, type Logger } from '@recstack/service-kit';
+import { LoadView, gather, type Clock, type Logger } from '@recstack/service-kit';
 
 export interface RecorderLoad {
   recorderId: string;
@@ -38,13 +38,12 @@ export function pickRecorder(loads: readonly RecorderLoad[], random: () => numbe
 }
 
 interface KnownLoad extends RecorderLoad {
-  seenAt: number;
   /** what one more recording is counted as between two pongs: the average of its current ones */
   unitsPerRecording: number;
 }
 
-function knownLoad(p: RecorderPong, seenAt: number): KnownLoad {
-  const load: KnownLoad = { recorderId: p.recorderId, active: p.active, capacity: p.capacity, seenAt, unitsPerRecording: 0 };
+function knownLoad(p: RecorderPong): KnownLoad {
+  const load: KnownLoad = { recorderId: p.recorderId, active: p.active, capacity: p.capacity, unitsPerRecording: 0 };
   if (p.capacityUnits !== undefined && p.loadUnits !== undefined) {
     load.capacityUnits = p.capacityUnits;
     load.loadUnits = p.loadUnits;
@@ -61,49 +60,29 @@ function knownLoad(p: RecorderPong, seenAt: number): KnownLoad {
  * a view (no pong yet, or every recorder full) the queue group decides, as before.
  */
 export class RecorderPlacement {
-  private readonly loads = new Map<string, KnownLoad>();
-  private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
-  private closed = false;
+  private readonly view: LoadView<KnownLoad>;
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly logger: Logger,
-    private readonly options: { refreshMs: number; pingWaitMs: number },
-  ) {}
+  constructor(nc: NatsConnection, logger: Logger, options: { refreshMs: number; pingWaitMs: number; clock?: Clock }) {
+    this.view = new LoadView({
+      refreshMs: options.refreshMs,
+      poll: async () => (await gather(nc, subjects.recorder.ping, {}, RecorderPongSchema, options.pingWaitMs)).map(knownLoad),
+      idOf: (l) => l.recorderId,
+      onError: (err) => logger.warn({ err }, 'recorder load refresh failed'),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
 
   start(): void {
-    if (this.timer || this.closed) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
-    this.timer.unref();
+    this.view.start();
   }
 
   close(): void {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.loads.clear();
+    this.view.close();
   }
 
   /** Asks every recorder for its load; one refresh at a time. */
   refresh(): Promise<void> {
-    this.refreshing ??= gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, this.options.pingWaitMs)
-      .then((pongs) => {
-        if (this.closed) return;
-        const now = Date.now();
-        for (const p of pongs) this.loads.set(p.recorderId, knownLoad(p, now));
-        // one pong late (a busy recorder, a busy machine) does not drop a recorder; three in a row do
-        for (const [id, l] of this.loads) if (now - l.seenAt > 3 * this.options.refreshMs) this.loads.delete(id);
-      })
-      // at shutdown the connection may close under a refresh: nothing to say then
-      .catch((err: unknown) => {
-        if (!this.closed) this.logger.warn({ err }, 'recorder load refresh failed');
-      })
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    return this.refreshing;
+    return this.view.refresh();
   }
 
   /**
@@ -111,15 +90,13 @@ export class RecorderPlacement {
    * spread out; undefined lets the queue group choose. Undo with `release` if the recorder does not take it.
    */
   reserve(exclude?: string): string | undefined {
-    // a view older than three refreshes says nothing about now
-    const fresh = [...this.loads.values()].filter((l) => l.recorderId !== exclude && Date.now() - l.seenAt <= 3 * this.options.refreshMs);
-    const chosen = pickRecorder(fresh);
+    const chosen = pickRecorder(this.view.fresh(exclude));
     if (chosen !== undefined) this.placed(chosen);
     return chosen;
   }
 
   release(recorderId: string): void {
-    const load = this.loads.get(recorderId);
+    const load = this.view.get(recorderId);
     if (!load) return;
     load.active = Math.max(0, load.active - 1);
     if (load.loadUnits !== undefined) load.loadUnits = Math.max(0, load.loadUnits - load.unitsPerRecording);
@@ -127,7 +104,7 @@ export class RecorderPlacement {
 
   /** A recorder took a recording: count it until its next pong says where it stands. */
   placed(recorderId: string): void {
-    const load = this.loads.get(recorderId);
+    const load = this.view.get(recorderId);
     if (!load) return;
     load.active += 1;
     if (load.loadUnits !== undefined) load.loadUnits += load.unitsPerRecording;
@@ -135,7 +112,7 @@ export class RecorderPlacement {
 
   /** A recorder said it is full. */
   full(recorderId: string): void {
-    const load = this.loads.get(recorderId);
+    const load = this.view.get(recorderId);
     if (!load) return;
     load.active = Math.max(load.active, load.capacity);
     if (load.loadUnits !== undefined && load.capacityUnits !== undefined) load.loadUnits = Math.max(load.loadUnits, load.capacityUnits);
@@ -143,6 +120,6 @@ export class RecorderPlacement {
 
   /** A recorder did not answer on its own subject (gone, or older than that subject). */
   forget(recorderId: string): void {
-    this.loads.delete(recorderId);
+    this.view.forget(recorderId);
   }
 }

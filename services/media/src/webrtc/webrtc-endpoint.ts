@@ -2,7 +2,7 @@ import type { MediaKind } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import { StreamInfo, TrackInfo } from 'semantic-sdp';
 import { chosenTracks, type CodecChoice } from './codec-choice.js';
-import { MalformedOfferError, MediaEngineError } from './errors.js';
+import { MalformedOfferError, MediaEngineError } from '../errors.js';
 import { medooze, type Endpoint, type IncomingStream, type MediaServer, type Streamer, type Transport } from './medooze.js';
 import { PublisherConnection, type PublishedTrackHandle } from './publisher-connection.js';
 import { buildAnswer, offersTransportCc } from './sdp-answer.js';

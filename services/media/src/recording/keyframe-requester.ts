@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '@recstack/service-kit';
+
 /**
  * Asks the publisher for a keyframe at once and then every `intervalMs` until stopped. Medooze's
  * attachTo sends a single PLI; if that keyframe is lost, or arrives before the recorder listens, the
@@ -5,7 +7,7 @@
  * its first keyframe written.
  */
 export class KeyframeRequester {
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   private stopped = false;
   private sent = 0;
 
@@ -13,6 +15,7 @@ export class KeyframeRequester {
     private readonly request: () => void,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get requestsSent(): number {
@@ -20,21 +23,20 @@ export class KeyframeRequester {
   }
 
   get running(): boolean {
-    return this.timer !== undefined;
+    return this.stopTimer !== undefined;
   }
 
   start(): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped || this.stopTimer) return;
     this.fire();
-    this.timer = setInterval(() => this.fire(), this.intervalMs);
-    this.timer.unref();
+    this.stopTimer = this.clock.every(() => this.fire(), this.intervalMs);
   }
 
   /** Idempotent; a stopped requester never starts again. */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 
   private fire(): void {

@@ -1,5 +1,5 @@
 import type { AudioCodec, MediaKind, VideoCodec } from '@recstack/contracts';
-import { MalformedOfferError, UnsupportedCodecError } from './errors.js';
+import { MalformedOfferError, UnsupportedCodecError } from '../errors.js';
 import type { OfferedCodec, OfferedMedia } from './offer-media.js';
 
 /** One track we answer and record: the single codec we accept on that m-line. */

@@ -6,7 +6,7 @@ import { readOfferedMedia, type OfferedMedia } from './offer-media.js';
 import { ServiceError } from '@recstack/service-kit';
 
 /** Offers captured from Chromium 156 (fixtures/capture-offers.ts). */
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}.sdp`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
 const choose = (name: string): CodecChoice => chooseCodecs(readOfferedMedia(fixture(name)));
 const summary = (c: CodecChoice) => ({
   video: c.video && `${c.video.codec}/${c.video.payloadType}`,

@@ -1,9 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { NatsConnection, Subscription } from 'nats';
 import {
-  RecordingEventSchema,
   StartRecordingReplySchema,
-  subjects,
   type Container,
   type ErrorBody,
   type OutputAudioCodec,
@@ -17,16 +14,17 @@ import {
   type StartRecordingReply,
   type StopReason,
 } from '@recstack/contracts';
-import { TimeoutError, errorCodeOf, publishEvent, subscribeEvents, toErrorBody, type Logger } from '@recstack/service-kit';
+import { TimeoutError, errorCodeOf, sleep, systemClock, toErrorBody, type Clock, type Logger } from '@recstack/service-kit';
 import { addSegment, applyIngestStats, markFailed, markPlaced, markStopping } from '@recstack/catalog';
-import type { ChosenTrack } from './codec-choice.js';
-import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from './errors.js';
+import type { ChosenTrack } from '../webrtc/codec-choice.js';
+import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from '../errors.js';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
 import { KeyframeRequester } from './keyframe-requester.js';
-import type { IncomingStreamTrack, Streamer } from './medooze.js';
+import type { IncomingStreamTrack, Streamer } from '../webrtc/medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
 import type { RecorderClient } from './recorder-client.js';
-import type { RecorderNetworks } from './recorder-networks.js';
+import type { RecorderNetworks } from '../placement/recorder-networks.js';
+import type { RecordingEventChannel } from './recording-events.js';
 import { RtpForwarder, resolveRecorderHost } from './rtp-forwarder.js';
 
 export type RecordingState = 'starting' | 'active' | 'stopping' | 'ended';
@@ -46,9 +44,10 @@ export interface RecordingMetrics {
 }
 
 export interface RecordingDeps {
-  nc: NatsConnection;
+  /** the recording's event subject (natsRecordingEvents) */
+  events: RecordingEventChannel;
   mediaId: string;
-  recorder: RecorderClient;
+  recorder: Pick<RecorderClient, 'start' | 'stop'>;
   /** where a recorder's RTP may go: checked before any Streamer exists */
   recorderNetworks: RecorderNetworks;
   ports: PortAllocator;
@@ -61,6 +60,8 @@ export interface RecordingDeps {
   recorderLostGraceMs: number;
   metrics: RecordingMetrics;
   logger: Logger;
+  /** every wait and timestamp of the recording (default: the system's) */
+  clock?: Clock;
 }
 
 export interface RecordingPlan {
@@ -97,7 +98,8 @@ const CATALOG_RETRY_MS = 500;
 const CATALOG_RETRY_MAX_MS = 8000;
 
 /**
- * One recording of a publisher session, from the handshake with a recorder to its report.
+ * Media's side of one recording of a publisher session (the recorder runs the file side): relays the
+ * publisher's RTP to a recorder, from the handshake with that recorder to its report.
  *
  * start: lease ports → recorder.v1.start (PORT_IN_USE: quarantine and retry with other ports;
  * AT_CAPACITY: retry, another recorder may take it) → on the listening reply create the Streamer
@@ -106,7 +108,7 @@ const CATALOG_RETRY_MAX_MS = 8000;
  * A recorder that ends the recording on its own (RTP timeout, its shutdown) or disappears also ends it.
  * Emits `ended` exactly once, whatever the way.
  */
-export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
+export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> {
   readonly id: string;
   readonly sessionId: string;
   private state: RecordingState = 'starting';
@@ -114,7 +116,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private listening: RecorderListening | undefined;
   private forwarder: RtpForwarder | undefined;
   private keyframes: KeyframeRequester | undefined;
-  private events: Subscription | undefined;
+  private events: { close(): void } | undefined;
   private startPromise: Promise<StartRecordingReply> | undefined;
   private stopPromise: Promise<RecordingOutcome> | undefined;
   private cancelled = false;
@@ -126,7 +128,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   /** receive counters when forwarding began, and the latest sample since */
   private ingestStart: Promise<IngestCounters[] | undefined> | undefined;
   private ingestLast: IngestCounters[] | undefined;
-  private ingestTimer: NodeJS.Timeout | undefined;
+  private stopIngestSampling: (() => void) | undefined;
   private ingestWritten = false;
   /** the segments closed by handovers, oldest first (empty while the recording never moved) */
   private readonly segments: Segment[] = [];
@@ -134,6 +136,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private segmentStartedAt: string | null = null;
   private handingOver: Promise<boolean> | undefined;
   private readonly log: Logger;
+  private readonly clock: Clock;
 
   constructor(
     private readonly deps: RecordingDeps,
@@ -143,6 +146,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.id = plan.recordingId;
     this.sessionId = plan.sessionId;
     this.log = deps.logger.child({ recordingId: plan.recordingId, sessionId: plan.sessionId });
+    this.clock = deps.clock ?? systemClock;
   }
 
   get currentState(): RecordingState {
@@ -175,21 +179,22 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.lease?.quarantine();
     // a restarted recorder salvages the crash-safe file and writes the real outcome; markFailed changes
     // nothing once it has, so this only catches recordings nobody recovered
-    setTimeout(() => void this.writeCatalog((r) => markFailed(r, error, new Date()), CATALOG_ATTEMPTS), this.deps.recorderLostGraceMs).unref();
+    this.clock.schedule(() => void this.writeCatalog((r) => markFailed(r, error, this.date()), CATALOG_ATTEMPTS), this.deps.recorderLostGraceMs);
     this.end({ ok: false, error });
   }
 
   private async runStart(): Promise<StartRecordingReply> {
     try {
-      this.events = subscribeEvents(this.deps.nc, subjects.events.recording(this.id), RecordingEventSchema, (e) => this.onEvent(e), this.log);
-      await this.deps.nc.flush();
+      const events = this.deps.events.listen(this.id, (e) => this.onEvent(e), this.log);
+      this.events = events;
+      await events.ready;
       const listening = await this.negotiate();
       this.listening = listening;
-      this.listeningAt = Date.now();
+      this.listeningAt = this.clock.now();
       this.log.info({ recorderId: listening.recorderId, host: listening.host, ports: this.lease?.ports, engine: listening.engine }, 'recorder listening');
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       // signaling gives up on a start that takes too long and marks the entry failed: do not record for nobody
-      const entry = await this.writeCatalog((r) => markPlaced(r, listening.recorderId, new Date()));
+      const entry = await this.writeCatalog((r) => markPlaced(r, listening.recorderId, this.date()));
       if (entry && (entry.status === 'failed' || entry.status === 'done')) {
         throw new RecordingAbandonedError(this.id, entry.status);
       }
@@ -236,6 +241,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
         },
         this.deps.keyframeIntervalMs,
         (err) => this.log.warn({ err }, 'keyframe request failed'),
+        this.clock,
       );
       this.keyframes.start();
     }
@@ -264,7 +270,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private async runHandover(cause: 'lost' | 'drain', old: RecorderListening): Promise<boolean> {
     const oldLease = this.lease;
     const closing: Segment = { recorderId: old.recorderId, startedAt: this.segmentStartedAt, endedAt: null, file: old.fileName };
-    const began = Date.now();
+    const began = this.clock.now();
     this.log.warn({ cause, recorderId: old.recorderId, segment: this.segments.length + 1 }, 'handing the recording over');
     // a lost recorder's ports may still be held by its pipeline; a draining one keeps them until its stop
     if (cause === 'lost') this.teardown();
@@ -288,11 +294,11 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     }
     if (cause === 'drain') this.teardown();
     this.listening = listening;
-    this.listeningAt = Date.now();
+    this.listeningAt = this.clock.now();
     this.segmentStartedAt = null;
     this.forward(await resolveRecorderHost(listening.host));
-    this.log.info({ recorderId: listening.recorderId, ports: this.lease?.ports, ms: Date.now() - began }, 'recording handed over');
-    const at = new Date();
+    this.log.info({ recorderId: listening.recorderId, ports: this.lease?.ports, ms: this.clock.now() - began }, 'recording handed over');
+    const at = this.date();
     void this.writeCatalog((r) => addSegment(r, closing, { recorderId: listening.recorderId, startedAt: null, endedAt: null, file: listening.fileName }, at), CATALOG_ATTEMPTS);
     if (cause === 'lost') {
       oldLease?.quarantine();
@@ -340,7 +346,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
           if (attempt < attempts) {
             this.log.warn({ attempt, code }, code === 'AT_CAPACITY' ? 'recorder at capacity, retrying' : 'recorder short of disk space, retrying');
             this.deps.metrics.startRetried(code);
-            await delay(150 * attempt);
+            await sleep(this.clock, 150 * attempt);
             continue;
           }
           const message = `no recorder took the recording after ${attempts} attempts`;
@@ -406,7 +412,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     const outcome = await this.requestReport(reason, options.timeoutMs ?? this.deps.stopTimeoutMs);
     if (!outcome.ok && outcome.error.code === 'RECORDER_UNAVAILABLE') {
       // the recorder is gone: nobody else will ever write this recording's final state
-      await this.writeCatalog((r) => markFailed(r, outcome.error, new Date()), CATALOG_ATTEMPTS);
+      await this.writeCatalog((r) => markFailed(r, outcome.error, this.date()), CATALOG_ATTEMPTS);
     }
     this.endWithPorts(outcome);
     return outcome;
@@ -423,7 +429,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       async (err: unknown): Promise<RecordingOutcome> => {
         if (errorCodeOf(err) === 'NO_SUCH_RECORDING') {
           // it finished on its own a moment ago; its event is on the way
-          const late = await Promise.race([fromEvent, delay(LATE_EVENT_MS).then(() => undefined)]);
+          const late = await Promise.race([fromEvent, sleep(this.clock, LATE_EVENT_MS).then(() => undefined)]);
           if (late) return late;
         }
         this.log.warn({ err, recorderId }, 'recorder stop failed');
@@ -442,8 +448,8 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       case 'first-keyframe':
         this.segmentStartedAt ??= event.at;
         if (this.keyframes?.running) {
-          this.log.info({ keyframeRequests: this.keyframes.requestsSent, msSinceListening: Date.now() - this.listeningAt }, 'first keyframe written');
-          this.deps.metrics.firstKeyframe(Date.now() - this.listeningAt);
+          this.log.info({ keyframeRequests: this.keyframes.requestsSent, msSinceListening: this.clock.now() - this.listeningAt }, 'first keyframe written');
+          this.deps.metrics.firstKeyframe(this.clock.now() - this.listeningAt);
         }
         this.keyframes?.stop();
         return;
@@ -474,19 +480,18 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
   private teardown(): void {
     this.keyframes?.stop();
     this.forwarder?.close();
-    if (this.ingestTimer) clearInterval(this.ingestTimer);
-    this.ingestTimer = undefined;
+    this.stopIngestSampling?.();
+    this.stopIngestSampling = undefined;
   }
 
   private startIngestSampling(): void {
     const sample = () => this.plan.receiveStats().then((s) => (s.length > 0 ? s : undefined), () => undefined);
     this.ingestStart = sample();
-    this.ingestTimer = setInterval(() => {
+    this.stopIngestSampling = this.clock.every(() => {
       void sample().then((s) => {
         if (s) this.ingestLast = s;
       });
     }, INGEST_SAMPLE_MS);
-    this.ingestTimer.unref();
   }
 
   /** Media's part of the recording's stats, once: what arrived from the publisher while it was forwarded. */
@@ -499,7 +504,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     if (!end) return;
     const ingest = ingestDelta(start, end, this.keyframes?.requestsSent ?? 0);
     this.log.info({ ingest }, 'recording ingest stats');
-    await this.writeCatalog((r) => applyIngestStats(r, ingest, new Date()));
+    await this.writeCatalog((r) => applyIngestStats(r, ingest, this.date()));
   }
 
   /** Ports go back once the recorder is known to have let go of them; otherwise they sit out a quarantine. */
@@ -515,20 +520,24 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.state = 'ended';
     this.outcome = outcome;
     this.lease?.release();
-    this.events?.unsubscribe();
+    this.events?.close();
     for (const resolve of this.announcedEndWaiters.splice(0)) resolve(outcome);
     this.log.info({ ok: outcome.ok, status: outcome.ok ? outcome.report.status : undefined, error: outcome.ok ? undefined : outcome.error }, 'recording ended');
     this.emit('ended', outcome);
   }
 
   private announceStopping(reason: StopReason): void {
-    const at = new Date();
+    const at = this.date();
     void this.writeCatalog((r) => markStopping(r, reason, at), CATALOG_ATTEMPTS);
     try {
-      publishEvent(this.deps.nc, subjects.events.recording(this.id), RecordingEventSchema, { type: 'stopping', recordingId: this.id, reason, at: at.toISOString() });
+      this.deps.events.publish(this.id, { type: 'stopping', recordingId: this.id, reason, at: at.toISOString() });
     } catch (err) {
       this.log.warn({ err }, 'stopping event not published');
     }
+  }
+
+  private date(): Date {
+    return new Date(this.clock.now());
   }
 
   /**
@@ -545,12 +554,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       } catch (err) {
         this.log.error({ err, attempt }, 'catalog update failed');
         if (attempt >= attempts) return undefined;
-        await delay(Math.min(CATALOG_RETRY_MAX_MS, CATALOG_RETRY_MS * 2 ** (attempt - 1)));
+        await sleep(this.clock, Math.min(CATALOG_RETRY_MAX_MS, CATALOG_RETRY_MS * 2 ** (attempt - 1)));
       }
     }
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
