@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { RecorderPongSchema, subjects, type RecorderPong } from '@recstack/contracts';
+import { rpc, type RecorderPong } from '@recstack/contracts';
 import { gather, type Logger } from '@recstack/service-kit';
 
 export interface RecorderLoad {
@@ -88,7 +88,7 @@ export class RecorderPlacement {
 
   /** Asks every recorder for its load; one refresh at a time. */
   refresh(): Promise<void> {
-    this.refreshing ??= gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, this.options.pingWaitMs)
+    this.refreshing ??= gather(this.nc, rpc.recorder.ping, {}, this.options.pingWaitMs)
       .then((pongs) => {
         if (this.closed) return;
         const now = Date.now();

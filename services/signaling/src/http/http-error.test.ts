@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERROR_CODES } from '@recstack/contracts';
-import { BadRequestError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
+import { ERROR_CODES, rpc } from '@recstack/contracts';
+import { BadRequestError, InvalidReplyError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
 import {
   AlreadyRecordingError,
   ForbiddenError,
   ForeignSessionReplyError,
   InvalidOfferError,
-  InvalidReplyError,
   NoSuchRecordingError,
   NoSuchSessionError,
   RecordingDeletedError,
@@ -44,6 +43,11 @@ test('client errors keep their message, server-side errors get a fixed one', () 
   const remote = toHttpError(new RemoteError({ code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' }, 'media.v1.med_1.recording.stop'));
   assert.equal(remote.status, 502);
   assert.doesNotMatch(remote.message, /gst|var|permission/);
+
+  // a recorder's invalid reply to media, passed on by media: a bad gateway, not the client's bad request
+  const relayed = toHttpError(new RemoteError({ code: 'INVALID_REPLY', message: 'the recorder service sent an invalid reply' }, 'media.v1.med_1.recording.start'));
+  assert.equal(relayed.status, 502);
+  assert.deepEqual(errorResponseBody(relayed), { error: { code: 'INVALID_REPLY', message: 'a backend service sent an invalid reply' } });
 
   const gone = toHttpError(new UnavailableError('MEDIA_UNAVAILABLE', 'no service answers on media.v1.session.create'));
   assert.equal(gone.status, 503);
@@ -97,7 +101,7 @@ test("signaling's domain errors carry no status: the edge's table answers them",
     [new UnsupportedFormatError('mp4 cannot hold opus'), 400, 'mp4 cannot hold opus'],
     [new InvalidOfferError('invalid SDP: no m= line'), 400, 'invalid SDP: no m= line'],
     [new ForbiddenError(), 403, 'this token may only control the sessions it created'],
-    [new InvalidReplyError('media'), 502, 'the media service sent an invalid reply'],
+    [new InvalidReplyError('media', rpc.media.createSession.subject), 502, 'the media service sent an invalid reply'],
     [new ForeignSessionReplyError(), 502, 'the media service answered for another session'],
     [new UnsafeFileNameError('the recording has an invalid file name', { cause: new Error('../x') }), 500, 'the recording has an invalid file name'],
   ];
