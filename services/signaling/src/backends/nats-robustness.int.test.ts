@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUCKETS, rpc, type Recording } from '@recstack/contracts';
+import { BUCKETS, rpc, subjects, type Recording } from '@recstack/contracts';
 import { encodeJson } from '@recstack/service-kit';
 import { TEST_OFFER, client, publish, startHarness, type Harness } from '../testing/harness.js';
 import { WsTestClient } from '../testing/ws-client.js';
@@ -73,9 +73,9 @@ test('garbage events and catalog entries are skipped; live events keep flowing',
   const ws = await WsTestClient.connect(`${h.url}/ws`);
   try {
     await ws.waitFor((m) => m[0]?.type === 'ready', 'ready');
-    h.testNc.publish('events.v1.session.ses_bad', new TextEncoder().encode('{not json'));
-    h.testNc.publish('events.v1.session.ses_bad', encodeJson({ type: 'exploded', sessionId: 'ses_bad' }));
-    h.testNc.publish('events.v1.recording.rec_bad', encodeJson({ type: 'finished' }));
+    h.testNc.publish(subjects.events.session('ses_bad'), new TextEncoder().encode('{not json'));
+    h.testNc.publish(subjects.events.session('ses_bad'), encodeJson({ type: 'exploded', sessionId: 'ses_bad' }));
+    h.testNc.publish(subjects.events.recording('rec_bad'), encodeJson({ type: 'finished' }));
     const kv = await h.testNc.jetstream().views.kv(BUCKETS.recordings);
     await kv.put('rec_garbage', new TextEncoder().encode('{"id": "rec_garbage", "status": 42}'));
     await kv.put('rec_notjson', new TextEncoder().encode('\u0000\u0001'));
