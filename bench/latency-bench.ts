@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import {
-  RecorderListeningSchema,
   RecordingEventSchema,
-  RecordingReportSchema,
+  rpc,
   subjects,
   type Engine,
   type OutputAudioCodec,
   type RecordingEvent,
 } from '@recstack/contracts';
-import { newId, request } from '@recstack/service-kit';
+import { call, newId } from '@recstack/service-kit';
 import { RtpReplay, freeTcpPort, freeUdpRange, startNatsServer, startService, type RtpDump, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
 import { benchStartRequest } from './subjects.js';
 
@@ -106,16 +105,16 @@ async function oneRun(nc: NatsConnection, recorderId: string, testCase: LatencyC
   let replay: RtpReplay | undefined;
   try {
     const t0 = performance.now();
-    await request(nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs: START_TIMEOUT_MS, unavailable: 'RECORDER_UNAVAILABLE' });
+    await call(nc, rpc.recorder.start, req, { timeoutMs: START_TIMEOUT_MS });
     const listenMs = performance.now() - t0;
     replay = new RtpReplay(dump, { host: '127.0.0.1', videoPort: ports.video, audioPort: ports.audio }, recordSeconds);
     await firstKeyframe.promise;
     const firstKeyframeMs = performance.now() - t0;
     await replay.done;
     const t1 = performance.now();
-    const report = await request(nc, subjects.recorder.stop(recorderId), { recordingId: req.recordingId, reason: 'requested' }, RecordingReportSchema, {
+    const report = await call(nc, rpc.recorder.stop, { recordingId: req.recordingId, reason: 'requested' }, {
+      id: recorderId,
       timeoutMs: STOP_TIMEOUT_MS,
-      unavailable: 'RECORDER_UNAVAILABLE',
     });
     const stopMs = performance.now() - t1;
     if (report.status !== 'done') throw new Error(`recording ${req.recordingId} ended ${report.status}: ${JSON.stringify(report.error)}`);

@@ -11,8 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect } from 'nats';
 import { assertPlayableRecording } from './recording-checks.js';
-import { RecorderListeningSchema, RecordingReportSchema, RecordingSchema, subjects, type Container, type OutputAudioCodec, type Recording } from '@recstack/contracts';
-import { newId, request } from '@recstack/service-kit';
+import { RecordingSchema, rpc, type Container, type OutputAudioCodec, type Recording } from '@recstack/contracts';
+import { call, newId } from '@recstack/service-kit';
 import {
   RtpReplay,
   freeUdpRange,
@@ -168,12 +168,12 @@ for (const c of REPLAY_CASES) {
           { kind: 'audio' as const, codec: 'opus' as const, payloadType: dump.audioPayloadType, clockRate: 48_000, channels: 2, port: ports.audio },
         ],
       };
-      const listening = await request(nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs: 15_000, unavailable: 'RECORDER_UNAVAILABLE' });
+      const listening = await call(nc, rpc.recorder.start, req, { timeoutMs: 15_000 });
       replay = new RtpReplay(dump, { host: listening.host, videoPort: ports.video, audioPort: ports.audio });
       await replay.done;
-      const report = await request(nc, subjects.recorder.stop(listening.recorderId), { recordingId: req.recordingId, reason: 'requested' }, RecordingReportSchema, {
+      const report = await call(nc, rpc.recorder.stop, { recordingId: req.recordingId, reason: 'requested' }, {
+        id: listening.recorderId,
         timeoutMs: 60_000,
-        unavailable: 'RECORDER_UNAVAILABLE',
       });
       assert.equal(report.status, 'done', JSON.stringify(report.error));
 

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'RECORDER_FAILED',
   'FILE_INVALID',
   'TIMEOUT',
+  /** another service answered with a reply that does not match its contract: that service's fault */
+  'INVALID_REPLY',
   'SHUTTING_DOWN',
   'INTERNAL',
 ] as const;

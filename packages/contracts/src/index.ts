@@ -18,6 +18,20 @@ export {
   subjects,
   subjectToken,
 } from './subjects.js';
+// rpc.ts
+export {
+  type InstanceRpc,
+  rpc,
+  type RpcAnswer,
+  type RpcDescriptor,
+  type RpcReceived,
+  type RpcReply,
+  type RpcRequest,
+  type RpcService,
+  rpcSubject,
+  type RpcTarget,
+  type SharedRpc,
+} from './rpc.js';
 // buckets.ts
 export {
   BUCKETS,

@@ -1,7 +1,8 @@
 /**
  * NATS subjects. The version is part of the subject so that a v2 contract can run beside v1 during a
  * rolling upgrade. Work any instance can take is sent to a queue group; work for one instance goes to a
- * subject carrying that instance's id.
+ * subject carrying that instance's id. Request/reply subjects are used through their descriptors in rpc.ts
+ * (subject, queue group and schemas together); services use these directly only for events.
  */
 
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;

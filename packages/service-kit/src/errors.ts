@@ -46,6 +46,20 @@ export class RemoteError extends ServiceError {
   }
 }
 
+/**
+ * Another service answered with something that does not match the contract (not JSON, or not the reply's
+ * schema): its fault, never the asker's, so not a BadRequestError. `subject` and the parse problem (in
+ * `cause`) are for the log; the message names only the service.
+ */
+export class InvalidReplyError extends ServiceError {
+  readonly subject: string;
+
+  constructor(service: string, subject: string, options?: { cause?: unknown }) {
+    super('INVALID_REPLY', `the ${service} service sent an invalid reply`, options);
+    this.subject = subject;
+  }
+}
+
 /** Nobody subscribes to the subject: the service that should answer is not running. */
 export class UnavailableError extends ServiceError {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

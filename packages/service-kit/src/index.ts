@@ -3,6 +3,7 @@
 export {
   BadRequestError,
   errorCodeOf,
+  InvalidReplyError,
   RemoteError,
   ServiceError,
   ShuttingDownError,
@@ -30,12 +31,15 @@ export {
 } from './nats-connection.js';
 // rpc.ts
 export {
+  call,
+  type CallObserver,
+  type CallOptions,
   decodeMessage,
   encodeJson,
   gather,
   publishEvent,
-  request,
   serve,
+  type ServeOptions,
   subscribeEvents,
 } from './rpc.js';
 // lifecycle.ts

@@ -1,7 +1,18 @@
 import type { z } from 'zod';
 import { ErrorCode as NatsErrorCode, RequestStrategy, type Msg, type NatsConnection, type Subscription } from 'nats';
-import { replySchema, type ErrorCode, type Reply } from '@recstack/contracts';
-import { BadRequestError, RemoteError, TimeoutError, UnavailableError, toErrorBody } from './errors.js';
+import {
+  replySchema,
+  rpcSubject,
+  type Reply,
+  type RpcAnswer,
+  type RpcDescriptor,
+  type RpcReceived,
+  type RpcReply,
+  type RpcRequest,
+  type RpcTarget,
+  type SharedRpc,
+} from '@recstack/contracts';
+import { BadRequestError, InvalidReplyError, RemoteError, ServiceError, TimeoutError, UnavailableError, toErrorBody } from './errors.js';
 import type { Logger } from './logger.js';
 
 const encoder = new TextEncoder();
@@ -28,21 +39,28 @@ export function decodeMessage<S extends z.ZodType>(schema: S, data: Uint8Array):
   return parsed.data;
 }
 
-export interface ServeOptions<S extends z.ZodType, R> {
-  subject: string;
-  /** queue group: set it when any one instance may take the work */
-  queue?: string;
-  request: S;
-  handler: (request: z.infer<S>, msg: Msg) => Promise<R>;
+/** Observes each call's outcome (metrics): the descriptor's name, `ok` or what went wrong, and how long it took. */
+export type CallObserver = (name: string, outcome: string, seconds: number) => void;
+
+export type ServeOptions<D extends RpcDescriptor> = RpcTarget<D> & {
   logger: Logger;
-}
+};
 
 /**
- * Answers requests on a subject. Every request gets exactly one reply: the result, or a typed error.
- * A malformed message or a throwing handler never takes the subscription down.
+ * Answers a descriptor's requests (on its queue group when it has one; an InstanceRpc on `opts.id`'s own
+ * subject). Every request gets exactly one reply: the handler's answer, or a typed error. A malformed
+ * message or a throwing handler never takes the subscription down, and an answer that does not match the
+ * reply schema is never sent (the asker gets INTERNAL, the log says why).
  */
-export function serve<S extends z.ZodType, R>(nc: NatsConnection, options: ServeOptions<S, R>): Subscription {
-  const { subject, queue, request, handler, logger } = options;
+export function serve<D extends RpcDescriptor>(
+  nc: NatsConnection,
+  descriptor: D,
+  handler: (request: RpcReceived<D>, msg: Msg) => Promise<RpcAnswer<D>>,
+  opts: ServeOptions<D>,
+): Subscription {
+  const { logger } = opts;
+  const subject = rpcSubject(descriptor, (opts as { id?: string }).id);
+  const queue = typeof descriptor.subject === 'string' ? (descriptor as SharedRpc).queue : undefined;
   return nc.subscribe(subject, {
     ...(queue ? { queue } : {}),
     callback: (err, msg) => {
@@ -50,21 +68,27 @@ export function serve<S extends z.ZodType, R>(nc: NatsConnection, options: Serve
         logger.error({ err, subject }, 'subscription error');
         return;
       }
-      void handleRequest(msg, request, handler, logger);
+      void handleRequest(msg, descriptor, handler, logger);
     },
   });
 }
 
-async function handleRequest<S extends z.ZodType, R>(
+/** The handler's answer broke the reply's contract: a bug here, reported as INTERNAL, detail in the log. */
+class InvalidAnswerError extends Error {}
+
+async function handleRequest<D extends RpcDescriptor>(
   msg: Msg,
-  schema: S,
-  handler: (request: z.infer<S>, msg: Msg) => Promise<R>,
+  descriptor: D,
+  handler: (request: RpcReceived<D>, msg: Msg) => Promise<RpcAnswer<D>>,
   logger: Logger,
 ): Promise<void> {
-  let reply: Reply<R>;
+  let reply: Reply<RpcAnswer<D>>;
   try {
-    const req = decodeMessage(schema, msg.data);
-    reply = { ok: true, result: await handler(req, msg) };
+    const req = decodeMessage(descriptor.request, msg.data) as RpcReceived<D>;
+    const answer = await handler(req, msg);
+    const checked = descriptor.reply.safeParse(answer);
+    if (!checked.success) throw new InvalidAnswerError(`${descriptor.name} answer does not match its schema`, { cause: checked.error });
+    reply = { ok: true, result: answer };
   } catch (err) {
     const body = toErrorBody(err);
     if (body.code === 'INTERNAL') logger.error({ err, subject: msg.subject }, 'request failed');
@@ -79,51 +103,62 @@ async function handleRequest<S extends z.ZodType, R>(
   }
 }
 
-export interface RequestOptions {
+export type CallOptions<D extends RpcDescriptor> = RpcTarget<D> & {
   timeoutMs: number;
-  /** the code to report when nobody is subscribed (e.g. MEDIA_UNAVAILABLE) */
-  unavailable: ErrorCode;
-}
+  observe?: CallObserver;
+};
 
 /**
- * Sends a request and returns the validated result. Throws RemoteError with the remote code on an error
- * reply, UnavailableError when nobody listens, TimeoutError when nobody answers in time.
+ * Asks a descriptor's service and returns its validated reply. Throws RemoteError with the remote code on
+ * a typed error reply, InvalidReplyError on a reply that breaks the contract, UnavailableError (the
+ * descriptor's `unavailable` code) when nobody listens, TimeoutError when nobody answers in time; anything
+ * else (the connection closed) as NATS threw it.
  */
-export async function request<S extends z.ZodType>(
-  nc: NatsConnection,
-  subject: string,
-  payload: unknown,
-  result: S,
-  options: RequestOptions,
-): Promise<z.infer<S>> {
+export async function call<D extends RpcDescriptor>(nc: NatsConnection, descriptor: D, payload: RpcRequest<D>, opts: CallOptions<D>): Promise<RpcReply<D>> {
+  const started = performance.now();
+  let outcome = 'ok';
+  try {
+    return await ask(nc, descriptor, rpcSubject(descriptor, (opts as { id?: string }).id), payload, opts.timeoutMs);
+  } catch (err) {
+    if (err instanceof RemoteError) outcome = `remote-${err.code}`;
+    else if (err instanceof InvalidReplyError) outcome = 'invalid-reply';
+    else if (err instanceof ServiceError) outcome = err.code;
+    else outcome = 'connection';
+    throw err;
+  } finally {
+    opts.observe?.(descriptor.name, outcome, (performance.now() - started) / 1000);
+  }
+}
+
+async function ask<D extends RpcDescriptor>(nc: NatsConnection, descriptor: D, subject: string, payload: RpcRequest<D>, timeoutMs: number): Promise<RpcReply<D>> {
   let msg: Msg;
   try {
-    msg = await nc.request(subject, encodeJson(payload), { timeout: options.timeoutMs });
+    msg = await nc.request(subject, encodeJson(payload), { timeout: timeoutMs });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === NatsErrorCode.NoResponders) throw new UnavailableError(options.unavailable, `no service answers on ${subject}`, { cause: err });
-    if (code === NatsErrorCode.Timeout) throw new TimeoutError(`no reply on ${subject} within ${options.timeoutMs} ms`, { cause: err });
+    if (code === NatsErrorCode.NoResponders) throw new UnavailableError(descriptor.unavailable, `no service answers on ${subject}`, { cause: err });
+    if (code === NatsErrorCode.Timeout) throw new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
     throw err;
   }
-  const reply = decodeMessage(replySchema(result), msg.data) as Reply<z.infer<S>>;
+  let reply: Reply<RpcReply<D>>;
+  try {
+    reply = decodeMessage(replySchema(descriptor.reply), msg.data) as Reply<RpcReply<D>>;
+  } catch (cause) {
+    throw new InvalidReplyError(descriptor.service, subject, { cause });
+  }
   if (!reply.ok) throw new RemoteError(reply.error, subject);
   return reply.result;
 }
 
-/** Asks every instance listening on a subject and collects the valid answers that arrive within maxWaitMs. */
-export async function gather<S extends z.ZodType>(
-  nc: NatsConnection,
-  subject: string,
-  payload: unknown,
-  result: S,
-  maxWaitMs: number,
-): Promise<Array<z.infer<S>>> {
-  const answers: Array<z.infer<S>> = [];
+/** Asks every instance serving a shared descriptor and collects the valid answers that arrive within maxWaitMs. */
+export async function gather<D extends SharedRpc>(nc: NatsConnection, descriptor: D, payload: RpcRequest<D>, maxWaitMs: number): Promise<Array<RpcReply<D>>> {
+  const answers: Array<RpcReply<D>> = [];
+  const schema = replySchema(descriptor.reply);
   try {
-    const replies = await nc.requestMany(subject, encodeJson(payload), { strategy: RequestStrategy.Timer, maxWait: maxWaitMs });
+    const replies = await nc.requestMany(descriptor.subject, encodeJson(payload), { strategy: RequestStrategy.Timer, maxWait: maxWaitMs });
     for await (const msg of replies) {
       try {
-        const reply = decodeMessage(replySchema(result), msg.data) as Reply<z.infer<S>>;
+        const reply = decodeMessage(schema, msg.data) as Reply<RpcReply<D>>;
         if (reply.ok) answers.push(reply.result);
       } catch {
         // an instance answering garbage is not counted as alive

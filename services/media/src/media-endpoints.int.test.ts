@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
-import { MediaPongSchema, RecordingReportSchema, subjects, type RecordingEvent } from '@recstack/contracts';
+import { MediaPongSchema, RecordingReportSchema, rpc, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger, gather } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder } from './testing/gst-recorder.js';
@@ -64,7 +64,7 @@ async function catalogEntry(sessionId: string): Promise<string> {
 }
 
 const pong = async () => {
-  const pongs = await gather(h.nc, subjects.media.ping, {}, MediaPongSchema, 1000);
+  const pongs = await gather(h.nc, rpc.media.ping, {}, 1000);
   const mine = pongs.find((p) => p.mediaId === h.mediaId);
   assert.ok(mine, 'media answers the ping');
   return mine;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { markFailed } from '@recstack/catalog';
-import { RecordingReportSchema, subjects, type Recording } from '@recstack/contracts';
-import { newId, request } from '@recstack/service-kit';
+import { rpc, type Recording } from '@recstack/contracts';
+import { call, newId } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, freeTcpPort, probe, startRtpPublisher, startService, type RtpPublisher } from '@recstack/testkit';
 import {
   audioTrack,
@@ -97,7 +97,7 @@ test('SIGKILL of the recorder service: its restart (another id) ends the orphane
   const boxes = await topLevelBoxes(path);
   assert.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), 'compacted, index at the front');
   // a stop asked of the successor (signaling falls back to the recorder named in the catalog) gets the report
-  const viaStop = await request(h.nc, subjects.recorder.stop(successor), { recordingId: rec.req.recordingId, reason: 'requested' }, RecordingReportSchema, { timeoutMs: 5000, unavailable: 'RECORDER_UNAVAILABLE' });
+  const viaStop = await call(h.nc, rpc.recorder.stop, { recordingId: rec.req.recordingId, reason: 'requested' }, { id: successor, timeoutMs: 5000 });
   assert.equal(viaStop.status, 'done');
   assert.equal(viaStop.durationMs, finished.report.durationMs);
 });

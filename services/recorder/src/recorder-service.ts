@@ -1,13 +1,9 @@
 import type { NatsConnection, Subscription } from 'nats';
 import {
-  QUEUE_GROUPS,
   RecorderDrainingSchema,
-  RecorderPingSchema,
-  RecorderPongSchema,
-  RecorderStartRequestSchema,
-  RecorderStopRequestSchema,
   RecordingEventSchema,
   RecordingVerifiedEventSchema,
+  rpc,
   subjects,
   type Recording as CatalogRecording,
   type RecorderListening,
@@ -114,16 +110,16 @@ export class RecorderService {
 
   listen(): void {
     const { recorderId } = this.options;
-    const start = { request: RecorderStartRequestSchema, handler: (req: RecorderStartRequest) => this.start(req), logger: this.logger };
+    const start = (req: RecorderStartRequest) => this.start(req);
     this.startSubs = [
-      serve(this.nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, ...start }),
-      serve(this.nc, { subject: subjects.recorder.startOn(recorderId), ...start }),
+      serve(this.nc, rpc.recorder.start, start, { logger: this.logger }),
+      serve(this.nc, rpc.recorder.startOn, start, { id: recorderId, logger: this.logger }),
     ];
     this.subs.push(
       ...this.startSubs,
-      serve(this.nc, { subject: subjects.recorder.stop(recorderId), request: RecorderStopRequestSchema, handler: (req) => this.stop(req), logger: this.logger }),
-      serve(this.nc, { subject: subjects.recorder.ping, request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
-      serve(this.nc, { subject: subjects.recorder.pingOne(recorderId), request: RecorderPingSchema, handler: async () => this.pong(), logger: this.logger }),
+      serve(this.nc, rpc.recorder.stop, (req) => this.stop(req), { id: recorderId, logger: this.logger }),
+      serve(this.nc, rpc.recorder.ping, async () => this.pong(), { logger: this.logger }),
+      serve(this.nc, rpc.recorder.pingOne, async () => this.pong(), { id: recorderId, logger: this.logger }),
     );
     this.diskWatch.start();
   }
@@ -369,7 +365,7 @@ export class RecorderService {
     if (ids.length === 0) return;
     this.accepting = false;
     for (const sub of this.startSubs) sub.unsubscribe();
-    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, 500).catch(() => []);
+    const pongs = await gather(this.nc, rpc.recorder.ping, {}, 500).catch(() => []);
     const room = pongs.some((p) => p.recorderId !== this.options.recorderId && p.active < p.capacity);
     if (!room) {
       this.logger.warn({ count: ids.length }, 'no other recorder has room, finishing the recordings here');

@@ -6,6 +6,7 @@ import { CHANGING_RESOLUTIONS, decodeErrors, firstVideoFrameIsKeyframe, probe, s
 import { createSocket } from 'node:dgram';
 import { readdir } from 'node:fs/promises';
 import { encodeJson, RemoteError } from '@recstack/service-kit';
+import { rpc, rpcSubject } from '@recstack/contracts';
 import { audioTrack, childPid, delay, frameSizes, videoSpanMs, processAlive, rtpPorts, startRecorderHarness, startRequest, topLevelBoxes, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
 
 let h: RecorderHarness;
@@ -109,7 +110,7 @@ async function noActiveRecordings(): Promise<void> {
 }
 
 test('malformed messages on every subject get a BAD_REQUEST reply and the service keeps serving', async () => {
-  const subjectsToTry = ['recorder.v1.start', `recorder.v1.${h.recorderId}.stop`, 'recorder.v1.ping'];
+  const subjectsToTry = [rpc.recorder.start.subject, rpcSubject(rpc.recorder.stop, h.recorderId), rpc.recorder.ping.subject];
   for (const subject of subjectsToTry) {
     const notJson = await rawReply(subject, new TextEncoder().encode('{not json'));
     assert.equal(notJson.ok, false);
@@ -118,7 +119,7 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
     assert.equal(wrongShape.error?.code, 'BAD_REQUEST', subject);
   }
   const duplicatePorts = await rawReply(
-    'recorder.v1.start',
+    rpc.recorder.start.subject,
     encodeJson(startRequest([videoTrack('h264', 50000), audioTrack(50001)], 'mp4', 'aac')),
   );
   assert.equal(duplicatePorts.error?.code, 'BAD_REQUEST');

@@ -61,13 +61,6 @@ export class ForbiddenError extends ServiceError {
   }
 }
 
-/** Another service answered with something that does not match the contract: its fault, never the client's. */
-export class InvalidReplyError extends ServiceError {
-  constructor(service: string, options?: { cause?: unknown }) {
-    super('INTERNAL', `the ${service} service sent an invalid reply`, options);
-  }
-}
-
 /** Media's reply names another session than the one asked for. */
 export class ForeignSessionReplyError extends ServiceError {
   constructor() {

@@ -63,7 +63,7 @@ const COMMON_ERRORS: Json = {
   },
 };
 /** Where signaling asks media or a recorder: their reply may not match the contract. */
-const BACKEND_ERRORS: Json = { '502': error('A backend service failed or sent an invalid reply'), '504': error('A backend service did not answer in time (TIMEOUT)') };
+const BACKEND_ERRORS: Json = { '502': error('A backend service failed or sent an invalid reply (INVALID_REPLY)'), '504': error('A backend service did not answer in time (TIMEOUT)') };
 const idParam = (name: string, what: string): Json => ({ name, in: 'path', required: true, description: what, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } });
 
 function componentSchemas(): Record<string, Json> {
@@ -222,7 +222,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             '200': ok('The finalized recording (status done or failed)', 'Recording'),
             '404': error('No such recording (NO_SUCH_RECORDING)'),
             ...BACKEND_ERRORS,
-            '502': error('The recorder failed to finalize (RECORDER_FAILED, FILE_INVALID) or a backend sent an invalid reply'),
+            '502': error('The recorder failed to finalize (RECORDER_FAILED, FILE_INVALID) or a backend sent an invalid reply (INVALID_REPLY)'),
             ...COMMON_ERRORS,
           },
         },

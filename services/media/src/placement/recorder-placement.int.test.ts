@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection, type Subscription } from 'nats';
-import { QUEUE_GROUPS, RecorderPingSchema, RecorderStartRequestSchema, subjects, type RecorderStartRequest } from '@recstack/contracts';
+import { rpc, type RecorderStartRequest } from '@recstack/contracts';
 import { ServiceError, createLogger, serve } from '@recstack/service-kit';
 import { startNatsServer, type TestNatsServer } from '@recstack/testkit';
 import { RecorderClient } from '../recording/recorder-client.js';
@@ -33,17 +33,12 @@ class ContractRecorder {
     readonly capacity: number,
     options: { ownSubject?: boolean; claimsActive?: number; units?: { capacityUnits: number; loadUnits: number } } = {},
   ) {
-    const start = { request: RecorderStartRequestSchema, logger, handler: async (req: RecorderStartRequest) => this.start(req) };
+    const start = async (req: RecorderStartRequest) => this.start(req);
     this.subs = [
-      serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, ...start }),
-      serve(nc, {
-        subject: subjects.recorder.ping,
-        request: RecorderPingSchema,
-        logger,
-        handler: async () => ({ recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: options.claimsActive ?? this.held.length, capacity, ...options.units }),
-      }),
+      serve(nc, rpc.recorder.start, start, { logger }),
+      serve(nc, rpc.recorder.ping, async () => ({ recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: options.claimsActive ?? this.held.length, capacity, ...options.units }), { logger }),
     ];
-    if (options.ownSubject !== false) this.subs.push(serve(nc, { subject: subjects.recorder.startOn(recorderId), ...start }));
+    if (options.ownSubject !== false) this.subs.push(serve(nc, rpc.recorder.startOn, start, { id: recorderId, logger }));
   }
 
   private start(req: RecorderStartRequest) {

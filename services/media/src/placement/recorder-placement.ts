@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { RecorderPongSchema, subjects, type RecorderPong } from '@recstack/contracts';
+import { rpc, type RecorderPong } from '@recstack/contracts';
 import { LoadView, gather, type Clock, type Logger } from '@recstack/service-kit';
 
 export interface RecorderLoad {
@@ -65,7 +65,7 @@ export class RecorderPlacement {
   constructor(nc: NatsConnection, logger: Logger, options: { refreshMs: number; pingWaitMs: number; clock?: Clock }) {
     this.view = new LoadView({
       refreshMs: options.refreshMs,
-      poll: async () => (await gather(nc, subjects.recorder.ping, {}, RecorderPongSchema, options.pingWaitMs)).map(knownLoad),
+      poll: async () => (await gather(nc, rpc.recorder.ping, {}, options.pingWaitMs)).map(knownLoad),
       idOf: (l) => l.recorderId,
       onError: (err) => logger.warn({ err }, 'recorder load refresh failed'),
       ...(options.clock ? { clock: options.clock } : {}),

@@ -1,19 +1,16 @@
 import type { NatsConnection } from 'nats';
 import {
-  RecorderListeningSchema,
-  RecorderPongSchema,
-  RecordingReportSchema,
-  subjects,
+  rpc,
   type RecorderListening,
   type RecorderStartRequest,
   type RecorderStopRequest,
   type RecordingReport,
 } from '@recstack/contracts';
-import { TimeoutError, UnavailableError, errorCodeOf, gather, request } from '@recstack/service-kit';
+import { TimeoutError, UnavailableError, call, errorCodeOf, gather } from '@recstack/service-kit';
 import { RecorderUnavailableError } from '../errors.js';
 import type { RecorderPlacement } from '../placement/recorder-placement.js';
 
-/** Media's side of the recorder's NATS contract. */
+/** Media's side of the recorder's NATS contract (`rpc.recorder` in contracts). */
 export class RecorderClient {
   constructor(
     private readonly nc: NatsConnection,
@@ -30,7 +27,7 @@ export class RecorderClient {
     const target = this.placement?.reserve(exclude);
     if (target !== undefined) {
       try {
-        return await this.ask(subjects.recorder.startOn(target), req);
+        return await call(this.nc, rpc.recorder.startOn, req, { id: target, timeoutMs: this.startTimeoutMs });
       } catch (err) {
         this.placement?.release(target);
         if (!(err instanceof UnavailableError)) {
@@ -43,7 +40,7 @@ export class RecorderClient {
     }
     let listening: RecorderListening;
     try {
-      listening = await this.ask(subjects.recorder.start, req);
+      listening = await call(this.nc, rpc.recorder.start, req, { timeoutMs: this.startTimeoutMs });
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
       throw err;
@@ -58,15 +55,10 @@ export class RecorderClient {
     return listening;
   }
 
-  private ask(subject: string, req: RecorderStartRequest): Promise<RecorderListening> {
-    return request(this.nc, subject, req, RecorderListeningSchema, { timeoutMs: this.startTimeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
-  }
-
-
   /** Asks the recorder that holds the recording to finalize it; resolves with its report. */
   async stop(recorderId: string, req: RecorderStopRequest, timeoutMs: number): Promise<RecordingReport> {
     try {
-      return await request(this.nc, subjects.recorder.stop(recorderId), req, RecordingReportSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+      return await call(this.nc, rpc.recorder.stop, req, { id: recorderId, timeoutMs });
     } catch (err) {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError(`recorder ${recorderId} is gone`, { cause: err });
       throw err;
@@ -79,7 +71,7 @@ export class RecorderClient {
    */
   async answers(recorderId: string, timeoutMs: number): Promise<boolean> {
     try {
-      await request(this.nc, subjects.recorder.pingOne(recorderId), {}, RecorderPongSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' });
+      await call(this.nc, rpc.recorder.pingOne, {}, { id: recorderId, timeoutMs });
       return true;
     } catch (err) {
       if (err instanceof UnavailableError || err instanceof TimeoutError) return false;
@@ -89,7 +81,7 @@ export class RecorderClient {
 
   /** Ids of the recorders that answer a ping within `maxWaitMs`. */
   async alive(maxWaitMs: number): Promise<Set<string>> {
-    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, maxWaitMs);
+    const pongs = await gather(this.nc, rpc.recorder.ping, {}, maxWaitMs);
     return new Set(pongs.map((p) => p.recorderId));
   }
 }

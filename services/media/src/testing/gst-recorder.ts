@@ -10,14 +10,12 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection, Subscription } from 'nats';
 import {
-  QUEUE_GROUPS,
-  RecorderPingSchema,
-  RecorderStartRequestSchema,
-  RecorderStopRequestSchema,
   RecordingEventSchema,
+  rpc,
   subjects,
   type RecordedTrack,
   type RecorderListening,
+  type RecorderPong,
   type RecorderStartRequest,
   type RecorderStopRequest,
   type RecordingReport,
@@ -87,18 +85,16 @@ export class GstRecorder {
     this.recorderId = options.recorderId ?? `rcd_test${Math.random().toString(36).slice(2, 10)}`;
     this.host = options.host ?? '127.0.0.1';
     this.subs.push(
-      serve(nc, { subject: subjects.recorder.start, queue: QUEUE_GROUPS.recorder, request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
-      serve(nc, { subject: subjects.recorder.startOn(this.recorderId), request: RecorderStartRequestSchema, handler: (r) => this.start(r), logger: this.logger }),
-      serve(nc, { subject: subjects.recorder.stop(this.recorderId), request: RecorderStopRequestSchema, handler: (r) => this.stop(r), logger: this.logger }),
-      ...[subjects.recorder.ping, subjects.recorder.pingOne(this.recorderId)].map((subject) =>
-        serve(nc, {
-          subject,
-          request: RecorderPingSchema,
-          handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 }),
-          logger: this.logger,
-        }),
-      ),
+      serve(nc, rpc.recorder.start, (r) => this.start(r), { logger: this.logger }),
+      serve(nc, rpc.recorder.startOn, (r) => this.start(r), { id: this.recorderId, logger: this.logger }),
+      serve(nc, rpc.recorder.stop, (r) => this.stop(r), { id: this.recorderId, logger: this.logger }),
+      serve(nc, rpc.recorder.ping, async () => this.pong(), { logger: this.logger }),
+      serve(nc, rpc.recorder.pingOne, async () => this.pong(), { id: this.recorderId, logger: this.logger }),
     );
+  }
+
+  private pong(): RecorderPong {
+    return { recorderId: this.recorderId, engine: 'gstreamer', host: this.host, active: this.running.size, capacity: 16 };
   }
 
   activeIds(): string[] {

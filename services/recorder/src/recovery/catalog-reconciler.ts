@@ -1,10 +1,9 @@
 import type { NatsConnection } from 'nats';
 import {
   CONTAINERS,
-  MediaPongSchema,
-  RecorderPongSchema,
   RecordingEventSchema,
   isTerminal,
+  rpc,
   subjects,
   type Recording,
   type RecordingReport,
@@ -191,7 +190,7 @@ export class CatalogReconciler {
   }
 
   private async pingRecorders(): Promise<Map<string, ReadonlySet<string> | undefined>> {
-    const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, PING_WAIT_MS);
+    const pongs = await gather(this.nc, rpc.recorder.ping, {}, PING_WAIT_MS);
     const out = new Map<string, ReadonlySet<string> | undefined>(pongs.map((p) => [p.recorderId, p.recordings ? new Set(p.recordings) : undefined]));
     // this instance answers too, but what it holds is known here without the wire
     out.set(this.target.recorderId, undefined);
@@ -199,7 +198,7 @@ export class CatalogReconciler {
   }
 
   private async pingMedia(): Promise<Set<string>> {
-    const pongs = await gather(this.nc, subjects.media.ping, {}, MediaPongSchema, PING_WAIT_MS);
+    const pongs = await gather(this.nc, rpc.media.ping, {}, PING_WAIT_MS);
     return new Set(pongs.map((p) => p.mediaId));
   }
 }

@@ -9,11 +9,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import {
-  RecorderListeningSchema,
-  RecorderPongSchema,
   RecordingEventSchema,
-  RecordingReportSchema,
   RecordingVerifiedEventSchema,
+  rpc,
   subjects,
   type Container,
   type OutputAudioCodec,
@@ -28,7 +26,7 @@ import {
   type StopReason,
 } from '@recstack/contracts';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
-import { createLogger, gather, newId, request } from '@recstack/service-kit';
+import { call, createLogger, gather, newId } from '@recstack/service-kit';
 import { freeTcpPort, freeUdpRange, startNatsServer, startService, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
 
 export interface RecorderHarness {
@@ -105,10 +103,10 @@ export async function startRecorderHarness(env: Record<string, string> = {}): Pr
     opsPort,
     env: baseEnv,
     service,
-    start: (req, timeoutMs = 15_000) => request(nc, subjects.recorder.start, req, RecorderListeningSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' }),
+    start: (req, timeoutMs = 15_000) => call(nc, rpc.recorder.start, req, { timeoutMs }),
     stop: (recordingId, reason = 'requested', timeoutMs = 60_000) =>
-      request(nc, subjects.recorder.stop(recorderId), { recordingId, reason }, RecordingReportSchema, { timeoutMs, unavailable: 'RECORDER_UNAVAILABLE' }),
-    ping: () => gather(nc, subjects.recorder.ping, {}, RecorderPongSchema, 500),
+      call(nc, rpc.recorder.stop, { recordingId, reason }, { id: recorderId, timeoutMs }),
+    ping: () => gather(nc, rpc.recorder.ping, {}, 500),
     watch: (recordingId) => {
       const log = watchEvents(nc, recordingId);
       logs.push(log);

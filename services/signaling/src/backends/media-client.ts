@@ -1,11 +1,6 @@
 import type { NatsConnection } from 'nats';
 import {
-  CloseSessionReplySchema,
-  CreateSessionReplySchema,
-  MediaPongSchema,
-  RecordingReportSchema,
-  StartRecordingReplySchema,
-  subjects,
+  rpc,
   type CloseSessionReply,
   type CreateSessionReply,
   type MediaPong,
@@ -14,8 +9,8 @@ import {
   type StartRecordingRequest,
   type StopRecordingRequest,
 } from '@recstack/contracts';
-import { gather } from '@recstack/service-kit';
-import { call, type CallOptions } from './call.js';
+import { gather, type CallObserver } from '@recstack/service-kit';
+import { callBackend } from './call.js';
 
 export interface BackendTimeouts {
   requestMs: number;
@@ -23,9 +18,9 @@ export interface BackendTimeouts {
   stopMs: number;
 }
 
-export type CallObserver = NonNullable<CallOptions['observe']>;
+export type { CallObserver };
 
-/** Signaling's side of the media service's NATS contract. */
+/** Signaling's side of the media service's NATS contract (`rpc.media` in contracts). */
 export class MediaClient {
   constructor(
     private readonly nc: NatsConnection,
@@ -35,33 +30,33 @@ export class MediaClient {
 
   /** Any media instance (queue group) answers the offer and keeps the session. */
   createSession(sessionId: string, offer: string): Promise<CreateSessionReply> {
-    return call(this.nc, subjects.media.createSession, { sessionId, offer }, CreateSessionReplySchema, this.options('session.create'));
+    return callBackend(this.nc, rpc.media.createSession, { sessionId, offer }, this.options(this.timeouts.requestMs));
   }
 
   /** The same request to one instance (placement chose it); MEDIA_UNAVAILABLE when it does not answer there. */
   createSessionOn(mediaId: string, sessionId: string, offer: string): Promise<CreateSessionReply> {
-    return call(this.nc, subjects.media.createSessionOn(mediaId), { sessionId, offer }, CreateSessionReplySchema, this.options('session.create'));
+    return callBackend(this.nc, rpc.media.createSessionOn, { sessionId, offer }, { id: mediaId, ...this.options(this.timeouts.requestMs) });
   }
 
   closeSession(mediaId: string, sessionId: string): Promise<CloseSessionReply> {
-    return call(this.nc, subjects.media.closeSession(mediaId), { sessionId }, CloseSessionReplySchema, this.options('session.close'));
+    return callBackend(this.nc, rpc.media.closeSession, { sessionId }, { id: mediaId, ...this.options(this.timeouts.requestMs) });
   }
 
   startRecording(mediaId: string, req: StartRecordingRequest): Promise<StartRecordingReply> {
-    return call(this.nc, subjects.media.startRecording(mediaId), req, StartRecordingReplySchema, this.options('recording.start', this.timeouts.startMs));
+    return callBackend(this.nc, rpc.media.startRecording, req, { id: mediaId, ...this.options(this.timeouts.startMs) });
   }
 
   /** Resolves once the recorder has finalized the file: the reply is its report. */
   stopRecording(mediaId: string, req: StopRecordingRequest): Promise<RecordingReport> {
-    return call(this.nc, subjects.media.stopRecording(mediaId), req, RecordingReportSchema, this.options('recording.stop', this.timeouts.stopMs));
+    return callBackend(this.nc, rpc.media.stopRecording, req, { id: mediaId, ...this.options(this.timeouts.stopMs) });
   }
 
   /** Every media instance that answers within `maxWaitMs`. */
   ping(maxWaitMs: number): Promise<MediaPong[]> {
-    return gather(this.nc, subjects.media.ping, {}, MediaPongSchema, maxWaitMs);
+    return gather(this.nc, rpc.media.ping, {}, maxWaitMs);
   }
 
-  private options(subjectKind: string, timeoutMs = this.timeouts.requestMs): CallOptions {
-    return { service: 'media', unavailable: 'MEDIA_UNAVAILABLE', timeoutMs, subjectKind: `media.${subjectKind}`, ...(this.observe ? { observe: this.observe } : {}) };
+  private options(timeoutMs: number): { timeoutMs: number; observe?: CallObserver } {
+    return { timeoutMs, ...(this.observe ? { observe: this.observe } : {}) };
   }
 }

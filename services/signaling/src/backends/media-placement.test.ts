@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CreateSessionReply, MediaPong } from '@recstack/contracts';
+import { rpc, rpcSubject, type CreateSessionReply, type MediaPong } from '@recstack/contracts';
 import { RemoteError, TimeoutError, UnavailableError, createLogger } from '@recstack/service-kit';
 import { MediaPlacement, mediaLoadOf, placementOrder } from './media-placement.js';
 
@@ -55,7 +55,7 @@ function fakeClient(pongs: MediaPong[], answer: (mediaId: string) => 'ok' | Erro
 
 const logger = createLogger('test', 'silent');
 const options = { refreshMs: 60_000, pingWaitMs: 10, maxAttempts: 3 };
-const atCapacity = () => new RemoteError({ code: 'AT_CAPACITY', message: 'full' }, 'media.v1.x.session.create');
+const atCapacity = () => new RemoteError({ code: 'AT_CAPACITY', message: 'full' }, rpcSubject(rpc.media.createSessionOn, 'med_x'));
 
 test('placement: a burst spreads by the counted placements; AT_CAPACITY and a gone instance pass to the next', async () => {
   const f = fakeClient([pong('med_a', { sessions: 2, capacity: 4 }), pong('med_b', { sessions: 0, capacity: 4 })], (id) => (id === 'med_gone' ? new UnavailableError('MEDIA_UNAVAILABLE', 'no responders') : 'ok'));

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUCKETS, QUEUE_GROUPS, subjects, type Recording } from '@recstack/contracts';
+import { BUCKETS, rpc, subjects, type Recording } from '@recstack/contracts';
 import { encodeJson } from '@recstack/service-kit';
 import { TEST_OFFER, client, publish, startHarness, type Harness } from '../testing/harness.js';
 import { WsTestClient } from '../testing/ws-client.js';
@@ -36,8 +36,8 @@ test('malformed replies from media are 502 with a code, never a crash or a clien
     encodeJson({ ok: false, error: { code: 'NOT_A_CODE', message: 'x' } }),
     new Uint8Array([0xff, 0x00, 0x13]),
   ];
-  const responder = h.testNc.subscribe(subjects.media.createSession, {
-    queue: QUEUE_GROUPS.media,
+  const responder = h.testNc.subscribe(rpc.media.createSession.subject, {
+    queue: rpc.media.createSession.queue,
     callback: (_err, msg) => msg.respond(replies.shift() ?? encodeJson(null)),
   });
   await h.testNc.flush();
@@ -45,7 +45,7 @@ test('malformed replies from media are 502 with a code, never a crash or a clien
     for (let i = 0; i < 5; i++) {
       const response = await whip();
       assert.equal(response.status, 502, `reply ${i}`);
-      assert.deepEqual(await response.json(), { error: { code: 'INTERNAL', message: 'the media service sent an invalid reply' } });
+      assert.deepEqual(await response.json(), { error: { code: 'INVALID_REPLY', message: 'the media service sent an invalid reply' } });
     }
   } finally {
     responder.unsubscribe();
@@ -56,8 +56,8 @@ test('malformed replies from media are 502 with a code, never a crash or a clien
 
 test('a reply for another session is refused', async () => {
   await h.media.close();
-  const responder = h.testNc.subscribe(subjects.media.createSession, {
-    queue: QUEUE_GROUPS.media,
+  const responder = h.testNc.subscribe(rpc.media.createSession.subject, {
+    queue: rpc.media.createSession.queue,
     callback: (_err, msg) => msg.respond(encodeJson({ ok: true, result: { sessionId: 'ses_someoneelse', mediaId: 'med_1', answer: 'v=0', tracks: [] } })),
   });
   await h.testNc.flush();
@@ -73,9 +73,9 @@ test('garbage events and catalog entries are skipped; live events keep flowing',
   const ws = await WsTestClient.connect(`${h.url}/ws`);
   try {
     await ws.waitFor((m) => m[0]?.type === 'ready', 'ready');
-    h.testNc.publish('events.v1.session.ses_bad', new TextEncoder().encode('{not json'));
-    h.testNc.publish('events.v1.session.ses_bad', encodeJson({ type: 'exploded', sessionId: 'ses_bad' }));
-    h.testNc.publish('events.v1.recording.rec_bad', encodeJson({ type: 'finished' }));
+    h.testNc.publish(subjects.events.session('ses_bad'), new TextEncoder().encode('{not json'));
+    h.testNc.publish(subjects.events.session('ses_bad'), encodeJson({ type: 'exploded', sessionId: 'ses_bad' }));
+    h.testNc.publish(subjects.events.recording('rec_bad'), encodeJson({ type: 'finished' }));
     const kv = await h.testNc.jetstream().views.kv(BUCKETS.recordings);
     await kv.put('rec_garbage', new TextEncoder().encode('{"id": "rec_garbage", "status": 42}'));
     await kv.put('rec_notjson', new TextEncoder().encode('\u0000\u0001'));

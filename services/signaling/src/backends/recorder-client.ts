@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
-import { RecorderPongSchema, RecordingReportSchema, subjects, type RecorderPong, type RecordingReport, type RecorderStopRequest } from '@recstack/contracts';
+import { rpc, type RecorderPong, type RecordingReport, type RecorderStopRequest } from '@recstack/contracts';
 import { gather } from '@recstack/service-kit';
-import { call, type CallOptions } from './call.js';
+import { callBackend } from './call.js';
 import type { BackendTimeouts, CallObserver } from './media-client.js';
 
 /**
@@ -16,17 +16,10 @@ export class RecorderClient {
   ) {}
 
   stop(recorderId: string, req: RecorderStopRequest): Promise<RecordingReport> {
-    const options: CallOptions = {
-      service: 'recorder',
-      unavailable: 'RECORDER_UNAVAILABLE',
-      timeoutMs: this.timeouts.stopMs,
-      subjectKind: 'recorder.stop',
-      ...(this.observe ? { observe: this.observe } : {}),
-    };
-    return call(this.nc, subjects.recorder.stop(recorderId), req, RecordingReportSchema, options);
+    return callBackend(this.nc, rpc.recorder.stop, req, { id: recorderId, timeoutMs: this.timeouts.stopMs, ...(this.observe ? { observe: this.observe } : {}) });
   }
 
   ping(maxWaitMs: number): Promise<RecorderPong[]> {
-    return gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, maxWaitMs);
+    return gather(this.nc, rpc.recorder.ping, {}, maxWaitMs);
   }
 }

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERROR_CODES } from '@recstack/contracts';
-import { BadRequestError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
+import { ERROR_CODES, rpc, rpcSubject } from '@recstack/contracts';
+import { BadRequestError, InvalidReplyError, RemoteError, ServiceError, TimeoutError, UnavailableError } from '@recstack/service-kit';
 import {
   AlreadyRecordingError,
   ForbiddenError,
   ForeignSessionReplyError,
   InvalidOfferError,
-  InvalidReplyError,
   NoSuchRecordingError,
   NoSuchSessionError,
   RecordingDeletedError,
@@ -37,20 +36,25 @@ test('every error code of the contract has an HTTP status', () => {
 });
 
 test('client errors keep their message, server-side errors get a fixed one', () => {
-  const bad = toHttpError(new RemoteError({ code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' }, 'media.v1.session.create'));
+  const bad = toHttpError(new RemoteError({ code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' }, rpc.media.createSession.subject));
   assert.equal(bad.status, 400);
   assert.deepEqual(errorResponseBody(bad), { error: { code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' } });
 
-  const remote = toHttpError(new RemoteError({ code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' }, 'media.v1.med_1.recording.stop'));
+  const remote = toHttpError(new RemoteError({ code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' }, rpcSubject(rpc.media.stopRecording, 'med_1')));
   assert.equal(remote.status, 502);
   assert.doesNotMatch(remote.message, /gst|var|permission/);
 
-  const gone = toHttpError(new UnavailableError('MEDIA_UNAVAILABLE', 'no service answers on media.v1.session.create'));
+  // a recorder's invalid reply to media, passed on by media: a bad gateway, not the client's bad request
+  const relayed = toHttpError(new RemoteError({ code: 'INVALID_REPLY', message: 'the recorder service sent an invalid reply' }, rpcSubject(rpc.media.startRecording, 'med_1')));
+  assert.equal(relayed.status, 502);
+  assert.deepEqual(errorResponseBody(relayed), { error: { code: 'INVALID_REPLY', message: 'a backend service sent an invalid reply' } });
+
+  const gone = toHttpError(new UnavailableError('MEDIA_UNAVAILABLE', `no service answers on ${rpc.media.createSession.subject}`));
   assert.equal(gone.status, 503);
   assert.equal(gone.headers['retry-after'], '5');
   assert.doesNotMatch(gone.message, /media\.v1/);
 
-  const slow = toHttpError(new TimeoutError('no reply on media.v1.session.create within 3000 ms'));
+  const slow = toHttpError(new TimeoutError(`no reply on ${rpc.media.createSession.subject} within 3000 ms`));
   assert.equal(slow.status, 504);
   assert.doesNotMatch(slow.message, /media\.v1/);
 
@@ -75,7 +79,7 @@ test('an HttpError passes through with its status and headers', () => {
 });
 
 test('every 503 carries a Retry-After that fits its cause', () => {
-  const full = toHttpError(new RemoteError({ code: 'AT_CAPACITY', message: 'this media instance holds its maximum of 2 sessions' }, 'media.v1.session.create'));
+  const full = toHttpError(new RemoteError({ code: 'AT_CAPACITY', message: 'this media instance holds its maximum of 2 sessions' }, rpc.media.createSession.subject));
   assert.equal(full.status, 503);
   assert.equal(full.code, 'AT_CAPACITY');
   assert.equal(full.headers['retry-after'], '10');
@@ -97,7 +101,7 @@ test("signaling's domain errors carry no status: the edge's table answers them",
     [new UnsupportedFormatError('mp4 cannot hold opus'), 400, 'mp4 cannot hold opus'],
     [new InvalidOfferError('invalid SDP: no m= line'), 400, 'invalid SDP: no m= line'],
     [new ForbiddenError(), 403, 'this token may only control the sessions it created'],
-    [new InvalidReplyError('media'), 502, 'the media service sent an invalid reply'],
+    [new InvalidReplyError('media', rpc.media.createSession.subject), 502, 'the media service sent an invalid reply'],
     [new ForeignSessionReplyError(), 502, 'the media service answered for another session'],
     [new UnsafeFileNameError('the recording has an invalid file name', { cause: new Error('../x') }), 500, 'the recording has an invalid file name'],
   ];

@@ -1,6 +1,6 @@
 import type { ErrorBody, ErrorCode } from '@recstack/contracts';
-import { ServiceError } from '@recstack/service-kit';
-import { ForeignSessionReplyError, InvalidReplyError, TooManySessionsError, UnsafeFileNameError } from '../errors.js';
+import { InvalidReplyError, ServiceError } from '@recstack/service-kit';
+import { ForeignSessionReplyError, TooManySessionsError, UnsafeFileNameError } from '../errors.js';
 
 /** The HTTP status for each error code a client can receive. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -29,6 +29,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   RECORDER_FAILED: 502,
   FILE_INVALID: 502,
   TIMEOUT: 504,
+  INVALID_REPLY: 502,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
 };
@@ -47,6 +48,7 @@ const SERVER_SIDE_MESSAGE: Partial<Record<ErrorCode, string>> = {
   RECORDER_FAILED: 'the recorder failed',
   FILE_INVALID: 'the recorded file is not valid',
   TIMEOUT: 'a backend service did not answer in time',
+  INVALID_REPLY: 'a backend service sent an invalid reply',
   SHUTTING_DOWN: 'the service is shutting down, try again shortly',
   INTERNAL: 'internal error',
 };

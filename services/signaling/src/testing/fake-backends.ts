@@ -3,20 +3,10 @@ import { join } from 'node:path';
 import type { KV, NatsConnection, Subscription } from 'nats';
 import {
   BUCKETS,
-  CloseSessionRequestSchema,
-  CreateSessionRequestSchema,
-  MediaPingSchema,
-  QUEUE_GROUPS,
-  RecorderListeningSchema,
-  RecorderPingSchema,
-  RecorderStartRequestSchema,
-  RecorderStopRequestSchema,
   RecordingEventSchema,
-  RecordingReportSchema,
   SessionEventSchema,
-  StartRecordingRequestSchema,
-  StopRecordingRequestSchema,
   fileExtension,
+  rpc,
   subjects,
   type CreateSessionReply,
   type FileStats,
@@ -26,7 +16,7 @@ import {
   type StartRecordingReply,
 } from '@recstack/contracts';
 import { applyIngestStats, applyReport, markFirstKeyframe, markPlaced, type RecordingCatalog } from '@recstack/catalog';
-import { BadRequestError, ServiceError, encodeJson, publishEvent, request, serve, type Logger } from '@recstack/service-kit';
+import { BadRequestError, ServiceError, call, encodeJson, publishEvent, serve, type Logger } from '@recstack/service-kit';
 
 /**
  * Test responders for the media and recorder NATS contracts, so signaling can be tested against real
@@ -89,31 +79,20 @@ export class FakeRecorder {
   private listen(): void {
     const { nc, logger } = this;
     this.subs.push(
-      serve(nc, {
-        subject: subjects.recorder.start,
-        queue: QUEUE_GROUPS.recorder,
-        request: RecorderStartRequestSchema,
-        logger,
-        handler: async (req) => {
+      serve(
+        nc,
+        rpc.recorder.start,
+        async (req) => {
           const state: FakeRecordingState = { recordingId: req.recordingId, sessionId: req.sessionId, recorderId: this.recorderId, container: req.container, audioCodec: req.audioCodec, startedAt: new Date() };
           this.active.set(req.recordingId, state);
           // the first keyframe arrives a moment after the recorder listens
           setTimeout(() => void this.firstKeyframe(req.recordingId), 30);
           return { recordingId: req.recordingId, recorderId: this.recorderId, host: '127.0.0.1', ports: req.tracks.map((t) => t.port), fileName: `${req.recordingId}${fileExtension(req.container)}`, engine: 'gstreamer' as const };
         },
-      }),
-      serve(nc, {
-        subject: subjects.recorder.stop(this.recorderId),
-        request: RecorderStopRequestSchema,
-        logger,
-        handler: (req) => this.finish(req.recordingId, req.reason),
-      }),
-      serve(nc, {
-        subject: subjects.recorder.ping,
-        request: RecorderPingSchema,
-        logger,
-        handler: async () => ({ recorderId: this.recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: this.active.size, capacity: 16 }),
-      }),
+        { logger },
+      ),
+      serve(nc, rpc.recorder.stop, (req) => this.finish(req.recordingId, req.reason), { id: this.recorderId, logger }),
+      serve(nc, rpc.recorder.ping, async () => ({ recorderId: this.recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: this.active.size, capacity: 16 }), { logger }),
     );
   }
 
@@ -214,24 +193,12 @@ export class FakeMedia {
   private listen(): void {
     const { nc, logger } = this;
     this.subs.push(
-      serve(nc, {
-        subject: subjects.media.createSession,
-        queue: QUEUE_GROUPS.media,
-        request: CreateSessionRequestSchema,
-        logger,
-        handler: (req) => this.create(req.sessionId, req.offer),
-      }),
-      serve(nc, {
-        subject: subjects.media.createSessionOn(this.mediaId),
-        request: CreateSessionRequestSchema,
-        logger,
-        handler: (req) => this.create(req.sessionId, req.offer),
-      }),
-      serve(nc, {
-        subject: subjects.media.closeSession(this.mediaId),
-        request: CloseSessionRequestSchema,
-        logger,
-        handler: async (req) => {
+      serve(nc, rpc.media.createSession, (req) => this.create(req.sessionId, req.offer), { logger }),
+      serve(nc, rpc.media.createSessionOn, (req) => this.create(req.sessionId, req.offer), { id: this.mediaId, logger }),
+      serve(
+        nc,
+        rpc.media.closeSession,
+        async (req) => {
           const entry = await this.kv.get(req.sessionId);
           if (!entry || entry.operation !== 'PUT') throw new ServiceError('NO_SUCH_SESSION', `no session ${req.sessionId}`);
           const recordingId = this.recordingOf.get(req.sessionId);
@@ -242,31 +209,22 @@ export class FakeMedia {
           publishEvent(nc, subjects.events.session(req.sessionId), SessionEventSchema, { type: 'closed', sessionId: req.sessionId, mediaId: this.mediaId, reason: 'requested', at: new Date().toISOString() });
           return { sessionId: req.sessionId, closed: true };
         },
-      }),
-      serve(nc, {
-        subject: subjects.media.startRecording(this.mediaId),
-        request: StartRecordingRequestSchema,
-        logger,
-        handler: (req) => this.startRecording(req.sessionId, req.recordingId, req.container ?? 'mp4', req.audioCodec ?? 'aac'),
-      }),
-      serve(nc, {
-        subject: subjects.media.stopRecording(this.mediaId),
-        request: StopRecordingRequestSchema,
-        logger,
-        handler: (req) => this.stopRecording(req.sessionId, req.recordingId, req.reason),
-      }),
-      serve(nc, {
-        subject: subjects.media.ping,
-        request: MediaPingSchema,
-        logger,
-        handler: async () => ({
+        { id: this.mediaId, logger },
+      ),
+      serve(nc, rpc.media.startRecording, (req) => this.startRecording(req.sessionId, req.recordingId, req.container ?? 'mp4', req.audioCodec ?? 'aac'), { id: this.mediaId, logger }),
+      serve(nc, rpc.media.stopRecording, (req) => this.stopRecording(req.sessionId, req.recordingId, req.reason), { id: this.mediaId, logger }),
+      serve(
+        nc,
+        rpc.media.ping,
+        async () => ({
           mediaId: this.mediaId,
           sessions: this.sessions.size,
           recordings: this.recordingOf.size,
           capacity: this.behaviour.capacity,
           ...(this.behaviour.load !== undefined ? { load: this.behaviour.load } : {}),
         }),
-      }),
+        { logger },
+      ),
     );
   }
 
@@ -293,7 +251,7 @@ export class FakeMedia {
       { kind: 'audio' as const, codec: 'opus' as const, payloadType: 111, clockRate: 48000, channels: 2, port: 50002 },
     ];
     try {
-      const listening = await request(this.nc, subjects.recorder.start, { recordingId, sessionId, tracks, container, audioCodec }, RecorderListeningSchema, { timeoutMs: 5000, unavailable: 'RECORDER_UNAVAILABLE' });
+      const listening = await call(this.nc, rpc.recorder.start, { recordingId, sessionId, tracks, container, audioCodec }, { timeoutMs: 5000 });
       await this.catalog.update(recordingId, (r) => markPlaced(r, listening.recorderId, new Date()));
       return { recordingId, recorderId: listening.recorderId, container, audioCodec, fileName: listening.fileName, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec, port: t.port })) };
     } catch (err) {
@@ -306,7 +264,7 @@ export class FakeMedia {
     if (this.recordingOf.get(sessionId) !== recordingId) throw new ServiceError('NO_SUCH_RECORDING', `no recording ${recordingId} here`);
     await this.behaviour.beforeStop?.();
     const entry = await this.catalog.get(recordingId);
-    const report = await request(this.nc, subjects.recorder.stop(entry?.recorderId ?? 'rcd_unknown'), { recordingId, reason }, RecordingReportSchema, { timeoutMs: 5000, unavailable: 'RECORDER_UNAVAILABLE' });
+    const report = await call(this.nc, rpc.recorder.stop, { recordingId, reason }, { id: entry?.recorderId ?? 'rcd_unknown', timeoutMs: 5000 });
     this.recordingOf.delete(sessionId);
     return report;
   }
