@@ -23,7 +23,7 @@ import type { Admission } from './admission/admission.js';
 import { AtCapacityError, NoSuchRecordingError, RecordingConflictError } from './errors.js';
 import type { RecorderMetrics } from './recorder-metrics.js';
 import { planRecording, tracksOf, type PlanSettings } from './recording-plan.js';
-import { Recording, type RecordingSettings } from './recording.js';
+import { Recording, type RecordingSettings } from './recording-job.js';
 import { salvageRecording, type SalvageEntry, type SalvageSettings } from './recovery/salvage.js';
 import { joinSegments } from './segments/join-segments.js';
 import { assertRoomToStart, type DiskLimits } from './storage/disk-space.js';

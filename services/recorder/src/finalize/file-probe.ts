@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { childEnvironment } from './child-env.js';
+import { childEnvironment } from '../engine/child-env.js';
 import { stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { FileStats, RecordedTrack } from '@recstack/contracts';
-import { FileInvalidError } from './errors.js';
+import { FileInvalidError } from '../errors.js';
 import { probeFileStats, type FileStatsResult } from './file-stats.js';
 
 /** What ffprobe found in a finished file. */

@@ -3,14 +3,14 @@ import { rm, stat } from 'node:fs/promises';
 import type { ErrorBody, RecordingReport, StopReason } from '@recstack/contracts';
 import { SupervisedProcess, toErrorBody, type Logger, type ProcessExit } from '@recstack/service-kit';
 import { Av1Ingest } from './av1/av1-ingest.js';
-import { childEnvironment } from './child-env.js';
-import type { ChildEvent } from './child-events.js';
-import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
+import { childEnvironment } from './engine/child-env.js';
+import type { ChildEvent } from './engine/child-events.js';
+import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine/engine.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
-import { finalizeFile } from './file-finalizer.js';
-import { firstVideoFrameIsKeyframe, prioritized, probeFile, type ProbeTools } from './file-probe.js';
+import { finalizeFile } from './finalize/file-finalizer.js';
+import { firstVideoFrameIsKeyframe, prioritized, probeFile, type ProbeTools } from './finalize/file-probe.js';
 import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
-import { buildReport } from './recording-report.js';
+import { buildReport } from './finalize/recording-report.js';
 import { unbindablePorts } from './udp-ports.js';
 
 export interface RecordingSettings {
