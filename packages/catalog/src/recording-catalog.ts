@@ -3,12 +3,6 @@ import { ServiceError, decodeMessage, encodeJson, type Logger } from '@recstack/
 import { KvWatchInclude, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { ensureReplicas } from './bucket-replicas.js';
 
-export class RecordingNotFoundError extends ServiceError {
-  constructor(id: string) {
-    super('NO_SUCH_RECORDING', `no recording ${id}`);
-  }
-}
-
 export class RecordingExistsError extends ServiceError {
   constructor(id: string, options?: { cause?: unknown }) {
     super('CONFLICT', `recording ${id} already exists`, options);

@@ -6,11 +6,11 @@
 export { loadConfig, type RecorderConfig } from './config.js';
 // recording-plan.ts
 export { planRecording, type RecordingPlan } from './recording-plan.js';
-// engine.ts
-export { childLaunch } from './engine.js';
+// engine/engine.ts
+export { childLaunch } from './engine/engine.js';
 // udp-ports.ts
 export { portsBoundBy } from './udp-ports.js';
-// file-finalizer.ts
-export { finalizeFile } from './file-finalizer.js';
-// file-probe.ts
-export { decodeFile, probeFile } from './file-probe.js';
+// finalize/file-finalizer.ts
+export { finalizeFile } from './finalize/file-finalizer.js';
+// finalize/file-probe.ts
+export { decodeFile, probeFile } from './finalize/file-probe.js';

@@ -4,7 +4,7 @@ import { Lifecycle, connectNats, createLogger, createMetricsRegistry, startOpsSe
 import { Admission } from './admission/admission.js';
 import { CpuGauge, systemCpuReader } from './admission/cpu-usage.js';
 import { loadConfig } from './config.js';
-import { decodeFile } from './file-probe.js';
+import { decodeFile } from './finalize/file-probe.js';
 import { RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { CatalogReconciler } from './recovery/catalog-reconciler.js';

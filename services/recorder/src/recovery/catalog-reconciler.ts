@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
 import {
   CONTAINERS,
@@ -80,7 +81,7 @@ export class CatalogReconciler {
       await this.adoptOrphans().catch((err: unknown) => this.logger.error({ err }, 'adopting orphaned recordings failed'));
       if (this.closed) return;
       this.missedLastRound = await this.unanswered();
-      await delay(STARTUP_SECOND_PING_MS);
+      await sleep(STARTUP_SECOND_PING_MS, undefined, { ref: false });
       await this.round().catch((err: unknown) => this.logger.error({ err }, 'catalog reconciliation failed'));
     })().finally(() => {
       this.running = undefined;
@@ -213,8 +214,4 @@ async function standInFor(id: string, settings: SalvageSettings): Promise<Salvag
     if (await leftoverFile(entry, settings)) return entry;
   }
   return undefined;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -2,11 +2,11 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VideoCodecSchema, fileExtension, type Container, type Engine, type ErrorBody, type Recording, type RecordingReport } from '@recstack/contracts';
 import { toErrorBody, type Logger } from '@recstack/service-kit';
-import { finalizeFile } from '../file-finalizer.js';
-import { probeFile, type FileFacts, type ProbeTools } from '../file-probe.js';
-import { isCompactedMp4 } from '../mp4-compact.js';
+import { finalizeFile } from '../finalize/file-finalizer.js';
+import { probeFile, type FileFacts, type ProbeTools } from '../finalize/file-probe.js';
+import { isCompactedMp4 } from '../finalize/mp4-compact.js';
 import { undeclaredAacPriming, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
-import { buildReport } from '../recording-report.js';
+import { buildReport } from '../finalize/recording-report.js';
 
 export interface SalvageSettings {
   recorderId: string;

@@ -2,7 +2,7 @@ import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gap, RecordingReport, Segment } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
-import { probeFile, run, type FileFacts } from '../file-probe.js';
+import { probeFile, run, type FileFacts } from '../finalize/file-probe.js';
 import type { RecordingPlan } from '../recording-plan.js';
 import { salvageRecording, type SalvageSettings } from '../recovery/salvage.js';
 

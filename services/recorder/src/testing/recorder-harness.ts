@@ -6,6 +6,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import {
@@ -273,6 +274,7 @@ export async function processAlive(pid: number): Promise<boolean> {
   }
 }
 
+/** The integration tests' pause (node:timers/promises under the name they import). */
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return sleep(ms);
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@recstack/service-kit';
-import type { DecodeCheck } from '../file-probe.js';
+import type { DecodeCheck } from '../finalize/file-probe.js';
 import { VerificationQueue, type Decoder, type VerificationResult, type VerifyMode } from './verification-queue.js';
 
 const logger = createLogger('recorder-test', 'silent');

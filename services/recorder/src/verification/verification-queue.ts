@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { FileCheck } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
-import type { DecodeCheck, DecodeMode } from '../file-probe.js';
+import type { DecodeCheck, DecodeMode } from '../finalize/file-probe.js';
 
 export type VerifyMode = DecodeMode | 'off';
 

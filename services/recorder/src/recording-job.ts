@@ -1,19 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { rm, stat } from 'node:fs/promises';
-import type { ErrorBody, RecordingReport, StopReason } from '@recstack/contracts';
-import { SupervisedProcess, toErrorBody, type Logger, type ProcessExit } from '@recstack/service-kit';
+import type { RecordingReport, StopReason } from '@recstack/contracts';
+import type { Logger, ProcessExit } from '@recstack/service-kit';
 import { Av1Ingest } from './av1/av1-ingest.js';
-import { childEnvironment } from './child-env.js';
-import type { ChildEvent } from './child-events.js';
-import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
+import type { ChildEvent } from './engine/child-events.js';
+import { IDLE_PROBE_MS, childLaunch, stopLadder, type ChildLaunch, type EngineSettings } from './engine/engine.js';
+import { spawnRecordingChild, type RecordingChild, type SpawnRecordingChild } from './engine/recording-child.js';
 import { PortInUseError, RecorderFailedError } from './errors.js';
-import { finalizeFile } from './file-finalizer.js';
-import { prioritized, probeFile, type FileFacts, type ProbeTools } from './file-probe.js';
+import type { ProbeTools } from './finalize/file-probe.js';
+import { finalizeRecording, type FinalizeInput } from './finalize/finalize-recording.js';
 import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
-import { buildReport } from './recording-report.js';
 import { unbindablePorts } from './udp-ports.js';
 
-export interface RecordingSettings {
+export interface RecordingJobSettings {
   recorderId: string;
   engine: EngineSettings;
   tools: ProbeTools;
@@ -29,14 +29,53 @@ export interface RecordingSettings {
   childNice: number;
 }
 
+/**
+ * What a job does to the world, injected so its state logic runs in unit tests with a fake clock and a fake
+ * child; `realJobDeps` is the service's.
+ */
+export interface RecordingJobDeps {
+  clock: Clock;
+  /** the child's command line and output parser for the configured engine */
+  launch(plan: RecordingPlan): ChildLaunch;
+  spawn: SpawnRecordingChild;
+  /** which of these UDP ports cannot be bound now */
+  unbindablePorts(ports: number[], address: string): Promise<number[]>;
+  /** bytes in the file being written, 0 while it does not exist */
+  writtenBytes(path: string): Promise<number>;
+  removeFile(path: string): Promise<void>;
+  /** the file a child left → the report (never rejects) */
+  finalize(input: FinalizeInput, log: Logger): Promise<RecordingReport>;
+}
+
+export function realJobDeps(settings: RecordingJobSettings): RecordingJobDeps {
+  return {
+    clock: systemClock,
+    launch: (plan) => childLaunch(plan, settings.engine),
+    spawn: spawnRecordingChild,
+    unbindablePorts,
+    writtenBytes: (path) =>
+      stat(path).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    removeFile: (path) => rm(path, { force: true }),
+    finalize: (input, log) =>
+      finalizeRecording(
+        input,
+        { recorderId: settings.recorderId, ffmpeg: settings.engine.ffmpeg, tools: settings.tools, ...(settings.keepFreeBytes === undefined ? {} : { keepFreeBytes: settings.keepFreeBytes }), verify: settings.verify },
+        log,
+      ),
+  };
+}
+
 export interface StopOptions {
   /** absolute time (epoch ms) by which the report must be ready; shortens every step to fit */
   deadline?: number;
 }
 
-export type RecordingPhase = 'idle' | 'starting' | 'recording' | 'stopping' | 'finished';
+export type RecordingJobPhase = 'idle' | 'starting' | 'recording' | 'stopping' | 'finished';
 
-export interface RecordingEvents {
+export interface RecordingJobEvents {
   'first-keyframe': [at: Date];
   /** `selfInitiated`: the recorder decided (RTP timeout, max duration, child died), nobody asked */
   stopping: [reason: StopReason, selfInitiated: boolean];
@@ -53,7 +92,8 @@ const EOS_WITHOUT_ALL_TRACKS_MS = 1500;
 const FINALIZE_BUDGET_MS = 120_000;
 
 /**
- * One recording: its child process, from the start request to the report.
+ * One recording on this recorder (not the catalog's `Recording`): its child process, from the start request
+ * to the report.
  *
  * start(): refuses taken ports at once, spawns the child and resolves when its sockets are bound and its
  * pipeline plays; any failure leaves nothing running and no file. While recording it reports the first
@@ -61,10 +101,10 @@ const FINALIZE_BUDGET_MS = 120_000;
  * stop(): EOS, then SIGTERM, then SIGKILL on timeouts; the file is finalized and probed (streams, duration,
  * first frame a keyframe), and the report says what is in it; the full decode comes later, in the background. A child that dies is salvaged the same way: an event, never an exception.
  */
-export class Recording extends EventEmitter<RecordingEvents> {
-  readonly requestedAt = new Date();
-  private phaseValue: RecordingPhase = 'idle';
-  private child: SupervisedProcess | undefined;
+export class RecordingJob extends EventEmitter<RecordingJobEvents> {
+  readonly requestedAt: Date;
+  private phaseValue: RecordingJobPhase = 'idle';
+  private child: RecordingChild | undefined;
   private launch: ChildLaunch | undefined;
   private firstKeyframeAt: Date | undefined;
   private keyframeSeen = false;
@@ -81,21 +121,27 @@ export class Recording extends EventEmitter<RecordingEvents> {
   private startPromise: Promise<void> | undefined;
   private finishPromise: Promise<RecordingReport> | undefined;
   private listeningWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  private maxDurationTimer: NodeJS.Timeout | undefined;
+  private maxDurationTimer: Timer | undefined;
   private reportValue: RecordingReport | undefined;
   private av1: Av1Ingest | undefined;
   private readonly log: Logger;
+  private readonly deps: RecordingJobDeps;
+  private readonly clock: Clock;
 
   constructor(
     readonly plan: RecordingPlan,
-    private readonly settings: RecordingSettings,
+    private readonly settings: RecordingJobSettings,
     logger: Logger,
+    deps: Partial<RecordingJobDeps> = {},
   ) {
     super();
+    this.deps = { ...realJobDeps(settings), ...deps };
+    this.clock = this.deps.clock;
+    this.requestedAt = new Date(this.clock.now());
     this.log = logger.child({ recordingId: plan.recordingId, sessionId: plan.sessionId });
   }
 
-  get phase(): RecordingPhase {
+  get phase(): RecordingJobPhase {
     return this.phaseValue;
   }
 
@@ -123,12 +169,12 @@ export class Recording extends EventEmitter<RecordingEvents> {
   private async runStart(): Promise<void> {
     this.phaseValue = 'starting';
     const ports = boundPorts(this.plan);
-    const taken = await unbindablePorts(ports, this.plan.bindAddress);
+    const taken = await this.deps.unbindablePorts(ports, this.plan.bindAddress);
     if (taken.length > 0) {
       this.phaseValue = 'finished';
       throw new PortInUseError(taken);
     }
-    const launch = childLaunch(this.plan, this.settings.engine);
+    const launch = this.deps.launch(this.plan);
     this.launch = launch;
     if (launch.av1) {
       try {
@@ -146,47 +192,41 @@ export class Recording extends EventEmitter<RecordingEvents> {
       }
     }
     const listening = new Promise<void>((resolve, reject) => (this.listeningWaiter = { resolve, reject }));
-    // its own process group: a Ctrl-C in a terminal reaches the service, which decides how children end
-    const stdio = Array.from({ length: launch.av1 ? launch.av1.fd + 1 : 3 }, () => 'pipe' as const);
-    // below media's priority: a busy machine delays a file's writing, not the packets media must read
-    const line = prioritized(launch.command, launch.args, { nice: this.settings.childNice });
-    const child = new SupervisedProcess(line.command, line.args, this.log, { detached: true, stdio, env: childEnvironment() });
+    const child = this.deps.spawn(launch, { nice: this.settings.childNice }, this.log);
     this.child = child;
     if (launch.av1) {
-      const pipe = child.child.stdio[launch.av1.fd];
-      if (pipe && 'write' in pipe) this.av1?.attach(pipe);
+      const pipe = child.pipe(launch.av1.fd);
+      if (pipe) this.av1?.attach(pipe);
     }
-    child.on('line', (line, stream) => this.onLine(line, stream));
-    child.on('exit', (exit) => this.onExit(exit));
-    child.child.once('error', (err) => this.listeningWaiter?.reject(new RecorderFailedError('the recording process could not be started', { cause: err })));
-    child.child.stdin?.end(launch.stdin);
+    child.onLine((line, stream) => this.onLine(line, stream));
+    child.onExit((exit) => this.onExit(exit));
+    child.onSpawnError((err) => this.listeningWaiter?.reject(new RecorderFailedError('the recording process could not be started', { cause: err })));
+    child.endInput(launch.stdin);
     this.log.info({ engine: this.plan.engine, childPid: child.pid, ports, file: this.plan.fileName }, 'recording process started');
     if (launch.listeningProbe) void this.probeListening(launch.listeningProbe);
-    const timer = setTimeout(
-      () => this.listeningWaiter?.reject(new RecorderFailedError(`the recording process did not listen within ${this.settings.listenTimeoutMs} ms`)),
-      this.settings.listenTimeoutMs,
+    const timer = this.clock.after(this.settings.listenTimeoutMs, () =>
+      this.listeningWaiter?.reject(new RecorderFailedError(`the recording process did not listen within ${this.settings.listenTimeoutMs} ms`)),
     );
     try {
       await listening;
     } catch (err) {
       this.log.warn({ err, output: this.tail.slice(-15) }, 'recording process did not start');
       // a child that never spawned emits no exit: do not wait for one forever
-      await Promise.race([child.stop([{ action: 'SIGKILL', waitMs: 2000 }]), delay(3000)]);
+      await Promise.race([child.stop([{ action: 'SIGKILL', waitMs: 2000 }]), this.clock.sleep(3000)]);
       this.av1?.close();
-      await rm(this.plan.writePath, { force: true });
+      await this.deps.removeFile(this.plan.writePath);
       this.phaseValue = 'finished';
       throw err;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       this.listeningWaiter = undefined;
     }
     this.phaseValue = 'recording';
-    this.listeningAt = Date.now();
+    this.listeningAt = this.clock.now();
     // audio has no keyframes: its first frame is written when the muxer starts the file
     if (!this.plan.video) this.handle({ type: 'keyframe', track: 'audio' });
-    this.maxDurationTimer = setTimeout(() => void this.selfStop('max-duration'), this.plan.maxDurationMs);
-    this.maxDurationTimer.unref();
-    this.log.info({ ms: Date.now() - this.requestedAt.getTime() }, 'recording listening');
+    this.maxDurationTimer = this.clock.after(this.plan.maxDurationMs, () => void this.selfStop('max-duration'));
+    this.log.info({ ms: this.clock.now() - this.requestedAt.getTime() }, 'recording listening');
   }
 
   private async probeListening(probe: (pid: number) => Promise<boolean>): Promise<void> {
@@ -196,7 +236,7 @@ export class Recording extends EventEmitter<RecordingEvents> {
         this.handle({ type: 'listening' });
         return;
       }
-      await delay(LISTEN_PROBE_MS);
+      await this.clock.sleep(LISTEN_PROBE_MS);
     }
   }
 
@@ -219,7 +259,7 @@ export class Recording extends EventEmitter<RecordingEvents> {
         void this.confirmWritten(event.track);
         return;
       case 'rtp-idle': {
-        const now = Date.now();
+        const now = this.clock.now();
         const last = this.lastIdleReport.get(event.track);
         if (last === undefined || now - last > IDLE_GAP_MS) this.silentSince.set(event.track, now - IDLE_PROBE_MS);
         this.lastIdleReport.set(event.track, now);
@@ -250,17 +290,14 @@ export class Recording extends EventEmitter<RecordingEvents> {
    */
   private async confirmWritten(track: 'video' | 'audio'): Promise<void> {
     while (this.phaseValue === 'starting' || this.phaseValue === 'recording') {
-      const size = await stat(this.plan.writePath).then(
-        (s) => s.size,
-        () => 0,
-      );
+      const size = await this.deps.writtenBytes(this.plan.writePath);
       if (size > 0) {
-        this.firstKeyframeAt = new Date();
+        this.firstKeyframeAt = new Date(this.clock.now());
         this.log.info({ track, ms: this.firstKeyframeAt.getTime() - this.requestedAt.getTime() }, 'first keyframe written');
         this.emit('first-keyframe', this.firstKeyframeAt);
         return;
       }
-      await delay(WRITE_PROBE_MS);
+      await this.clock.sleep(WRITE_PROBE_MS);
     }
   }
 
@@ -275,14 +312,14 @@ export class Recording extends EventEmitter<RecordingEvents> {
   /** RTP has stopped when every track has been silent for the timeout. */
   private checkRtpTimeout(): void {
     if (this.phaseValue !== 'recording') return;
-    const now = Date.now();
+    const now = this.clock.now();
     if (tracksOf(this.plan).every((t) => this.silenceMs(t.kind, now) >= this.settings.rtpTimeoutMs)) void this.selfStop('rtp-timeout');
   }
 
   /** A track whose socket has been silent since the recording began has never received a packet. */
   private someTrackNeverReceived(): boolean {
     if (this.plan.engine !== 'gstreamer') return false;
-    const now = Date.now();
+    const now = this.clock.now();
     return tracksOf(this.plan).some((t) => {
       const silence = this.silenceMs(t.kind, now);
       return silence > 0 && now - silence <= this.listeningAt + IDLE_PROBE_MS;
@@ -316,11 +353,11 @@ export class Recording extends EventEmitter<RecordingEvents> {
     if (this.phaseValue === 'finished' && !this.reportValue) throw new RecorderFailedError('the recording never started');
     if (this.reportValue) return this.reportValue;
     this.phaseValue = 'stopping';
-    clearTimeout(this.maxDurationTimer);
-    const stopRequestedAt = Date.now();
+    this.maxDurationTimer?.cancel();
+    const stopRequestedAt = this.clock.now();
     this.emit('stopping', reason, selfInitiated);
     const deadline = options.deadline;
-    const budget = (share: number, wanted: number) => (deadline === undefined ? wanted : Math.max(0, Math.min(wanted, Math.round((deadline - Date.now()) * share))));
+    const budget = (share: number, wanted: number) => (deadline === undefined ? wanted : Math.max(0, Math.min(wanted, Math.round((deadline - this.clock.now()) * share))));
 
     let exit = exited;
     if (!exit && this.child && this.launch) {
@@ -328,43 +365,26 @@ export class Recording extends EventEmitter<RecordingEvents> {
       const eosMs = this.someTrackNeverReceived() ? EOS_WITHOUT_ALL_TRACKS_MS : stepMs;
       exit = await this.child.stop(stopLadder(this.launch, stepMs, eosMs));
     }
-    const stoppedAt = new Date();
+    const stoppedAt = new Date(this.clock.now());
     this.log.info({ reason, exit, eos: this.eosSeen, ms: stoppedAt.getTime() - stopRequestedAt }, 'recording process ended');
-    const report = await this.finalize(reason, exit, stoppedAt, budget);
+    const report = await this.deps.finalize(
+      {
+        plan: this.plan,
+        reason,
+        startedAt: this.firstKeyframeAt,
+        stoppedAt,
+        endedCleanly: this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0),
+        budgetMs: Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)),
+      },
+      this.log,
+    );
     this.reportValue = report;
     this.phaseValue = 'finished';
     this.log.info(
-      { status: report.status, reason, durationMs: report.durationMs, sizeBytes: report.sizeBytes, decodesCleanly: report.decodesCleanly, error: report.error, ms: Date.now() - stopRequestedAt },
+      { status: report.status, reason, durationMs: report.durationMs, sizeBytes: report.sizeBytes, decodesCleanly: report.decodesCleanly, error: report.error, ms: this.clock.now() - stopRequestedAt },
       'recording finished',
     );
     this.emit('finished', report);
     return report;
   }
-
-  /** Never throws: whatever happens, the caller gets a report (failed, with the reason, if need be). */
-  private async finalize(reason: StopReason, exit: ProcessExit | undefined, stoppedAt: Date, budget: (share: number, wanted: number) => number): Promise<RecordingReport> {
-    const base = { plan: this.plan, recorderId: this.settings.recorderId, startedAt: this.firstKeyframeAt, stoppedAt, reason };
-    try {
-      const endedCleanly = this.eosSeen || (this.plan.engine === 'ffmpeg' && exit?.code === 0);
-      const started = Date.now();
-      const outcome = await finalizeFile(this.plan, endedCleanly, this.settings.engine.ffmpeg, this.log, Math.max(1000, budget(0.5, FINALIZE_BUDGET_MS)), this.settings.keepFreeBytes);
-      const finalizedAt = Date.now();
-      // no decode here: a stop is done once the file is final and probed (streams, duration, stats and the
-      // first-frame check in one read); the full decode runs in the background
-      const file: { ok: true; facts: FileFacts } | { ok: false; error: ErrorBody } = await probeFile(outcome.path, this.settings.tools).then(
-        (facts) => ({ ok: true as const, facts }),
-        (err: unknown) => ({ ok: false as const, error: toErrorBody(err) }),
-      );
-      this.log.info({ action: outcome.action, problem: outcome.problem, finalizeMs: finalizedAt - started, probeMs: Date.now() - finalizedAt }, 'file finalized');
-      if (file.ok && this.plan.video && file.facts.firstFrameIsKeyframe === false) this.log.warn('the first video frame of the file is not a keyframe');
-      return buildReport({ ...base, file, decode: file.ok && this.settings.verify ? 'pending' : undefined, finalizeProblem: outcome.problem });
-    } catch (err) {
-      this.log.error({ err }, 'finalizing the recording failed');
-      return buildReport({ ...base, file: { ok: false, error: { code: 'RECORDER_FAILED', message: 'the recording could not be finalized' } }, decode: undefined, finalizeProblem: undefined });
-    }
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -4,9 +4,9 @@ import type { Container } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import { audioLeadArgs } from './audio-lead.js';
 import { run } from './file-probe.js';
-import type { RecordingPlan } from './recording-plan.js';
+import type { RecordingPlan } from '../recording-plan.js';
 import { compactMp4 } from './mp4-compact.js';
-import { copyWontFit } from './storage/disk-space.js';
+import { copyWontFit } from '../storage/disk-space.js';
 
 export interface FinalizeOutcome {
   /** the file to probe and report: the plan's output path unless a rewrite failed */

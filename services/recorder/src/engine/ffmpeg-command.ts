@@ -1,5 +1,5 @@
 import type { Container } from '@recstack/contracts';
-import { tracksOf, type RecordingPlan, type TrackPlan } from './recording-plan.js';
+import { tracksOf, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
 
 export interface FfmpegOptions {
   /** FFmpeg gives up when no packet arrives on any socket for this long (its `-listen_timeout`) */

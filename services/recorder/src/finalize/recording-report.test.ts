@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRecording } from './recording-plan.js';
+import { planRecording } from '../recording-plan.js';
 import { buildReport, type ReportInput } from './recording-report.js';
 
 const plan = planRecording(

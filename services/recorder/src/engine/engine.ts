@@ -4,8 +4,8 @@ import { buildFfmpegArgs, buildFfmpegSdp } from './ffmpeg-command.js';
 import { FfmpegOutputParser } from './ffmpeg-output.js';
 import { AV1_PIPE_FD, GST_NAMES, buildGstLaunchArgs } from './gst-pipeline.js';
 import { GstOutputParser } from './gst-output.js';
-import { boundPorts, tracksOf, type RecordingPlan } from './recording-plan.js';
-import { portsBoundBy } from './udp-ports.js';
+import { boundPorts, tracksOf, type RecordingPlan } from '../recording-plan.js';
+import { portsBoundBy } from '../udp-ports.js';
 
 /** With RTP flowing FFmpeg ends within a few hundred ms of a SIGINT; after this it is blocked in a read. */
 const FFMPEG_REPEAT_SIGINT_MS = 1000;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childLaunch, stopLadder, type EngineSettings } from './engine.js';
-import { planRecording } from './recording-plan.js';
+import { planRecording } from '../recording-plan.js';
 
 const settings: EngineSettings = { gstLaunch: 'gst-launch-1.0', ffmpeg: 'ffmpeg', jitterLatencyMs: 200, rtpTimeoutMs: 10_000 };
 const plan = (engine: 'gstreamer' | 'ffmpeg') =>

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecorderStartRequest, RtpTrackSpec } from '@recstack/contracts';
 import { buildGstLaunchArgs, DEFAULT_GST_OPTIONS } from './gst-pipeline.js';
-import { planRecording } from './recording-plan.js';
+import { planRecording } from '../recording-plan.js';
 
 const video = (codec: 'h264' | 'vp8' | 'vp9' | 'av1', port = 50000): RtpTrackSpec => ({ kind: 'video', codec, payloadType: 96, clockRate: 90000, port });
 const audio = (port = 50002): RtpTrackSpec => ({ kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port });

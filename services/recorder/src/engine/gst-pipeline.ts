@@ -1,5 +1,5 @@
 import type { Container } from '@recstack/contracts';
-import { tracksOf, type RecordingPlan, type TrackPlan } from './recording-plan.js';
+import { tracksOf, type RecordingPlan, type TrackPlan } from '../recording-plan.js';
 
 /**
  * Element names the output parser relies on: the pipeline and the parser must agree, so both take them

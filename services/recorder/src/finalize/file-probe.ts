@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { childEnvironment } from './child-env.js';
+import { childEnvironment } from '../engine/child-env.js';
 import { stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { FileStats, RecordedTrack } from '@recstack/contracts';
-import { FileInvalidError } from './errors.js';
+import { FileInvalidError } from '../errors.js';
 import { probeTrackStats, type FileStatsResult, type TrackReadResult } from './file-stats.js';
 import { describeMp4 } from './mp4-describe.js';
 

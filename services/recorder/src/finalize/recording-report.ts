@@ -1,6 +1,6 @@
 import { RecordingReportSchema, type ErrorBody, type RecordingReport, type StopReason } from '@recstack/contracts';
 import type { DecodeCheck, FileFacts } from './file-probe.js';
-import type { RecordingPlan } from './recording-plan.js';
+import type { RecordingPlan } from '../recording-plan.js';
 
 export interface ReportInput {
   plan: RecordingPlan;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecorderStartRequest, RtpTrackSpec } from '@recstack/contracts';
 import { buildFfmpegArgs, buildFfmpegSdp, DEFAULT_FFMPEG_OPTIONS } from './ffmpeg-command.js';
-import { planRecording } from './recording-plan.js';
+import { planRecording } from '../recording-plan.js';
 
 const video: RtpTrackSpec = { kind: 'video', codec: 'h264', payloadType: 102, clockRate: 90000, fmtp: 'packetization-mode=1;profile-level-id=42e01f', port: 50000 };
 const audio: RtpTrackSpec = { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', port: 50002 };
