@@ -1,0 +1,110 @@
+/**
+ * Keyframe requests on an unrepaired video gap.
+ *
+ * Medooze forwards a publisher's video in sequence order and holds the packets behind a missing one while the
+ * NACKed packet may still come (the "hold": with RTX max(200 ms, 3 × RTT) up to 750 ms, Medooze's rule; without
+ * RTX media's MEDIA_NACK_WAIT_MS). When the hold expires, the missing packet is given up and its successors are
+ * forwarded: the frame it belonged to, and every frame after it up to the next keyframe, cannot decode. The
+ * Streamer renumbers what it forwards, so the recorder never sees the hole as a sequence gap; only media can
+ * tell. Its signal: Medooze records how long each forwarded packet waited (`maxWaitedTime`, the longest in its
+ * last second). A packet that waited the whole hold was released because the hold expired, i.e. its
+ * predecessor was given up; a repaired packet releases its successors sooner.
+ */
+
+/** What the video track shows now: the longest wait of a forwarded packet in Medooze's last second, and the hold. */
+export interface HoldSample {
+  maxWaitedMs: number;
+  holdMs: number;
+}
+
+/**
+ * Medooze's window for `maxWaitedTime` is one second: a give-up stays visible that long. One request is
+ * outstanding at a time: the next may follow only once the give-up that caused it has left the window, so one
+ * gap makes one request (Medooze itself also ignores a PLI within 500 ms of the last one).
+ */
+export const GAP_KEYFRAME_MIN_INTERVAL_MS = 1100;
+/** how often the track is looked at while recorded: a give-up is acted on within this */
+export const GAP_POLL_MS = 100;
+/**
+ * A packet counts as released by the hold when it waited at least this share of it: the hold follows the RTT,
+ * which may have moved since, and a repair arriving that late is rare (a needless PLI is its only cost).
+ */
+const HOLD_SHARE = 0.8;
+
+/** The hold Medooze applies to a video track (ms): our override without RTX, its own rule with RTX. */
+export function videoHoldMs(hasRtx: boolean, rttMs: number, nackWaitMs: number): number {
+  if (!hasRtx) return nackWaitMs;
+  return Math.min(750, Math.max(200, rttMs) * 3);
+}
+
+/** Decides, sample by sample, when a given-up packet calls for a keyframe. Pure: the clock is passed in. */
+export class GapKeyframeTrigger {
+  private lastRequestAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly minIntervalMs: number = GAP_KEYFRAME_MIN_INTERVAL_MS) {}
+
+  /** True when a keyframe should be requested now (and counts it as requested at `nowMs`). */
+  observe(sample: HoldSample, nowMs: number): boolean {
+    // without a hold every packet "waited the whole hold": nothing can be told apart
+    if (sample.holdMs <= 0) return false;
+    if (sample.maxWaitedMs < sample.holdMs * HOLD_SHARE) return false;
+    if (nowMs - this.lastRequestAt < this.minIntervalMs) return false;
+    this.lastRequestAt = nowMs;
+    return true;
+  }
+}
+
+export interface GapKeyframeWatchOptions {
+  /** the video track's sample; undefined when there is none (connection closed) */
+  probe: () => HoldSample | undefined;
+  /** sends the PLI; false when it could not */
+  request: () => boolean;
+  onRequested: (sample: HoldSample) => void;
+  onError: (err: unknown) => void;
+  pollMs?: number;
+  minIntervalMs?: number;
+  now?: () => number;
+}
+
+/** Polls a recorded video track and asks for a keyframe when a packet was given up. */
+export class GapKeyframeWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private sent = 0;
+  private readonly trigger: GapKeyframeTrigger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: GapKeyframeWatchOptions) {
+    this.trigger = new GapKeyframeTrigger(options.minIntervalMs);
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get requestsSent(): number {
+    return this.sent;
+  }
+
+  start(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setInterval(() => this.check(), this.options.pollMs ?? GAP_POLL_MS);
+    this.timer.unref();
+  }
+
+  /** Idempotent; a stopped watch never starts again. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private check(): void {
+    try {
+      const sample = this.options.probe();
+      if (!sample || !this.trigger.observe(sample, this.now())) return;
+      if (!this.options.request()) return;
+      this.sent++;
+      this.options.onRequested(sample);
+    } catch (err) {
+      this.options.onError(err);
+    }
+  }
+}
