@@ -131,12 +131,15 @@ for (const videoCodec of ['h264', 'vp8'] as const) {
     assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
     const gap = await longestVideoGap(file);
     const damaged = await longestDamagedStretch(file);
-    const longestMs = Math.max(gap.longestMs, damaged.longestMs);
+    // frames dropped up to the end of the recording leave no gap between two frames: the file just ends early
+    const trailingMs = Math.max(0, Math.round((probed.durationSec - gap.lastSec) * 1000));
+    const longestMs = Math.max(gap.longestMs, trailingMs, damaged.longestMs);
     const gapRequests = stack.media.logs.filter((l) => l.msg === 'video packet given up, keyframe requested' && l.recordingId === done.id).length;
     t.diagnostic(
       `${relay}; ${blackedOut} packets dropped during the RTX blackout; ${gap.frames} frames, ${gap.keyframes} keyframes; ` +
-        `longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; longest undecodable stretch ${damaged.longestMs} ms ` +
-        `at ${damaged.atSec.toFixed(2)} s (${damaged.damagedFrames} frames, ${damaged.errorLines} decoder error lines); ` +
+        `longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s, no frame in the last ${trailingMs} ms; ` +
+        `longest undecodable stretch ${damaged.longestMs} ms at ${damaged.atSec.toFixed(2)} s (${damaged.damagedFrames} frames, ` +
+        `${damaged.errorLines} damage lines); ` +
         `longest damaged stretch ${longestMs} ms; keyframes requested on a given-up packet ${gapRequests}, in all ` +
         `${done.stats?.keyframesRequested ?? '?'}, in the file ${done.stats?.keyframesReceived ?? '?'}`,
     );
