@@ -34,7 +34,10 @@ import type { Recording } from '@recstack/contracts';
 
 const RECORD_MS = 8000;
 const JITTER_MS = 30;
-/** every RTX packet dropped for this long: longer than media's longest hold (750 ms), so some gaps are given up */
+/**
+ * every RTX packet dropped for this long (and the first three video packets of it): longer than media's
+ * longest hold (750 ms), so those gaps are given up
+ */
 const RTX_BLACKOUT_MS = 1200;
 /**
  * A correctness bound, not a timing figure: the blackout starts 3 s into an 8 s recording, so damage that
@@ -115,12 +118,17 @@ for (const videoCodec of ['h264', 'vp8'] as const) {
   test(`${videoCodec}, 10 % loss + ${JITTER_MS} ms jitter and a ${RTX_BLACKOUT_MS / 1000} s RTX blackout: the damage lasts until the keyframe media asks for`, { timeout: 120_000 }, async (t) => {
     let blackedOut = 0;
     const { file, relay, done } = await recordThroughLoss(videoCodec, 10, 31, async (r, session) => {
-      const rtx = rtxPayloadTypes(session.answer ?? '');
+      const answer = session.answer ?? '';
+      const rtx = rtxPayloadTypes(answer);
       assert.ok(rtx.length > 0, 'the answer has RTX for video');
       const isRtx = rtx.map((pt) => rtpPayloadTypeIs(pt));
+      const isVideo = rtpPayloadTypeIs(Number(/^m=video \d+ \S+ (\d+)/m.exec(answer)?.[1]));
       await new Promise((res) => setTimeout(res, 3000));
       const before = r.upstream.lost;
-      r.dropUpstream((packet) => isRtx.some((is) => is(packet)));
+      // the random loss alone may give nothing up within the blackout: three video packets in a row are lost
+      // for sure, with every resend of them
+      let lostOnPurpose = 0;
+      r.dropUpstream((packet) => isRtx.some((is) => is(packet)) || (isVideo(packet) && lostOnPurpose++ < 3));
       await new Promise((res) => setTimeout(res, RTX_BLACKOUT_MS));
       r.dropUpstream(undefined);
       blackedOut = r.upstream.lost - before;
