@@ -24,8 +24,17 @@ test('trigger: one request outstanding: the same give-up, still in the window, a
   assert.equal(trigger.observe(given, 10_000), true);
   assert.equal(trigger.observe(given, 10_100), false);
   assert.equal(trigger.observe(given, 10_999), false);
-  assert.equal(trigger.observe({ maxWaitedMs: 0, holdMs: 600 }, 11_000), false, 'no give-up since: nothing');
-  assert.equal(trigger.observe(given, 11_050), true, 'a later give-up after the interval asks again');
+  assert.equal(trigger.observe(given, 11_050), true, 'a give-up still seen after the interval asks again');
+});
+
+test('trigger: the last request of a series is followed by one more an interval later, then nothing', () => {
+  const trigger = new GapKeyframeTrigger(1000);
+  const repaired: HoldSample = { maxWaitedMs: 40, holdMs: 600 };
+  assert.equal(trigger.observe({ maxWaitedMs: 600, holdMs: 600 }, 0), true);
+  assert.equal(trigger.observe(repaired, 500), false, 'still outstanding');
+  assert.equal(trigger.observe(repaired, 1000), true, 'the follow-up: the keyframe may have been skipped or damaged');
+  assert.equal(trigger.observe(repaired, 2000), false);
+  assert.equal(trigger.observe(repaired, 60_000), false, 'no give-up since: nothing more');
 });
 
 test('trigger: an RTT that moved the hold a little still counts; no hold at all never asks', () => {
@@ -69,18 +78,23 @@ test('watch: polls the track, requests within one poll of a give-up, rate-limite
     assert.equal(sent, 1, 'not again while the give-up is still in the window');
     tick(GAP_POLL_MS);
     assert.equal(sent, 2, 'the track still shows a give-up after the interval: a new one');
+    sample = { maxWaitedMs: 30, holdMs: 600 };
+    tick(GAP_KEYFRAME_MIN_INTERVAL_MS);
+    assert.equal(sent, 3, 'the follow-up after the last one');
+    tick(5000);
+    assert.equal(sent, 3, 'then nothing while nothing is given up');
     sample = undefined;
     tick(5000);
-    assert.equal(sent, 2, 'connection closed: nothing to look at');
-    assert.equal(watch.requestsSent, 2);
-    assert.equal(requested.length, 2);
+    assert.equal(sent, 3, 'connection closed: nothing to look at');
+    assert.equal(watch.requestsSent, 3);
+    assert.equal(requested.length, 3);
     sample = { maxWaitedMs: 700, holdMs: 600 };
     watch.stop();
     tick(5000);
-    assert.equal(sent, 2, 'stopped');
+    assert.equal(sent, 3, 'stopped');
     watch.start();
     tick(5000);
-    assert.equal(sent, 2, 'a stopped watch does not start again');
+    assert.equal(sent, 3, 'a stopped watch does not start again');
   } finally {
     mock.timers.reset();
   }

@@ -37,18 +37,27 @@ export function videoHoldMs(hasRtx: boolean, rttMs: number, nackWaitMs: number):
   return Math.min(750, Math.max(200, rttMs) * 3);
 }
 
-/** Decides, sample by sample, when a given-up packet calls for a keyframe. Pure: the clock is passed in. */
+/**
+ * Decides, sample by sample, when a given-up packet calls for a keyframe. Pure: the clock is passed in.
+ *
+ * Media cannot see whether a keyframe answered: the encoder may skip it (Chromium's OpenH264 drops frames
+ * under its rate control) or it may lose a packet itself. In the loss e2e one run in five kept its damage to
+ * the end after a request; so the last request of a series of give-ups is followed by one more, an interval
+ * later, even when nothing more was given up.
+ */
 export class GapKeyframeTrigger {
   private lastRequestAt = Number.NEGATIVE_INFINITY;
+  private followUpPending = false;
 
   constructor(private readonly minIntervalMs: number = GAP_KEYFRAME_MIN_INTERVAL_MS) {}
 
   /** True when a keyframe should be requested now (and counts it as requested at `nowMs`). */
   observe(sample: HoldSample, nowMs: number): boolean {
-    // without a hold every packet "waited the whole hold": nothing can be told apart
-    if (sample.holdMs <= 0) return false;
-    if (sample.maxWaitedMs < sample.holdMs * HOLD_SHARE) return false;
     if (nowMs - this.lastRequestAt < this.minIntervalMs) return false;
+    // without a hold every packet "waited the whole hold": nothing can be told apart
+    const givenUp = sample.holdMs > 0 && sample.maxWaitedMs >= sample.holdMs * HOLD_SHARE;
+    if (!givenUp && !this.followUpPending) return false;
+    this.followUpPending = givenUp;
     this.lastRequestAt = nowMs;
     return true;
   }
