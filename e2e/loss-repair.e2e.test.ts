@@ -142,13 +142,13 @@ for (const videoCodec of ['h264', 'vp8'] as const) {
     // frames dropped up to the end of the recording leave no gap between two frames: the file just ends early
     const trailingMs = Math.max(0, Math.round((probed.durationSec - gap.lastSec) * 1000));
     const longestMs = Math.max(gap.longestMs, trailingMs, damaged.longestMs);
-    const gapRequests = stack.media.logs.filter((l) => l.msg === 'video packet given up, keyframe requested' && l.recordingId === done.id).length;
+    const gapRequests = stack.media.logs.filter((l) => l.msg === 'keyframe requested on a given-up video packet' && l.recordingId === done.id && l.followUp === false).length;
     t.diagnostic(
       `${relay}; ${blackedOut} packets dropped during the RTX blackout; ${gap.frames} frames, ${gap.keyframes} keyframes; ` +
         `longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s, no frame in the last ${trailingMs} ms; ` +
         `longest undecodable stretch ${damaged.longestMs} ms at ${damaged.atSec.toFixed(2)} s (${damaged.damagedFrames} frames, ` +
         `${damaged.errorLines} damage lines); ` +
-        `longest damaged stretch ${longestMs} ms; keyframes requested on a given-up packet ${gapRequests}, in all ` +
+        `longest damaged stretch ${longestMs} ms; keyframes requested on a given-up packet ${gapRequests} (follow-ups not counted), in all ` +
         `${done.stats?.keyframesRequested ?? '?'}, in the file ${done.stats?.keyframesReceived ?? '?'}`,
     );
     // without a request the damage runs until Chromium's next keyframe, which does not come within the

@@ -32,7 +32,9 @@ test('trigger: the last request of a series is followed by one more an interval 
   const repaired: HoldSample = { maxWaitedMs: 40, holdMs: 600 };
   assert.equal(trigger.observe({ maxWaitedMs: 600, holdMs: 600 }, 0), true);
   assert.equal(trigger.observe(repaired, 500), false, 'still outstanding');
+  assert.equal(trigger.lastWasFollowUp, false);
   assert.equal(trigger.observe(repaired, 1000), true, 'the follow-up: the keyframe may have been skipped or damaged');
+  assert.equal(trigger.lastWasFollowUp, true);
   assert.equal(trigger.observe(repaired, 2000), false);
   assert.equal(trigger.observe(repaired, 60_000), false, 'no give-up since: nothing more');
 });

@@ -40,16 +40,22 @@ export function videoHoldMs(hasRtx: boolean, rttMs: number, nackWaitMs: number):
 /**
  * Decides, sample by sample, when a given-up packet calls for a keyframe. Pure: the clock is passed in.
  *
- * Media cannot see whether a keyframe answered: the encoder may skip it (Chromium's OpenH264 drops frames
- * under its rate control) or it may lose a packet itself. In the loss e2e one run in five kept its damage to
- * the end after a request; so the last request of a series of give-ups is followed by one more, an interval
- * later, even when nothing more was given up.
+ * Media cannot see whether a keyframe answered (the encoder may skip one under its rate control, or it may
+ * arrive damaged). In the loss e2e about one H264 run in five kept its damage to the end of the file after a
+ * request, with nothing more given up; so the last request of a series of give-ups is followed by one more,
+ * an interval later.
  */
 export class GapKeyframeTrigger {
   private lastRequestAt = Number.NEGATIVE_INFINITY;
   private followUpPending = false;
+  private followUp = false;
 
   constructor(private readonly minIntervalMs: number = GAP_KEYFRAME_MIN_INTERVAL_MS) {}
+
+  /** whether the last request was the follow-up (nothing new given up) */
+  get lastWasFollowUp(): boolean {
+    return this.followUp;
+  }
 
   /** True when a keyframe should be requested now (and counts it as requested at `nowMs`). */
   observe(sample: HoldSample, nowMs: number): boolean {
@@ -57,6 +63,7 @@ export class GapKeyframeTrigger {
     // without a hold every packet "waited the whole hold": nothing can be told apart
     const givenUp = sample.holdMs > 0 && sample.maxWaitedMs >= sample.holdMs * HOLD_SHARE;
     if (!givenUp && !this.followUpPending) return false;
+    this.followUp = !givenUp;
     this.followUpPending = givenUp;
     this.lastRequestAt = nowMs;
     return true;
@@ -68,7 +75,7 @@ export interface GapKeyframeWatchOptions {
   probe: () => HoldSample | undefined;
   /** sends the PLI; false when it could not */
   request: () => boolean;
-  onRequested: (sample: HoldSample) => void;
+  onRequested: (sample: HoldSample, followUp: boolean) => void;
   onError: (err: unknown) => void;
   pollMs?: number;
   minIntervalMs?: number;
@@ -111,7 +118,7 @@ export class GapKeyframeWatch {
       if (!sample || !this.trigger.observe(sample, this.now())) return;
       if (!this.options.request()) return;
       this.sent++;
-      this.options.onRequested(sample);
+      this.options.onRequested(sample, this.trigger.lastWasFollowUp);
     } catch (err) {
       this.options.onError(err);
     }

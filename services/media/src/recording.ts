@@ -261,9 +261,9 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
     this.gapKeyframes = new GapKeyframeWatch({
       probe: () => this.plan.videoHold(),
       request: () => this.plan.requestKeyframe(),
-      onRequested: (sample) => {
+      onRequested: (sample, followUp) => {
         this.deps.metrics.gapKeyframeRequested();
-        this.log.info({ waitedMs: sample.maxWaitedMs, holdMs: sample.holdMs }, 'video packet given up, keyframe requested');
+        this.log.info({ waitedMs: sample.maxWaitedMs, holdMs: sample.holdMs, followUp }, 'keyframe requested on a given-up video packet');
       },
       onError: (err) => this.log.warn({ err }, 'gap keyframe request failed'),
     });
