@@ -2,7 +2,8 @@
 // impairment relay (random loss and 30 ms of jitter on everything it sends to media; media's NACKs and
 // keyframe requests come back unimpaired), the whole stack records it, and the file is decoded in full.
 // At 2 % and 5 % loss Medooze's NACKs and Chromium's RTX repair every gap before the recorder: not one
-// decoder error. At 10 % with a 1.2 s blackout of the retransmissions some gaps stay unrepaired for sure:
+// decoder error. At 10 % with a 0.8 s blackout of the retransmissions (and three video packets lost with it)
+// some gaps stay unrepaired for sure:
 // media asks for a keyframe as soon as it gives a packet up, so the damage (frames undecodable or frozen up
 // to the next keyframe) lasts about a second, not until Chromium's own next keyframe (every 3000 frames,
 // over a minute): measured and printed.
