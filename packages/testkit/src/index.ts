@@ -12,8 +12,11 @@ export {
 } from './nats-server.js';
 // media-checks.ts
 export {
+  type DamagedStretch,
+  damagedStretches,
   decodeErrors,
   firstVideoFrameIsKeyframe,
+  longestDamagedStretch,
   type FrameSize,
   longestVideoGap,
   probe,

@@ -78,6 +78,8 @@ export interface VideoGap {
   atSec: number;
   frames: number;
   keyframes: number;
+  /** the last video frame's time (s): frames dropped up to the end of the recording leave no gap between two */
+  lastSec: number;
 }
 
 /**
@@ -101,5 +103,74 @@ export async function longestVideoGap(path: string): Promise<VideoGap> {
       atSec = times[i - 1] as number;
     }
   }
-  return { longestMs: Math.round(longestMs), atSec, frames: times.length, keyframes: packets.filter((p) => p.flags?.startsWith('K')).length };
+  return { longestMs: Math.round(longestMs), atSec, frames: times.length, keyframes: packets.filter((p) => p.flags?.startsWith('K')).length, lastSec: times[times.length - 1] ?? 0 };
+}
+
+export interface DamagedStretch {
+  /** the longest stretch from a frame that decoded with errors to the next keyframe that decoded cleanly (ms) */
+  longestMs: number;
+  /** where it starts (s, the frame's presentation time) */
+  atSec: number;
+  /** frames inside damaged stretches */
+  damagedFrames: number;
+  /** damage lines (errors, corrupt frames, frame number gaps) of the whole file */
+  errorLines: number;
+}
+
+/**
+ * What a decode says about a damaged frame: an error, a frame FFmpeg marks corrupt, or (H264, debug level) a
+ * gap in frame numbers, i.e. a whole frame missing that later frames reference; VP8 has no such numbers.
+ */
+const DAMAGE_LINE = /\[(error|fatal)\]|corrupt decoded frame|Frame num gap/;
+
+/**
+ * Reads `ffmpeg -loglevel level+debug -threads 1 ... -vf showinfo` output: damage lines belong to the frame
+ * shown next (one decoding thread, no B-frames from a WebRTC encoder). A damaged frame damages every frame
+ * after it (they reference it) up to the next keyframe that decodes without damage; a damage running to the
+ * file's end ends at its last frame.
+ */
+export function damagedStretches(log: string): DamagedStretch {
+  let pendingError = false;
+  let since: number | undefined;
+  let last = 0;
+  const result: DamagedStretch = { longestMs: 0, atSec: 0, damagedFrames: 0, errorLines: 0 };
+  const close = (end: number) => {
+    if (since === undefined) return;
+    const ms = Math.round((end - since) * 1000);
+    if (ms > result.longestMs) {
+      result.longestMs = ms;
+      result.atSec = since;
+    }
+    since = undefined;
+  };
+  for (const line of log.split('\n')) {
+    const frame = /Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+).*\biskey:\s*(\d)/.exec(line);
+    if (!frame && DAMAGE_LINE.test(line)) {
+      pendingError = true;
+      result.errorLines++;
+      continue;
+    }
+    if (!frame) continue;
+    const t = Number(frame[1]);
+    last = t;
+    if (pendingError) {
+      since ??= t;
+    } else if (frame[2] === '1') {
+      close(t);
+    }
+    if (since !== undefined) result.damagedFrames++;
+    pendingError = false;
+  }
+  close(last);
+  return result;
+}
+
+/** The file's longest damaged video stretch (undecodable frames and those depending on them), by a full decode. */
+export async function longestDamagedStretch(path: string): Promise<DamagedStretch> {
+  const { stderr } = await run(
+    'ffmpeg',
+    ['-nostdin', '-loglevel', 'level+debug', '-threads', '1', '-i', path, '-map', '0:v:0', '-vf', 'showinfo', '-fps_mode', 'vfr', '-f', 'null', '-'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return damagedStretches(stderr);
 }

@@ -22,6 +22,8 @@ export interface WhipSession {
   location: string;
   /** media's first UDP candidate in the answer (where a relay must forward to) */
   mediaCandidate?: { host: string; port: number } | undefined;
+  /** media's answer as it came (its payload types: a relay can tell video, its RTX and audio apart by them) */
+  answer?: string | undefined;
 }
 
 /** The page's publishing module as the tests call it (services/signaling/public/whip-publish.js). */
@@ -54,6 +56,7 @@ export async function publishWhip(page: Page, options: WhipPublishOptions = {}):
       });
       const pc = new RTCPeerConnection();
       let mediaCandidate: { host: string; port: number } | undefined;
+      let mediaAnswer = '';
       const { location } = await publisher.publishStream(pc, stream, {
         ...(opts.videoCodec ? { videoCodec: opts.videoCodec } : {}),
         post: async (offer) => {
@@ -64,6 +67,7 @@ export async function publishWhip(page: Page, options: WhipPublishOptions = {}):
           return { location: res.headers.get('location') ?? '', answer: await res.text() };
         },
         editAnswer: (answer) => {
+          mediaAnswer = answer;
           const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
           mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
           const over = opts.candidateOverride;
@@ -72,7 +76,7 @@ export async function publishWhip(page: Page, options: WhipPublishOptions = {}):
       });
       (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip ??= [];
       (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip.push(pc);
-      return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate };
+      return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate, answer: mediaAnswer };
     },
     { opts: options, moduleUrl: PAGE_PUBLISHER_URL },
   );

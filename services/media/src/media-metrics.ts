@@ -27,6 +27,7 @@ const STATS_CACHE_MS = 500;
  */
 export class MediaMetrics implements RecordingMetrics {
   private readonly keyframeRequests: Counter;
+  private readonly gapKeyframeRequests: Counter;
   private readonly startRetries: Counter<'code'>;
   private readonly firstKeyframeSeconds: Histogram;
   private readonly sessionsCreated: Counter;
@@ -117,6 +118,11 @@ export class MediaMetrics implements RecordingMetrics {
     });
 
     this.keyframeRequests = new Counter({ name: 'media_keyframe_requests_total', help: 'Keyframe requests sent while waiting for a recording\'s first keyframe', registers });
+    this.gapKeyframeRequests = new Counter({
+      name: 'media_gap_keyframe_requests_total',
+      help: 'Keyframe requests sent because a recorded video packet was given up after the NACK hold (an unrepaired gap)',
+      registers,
+    });
     this.startRetries = new Counter({ name: 'media_recorder_start_retries_total', help: 'recorder.v1.start attempts repeated, by the error that caused it', labelNames: ['code'] as const, registers });
     this.firstKeyframeSeconds = new Histogram({
       name: 'media_first_keyframe_seconds',
@@ -133,6 +139,10 @@ export class MediaMetrics implements RecordingMetrics {
 
   keyframeRequested(): void {
     this.keyframeRequests.inc();
+  }
+
+  gapKeyframeRequested(): void {
+    this.gapKeyframeRequests.inc();
   }
 
   startRetried(code: string): void {

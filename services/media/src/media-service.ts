@@ -267,6 +267,7 @@ export class MediaService {
         }),
         requestKeyframe: () => session.connection.requestKeyframe(),
         receiveStats: () => session.connection.stats(),
+        videoHold: () => session.connection.videoHold(),
       },
     );
     session.recording = recording;

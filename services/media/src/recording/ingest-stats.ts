@@ -7,8 +7,9 @@ export type IngestCounters = Pick<TrackReceiveStats, 'kind' | 'packetsReceived' 
 /**
  * What arrived while the recording ran: the session's counters at its end minus those when forwarding began
  * (a session may have published for a while before Record), summed over its tracks. Keyframe requests are
- * Medooze's PLI count, or the requests our keyframe requester made when Medooze counted fewer (a PLI can be
- * sent before its counter is read). A counter that went backwards (a track that restarted) counts from 0.
+ * Medooze's PLI count, or the requests media made (start requester and gap watch) when Medooze counted fewer
+ * (a PLI can be sent before its counter is read). A counter that went backwards (a track that restarted)
+ * counts from 0.
  */
 export function ingestDelta(start: readonly IngestCounters[] | undefined, end: readonly IngestCounters[], keyframeRequests: number): IngestStats {
   const before = new Map((start ?? []).map((t) => [t.kind, t]));

@@ -1,3 +1,4 @@
+import { newRecording } from '@recstack/catalog';
 // The relay's state machine on fakes: a recorder client the test answers, an event channel the test speaks
 // on, a Streamer that only records where it would send, the real port allocator, and a clock moved by hand.
 // Medooze, NATS and recorders are exercised by media-recording.int.test.ts.
@@ -138,12 +139,8 @@ function fakeStreamers() {
 }
 
 function catalogEntry(): CatalogRecording {
-  const now = '2026-01-01T00:00:00.000Z';
-  return {
-    id: RECORDING_ID, sessionId: SESSION_ID, status: 'starting', createdAt: now, startedAt: null, stoppedAt: null, updatedAt: now, durationMs: null,
-    sizeBytes: null, container: 'mkv', audioCodec: null, tracks: [], fileName: `${RECORDING_ID}.mkv`, storage: 'local', mediaId: null, recorderId: null,
-    firstKeyframeMs: null, stopReason: null,
-  };
+  // as signaling creates it: the media instance of the session is known from the start
+  return newRecording({ id: RECORDING_ID, sessionId: SESSION_ID, mediaId: 'med_1', container: 'mkv', audioCodec: null, at: new Date('2026-01-01T00:00:00.000Z') });
 }
 
 class FakeCatalog implements CatalogWriter {
@@ -183,6 +180,7 @@ function setup(options: { startAttempts?: number } = {}) {
       recorderLostGraceMs: LOST_GRACE_MS,
       metrics: {
         keyframeRequested: () => metrics.keyframes++,
+        gapKeyframeRequested: () => undefined,
         startRetried: (code) => metrics.retried.push(code),
         firstKeyframe: (ms) => metrics.firstKeyframe.push(ms),
       },
@@ -194,6 +192,7 @@ function setup(options: { startAttempts?: number } = {}) {
       sessionId: SESSION_ID,
       container: 'mkv',
       audioCodec: 'opus',
+      videoHold: () => undefined,
       tracks: [
         { chosen: video, incoming },
         { chosen: audio, incoming },

@@ -19,6 +19,7 @@ import { addSegment, applyIngestStats, markFailed, markPlaced, markStopping } fr
 import type { ChosenTrack } from '../webrtc/codec-choice.js';
 import { AtCapacityError, InsufficientStorageError, RecorderFailedError, RecordingAbandonedError, RecordingCancelledError } from '../errors.js';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
+import { GapKeyframeWatch, type HoldSample } from './gap-keyframes.js';
 import { KeyframeRequester } from './keyframe-requester.js';
 import type { IncomingStreamTrack, Streamer } from '../webrtc/medooze.js';
 import type { PortAllocator, PortLease } from './port-allocator.js';
@@ -39,6 +40,8 @@ export interface CatalogWriter {
 
 export interface RecordingMetrics {
   keyframeRequested(): void;
+  /** a keyframe requested because a video packet was given up (an unrepaired gap) */
+  gapKeyframeRequested(): void;
   startRetried(code: string): void;
   firstKeyframe(msSinceListening: number): void;
 }
@@ -74,6 +77,8 @@ export interface RecordingPlan {
   requestKeyframe: () => boolean;
   /** the session's receive counters per track; empty once the connection is closed */
   receiveStats: () => Promise<IngestCounters[]>;
+  /** the video track's hold and longest recent wait, to see given-up packets; undefined without video */
+  videoHold: () => HoldSample | undefined;
 }
 
 /** how often the receive counters are sampled while recording: the last sample stands in when the publisher is gone at the stop */
@@ -116,6 +121,9 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
   private listening: RecorderListening | undefined;
   private forwarder: RtpForwarder | undefined;
   private keyframes: KeyframeRequester | undefined;
+  private gapKeyframes: GapKeyframeWatch | undefined;
+  /** keyframe requests of the watches of earlier segments (each forward() starts a new one) */
+  private gapRequestsBefore = 0;
   private events: { close(): void } | undefined;
   private startPromise: Promise<StartRecordingReply> | undefined;
   private stopPromise: Promise<RecordingOutcome> | undefined;
@@ -244,7 +252,25 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
         this.clock,
       );
       this.keyframes.start();
+      this.watchGaps();
     }
+  }
+
+  /** A video packet given up after the hold damages the file up to the next keyframe: ask for one at once. */
+  private watchGaps(): void {
+    this.gapRequestsBefore += this.gapKeyframes?.requestsSent ?? 0;
+    this.gapKeyframes?.stop();
+    this.gapKeyframes = new GapKeyframeWatch({
+      clock: this.clock,
+      probe: () => this.plan.videoHold(),
+      request: () => this.plan.requestKeyframe(),
+      onRequested: (sample, followUp) => {
+        this.deps.metrics.gapKeyframeRequested();
+        this.log.info({ waitedMs: sample.maxWaitedMs, holdMs: sample.holdMs, followUp }, 'keyframe requested on a given-up video packet');
+      },
+      onError: (err) => this.log.warn({ err }, 'gap keyframe request failed'),
+    });
+    this.gapKeyframes.start();
   }
 
   /**
@@ -479,6 +505,7 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
 
   private teardown(): void {
     this.keyframes?.stop();
+    this.gapKeyframes?.stop();
     this.forwarder?.close();
     this.stopIngestSampling?.();
     this.stopIngestSampling = undefined;
@@ -502,7 +529,8 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     const now = await this.plan.receiveStats().catch(() => []);
     const end = now.length > 0 ? now : this.ingestLast;
     if (!end) return;
-    const ingest = ingestDelta(start, end, this.keyframes?.requestsSent ?? 0);
+    const requests = (this.keyframes?.requestsSent ?? 0) + this.gapRequestsBefore + (this.gapKeyframes?.requestsSent ?? 0);
+    const ingest = ingestDelta(start, end, requests);
     this.log.info({ ingest }, 'recording ingest stats');
     await this.writeCatalog((r) => applyIngestStats(r, ingest, this.date()));
   }

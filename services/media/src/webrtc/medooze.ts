@@ -54,6 +54,14 @@ export interface EncodingStats {
 
 export type TrackStats = Record<string, EncodingStats>;
 
+/** The native receive group of one encoding (RTPIncomingSourceGroup), the fields media reads. */
+export interface EncodingSource {
+  /** the longest a packet forwarded in the last second waited for a missing predecessor (ms) */
+  maxWaitedTime: number;
+  /** round-trip time Medooze measured (ms) */
+  rtt: number;
+}
+
 export interface IncomingStreamTrack extends MedoozeEmitter<{ stopped: () => void }> {
   getId(): string;
   getMediaId(): string;
@@ -63,6 +71,8 @@ export interface IncomingStreamTrack extends MedoozeEmitter<{ stopped: () => voi
   getStatsAsync(): Promise<TrackStats>;
   /** how long out-of-order packets wait for a missing one before it is given up (ms); overrides Medooze's RTT rule */
   setMaxWaitTime(ms: number): void;
+  /** Medooze's own receive state per encoding ("internal use" in its docs; plain field reads, no call into its thread) */
+  getEncodings(): Array<{ source: EncodingSource }>;
   stop(): void;
 }
 

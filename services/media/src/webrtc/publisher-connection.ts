@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { MediaKind } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import type { ChosenTrack } from './codec-choice.js';
+import { videoHoldMs, type HoldSample } from '../recording/gap-keyframes.js';
 import type { DtlsState, IncomingStream, IncomingStreamTrack, Transport } from './medooze.js';
 
 /** How long audio packets behind a missing one wait for it: audio has no RTX, but jitter reorders packets. */
@@ -84,6 +85,23 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
     if (!video || this.closed) return false;
     video.track.refresh();
     return true;
+  }
+
+  /**
+   * The video track's hold and the longest a forwarded packet waited in Medooze's last second (see
+   * gap-keyframes.ts); undefined without video or once closed.
+   */
+  videoHold(): HoldSample | undefined {
+    const video = this.tracks.get('video');
+    if (!video || this.closed) return undefined;
+    let maxWaitedMs = 0;
+    let rttMs = 0;
+    for (const { source } of video.track.getEncodings()) {
+      maxWaitedMs = Math.max(maxWaitedMs, source.maxWaitedTime);
+      rttMs = Math.max(rttMs, source.rtt);
+    }
+    const hasRtx = video.chosen.rtxPayloadType !== undefined;
+    return { maxWaitedMs, holdMs: videoHoldMs(hasRtx, rttMs, hasRtx ? 0 : this.nackWaitMs) };
   }
 
   async stats(): Promise<TrackReceiveStats[]> {
