@@ -16,6 +16,7 @@ import {
   type RecorderStopRequest,
   type RecordingEvent,
   type RecordingReport,
+  type Segment,
 } from '@recstack/contracts';
 import { applyFileCheck, applyReport, applySalvageReport, claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
 import { ShuttingDownError, errorCodeOf, gather, publishEvent, serve, type Logger } from '@recstack/service-kit';
@@ -54,6 +55,9 @@ const DISK_WATCH_INTERVAL_MS = 1000;
 const FINAL_WRITE_ATTEMPTS = 8;
 const FINAL_WRITE_PAUSE_MS = 1000;
 
+/** How long a handed-over segment's upload is tried (STORAGE=nats) outside a shutdown, whose deadline rules then. */
+const SEGMENT_UPLOAD_WAIT_MS = 20_000;
+
 /** Reports of recordings that ended, kept a while so a late stop request still gets its answer. */
 const RECENT_REPORTS = 500;
 
@@ -73,6 +77,8 @@ export class RecorderService {
   private readonly subs: Subscription[] = [];
   /** recordings whose segment here is being stopped for a handover: no catalog write, no `finished` */
   private readonly handedOver = new Set<string>();
+  /** segment files left by a dead predecessor that are being salvaged and uploaded (STORAGE=nats) */
+  private readonly segmentsInFlight = new Set<string>();
   private readonly emptyWaiters: Array<() => void> = [];
   /** catalog writes in flight: shutdown waits for them before NATS closes */
   private readonly pendingWrites = new Set<Promise<void>>();
@@ -173,9 +179,11 @@ export class RecorderService {
   async stop(req: RecorderStopRequest): Promise<RecordingReport> {
     const recording = this.recordings.get(req.recordingId);
     if (recording && req.handover) {
-      // the recording goes on elsewhere: this segment's file is finalized, nothing else is said about it
+      // the recording goes on elsewhere: this segment's file is finalized (and with STORAGE=nats put into the
+      // object store for the joiner), nothing else is said about it
       this.handedOver.add(req.recordingId);
-      return recording.stop(req.reason);
+      const report = await recording.stop(req.reason);
+      return (await this.finals.get(req.recordingId)) ?? report;
     }
     if (recording) {
       const report = await recording.stop(req.reason);
@@ -256,6 +264,33 @@ export class RecorderService {
     this.storage.resume({ recordingId: entry.id, sessionId: entry.sessionId, fileName: entry.fileName });
   }
 
+  /**
+   * STORAGE=nats: a segment of a recording that goes on on another recorder, left in this folder by a
+   * predecessor that died (a restarted container keeps its pod's disk): finalized like any salvage and put
+   * into the object store, where the recorder that ends the recording fetches it for the join. The entry
+   * stays the other recorder's: nothing is written to the catalog.
+   */
+  async handOverLeftSegment(entry: CatalogRecording, segment: Segment): Promise<void> {
+    if (this.storage.kind !== 'nats' || this.holds(entry.id) || this.segmentsInFlight.has(segment.file)) return;
+    this.segmentsInFlight.add(segment.file);
+    const log = this.logger.child({ recordingId: entry.id, sessionId: entry.sessionId, segment: segment.file });
+    try {
+      log.info({ previousRecorderId: segment.recorderId }, 'salvaging the segment of a recording handed over to another recorder');
+      const salvaged = await salvageRecording(
+        { id: entry.id, sessionId: entry.sessionId, container: entry.container, audioCodec: entry.audioCodec, fileName: segment.file, startedAt: segment.startedAt },
+        { ...this.options.salvage, verify: false },
+        log,
+      );
+      if (salvaged.status !== 'done') {
+        log.warn({ error: salvaged.error }, 'segment not salvaged: the joiner will miss it');
+        return;
+      }
+      await this.placeSegment(salvaged);
+    } finally {
+      this.segmentsInFlight.delete(segment.file);
+    }
+  }
+
   /** The catalog's side of a background upload that verified (see RecordingStorage). */
   async onUploaded(file: StoredFile): Promise<'kept' | 'gone'> {
     if (!this.catalog) return 'kept';
@@ -314,7 +349,13 @@ export class RecorderService {
       if (report.status === 'failed') this.metrics.failed.inc({ stage: 'finish', code: report.error?.code ?? 'INTERNAL' });
       this.metrics.bytesWritten.inc(report.sizeBytes);
       if (this.handedOver.delete(id)) {
-        // a segment handed over: the stop's reply carries its report to media, the recording is not over
+        // a segment handed over: the stop's reply carries its report to media, the recording is not over.
+        // Registered before the recording leaves the running set, so a drain waits for the upload too
+        const handed = this.placeSegment(report);
+        this.finals.set(id, handed);
+        void handed.finally(() => {
+          if (this.finals.get(id) === handed) this.finals.delete(id);
+        });
         this.recordings.delete(id);
         this.admission.release(id);
         this.metrics.active.set(this.recordings.size);
@@ -341,10 +382,27 @@ export class RecorderService {
     });
   }
 
+  /**
+   * A segment handed over with STORAGE=nats goes into the object store, where the recorder that joins the
+   * segments fetches it (this recorder's disk is not its disk). Never rejects: a segment not uploaded stays
+   * here, and the joiner declares its time a gap.
+   */
+  private async placeSegment(report: RecordingReport): Promise<RecordingReport> {
+    if (this.storage.kind !== 'nats' || report.status !== 'done') return report;
+    const deadline = this.deadline ?? Date.now() + SEGMENT_UPLOAD_WAIT_MS;
+    const uploaded = await this.storage.placeSegment(report, deadline).catch((err: unknown) => {
+      this.logger.error({ err, recordingId: report.recordingId }, 'segment upload failed');
+      return false;
+    });
+    if (!uploaded) this.logger.warn({ recordingId: report.recordingId, fileName: report.fileName }, 'segment not in the object store: the joiner will miss it');
+    return report;
+  }
+
   /** The last segment of a handed-over recording ended: the segments become the one file (never rejects). */
   private async joining(report: RecordingReport, recording: Recording, previous: NonNullable<Recording['plan']['previousSegments']>): Promise<RecordingReport> {
     try {
-      return await joinSegments(report, recording.plan, previous, this.options.salvage, this.logger);
+      const source = { fetch: (file: string) => this.storage.fetchSegment(file), discard: (file: string) => this.storage.discardSegment(file) };
+      return await joinSegments(report, recording.plan, previous, this.options.salvage, this.logger, source);
     } catch (err) {
       this.logger.error({ err, recordingId: report.recordingId }, 'joining the segments failed');
       return report;
