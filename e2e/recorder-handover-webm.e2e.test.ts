@@ -41,11 +41,11 @@ test('VP8 + Opus in WebM: kill -9 of the recorder that records at 5 s of 15 s gi
   await untilRecorded(recording, 15_000);
   const done = await stopRecording(stack.baseUrl, recording.id);
   console.log(`vp8/webm kill -9: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments })}`);
-  for (const r of recorders.values()) for (const l of r.logs.filter((l) => /segment/.test(l.msg ?? ''))) console.log(JSON.stringify(l).slice(0, 600));
-  // ± 1 s, not 0.5: the recording's startedAt (its first keyframe) is seen when matroskamux's first bytes
-  // leave filesink's 64 kB buffer, 0.5-1 s after the first frame (an MP4 is written at once), so a WebM holds
-  // that much more than its wall time, handed over or not (measured +0.6 s here)
-  assertHandedOverAfterKill(done, killedId, 5000, 1000);
+  // 0.7 s more allowed than for MP4: the recording's startedAt (its first keyframe) is seen when matroskamux's
+  // first bytes leave filesink's buffer, 0.5-1 s after the first frame (mp4mux writes its header at once), so
+  // a WebM holds that much more than its wall time, handed over or not (measured: the first segment 1.05 s
+  // more than startedAt → kill, the file 0.6 s more than wall time − gap)
+  assertHandedOverAfterKill(done, killedId, 5000, { lateStartMs: 700 });
 
   assert.equal(done.fileName, `${recording.id}.webm`);
   const path = join(stack.recordingsDir, done.fileName);
