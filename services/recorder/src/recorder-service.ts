@@ -418,11 +418,14 @@ export class RecorderService {
    * RECORDER_DRAIN=handover: takes no new work and asks media to move every running recording to another
    * recorder (`recorder.v1.draining`); media starts each one elsewhere, then stops it here with `handover`.
    * Resolves when none is left here or after `waitMs`; what is left is finished by `drain` as before.
+   * `deadline`: the shutdown's end, which bounds the segments' uploads (STORAGE=nats).
    * Nothing is announced when no other recorder has room: the recordings are finished here then.
    */
-  async handOver(waitMs: number): Promise<void> {
+  async handOver(waitMs: number, deadline?: number): Promise<void> {
     const ids = [...this.recordings.keys()];
     if (ids.length === 0) return;
+    // the uploads of the segments handed over (STORAGE=nats) may take until the shutdown's end
+    if (deadline !== undefined) this.deadline = deadline;
     this.accepting = false;
     for (const sub of this.startSubs) sub.unsubscribe();
     const pongs = await gather(this.nc, subjects.recorder.ping, {}, RecorderPongSchema, 500).catch(() => []);
