@@ -136,11 +136,12 @@ for (const c of CASES) {
       'the codecs and tracks of the segments',
     );
     assert.ok(Math.abs(probed.durationSec * 1000 - done.durationMs) <= 100, `file ${probed.durationSec} s, report ${done.durationMs} ms`);
-    // segment 1 runs SEGMENT_MS from its first keyframe event to the stop; its file holds a little more: the
-    // event is late by the muxer's and the sink's buffering (up to about a second for Matroska), and the EOS
-    // drains the jitter buffer
+    // segment 1 runs SEGMENT_MS from its first keyframe event to the stop; its file holds more: the event is
+    // late by the muxer's and the sink's buffering (about a second for Matroska; measured up to +1.6 s for AV1
+    // written as Matroska and remuxed to MP4), and the EOS drains the jitter buffer. The upper bound catches a
+    // timestamp far off (a segment placed hours away)
     const secondMs = done.durationMs - first.report.durationMs;
-    assert.ok(secondMs >= SEGMENT_MS - 300 && secondMs <= SEGMENT_MS + 1800, `the joined file holds both segments: ${done.durationMs} ms, segment 0 ${first.report.durationMs} ms`);
+    assert.ok(secondMs >= SEGMENT_MS - 300 && secondMs <= SEGMENT_MS + 3000, `the joined file holds both segments: ${done.durationMs} ms, segment 0 ${first.report.durationMs} ms`);
     assert.equal(await decodeErrors(path), '', 'a full decode prints no error');
     assert.equal(await firstVideoFrameIsKeyframe(path), true, 'the first video frame is a keyframe');
     const sizes = await frameSizes(path);
