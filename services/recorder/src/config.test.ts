@@ -69,10 +69,10 @@ test('admission, verification and child priority: defaults from the engine and t
   }
 });
 
-test('RECORDER_DRAIN: handover with STORAGE=local, finish with STORAGE=nats, either when set; anything else fails', () => {
+test('RECORDER_DRAIN: handover with either storage (STORAGE=nats hands the segments over through the object store), finish when set; anything else fails', () => {
   assert.deepEqual(loadConfig({}).drain, { mode: 'handover', handoverWaitMs: 10_000 });
-  assert.equal(loadConfig({ STORAGE: 'nats' }).drain.mode, 'finish');
-  assert.equal(loadConfig({ STORAGE: 'nats', RECORDER_DRAIN: 'handover' }).drain.mode, 'handover');
+  assert.equal(loadConfig({ STORAGE: 'nats' }).drain.mode, 'handover');
+  assert.equal(loadConfig({ STORAGE: 'nats', RECORDER_DRAIN: 'finish' }).drain.mode, 'finish');
   assert.equal(loadConfig({ RECORDER_DRAIN: 'finish', RECORDER_HANDOVER_WAIT_SECONDS: '3' }).drain.mode, 'finish');
   assert.equal(loadConfig({ RECORDER_HANDOVER_WAIT_SECONDS: '3' }).drain.handoverWaitMs, 3000);
   assert.throws(() => loadConfig({ RECORDER_DRAIN: 'later' }), ConfigError);

@@ -28,10 +28,10 @@ const RecorderEnvSchema = natsEnvSchema.extend({
   /**
    * what SIGTERM does to running recordings: `handover` asks media to move them to another recorder (when
    * one has room; otherwise they are finished here), `finish` finalizes them here (they end, reason shutdown).
-   * Default: handover with STORAGE=local (every recorder sees the segment files in the shared folder),
-   * finish with STORAGE=nats (the joining recorder would not see this one's segment file)
+   * Default handover, with either storage: STORAGE=local keeps the segment files in the shared folder,
+   * STORAGE=nats puts a handed-over segment into the object store, where the joining recorder fetches it
    */
-  RECORDER_DRAIN: z.enum(['handover', 'finish']).optional(),
+  RECORDER_DRAIN: z.enum(['handover', 'finish']).default('handover'),
   /** how long a drain waits for media to take the recordings over before finishing the rest here */
   RECORDER_HANDOVER_WAIT_SECONDS: env.seconds(10),
   /** longest recording; MP4 reserves its crash-safe index for this long, and the recording ends there */
@@ -170,7 +170,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxRecordings: v.MAX_RECORDINGS,
     rtpTimeoutMs: ms(v.RECORDER_RTP_TIMEOUT),
     stopTimeoutMs: ms(v.RECORDER_STOP_TIMEOUT),
-    drain: { mode: v.RECORDER_DRAIN ?? (v.STORAGE === 'local' ? 'handover' : 'finish'), handoverWaitMs: ms(v.RECORDER_HANDOVER_WAIT_SECONDS) },
+    drain: { mode: v.RECORDER_DRAIN, handoverWaitMs: ms(v.RECORDER_HANDOVER_WAIT_SECONDS) },
     maxDurationMs: ms(v.RECORDER_MAX_DURATION_SECONDS),
     jitterLatencyMs: v.RECORDER_JITTER_LATENCY_MS,
     jitterMode: v.RECORDER_JITTER_MODE,

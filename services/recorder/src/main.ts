@@ -132,7 +132,10 @@ async function main(): Promise<void> {
   lifecycle.onDrain('recordings', async () => {
     await reconciler.close();
     // the handover's wait is part of the shutdown deadline: whatever is left after it is finished here
-    if (config.drain.mode === 'handover') await recorder.handOver(Math.min(config.drain.handoverWaitMs, Math.max(0, config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS - config.stopTimeoutMs)));
+    if (config.drain.mode === 'handover') {
+      const waitMs = Math.min(config.drain.handoverWaitMs, Math.max(0, config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS - config.stopTimeoutMs));
+      await recorder.handOver(waitMs, Date.now() + config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS);
+    }
     await recorder.drain(Date.now() + config.shutdownTimeoutMs - SHUTDOWN_RESERVE_MS);
   });
 

@@ -96,6 +96,9 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
     discardObject: async () => undefined,
     resume: () => undefined,
     close: async () => void storageState.closed++,
+    placeSegment: async () => true,
+    fetchSegment: async () => false,
+    discardSegment: async () => undefined,
   };
   const verification: ServiceVerification = {
     enqueue: () => false,

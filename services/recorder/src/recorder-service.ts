@@ -8,6 +8,7 @@ import {
   type RecorderStartRequest,
   type RecorderStopRequest,
   type RecordingReport,
+  type Segment,
 } from '@recstack/contracts';
 import { claimRecording, markFirstKeyframe, markStopping, markStored } from '@recstack/catalog';
 import { ShuttingDownError, errorCodeOf, gather, serve, type Logger } from '@recstack/service-kit';
@@ -40,7 +41,7 @@ export interface RecorderServiceOptions {
 }
 
 /** The storage as the service uses it (RecordingStorage). */
-export type ServiceStorage = Pick<RecordingStorage, 'kind' | 'pendingIds' | 'isPending' | 'place' | 'localPath' | 'discardLocal' | 'discardObject' | 'resume' | 'close'>;
+export type ServiceStorage = Pick<RecordingStorage, 'kind' | 'pendingIds' | 'isPending' | 'place' | 'localPath' | 'discardLocal' | 'discardObject' | 'resume' | 'close' | 'placeSegment' | 'fetchSegment' | 'discardSegment'>;
 export type ServiceVerification = Pick<VerificationQueue, 'enqueue' | 'settled' | 'close'>;
 
 /** What the service's state logic needs from outside besides NATS subscriptions; real ones by default. */
@@ -54,6 +55,9 @@ export interface RecorderServiceDeps {
 /** How often running recordings' disk use is looked at. */
 const DISK_WATCH_INTERVAL_MS = 1000;
 
+/** How long a handed-over segment's upload is tried (STORAGE=nats) outside a shutdown, whose deadline rules then. */
+const SEGMENT_UPLOAD_WAIT_MS = 20_000;
+
 /**
  * The recorder's NATS face: `recorder.v1.start` (queue group), `recorder.v1.<id>.stop`, `recorder.v1.ping`.
  * Admits starts by cost (admission/), runs each recording as a job (recording-job.ts) kept in the registry
@@ -66,6 +70,10 @@ export class RecorderService {
   private readonly events: RecorderEvents;
   private readonly clock: Clock;
   private readonly subs: Subscription[] = [];
+  /** segment files left by a dead predecessor that are being salvaged and uploaded (STORAGE=nats) */
+  private readonly segmentsInFlight = new Set<string>();
+  /** the shutdown's end, once known: it bounds the uploads of handed-over segments (STORAGE=nats) */
+  private deadline: number | undefined;
   /** the start subjects (queue group and this recorder's own): dropped first at shutdown */
   private startSubs: Subscription[] = [];
   private accepting = true;
@@ -175,9 +183,11 @@ export class RecorderService {
   async stop(req: RecorderStopRequest): Promise<RecordingReport> {
     const job = this.registry.running(req.recordingId);
     if (job && req.handover) {
-      // the recording goes on elsewhere: this segment's file is finalized, nothing else is said about it
+      // the recording goes on elsewhere: this segment's file is finalized (and with STORAGE=nats put into the
+      // object store for the joiner), nothing else is said about it
       this.registry.markHandedOver(req.recordingId);
-      return job.stop(req.reason);
+      const report = await job.stop(req.reason);
+      return (await this.registry.finishing(req.recordingId)) ?? report;
     }
     if (job) {
       const report = await job.stop(req.reason);
@@ -254,6 +264,35 @@ export class RecorderService {
     this.storage.resume({ recordingId: entry.id, sessionId: entry.sessionId, fileName: entry.fileName });
   }
 
+  /**
+   * STORAGE=nats: a segment of a recording that goes on on another recorder, left in this folder by a
+   * predecessor that died (a restarted container keeps its pod's disk): finalized like any salvage and put
+   * into the object store, where the recorder that ends the recording fetches it for the join. The entry
+   * stays the other recorder's: nothing is written to the catalog.
+   */
+  async handOverLeftSegment(entry: CatalogRecording, segment: Segment): Promise<void> {
+    if (this.storage.kind !== 'nats' || this.holds(entry.id) || this.segmentsInFlight.has(segment.file)) return;
+    this.segmentsInFlight.add(segment.file);
+    const log = this.logger.child({ recordingId: entry.id, sessionId: entry.sessionId, segment: segment.file });
+    try {
+      log.info({ previousRecorderId: segment.recorderId }, 'salvaging the segment of a recording handed over to another recorder');
+      const salvaged = await salvageRecording(
+        { id: entry.id, sessionId: entry.sessionId, container: entry.container, audioCodec: entry.audioCodec, fileName: segment.file, startedAt: segment.startedAt },
+        { ...this.options.salvage, verify: false },
+        log,
+      );
+      if (salvaged.status !== 'done') {
+        log.warn({ error: salvaged.error }, 'segment not salvaged: the joiner will miss it');
+        return;
+      }
+      await this.placeSegment(salvaged);
+    } finally {
+      this.segmentsInFlight.delete(segment.file);
+    }
+  }
+
+
+
   /** The catalog's side of a background upload that verified (see RecordingStorage). */
   async onUploaded(file: StoredFile): Promise<'kept' | 'gone'> {
     const stored = await this.catalog.update(file.recordingId, (r) => markStored(r, file.fileName, 'nats', new Date(this.clock.now())));
@@ -272,6 +311,7 @@ export class RecorderService {
    * recording in parallel so that all reports are out before `deadline`.
    */
   async drain(deadline: number): Promise<void> {
+    this.deadline = deadline;
     this.accepting = false;
     for (const sub of this.startSubs) sub.unsubscribe();
     const active = this.registry.runningJobs();
@@ -298,11 +338,14 @@ export class RecorderService {
    * RECORDER_DRAIN=handover: takes no new work and asks media to move every running recording to another
    * recorder (`recorder.v1.draining`); media starts each one elsewhere, then stops it here with `handover`.
    * Resolves when none is left here or after `waitMs`; what is left is finished by `drain` as before.
+   * `deadline`: the shutdown's end, which bounds the segments' uploads (STORAGE=nats).
    * Nothing is announced when no other recorder has room: the recordings are finished here then.
    */
-  async handOver(waitMs: number): Promise<void> {
+  async handOver(waitMs: number, deadline?: number): Promise<void> {
     const ids = this.registry.runningIds();
     if (ids.length === 0) return;
+    // the uploads of the segments handed over (STORAGE=nats) may take until the shutdown's end
+    if (deadline !== undefined) this.deadline = deadline;
     this.accepting = false;
     for (const sub of this.startSubs) sub.unsubscribe();
     const pongs = await gather(this.nc, rpc.recorder.ping, {}, 500).catch(() => []);
@@ -341,7 +384,9 @@ export class RecorderService {
       if (report.status === 'failed') this.metrics.failed.inc({ stage: 'finish', code: report.error?.code ?? 'INTERNAL' });
       this.metrics.bytesWritten.inc(report.sizeBytes);
       if (this.registry.takeHandedOver(id)) {
-        // a segment handed over: the stop's reply carries its report to media, the recording is not over
+        // a segment handed over: the stop's reply carries its report to media, the recording is not over.
+        // Registered before the recording leaves the running set, so a drain waits for the upload too
+        this.registry.trackFinishing(id, this.placeSegment(report));
         this.admission.release(id);
         this.registry.removeRunning(id);
         this.metrics.active.set(this.registry.runningCount);
@@ -364,14 +409,35 @@ export class RecorderService {
   }
 
   /** The last segment of a handed-over recording ended: the segments become the one file (never rejects). */
+  /**
+   * A segment handed over with STORAGE=nats goes into the object store, where the recorder that joins the
+   * segments fetches it (this recorder's disk is not its disk). Never rejects: a segment not uploaded stays
+   * here, and the joiner declares its time a gap.
+   */
+  private async placeSegment(report: RecordingReport): Promise<RecordingReport> {
+    if (this.storage.kind !== 'nats' || report.status !== 'done') return report;
+    const deadline = this.deadline ?? this.clock.now() + SEGMENT_UPLOAD_WAIT_MS;
+    const uploaded = await this.storage.placeSegment(report, deadline).catch((err: unknown) => {
+      this.logger.error({ err, recordingId: report.recordingId }, 'segment upload failed');
+      return false;
+    });
+    if (!uploaded) this.logger.warn({ recordingId: report.recordingId, fileName: report.fileName }, 'segment not in the object store: the joiner will miss it');
+    return report;
+  }
+
   private async joining(report: RecordingReport, plan: RecordingPlan, previous: NonNullable<RecordingPlan['previousSegments']>): Promise<RecordingReport> {
     try {
-      return await joinSegments(report, plan, previous, this.options.salvage, this.logger);
+      return await joinSegments(report, plan, previous, this.options.salvage, this.logger, this.segmentSource());
     } catch (err) {
       this.logger.error({ err, recordingId: report.recordingId }, 'joining the segments failed');
       return report;
     }
   }
+  /** Where the joiner finds segments this recorder's disk lacks (STORAGE=nats), and drops them once joined. */
+  private segmentSource() {
+    return { fetch: (file: string) => this.storage.fetchSegment(file), discard: (file: string) => this.storage.discardSegment(file) };
+  }
+
 
   private listeningReply(job: RecordingJob): RecorderListening {
     return {

@@ -8,13 +8,14 @@ import {
   subjects,
   type Recording,
   type RecordingReport,
+  type Segment,
   type StorageKind,
 } from '@recstack/contracts';
 import { markFailed } from '@recstack/catalog';
 import { gather, publishEvent, type Logger } from '@recstack/service-kit';
 import { listProcesses, pickOrphans, selfProcess, type OrphanProcess } from './orphan-processes.js';
 import { stopOrphan, type OrphanStopSteps } from './orphan-stopper.js';
-import { decide, type ReconcileAction, type ReconcileView } from './reconcile-decision.js';
+import { STALE_FILE_MS, decide, type ReconcileAction, type ReconcileView } from './reconcile-decision.js';
 import { leftoverFile, type SalvageEntry, type SalvageSettings } from './salvage.js';
 
 /** The catalog as the reconciler uses it. */
@@ -30,6 +31,7 @@ export interface RecoveryTarget {
   holds(recordingId: string): boolean;
   adopt(entry: Recording | undefined, standIn?: SalvageEntry): Promise<RecordingReport | undefined>;
   resumeUpload(entry: Recording): Promise<void>;
+  handOverLeftSegment(entry: Recording, segment: Segment): Promise<void>;
 }
 
 /** The object store's side (RecordingStorage). */
@@ -132,10 +134,26 @@ export class CatalogReconciler {
     for (const entry of entries) {
       if (this.closed) return;
       if (this.target.holds(entry.id)) continue;
+      if (this.storage.kind === 'nats' && !isTerminal(entry.status)) {
+        await this.leftSegments(entry).catch((err: unknown) => this.logger.error({ err, recordingId: entry.id }, 'handing a left segment over failed'));
+      }
       const file = await leftoverFile(entry, this.settings.salvage);
       const action = decide(entry, file ? { modifiedMs: file.modifiedMs } : undefined, view);
       if (action.type === 'leave') continue;
       await this.execute(entry, action).catch((err: unknown) => this.logger.error({ err, recordingId: entry.id, action: action.type }, 'reconciliation step failed'));
+    }
+  }
+
+  /**
+   * STORAGE=nats: the closed segments of a running recording (every one but the last) whose file a dead
+   * predecessor left in this folder, not written to for a while: the recorder salvages and uploads them, so
+   * the joiner, on another disk, can fetch them.
+   */
+  private async leftSegments(entry: Recording): Promise<void> {
+    for (const segment of (entry.segments ?? []).slice(0, -1)) {
+      const file = await leftoverFile({ ...entry, fileName: segment.file }, this.settings.salvage);
+      if (!file || Date.now() - file.modifiedMs < STALE_FILE_MS) continue;
+      await this.target.handOverLeftSegment(entry, segment);
     }
   }
 

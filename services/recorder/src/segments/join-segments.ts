@@ -13,6 +13,17 @@ export interface ReadySegment {
   durationMs: number;
 }
 
+/**
+ * Where earlier segments are when they are not in this recorder's folder: STORAGE=nats puts a handed-over
+ * segment into the object store (its recorder's disk is not this one's).
+ */
+export interface SegmentSource {
+  /** brings the segment's file into the recordings folder; false when there is none to bring */
+  fetch(fileName: string): Promise<boolean>;
+  /** forgets the segment once the join is over (joined, or not joinable) */
+  discard(fileName: string): Promise<void>;
+}
+
 const JOIN_BUDGET_MS = 120_000;
 /** a draining recorder may still be finalizing its segment when the next one stops: wait this long for it */
 const SETTLE_WAIT_MS = 10_000;
@@ -21,10 +32,12 @@ const SETTLE_WAIT_MS = 10_000;
  * Joins the earlier segments of a recording (`previous`, oldest first) and this recorder's own (`own`, its
  * report) into the recording's one file, `<recordingId>.<ext>`, with the FFmpeg concat demuxer and `-c copy`
  * (same codecs and container on every recorder: media sends each the same request). The joiner is the
- * recorder holding the last segment: every segment file is in the shared recordings folder (STORAGE=local;
- * with STORAGE=nats the segments are local too until the joined file is uploaded). A segment a dead recorder
- * left unfinished is salvaged first; one that holds nothing is left out (its time becomes part of a gap).
- * The segment files are removed once the joined file probes; on any failure the own segment's report stands.
+ * recorder holding the last segment. An earlier segment's file is in the shared recordings folder
+ * (STORAGE=local) or is fetched from `source` (STORAGE=nats: its recorder uploaded it when it handed the
+ * recording over, or after a restart on its disk). A segment a dead recorder left unfinished is salvaged
+ * first; one that holds nothing, or is nowhere, is left out (its time becomes part of a gap). The segment
+ * files are removed once the joined file probes, and the segments' objects once the join is over; on any
+ * failure the own segment's report stands.
  */
 export async function joinSegments(
   own: RecordingReport,
@@ -32,13 +45,30 @@ export async function joinSegments(
   previous: readonly Segment[],
   settings: SalvageSettings,
   logger: Logger,
+  source?: SegmentSource,
 ): Promise<RecordingReport> {
   const log = logger.child({ recordingId: plan.recordingId, segments: previous.length + 1 });
+  try {
+    return await joinReady(own, plan, previous, settings, log, source);
+  } finally {
+    // a last segment that failed leaves the earlier ones where they are: they may be all the recording has
+    if (source && own.status === 'done') await Promise.all(previous.map((seg) => source.discard(seg.file)));
+  }
+}
+
+async function joinReady(
+  own: RecordingReport,
+  plan: RecordingPlan,
+  previous: readonly Segment[],
+  settings: SalvageSettings,
+  log: Logger,
+  source: SegmentSource | undefined,
+): Promise<RecordingReport> {
   if (own.status !== 'done') return own;
   const ready: ReadySegment[] = [];
   const segments: Segment[] = [];
   for (const seg of previous) {
-    const found = await readySegment(seg, plan, settings, log);
+    const found = await readySegment(seg, plan, settings, log, source);
     segments.push(found?.segment ?? seg);
     if (found) ready.push(found);
   }
@@ -103,13 +133,29 @@ export function gapsBetween(ready: readonly ReadySegment[], recordingStartedAt: 
 }
 
 /** An earlier segment's file, finalized: as its recorder left it, or salvaged here when it died. */
-async function readySegment(seg: Segment, plan: RecordingPlan, settings: SalvageSettings, log: Logger): Promise<ReadySegment | undefined> {
+async function readySegment(seg: Segment, plan: RecordingPlan, settings: SalvageSettings, log: Logger, source: SegmentSource | undefined): Promise<ReadySegment | undefined> {
   const path = join(settings.recordingsDir, seg.file);
   await settle(path, log);
   const partial = await anyPartial(path);
+  if (!partial && !(await isFile(path)) && source) {
+    const fetched = await source.fetch(seg.file).catch((err: unknown) => {
+      log.warn({ err, file: seg.file }, 'segment not fetched from the object store');
+      return false;
+    });
+    if (fetched) log.info({ file: seg.file, recorderId: seg.recorderId }, 'segment fetched from the object store');
+  }
   if (!partial && (await isFile(path))) {
-    const facts = await probeFile(path, settings.tools).catch(() => undefined);
-    if (!facts || facts.durationMs <= 0) return undefined;
+    // a dead recorder's Matroska/WebM lacks what its muxer writes at the end (the duration, the cues): the
+    // concat demuxer places the next segment by that duration, so the file is copied into a whole one first
+    if (seg.endedAt === null && plan.container !== 'mp4') await rewriteWhole(path, settings, log);
+    const facts = await probeFile(path, settings.tools).catch((err: unknown) => {
+      log.warn({ err, file: seg.file }, 'segment does not probe');
+      return undefined;
+    });
+    if (!facts || facts.durationMs <= 0) {
+      log.warn({ file: seg.file, durationMs: facts?.durationMs }, 'segment left out of the join: nothing in it');
+      return undefined;
+    }
     const startedAt = seg.startedAt;
     const endedAt = seg.endedAt ?? (startedAt ? new Date(Date.parse(startedAt) + facts.durationMs).toISOString() : null);
     return { segment: { ...seg, endedAt }, path, durationMs: facts.durationMs };
@@ -127,6 +173,19 @@ async function readySegment(seg: Segment, plan: RecordingPlan, settings: Salvage
   const startedAt = seg.startedAt ?? report.startedAt;
   const endedAt = startedAt ? new Date(Date.parse(startedAt) + report.durationMs).toISOString() : report.stoppedAt;
   return { segment: { ...seg, startedAt, endedAt }, path, durationMs: report.durationMs };
+}
+
+/** `ffmpeg -c copy` of a file onto itself (through a temporary file); on failure the file stays as it was. */
+async function rewriteWhole(path: string, settings: SalvageSettings, log: Logger): Promise<void> {
+  const dot = path.lastIndexOf('.');
+  const temporary = `${path}.rewriting${path.slice(dot)}`;
+  const result = await run(settings.tools.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-i', path, '-map', '0', '-c', 'copy', temporary], JOIN_BUDGET_MS);
+  if (result.code === 0) {
+    await rename(temporary, path);
+    return;
+  }
+  log.warn({ path, code: result.code, stderr: result.stderr.slice(-500) }, 'segment not rewritten, joined as it is');
+  await rm(temporary, { force: true });
 }
 
 /** Waits while an intermediate file is still being written to (a draining recorder finishing its segment). */

@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection, ObjectStore } from 'nats';
 import type { RecordingReport, StorageKind } from '@recstack/contracts';
@@ -114,6 +114,67 @@ export class RecordingStorage {
     await this.store?.delete(recordingId).catch(() => undefined);
   }
 
+  /**
+   * STORAGE=nats: a segment of a recording that goes on on another recorder (a handover) is put into the
+   * object store under `segmentObjectName`, so the recorder that joins the segments finds it whatever disk it
+   * has; the local copy goes once it is verified. Tried until `deadline`; false (the file stays here) when it
+   * did not verify by then. STORAGE=local: nothing to do, the segment stays in the shared folder.
+   */
+  async placeSegment(segment: StoredFile, deadline: number): Promise<boolean> {
+    if (this.settings.kind === 'local' || !this.store) return false;
+    const log = this.logger.child({ recordingId: segment.recordingId, sessionId: segment.sessionId, segment: segment.fileName });
+    const path = this.localPath(segment.fileName);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await uploadFile(this.nc, this.store, segmentObjectName(segment.fileName), path);
+        await rm(path, { force: true });
+        log.info({ attempt, sizeBytes: result.size, digest: result.digest }, 'segment uploaded and verified');
+        return true;
+      } catch (err) {
+        log.warn({ err, attempt }, 'segment upload failed');
+        const pause = this.pause(attempt);
+        if (this.closed || Date.now() + pause >= deadline) return false;
+        await delay(pause);
+      }
+    }
+  }
+
+  /**
+   * Brings an earlier segment's file from the object store into the recordings folder (as `fileName`), for
+   * the join. False when the store has no such segment (STORAGE=local, or its recorder never uploaded it).
+   * The object's digest is checked by the client as it reads; a partial download is removed.
+   */
+  async fetchSegment(fileName: string): Promise<boolean> {
+    if (this.settings.kind === 'local' || !this.store) return false;
+    const result = await this.store.get(segmentObjectName(fileName));
+    if (!result) return false;
+    const path = this.localPath(fileName);
+    const downloading = `${path}.download`;
+    const file = await open(downloading, 'w');
+    try {
+      const reader = result.data.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await file.write(value);
+      }
+      await file.close();
+      const failed = await result.error;
+      if (failed) throw failed;
+      await rename(downloading, path);
+      return true;
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await rm(downloading, { force: true });
+      throw err;
+    }
+  }
+
+  /** Removes a segment's object once the segments are joined (or could not be). */
+  async discardSegment(fileName: string): Promise<void> {
+    await this.store?.delete(segmentObjectName(fileName)).catch(() => undefined);
+  }
+
   /** Stops the background retries; an attempt in flight is waited for until `deadline`. */
   async close(deadline = Date.now()): Promise<void> {
     this.closed = true;
@@ -194,6 +255,14 @@ export class RecordingStorage {
     const exponential = Math.min(this.settings.retryMaxMs, base * 2 ** Math.max(0, attempt - 1));
     return Math.round(exponential / 2 + (Math.random() * exponential) / 2);
   }
+}
+
+/**
+ * The object of a handed-over segment: never a recording id (those have no dot), so a segment never takes
+ * the place of a finished recording's object.
+ */
+export function segmentObjectName(fileName: string): string {
+  return `segments/${fileName}`;
 }
 
 function delay(ms: number): Promise<void> {
