@@ -65,3 +65,8 @@ export {
 export {
   newId,
 } from './ids.js';
+// jetstream-retry.ts
+export {
+  type JetStreamRetryOptions,
+  retryJetStreamWrite,
+} from './jetstream-retry.js';
