@@ -1,9 +1,10 @@
 // Continuity (issue 12): with the 3-node NATS cluster, losing one server is invisible to users. A real
 // JetStream cluster of three nats-servers on loopback, every service given all three URLs, the buckets with
-// 3 replicas; two recorders; a publisher in Chromium over WHIP (H264 + Opus, recorded to MP4 with AAC).
-// The server that the recording's recorder is connected to is killed (SIGKILL) mid-recording and started
-// again 10 s later: meanwhile the API answers, a second recording starts, and both end `done`, full length,
-// on the recorder they started on.
+// 3 replicas; two recorders; publishers in Chromium over WHIP (H264 + Opus, recorded to MP4 with AAC).
+// During one recording each server is killed in turn (SIGKILL; the one the recording's recorder is connected
+// to first) and started again 10 s later, so the JetStream meta leader and every bucket's stream leader are
+// lost once: meanwhile the API answers, a recording starts during each outage, and every recording ends
+// `done`, full length, on the recorder it started on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -137,31 +138,64 @@ test('the buckets are created with 3 replicas on the cluster', async () => {
   }
 });
 
-test('the NATS server the recorder is connected to is killed at 5 s: the API answers, a second recording starts, both end done and full length', { timeout: 240_000 }, async () => {
+/** Until every replica of the buckets' streams is current again (a restarted node has caught up). */
+async function untilReplicasCurrent(timeoutMs: number): Promise<void> {
+  const nc = await connect({ servers: cluster.urls });
+  try {
+    const jsm = await nc.jetstreamManager({ timeout: 2000 });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lagging: string[] = [];
+      for (const bucket of [BUCKETS.recordings, BUCKETS.sessions, BUCKETS.sessionOwners]) {
+        const info = await jsm.streams.info(`KV_${bucket}`).catch(() => undefined);
+        const replicas = info?.cluster?.replicas ?? [];
+        if (!info?.cluster?.leader || replicas.length < 2 || replicas.some((r) => !r.current || r.offline)) lagging.push(bucket);
+      }
+      if (lagging.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`replicas not current after ${timeoutMs} ms: ${lagging.join(', ')}`);
+      await sleep(500);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The node holding the recorder's connection first, then the others: each leader (meta, streams) is lost once. */
+async function killOrder(recorderId: string): Promise<TestNatsNode[]> {
+  const { node: first, clients } = await nodeOf(`recorder ${recorderId}`);
+  console.log(`${first.name} holds the recording's recorder and: ${clients.join(', ')}`);
+  return [first, ...cluster.nodes.filter((n) => n !== first)];
+}
+
+test('each NATS server in turn killed mid-recording (the recorder\'s first): the API answers, a recording starts during each outage, all end done and full length', { timeout: 420_000 }, async () => {
   const first = await startRecording();
-  const { node, clients } = await nodeOf(`recorder ${first.recording.recorderId ?? ''}`);
-  console.log(`killing ${node.name}, which holds: ${clients.join(', ')}`);
   await untilRecorded(first.recording, 5000);
   const polling = pollApi(first.recording.id);
-  await node.kill(true);
-  const downAt = Date.now();
-  // the second recording starts while the server is down
-  const second = await startRecording();
-  console.log(`second recording ${second.recording.id} recording ${Date.now() - downAt} ms after the kill, on ${second.recording.recorderId ?? '?'}`);
-  await sleep(Math.max(0, downAt + 10_000 - Date.now()));
+  const during: Recording[] = [];
+  for (const node of await killOrder(first.recording.recorderId ?? '')) {
+    await node.kill(true);
+    const downAt = Date.now();
+    // a recording starts while the server is down, and is stopped once it is back
+    const second = await startRecording();
+    console.log(`${node.name} down: ${second.recording.id} recording ${Date.now() - downAt} ms after the kill, on ${second.recording.recorderId ?? '?'}`);
+    await sleep(Math.max(0, downAt + 10_000 - Date.now()));
+    await node.start();
+    await untilReplicasCurrent(60_000);
+    console.log(`${node.name} back after ${((Date.now() - downAt) / 1000).toFixed(1)} s, its replicas current`);
+    const done = await stopRecording(second.recording.id);
+    await assertWhole(done, second.recording.recorderId);
+    during.push(done);
+    await second.close();
+  }
   const { calls, failures } = await polling.stop();
-  await node.start();
-  console.log(`${node.name} down for ${((Date.now() - downAt) / 1000).toFixed(1)} s; API calls meanwhile: ${calls}, not 200: ${failures.length}`);
+  console.log(`API calls during the outages: ${calls}, not 200: ${failures.length}`);
   assert.deepEqual(failures, [], 'the API answered list and get throughout');
-  assert.ok(calls >= 10, `the API was asked (${calls} calls)`);
-  await untilRecorded(first.recording, 20_000);
-  const [a, b] = await Promise.all([stopRecording(first.recording.id), stopRecording(second.recording.id)]);
-  console.log(`cluster node lost: ${JSON.stringify({ first: { durationMs: a.durationMs, segments: a.segments }, second: { durationMs: b.durationMs, segments: b.segments } })}`);
+  const a = await stopRecording(first.recording.id);
+  console.log(`cluster nodes lost in turn: ${JSON.stringify({ first: { durationMs: a.durationMs, segments: a.segments }, during: during.map((d) => d.durationMs) })}`);
   await assertWhole(a, first.recording.recorderId);
-  await assertWhole(b, second.recording.recorderId);
   const list = await api('/api/recordings');
   assert.equal(list.status, 200);
   const failed = (list.body as Recording[]).filter((r) => r.status === 'failed');
   assert.deepEqual(failed.map((r) => r.id), [], 'nothing was marked failed');
-  await Promise.all([first.close(), second.close()]);
+  await first.close();
 });

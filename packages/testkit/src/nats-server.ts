@@ -32,7 +32,7 @@ export interface TestNatsServer {
   output(): string;
   /** the permission violations nats-server logged (over restarts too): a service lacking a permission it needs */
   violations(): string[];
-  /** the running server's process id */
+  /** the running server's process id; undefined while it is killed */
   pid(): number | undefined;
   /** kills the server (SIGKILL when `hard`) and keeps its store, so `start()` brings the same data back */
   kill(hard?: boolean): Promise<void>;
@@ -254,6 +254,7 @@ function natsProcess(args: string[], port: number, auth: { user?: string; passwo
     kill,
     output: () => output,
     violations: () => [...violations],
-    pid: () => child?.pid,
+    // undefined once it exited: a killed server has no process until start()
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
   };
 }
