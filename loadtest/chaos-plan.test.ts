@@ -45,6 +45,8 @@ test('a recording that moved to another recorder is reported handed over, with i
   assert.equal(short.effect, 'gap');
   assert.match(short.detail, /9\.0 s shorter than it ran; 2 segments, gap 1\.2 s/);
   assert.equal(classifyEffect({ status: 'done', problems: ['decode errors: x'], durationShortBySec: 0, handover }, 1.5).effect, 'lost');
+  // a joined file that claims far more than the time it ran is damage, not a handover
+  assert.deepEqual(classifyEffect({ status: 'done', problems: ['lasts 117.73 s, expected 28.7 ± 1.5 s'], durationShortBySec: -0.1, handover }, 1.5), { effect: 'lost', detail: 'lasts 117.73 s, expected 28.7 ± 1.5 s' });
 
   // the kill at 15 s moved it (its second segment began at 16.3 s); the NATS restart at 25 s it ran through
   const events = [{ key: 'kill', at: 15_000 }, { key: 'nats', at: 25_000 }];
