@@ -56,11 +56,12 @@ export function classifyEffect(
 ): { effect: ChaosEffect; detail: string } {
   if (r.status === 'failed') return { effect: 'failed', detail: r.problems.join('; ') || 'ended failed' };
   // a file shorter than it ran is the cut the effect names; one longer than it ran is damage like any other
-  const short = r.durationShortBySec !== undefined && r.durationShortBySec > toleranceSec;
+  const shortBySec = r.durationShortBySec ?? 0;
+  const short = shortBySec > toleranceSec;
   const other = r.problems.filter((p) => !(p.startsWith('lasts ') && short));
   if (other.length > 0) return { effect: 'lost', detail: other.join('; ') };
   const moved = r.handover ? `; ${describeHandover(r.handover)}` : '';
-  if (short) return { effect: 'gap', detail: `${r.durationShortBySec.toFixed(1)} s shorter than it ran${moved}` };
+  if (short) return { effect: 'gap', detail: `${shortBySec.toFixed(1)} s shorter than it ran${moved}` };
   if (r.handover) return { effect: 'handed over', detail: describeHandover(r.handover) };
   return { effect: 'untouched', detail: '' };
 }
