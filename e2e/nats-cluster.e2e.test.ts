@@ -142,11 +142,13 @@ test('the buckets are created with 3 replicas on the cluster', async () => {
 async function untilReplicasCurrent(timeoutMs: number): Promise<void> {
   const nc = await connect({ servers: cluster.urls });
   try {
-    const jsm = await nc.jetstreamManager({ timeout: 2000 });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lagging: string[] = [];
-      for (const bucket of [BUCKETS.recordings, BUCKETS.sessions, BUCKETS.sessionOwners]) {
+      // the manager checks the account on creation, which fails while the cluster elects its meta leader
+      const jsm = await nc.jetstreamManager({ timeout: 2000 }).catch(() => undefined);
+      if (!jsm) lagging.push('JetStream');
+      else for (const bucket of [BUCKETS.recordings, BUCKETS.sessions, BUCKETS.sessionOwners]) {
         const info = await jsm.streams.info(`KV_${bucket}`).catch(() => undefined);
         const replicas = info?.cluster?.replicas ?? [];
         if (!info?.cluster?.leader || replicas.length < 2 || replicas.some((r) => !r.current || r.offline)) lagging.push(bucket);
