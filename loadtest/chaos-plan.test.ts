@@ -35,3 +35,24 @@ test("a recording's damage is laid on the last event before its file ended; othe
   assert.deepEqual(effects('media'), { cut: 'ended before', whole: 'untouched', failed: 'failed' });
   assert.match(out.get('kill')?.find((a) => a.recordingId === 'cut')?.detail ?? '', /stop reason error/);
 });
+
+test('a recording that moved to another recorder is reported handed over, with its declared gap, not as a shorter file', () => {
+  const handover = { segments: 2, gaps: [{ atMs: 13_400, ms: 1200 }], at: 16_300 };
+  assert.deepEqual(classifyEffect({ status: 'done', problems: [], durationShortBySec: 0.3, handover }, 1.5), { effect: 'handed over', detail: '2 segments, gap 1.2 s at 13.4 s' });
+  assert.deepEqual(classifyEffect({ status: 'done', problems: [], durationShortBySec: 0, handover: { segments: 2, gaps: [], at: undefined } }, 1.5).detail, '2 segments, no gap');
+  // shorter than it ran beyond its declared gaps: still a gap, the handover said beside it
+  const short = classifyEffect({ status: 'done', problems: ['lasts 20 s'], durationShortBySec: 9, handover }, 1.5);
+  assert.equal(short.effect, 'gap');
+  assert.match(short.detail, /9\.0 s shorter than it ran; 2 segments, gap 1\.2 s/);
+  assert.equal(classifyEffect({ status: 'done', problems: ['decode errors: x'], durationShortBySec: 0, handover }, 1.5).effect, 'lost');
+  // a joined file that claims far more than the time it ran is damage, not a handover
+  assert.deepEqual(classifyEffect({ status: 'done', problems: ['lasts 117.73 s, expected 28.7 ± 1.5 s'], durationShortBySec: -0.1, handover }, 1.5), { effect: 'lost', detail: 'lasts 117.73 s, expected 28.7 ± 1.5 s' });
+
+  // the kill at 15 s moved it (its second segment began at 16.3 s); the NATS restart at 25 s it ran through
+  const events = [{ key: 'kill', at: 15_000 }, { key: 'nats', at: 25_000 }];
+  const out = attributeChaos(events, [{
+    recordingId: 'moved', status: 'done', problems: [], startAskedAt: 0, stopAskedAt: 40_000, fileEndAt: 39_900, durationShortBySec: 0.1, stopReason: 'requested', handover,
+  }], 1.5);
+  assert.deepEqual(out.get('kill')?.map((a) => [a.effect, a.detail]), [['handed over', '2 segments, gap 1.2 s at 13.4 s']]);
+  assert.deepEqual(out.get('nats')?.map((a) => a.effect), ['untouched']);
+});

@@ -66,3 +66,13 @@ test('chaos: the recordings running at the event are classified; the others are 
   const [kill] = chaosEffects([{ event: { action: 'kill-recorder', atSeconds: 5 }, at: 5000, done: 'killed' }], recordings, 1.5);
   assert.deepEqual(kill?.affected.map((a) => [a.recordingId, a.effect]), [['rec_0', 'untouched'], ['rec_1', 'failed'], ['rec_2', 'gap']]);
 });
+
+test('chaos: a handed-over recording counts its declared gap as time it ran, and is reported handed over', () => {
+  // ran 9.6 s from its first keyframe to the stop; the file holds 8.4 s and declares a 1.2 s gap
+  const moved = rec(0, { durationMs: 8400, segments: 2, gaps: [{ atMs: 3000, ms: 1200 }], handoverAt: 5800 });
+  const [kill] = chaosEffects([{ event: { action: 'kill-recorder', atSeconds: 4 }, at: 4000, done: 'killed' }], [moved, rec(1, { durationMs: 8400 })], 1);
+  assert.deepEqual(kill?.affected.map((a) => [a.recordingId, a.effect, a.detail]), [
+    ['rec_0', 'handed over', '2 segments, gap 1.2 s at 3.0 s'],
+    ['rec_1', 'gap', '1.2 s shorter than it ran'],
+  ]);
+});

@@ -1,5 +1,5 @@
 import { percentile } from '@recstack/testkit';
-import { attributeChaos, type AffectedRecording, type ChaosEvent } from './chaos-plan.js';
+import { attributeChaos, declaredGapMs, type AffectedRecording, type ChaosEvent } from './chaos-plan.js';
 import type { LoadConfig } from './load-config.js';
 import type { StepVerdict } from './objectives.js';
 import type { RelayTotals } from './publisher-fleet.js';
@@ -122,9 +122,11 @@ export function chaosEffects(chaos: ReportInput['chaos'], recordings: readonly R
     problems: r.status === 'done' ? r.problems : [r.error ?? 'ended badly'],
     startAskedAt: r.startAskedAt,
     stopAskedAt: r.stopAskedAt,
-    fileEndAt: r.durationMs !== undefined && r.firstKeyframeMs !== undefined ? r.startAskedAt + r.firstKeyframeMs + r.durationMs : undefined,
-    durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - r.durationMs / 1000 : undefined,
+    // a file's declared gaps are time it ran without media: its media ends that much later than its length says
+    fileEndAt: r.durationMs !== undefined && r.firstKeyframeMs !== undefined ? r.startAskedAt + r.firstKeyframeMs + r.durationMs + declaredGapMs(r.gaps) : undefined,
+    durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - (r.durationMs + declaredGapMs(r.gaps)) / 1000 : undefined,
     stopReason: r.stopReason,
+    handover: r.segments !== undefined && r.segments > 1 ? { segments: r.segments, gaps: r.gaps ?? [], at: r.handoverAt } : undefined,
   }));
   const affected = attributeChaos(events, subjects, toleranceSec);
   return chaos.map(({ event, done }, i) => ({ action: event.action, atSeconds: event.atSeconds, done, affected: affected.get(String(i)) ?? [] }));

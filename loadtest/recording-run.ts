@@ -1,6 +1,7 @@
 import { RecordingSchema, type Recording } from '@recstack/contracts';
 import type { PublisherStats, StackClient } from '@recstack/testkit';
 import { fileProblems } from './file-verdict.js';
+import { declaredGapMs } from './chaos-plan.js';
 import type { RecordingOutcome } from './objectives.js';
 
 /** One recording of the run as the harness saw it. Times are Date.now() milliseconds. */
@@ -20,6 +21,12 @@ export interface RecordingResult extends RecordingOutcome {
   rtp: { sent: number; lost: number; nacks: number; retransmitted: number } | undefined;
   /** why the recording ended, as the catalog says (`requested` when the harness stopped it) */
   stopReason: string | undefined;
+  /** how many recorders it ran on (its catalog `segments`; undefined: one, it never moved) */
+  segments: number | undefined;
+  /** the gaps its joined file declares (catalog `gaps`): media the handovers lost */
+  gaps: Array<{ atMs: number; ms: number }> | undefined;
+  /** when it moved to another recorder the first time (its second segment's first keyframe, Date.now ms) */
+  handoverAt: number | undefined;
   error: string | undefined;
 }
 
@@ -52,7 +59,7 @@ export const isRefused = (err: unknown) => err instanceof StartRefusedError && (
 export function newResult(publisher: number, step: number): RecordingResult {
   return {
     publisher, step, recordingId: undefined, recorderId: undefined, status: 'error', startAskedAt: Date.now(), stopAskedAt: undefined,
-    firstKeyframeMs: undefined, stopMs: undefined, durationMs: undefined, sizeBytes: undefined, expectedSec: undefined, problems: [], rtp: undefined, stopReason: undefined, error: undefined,
+    firstKeyframeMs: undefined, stopMs: undefined, durationMs: undefined, sizeBytes: undefined, expectedSec: undefined, problems: [], rtp: undefined, stopReason: undefined, segments: undefined, gaps: undefined, handoverAt: undefined, error: undefined,
   };
 }
 
@@ -93,6 +100,10 @@ export async function endRecording(client: StackClient, live: Recording, result:
     result.durationMs = done.durationMs ?? undefined;
     result.sizeBytes = done.sizeBytes ?? undefined;
     result.stopReason = done.stopReason ?? undefined;
+    result.segments = done.segments?.length;
+    result.gaps = done.gaps;
+    const next = done.segments?.[1]?.startedAt;
+    result.handoverAt = next ? Date.parse(next) : undefined;
     if (result.firstKeyframeMs === undefined && done.firstKeyframeMs !== null) result.firstKeyframeMs = done.firstKeyframeMs;
     result.expectedSec = result.firstKeyframeMs === undefined ? undefined : (result.stopAskedAt - (result.startAskedAt + result.firstKeyframeMs)) / 1000;
     result.status = done.status === 'done' ? 'done' : done.status === 'failed' ? 'failed' : 'error';
@@ -114,7 +125,8 @@ export async function checkFile(client: StackClient, done: Recording, result: Re
     result.problems.push(...(await fileProblems(path, {
       video: done.tracks.find((t) => t.kind === 'video')?.codec,
       audio: done.tracks.find((t) => t.kind === 'audio')?.codec,
-      durationSec: result.expectedSec ?? (result.durationMs ?? 0) / 1000,
+      // a handed-over recording's file lacks its declared gaps: shorter by them is what it should be
+      durationSec: result.expectedSec === undefined ? (result.durationMs ?? 0) / 1000 : result.expectedSec - declaredGapMs(result.gaps) / 1000,
       toleranceSec,
     })));
   } catch (err) {

@@ -117,7 +117,7 @@ el('cost', costStep ? '<p>step ' + costStep.index + ', ' + costStep.publishers +
 el('recorders', barChart(Object.entries(R.recorders).map(([k, v]) => ({ name: k, value: v })), ''));
 el('loss', barChart(R.recordings.filter((r) => r.rtpSent).map((r) => ({ name: (r.id || 'publisher ' + r.publisher), value: (100 * (r.rtpLost || 0)) / r.rtpSent })), ' %'));
 el('chaos', R.chaos.length === 0 ? '<p>none asked</p>' : R.chaos.map((c) => '<p><b>' + esc(c.action) + '@' + c.atSeconds + '</b>: ' + esc(c.done) + '</p>' +
-  table(['recording', 'effect', 'detail'], c.affected.map((a) => [esc(a.recordingId), '<span class="' + (a.effect === 'untouched' ? 'ok' : 'bad') + '">' + esc(a.effect) + '</span>', esc(a.detail)]))).join(''));
+  table(['recording', 'effect', 'detail'], c.affected.map((a) => [esc(a.recordingId), '<span class="' + (a.effect === 'untouched' || a.effect === 'handed over' ? 'ok' : 'bad') + '">' + esc(a.effect) + '</span>', esc(a.detail)]))).join(''));
 el('files', table(['step', 'publisher', 'recording', 'recorder', 'first kf ms', 'stop ms', 'duration s', 'expected s', 'RTP sent / lost / NACKs / resent', 'verdict'], R.recordings.map((r) => [
   r.step, r.publisher, esc(r.id || '-'), esc(r.recorder || '-'), fmt(r.firstKeyframeMs, 0), fmt(r.stopMs, 0), fmt(r.durationSec, 2), fmt(r.expectedSec, 2),
   r.rtpSent === undefined ? 'n/a' : [r.rtpSent, r.rtpLost, r.nacks, r.retransmitted].join(' / '), '<span class="' + (r.verdict === 'clean' ? 'ok' : 'bad') + '">' + esc(r.verdict) + '</span>',

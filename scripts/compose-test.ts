@@ -5,7 +5,9 @@
 //  4. in headless Chromium on the host: the page, Record 8 s, Stop; downloads the file through the API and
 //     checks it (ffprobe streams and duration, a clean full decode, a keyframe first);
 //  5. scales the recorders to 3 and makes three recordings at once from three WHIP publishers;
-//  6. stops the container of a recorder while it records: the file must be finalized (SIGTERM);
+//  6. stops the container of a recorder while it records (SIGTERM): the recording is handed over to another
+//     recorder and goes on; then kills the container of the one recording next (SIGKILL, `docker compose
+//     kill`): handed over too, with a declared gap of at most 2 s;
 //  7. prints each container's CPU and memory (dockerode), the containers' logs on failure,
 //     and always tears the stack down.
 //   node --conditions=development --import tsx scripts/compose-test.ts
@@ -192,26 +194,7 @@ async function main(): Promise<number> {
     // recording goes on elsewhere until the user stops it: one file, its segments joined, no gap beyond 1 s.
     await phase('stop a recorder while it records: the recording moves on', async () => {
       assert.ok(publisher, 'a publisher is left');
-      const started = await client.start(publisher.sessionId);
-      const recording = await client.waitForStatus(started.id, ['recording'], 30_000);
-      const since = Date.now();
-      const container = await containerOfRecorder(engine.docker, project.name, recording.recorderId ?? '');
-      await new Promise((r) => setTimeout(r, 4000));
-      log(`stopping container ${container.name} (${recording.recorderId ?? '?'}) while it records ${recording.id}`);
-      await engine.docker.getContainer(container.id).stop({ t: 75 });
-      const moved = await client.waitFor(
-        `${recording.id} to record on another recorder`,
-        async () => {
-          const r = await client.recording(recording.id);
-          return r.status !== 'recording' || r.recorderId !== recording.recorderId ? r : undefined;
-        },
-        30_000,
-      );
-      assert.equal(moved.status, 'recording', `${moved.id} ended ${moved.status} when its recorder was stopped: ${JSON.stringify(moved.error)}`);
-      log(`${moved.id} moved from ${recording.recorderId ?? '?'} to ${moved.recorderId ?? '?'}`);
-      await new Promise((r) => setTimeout(r, 3000));
-      const seconds = (Date.now() - since) / 1000;
-      const done = await client.stop(recording.id);
+      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, publisher.sessionId, 'stop', (id) => engine.docker.getContainer(id).stop({ t: 75 }));
       assert.equal(done.status, 'done', `${done.id} ended ${done.status}: ${JSON.stringify(done.error)}`);
       assert.ok((done.segments?.length ?? 0) >= 2, `${done.id}: segments ${JSON.stringify(done.segments)}`);
       for (const gap of done.gaps ?? []) assert.ok(gap.ms <= 1000, `${done.id}: a gap of ${gap.ms} ms at ${gap.atMs} ms`);
@@ -219,6 +202,24 @@ async function main(): Promise<number> {
       await checkRecordingFile(done, path, seconds);
       log(`${done.id}: ${describe(done)}: ${done.segments?.length ?? 0} segments joined, downloaded and checked`);
       await publisher.page.close();
+    });
+
+    // `docker compose kill` (SIGKILL, what a lost node or an OOM kill does): the container and its GStreamer
+    // child die at once, nothing is finalized. Media misses the recorder's pings and hands the recording over
+    // to one of the two recorders left; the dead one's crash-safe MP4 on the shared volume is the first
+    // segment. One file, `done`, one declared gap of at most 2 s, the rest of the time in the file.
+    await phase('kill a recorder while it records (SIGKILL): the recording moves on', async () => {
+      const killed = await openPublisher(context, client.baseUrl);
+      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, killed.sessionId, 'kill', (id) => engine.docker.getContainer(id).kill({ signal: 'SIGKILL' }));
+      assert.equal(done.status, 'done', `${done.id} ended ${done.status}: ${JSON.stringify(done.error)}`);
+      assert.equal(done.segments?.length, 2, `${done.id}: segments ${JSON.stringify(done.segments)}`);
+      assert.equal(done.gaps?.length, 1, `${done.id}: one declared gap, not ${JSON.stringify(done.gaps)}`);
+      const gapMs = done.gaps?.[0]?.ms ?? 0;
+      assert.ok(gapMs > 0 && gapMs <= 2000, `${done.id}: a gap of ${gapMs} ms`);
+      const path = await client.download(done, workDir);
+      await checkRecordingFile(done, path, seconds - gapMs / 1000);
+      log(`${done.id}: ${describe(done)}: ${done.segments?.length ?? 0} segments joined, gap ${gapMs} ms at ${done.gaps?.[0]?.atMs ?? 0} ms, downloaded and checked`);
+      await killed.page.close();
     });
 
     await printUsage(engine, project.name, 'at the end');
@@ -238,6 +239,41 @@ async function main(): Promise<number> {
   if (retries.length > 0) console.log(`compose-test: retried once: ${retries.join(', ')}`);
   console.log(ok ? 'compose-test: 1 passed, 0 failed' : 'compose-test: 0 passed, 1 failed');
   return ok ? 0 : 1;
+}
+
+/**
+ * Starts a recording of `sessionId`, takes its recorder's container away (`remove`) 4 s in, waits until the
+ * recording runs on another recorder, lets it run 4 s more and stops it. `seconds`: from `recording` to the
+ * stop, what the file should hold but for its declared gaps.
+ */
+async function recordAcrossRecorderLoss(
+  engine: Engine,
+  project: string,
+  client: StackClient,
+  sessionId: string,
+  how: 'stop' | 'kill',
+  remove: (containerId: string) => Promise<unknown>,
+): Promise<{ done: Recording; seconds: number }> {
+  const started = await client.start(sessionId);
+  const recording = await client.waitForStatus(started.id, ['recording'], 30_000);
+  const since = Date.now();
+  const container = await containerOfRecorder(engine.docker, project, recording.recorderId ?? '');
+  await new Promise((r) => setTimeout(r, 4000));
+  log(`${how === 'kill' ? 'killing (SIGKILL)' : 'stopping'} container ${container.name} (${recording.recorderId ?? '?'}) while it records ${recording.id}`);
+  await remove(container.id);
+  const moved = await client.waitFor(
+    `${recording.id} to record on another recorder`,
+    async () => {
+      const r = await client.recording(recording.id);
+      return r.status !== 'recording' || r.recorderId !== recording.recorderId ? r : undefined;
+    },
+    30_000,
+  );
+  assert.equal(moved.status, 'recording', `${moved.id} ended ${moved.status} when its recorder's container was ${how === 'kill' ? 'killed' : 'stopped'}: ${JSON.stringify(moved.error)}`);
+  log(`${moved.id} moved from ${recording.recorderId ?? '?'} to ${moved.recorderId ?? '?'}`);
+  await new Promise((r) => setTimeout(r, 4000));
+  const seconds = (Date.now() - since) / 1000;
+  return { done: await client.stop(recording.id), seconds };
 }
 
 /**

@@ -3,6 +3,7 @@
 export {
   type CatalogChange,
   CatalogConflictError,
+  CatalogUnavailableError,
   RecordingCatalog,
   RecordingExistsError,
 } from './recording-catalog.js';

@@ -1,11 +1,21 @@
 import { BUCKETS, RecordingSchema, canTransition, type Recording } from '@recstack/contracts';
-import { ServiceError, decodeMessage, encodeJson, type Logger } from '@recstack/service-kit';
+import { ServiceError, decodeMessage, encodeJson, retryJetStreamWrite, type Logger } from '@recstack/service-kit';
 import { KvWatchInclude, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { ensureReplicas } from './bucket-replicas.js';
 
 export class RecordingExistsError extends ServiceError {
   constructor(id: string, options?: { cause?: unknown }) {
     super('CONFLICT', `recording ${id} already exists`, options);
+  }
+}
+
+/**
+ * The catalog's stream took no write in time: NATS unreachable, or (on a cluster that lost a server) its
+ * JetStream leader still being elected. Not a conflict: the same request can succeed moments later.
+ */
+export class CatalogUnavailableError extends ServiceError {
+  constructor(id: string, options?: { cause?: unknown }) {
+    super('TIMEOUT', `the catalog could not store recording ${id} in time, try again`, options);
   }
 }
 
@@ -23,6 +33,14 @@ export interface CatalogOptions {
 }
 
 const MAX_CAS_ATTEMPTS = 20;
+/** JetStream's "wrong last sequence": the key has a value already */
+const JS_WRONG_LAST_SEQUENCE = 10071;
+/**
+ * How long a create keeps trying while the stream takes no writes: longer than a JetStream leader election
+ * after a cluster node is lost (nats-server's election timeouts are 4-9 s), well inside an HTTP client's patience.
+ */
+const CREATE_DEADLINE_MS = 15_000;
+const CREATE_RETRY_MS = 500;
 
 /**
  * The recordings catalog, kept in a JetStream key-value bucket so it outlives every service. Several
@@ -43,14 +61,31 @@ export class RecordingCatalog {
     return new RecordingCatalog(kv, log);
   }
 
+  /**
+   * Stores a new entry. A key that exists is a RecordingExistsError; any other failure (no stream leader, a
+   * timeout) is retried until CREATE_DEADLINE_MS, then a CatalogUnavailableError.
+   */
   async create(recording: Recording): Promise<Recording> {
     const valid = RecordingSchema.parse(recording);
     try {
-      await this.kv.create(valid.id, encodeJson(valid));
+      await retryJetStreamWrite(() => this.kv.create(valid.id, encodeJson(valid)), {
+        deadlineMs: CREATE_DEADLINE_MS,
+        pauseMs: CREATE_RETRY_MS,
+        isFinal: isWrongLastSequence,
+        onRetry: (err, attempt) => this.logger.warn({ err, recordingId: valid.id, attempt }, 'catalog create failed, retrying'),
+      });
+      return valid;
     } catch (cause) {
+      if (!isWrongLastSequence(cause)) throw new CatalogUnavailableError(valid.id, { cause });
+      // an earlier attempt that timed out may have been stored after all: then the entry is this one
+      if (await this.isStored(valid)) return valid;
       throw new RecordingExistsError(valid.id, { cause });
     }
-    return valid;
+  }
+
+  private async isStored(recording: Recording): Promise<boolean> {
+    const stored = await this.get(recording.id).catch(() => undefined);
+    return stored !== undefined && stored.sessionId === recording.sessionId && stored.createdAt === recording.createdAt;
   }
 
   async get(id: string): Promise<Recording | undefined> {
@@ -128,4 +163,8 @@ export class RecordingCatalog {
       return undefined;
     }
   }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: unknown } } | undefined)?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
 }

@@ -80,3 +80,8 @@ export {
   LoadView,
   type LoadViewOptions,
 } from './load-view.js';
+// jetstream-retry.ts
+export {
+  type JetStreamRetryOptions,
+  retryJetStreamWrite,
+} from './jetstream-retry.js';

@@ -6,8 +6,12 @@ export {
 } from './ports.js';
 // nats-server.ts
 export {
+  type NatsClusterOptions,
   type NatsCredentials,
+  startNatsCluster,
   startNatsServer,
+  type TestNatsCluster,
+  type TestNatsNode,
   type TestNatsServer,
 } from './nats-server.js';
 // media-checks.ts

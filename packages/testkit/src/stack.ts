@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer, type TestNatsServer } from './nats-server.js';
+import { startNatsCluster, startNatsServer, type TestNatsCluster, type TestNatsServer } from './nats-server.js';
 import { freeTcpPort, freeUdpRange } from './ports.js';
 import { startService, type ServiceProcess } from './service-process.js';
 
@@ -17,10 +17,21 @@ export interface StackOptions {
    * the stack proves them sufficient); false: one open server
    */
   natsServiceUsers?: boolean;
+  /**
+   * a JetStream cluster of this many nats-servers instead of one (3: the deployments' cluster option); every
+   * service gets all their URLs in NATS_URL and NATS_KV_REPLICAS = min(3, size) unless `env` sets it
+   */
+  natsCluster?: number;
 }
 
 export interface TestStack {
+  /**
+   * the NATS server; with `natsCluster` the whole cluster seen as one: `url` is its first node's (for a test's
+   * own client, which learns the others from it), kill and start act on every node
+   */
   nats: TestNatsServer;
+  /** with `natsCluster`: its nodes, to take one away */
+  natsCluster: TestNatsCluster | undefined;
   recorders: ServiceProcess[];
   media: ServiceProcess;
   signaling: ServiceProcess;
@@ -36,7 +47,10 @@ export interface TestStack {
  * recordings folder.
  */
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
-  const nats = await startNatsServer({ serviceUsers: options.natsServiceUsers ?? true });
+  const serviceUsers = options.natsServiceUsers ?? true;
+  const cluster = options.natsCluster ? await startNatsCluster({ size: options.natsCluster, serviceUsers }) : undefined;
+  const nats = cluster ? clusterAsOneServer(cluster) : await startNatsServer({ serviceUsers });
+  const natsEnv: Record<string, string> = cluster ? { NATS_URL: cluster.url, NATS_KV_REPLICAS: String(Math.min(3, cluster.nodes.length)) } : { NATS_URL: nats.url };
   const natsAuth = (service: 'signaling' | 'media' | 'recorder'): Record<string, string> => {
     const credentials = nats.credentials(service);
     return credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {};
@@ -53,7 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     // two random blocks can overlap, and media refuses ranges that do: draw the recorders' again until apart
     let recorderPorts = await freeUdpRange(100);
     while (recorderPorts.min <= mediaUdp.max && mediaUdp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(100);
-    const common = { NATS_URL: nats.url, RECORDINGS_DIR: recordingsDir, ...options.env };
+    const common = { ...natsEnv, RECORDINGS_DIR: recordingsDir, ...options.env };
     const recorderEnvs: Array<Record<string, string>> = [];
     const recorders: ServiceProcess[] = [];
     for (let i = 0; i < (options.recorders ?? 1); i++) {
@@ -82,6 +96,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     started.push(signaling);
     return {
       nats,
+      natsCluster: cluster,
       recorders,
       media,
       signaling,
@@ -102,4 +117,27 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     await nats.stop();
     throw err;
   }
+}
+
+/** The cluster behind the one-server interface: the tests and harnesses that restart "NATS" restart all of it. */
+function clusterAsOneServer(cluster: TestNatsCluster): TestNatsServer {
+  const first = cluster.nodes[0];
+  if (!first) throw new Error('a NATS cluster needs a node');
+  return {
+    url: first.url,
+    port: first.port,
+    storeDir: '',
+    credentials: (service) => cluster.credentials(service),
+    output: () => cluster.nodes.map((n) => `[${n.name}]\n${n.output()}`).join('\n'),
+    violations: () => cluster.violations(),
+    pid: () => first.pid(),
+    kill: async (hard) => {
+      await Promise.all(cluster.nodes.map((n) => n.kill(hard)));
+    },
+    start: async () => {
+      await Promise.all(cluster.nodes.map((n) => n.start()));
+      await cluster.waitForJetStream();
+    },
+    stop: () => cluster.stop(),
+  };
 }

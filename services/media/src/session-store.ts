@@ -1,13 +1,16 @@
 import type { KV, NatsConnection } from 'nats';
 import { BUCKETS, PublisherSessionSchema, type PublisherSession } from '@recstack/contracts';
 import { ensureReplicas } from '@recstack/catalog';
-import { encodeJson, type Logger } from '@recstack/service-kit';
+import { encodeJson, retryJetStreamWrite, type Logger } from '@recstack/service-kit';
 
 export interface SessionStoreOptions {
   /** entries not refreshed for this long expire (their media instance died without deleting them) */
   ttlMs: number;
   replicas?: number;
 }
+
+/** inside signaling's wait for the session's creation (NATS_REQUEST_TIMEOUT_SECONDS, 10 s), with room for the answer */
+const PUT_DEADLINE_MS = 8000;
 
 /**
  * The `sessions_v1` bucket: one entry per publisher session, written only by the media instance that
@@ -33,8 +36,17 @@ export class SessionStore {
     return new SessionStore(kv, log);
   }
 
+  /**
+   * Writes the entry, trying again until PUT_DEADLINE_MS while the bucket takes no writes (on a NATS cluster
+   * that lost the server leading its stream, until another is elected). A put is idempotent, so a retry after
+   * a write that was stored but not acknowledged does no harm.
+   */
   async put(session: PublisherSession): Promise<void> {
-    const revision = await this.kv.put(session.sessionId, encodeJson(PublisherSessionSchema.parse(session)));
+    const data = encodeJson(PublisherSessionSchema.parse(session));
+    const revision = await retryJetStreamWrite(() => this.kv.put(session.sessionId, data), {
+      deadlineMs: PUT_DEADLINE_MS,
+      onRetry: (err, attempt) => this.logger.warn({ err, sessionId: session.sessionId, attempt }, 'session entry not written, retrying'),
+    });
     this.revisions.set(session.sessionId, revision);
   }
 

@@ -40,6 +40,11 @@ export class CatalogFeed extends EventEmitter<CatalogFeedEvents> {
     return undefined;
   }
 
+  /** Every recording the watch has seen, newest first (as the catalog lists them). */
+  list(): Recording[] {
+    return [...this.mirror.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
   countByStatus(): Record<Recording['status'], number> {
     const counts = { starting: 0, recording: 0, stopping: 0, done: 0, failed: 0 };
     for (const recording of this.mirror.values()) counts[recording.status]++;

@@ -41,6 +41,13 @@ export interface RecordingControlDeps {
   stopWaitMs: number;
 }
 
+/**
+ * How long the catalog's own listing may take before the feed's mirror answers instead. Listing needs a
+ * JetStream consumer, which a NATS cluster that just lost a server (its meta leader) cannot create until a
+ * new one is elected (4-9 s); the mirror is the same catalog as of its last change seen.
+ */
+const LIST_WAIT_MS = 2000;
+
 /** Remote codes that mean "that media instance does not hold this recording (any more)". */
 const MEDIA_LOST = new Set(['NO_SUCH_RECORDING', 'NO_SUCH_SESSION', 'MEDIA_UNAVAILABLE']);
 
@@ -214,6 +221,25 @@ export class RecordingControl {
     }
     await catalog.update(recording.id, (r) => markFailed(r, { code: 'MEDIA_UNAVAILABLE', message: 'the media server of this recording is gone' }, new Date()));
     return undefined;
+  }
+
+  /** Every recording, newest first: from the catalog, or from the feed's mirror when the catalog cannot list now. */
+  async list(): Promise<Recording[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`the catalog did not list within ${LIST_WAIT_MS} ms`)), LIST_WAIT_MS);
+    });
+    const listing = this.deps.catalog.list();
+    try {
+      return await Promise.race([listing, late]);
+    } catch (err) {
+      // the listing may still fail after the race is decided: nobody waits for it then
+      listing.catch(() => undefined);
+      this.deps.logger.warn({ err }, 'catalog listing failed, answering from the mirror');
+      return this.deps.feed.list();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops the recording if it still runs, then removes its file and its catalog entry. */

@@ -32,7 +32,7 @@ export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void
 
   router.get('/api/recordings', deps.guards.view, async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = (await deps.catalog.list()).map((r) => recordingView(r, deps.signer));
+    ctx.body = (await deps.control.list()).map((r) => recordingView(r, deps.signer));
   });
 
   router.get('/api/recordings/:id', deps.guards.view, async (ctx) => {

@@ -1,7 +1,10 @@
 import type { KV, NatsConnection } from 'nats';
 import { BUCKETS } from '@recstack/contracts';
+import { retryJetStreamWrite } from '@recstack/service-kit';
 import type { Principal } from '../http/auth.js';
 import { ForbiddenError } from '../errors.js';
+
+const RECORD_DEADLINE_MS = 8000;
 
 /**
  * Which principal created each publisher session, so a publish token can control its own sessions'
@@ -16,8 +19,9 @@ export class SessionOwners {
     return new SessionOwners(kv);
   }
 
+  /** retried while the bucket takes no writes (a NATS cluster electing its stream leader), inside the WHIP answer's time */
   async record(sessionId: string, owner: Principal): Promise<void> {
-    await this.kv.put(sessionId, owner.key);
+    await retryJetStreamWrite(() => this.kv.put(sessionId, owner.key), { deadlineMs: RECORD_DEADLINE_MS });
   }
 
   async forget(sessionId: string): Promise<void> {
