@@ -19,6 +19,7 @@ after(async () => {
 });
 
 const Echo = z.object({ n: z.number().int() });
+type ErrorReply = { ok: boolean; error: { code: string; message: string } };
 
 test('a request gets its validated result', async () => {
   const sub = serve(nc, { subject: 't.echo', request: Echo, handler: async (r) => ({ n: r.n * 2 }), logger });
@@ -29,9 +30,9 @@ test('a request gets its validated result', async () => {
 test('malformed messages get a BAD_REQUEST reply and the subscription keeps serving', async () => {
   const sub = serve(nc, { subject: 't.strict', request: Echo, handler: async (r) => r, logger });
   const notJson = await nc.request('t.strict', new TextEncoder().encode('{nope'), { timeout: 2000 });
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(notJson.data)).error.code, 'BAD_REQUEST');
+  assert.deepEqual((JSON.parse(new TextDecoder().decode(notJson.data)) as ErrorReply).error.code, 'BAD_REQUEST');
   const wrongShape = await nc.request('t.strict', encodeJson({ n: 'x' }), { timeout: 2000 });
-  const body = JSON.parse(new TextDecoder().decode(wrongShape.data));
+  const body = JSON.parse(new TextDecoder().decode(wrongShape.data)) as ErrorReply;
   assert.equal(body.ok, false);
   assert.equal(body.error.code, 'BAD_REQUEST');
   assert.match(body.error.message, /^invalid message: n:/);

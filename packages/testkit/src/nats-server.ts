@@ -83,7 +83,7 @@ no_auth_user: ${JSON.stringify(testUser.user)}
         await nc.close();
         return;
       } catch (err) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nats-server did not start: ${String(err)}\n${output}`);
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nats-server did not start: ${String(err)}\n${output}`, { cause: err });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
