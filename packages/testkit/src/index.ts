@@ -127,6 +127,7 @@ export {
 // replay-media.ts
 export {
   ensureReplayMedia,
+  gstFileOnce,
   type ReplayMedia,
   type ReplayMediaSpec,
 } from './replay-media.js';

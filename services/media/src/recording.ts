@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
 import {
   RecordingEventSchema,
@@ -344,7 +345,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
           if (attempt < attempts) {
             this.log.warn({ attempt, code }, code === 'AT_CAPACITY' ? 'recorder at capacity, retrying' : 'recorder short of disk space, retrying');
             this.deps.metrics.startRetried(code);
-            await delay(150 * attempt);
+            await delay(150 * attempt, undefined, { ref: false });
             continue;
           }
           const message = `no recorder took the recording after ${attempts} attempts`;
@@ -427,7 +428,7 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       async (err: unknown): Promise<RecordingOutcome> => {
         if (errorCodeOf(err) === 'NO_SUCH_RECORDING') {
           // it finished on its own a moment ago; its event is on the way
-          const late = await Promise.race([fromEvent, delay(LATE_EVENT_MS).then(() => undefined)]);
+          const late = await Promise.race([fromEvent, delay(LATE_EVENT_MS, undefined, { ref: false })]);
           if (late) return late;
         }
         this.log.warn({ err, recorderId }, 'recorder stop failed');
@@ -549,12 +550,8 @@ export class Recording extends EventEmitter<{ ended: [RecordingOutcome] }> {
       } catch (err) {
         this.log.error({ err, attempt }, 'catalog update failed');
         if (attempt >= attempts) return undefined;
-        await delay(Math.min(CATALOG_RETRY_MAX_MS, CATALOG_RETRY_MS * 2 ** (attempt - 1)));
+        await delay(Math.min(CATALOG_RETRY_MAX_MS, CATALOG_RETRY_MS * 2 ** (attempt - 1)), undefined, { ref: false });
       }
     }
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
