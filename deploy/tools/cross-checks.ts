@@ -201,17 +201,16 @@ function checkNetworkPolicy(policy: K8sObject, spec: Record<string, unknown>, po
       }
     }
     for (const port of rule.ports ?? []) {
-      if (port.port === undefined) continue;
+      const wanted = port.port;
+      if (wanted === undefined) continue;
       const protocol = port.protocol ?? 'TCP';
       const exposed = portsOf(selected).filter((p) => p.protocol === protocol);
-      const ok = exposed.some((p) =>
-        typeof port.port === 'string' ? p.name === port.port : p.containerPort >= port.port && p.containerPort <= (port.endPort ?? port.port),
-      );
+      const ok = exposed.some((p) => (typeof wanted === 'string' ? p.name === wanted : p.containerPort >= wanted && p.containerPort <= (port.endPort ?? wanted)));
       // a range of a protocol the containers do not declare at all is bound at run time (the recorders'
       // RTP ports, handed out by media); its consistency with media's settings is checked in checkMediaPorts
       const runtimeRange = port.endPort !== undefined && exposed.length === 0;
       if (!ok && !runtimeRange) {
-        report(policy, `ingress[${i}] allows ${protocol} ${String(port.port)}${port.endPort ? `-${port.endPort}` : ''}, which no selected container exposes`);
+        report(policy, `ingress[${i}] allows ${protocol} ${wanted}${port.endPort ? `-${port.endPort}` : ''}, which no selected container exposes`);
       }
     }
   });
