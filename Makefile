@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test test-unit test-integration test-e2e typecheck clean
+.PHONY: help setup run test test-unit test-integration test-e2e typecheck lint format clean
 
 help:
 	@echo "make run    start nats-server, recorder(s), media and signaling locally (http://localhost:8080); RECORDERS=N for N recorders"
@@ -16,8 +16,11 @@ setup:
 run: setup
 	@node --import tsx scripts/run-local.ts
 
+# lint and the format check first: a finding fails the run before any test starts
 test:
 	@bash scripts/setup.sh test
+	@npm run --silent lint
+	@npm run --silent format:check
 	@npm run --silent test:unit
 	@npm run --silent test:integration
 	@npm run --silent test:e2e
@@ -33,6 +36,15 @@ test-e2e:
 
 typecheck:
 	@npm run --silent typecheck
+
+# ESLint (type-aware: needs the build's dist/*.d.ts, `npm run build`) and the Prettier check, as make test runs them
+lint:
+	@npm run --silent lint
+	@npm run --silent format:check
+
+# rewrites the files Prettier would change
+format:
+	@npm run --silent format
 
 clean:
 	rm -rf node_modules packages/*/dist services/*/dist e2e/dist packages/*/*.tsbuildinfo services/*/*.tsbuildinfo

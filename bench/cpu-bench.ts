@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger } from '@recstack/service-kit';
 import { ProcessSampler, RtpReplay, freeUdpRange, probe, reapedChildrenCpu, type RtpDump } from '@recstack/testkit';
 import { decodeFile, finalizeFile, loadConfig, portsBoundBy, probeFile } from '@recstack/recorder';
@@ -162,8 +163,4 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, abort
     if (Date.now() > deadline) throw new Error(`not listening within ${timeoutMs} ms`);
     await delay(50);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

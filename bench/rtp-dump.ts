@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { splitRfc4571, type RtpDump } from '@recstack/testkit';
+import { gstFileOnce, splitRfc4571, type RtpDump } from '@recstack/testkit';
 
 /**
  * The benchmark's input, made once with GStreamer's test sources and kept: H264 1280x720 at 30 fps and
@@ -47,37 +46,8 @@ export async function ensureDump(dir: string, seconds: number, log: (line: strin
   await mkdir(dir, { recursive: true });
   const video = join(dir, `h264-720p30-1500k-${seconds}s.rtp`);
   const audio = join(dir, `opus-48k-64k-${seconds}s.rtp`);
-  for (const [path, args] of [
-    [video, videoArgs(seconds, `${video}.tmp`)],
-    [audio, audioArgs(seconds, `${audio}.tmp`)],
-  ] as const) {
-    if (await exists(path)) continue;
-    log(`making the benchmark input ${path} with GStreamer's test sources (once)`);
-    await runGst(args);
-    await rename(`${path}.tmp`, path);
-  }
+  await gstFileOnce(video, (tmp) => videoArgs(seconds, tmp), (path) => log(`making the benchmark input ${path} with GStreamer's test sources (once)`));
+  await gstFileOnce(audio, (tmp) => audioArgs(seconds, tmp), (path) => log(`making the benchmark input ${path} with GStreamer's test sources (once)`));
   return { video: splitRfc4571(await readFile(video)), audio: splitRfc4571(await readFile(audio)), seconds };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.size > 0,
-    () => false,
-  );
-}
-
-function runGst(args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('gst-launch-1.0', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code === 0) resolve();
-      else {
-        const out = args.find((a) => a.startsWith('location='))?.slice('location='.length);
-        void (out ? rm(out, { force: true }) : Promise.resolve()).then(() => reject(new Error(`gst-launch-1.0 exited with ${code}: ${stderr.trim()}`)));
-      }
-    });
-  });
-}

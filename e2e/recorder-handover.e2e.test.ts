@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordingSchema, isTerminal, type Recording } from '@recstack/contracts';
 import { decodeErrors, freeTcpPort, launchChromium, probe, publishWhip, startService, startStack, type ServiceProcess, type TestBrowser, type TestStack } from '@recstack/testkit';
 
@@ -53,10 +54,6 @@ async function waitFor(id: string, match: (r: Recording) => boolean, what: strin
     if (Date.now() > deadline) throw new Error(`recording ${id}: timed out waiting for ${what}; last seen ${JSON.stringify(last)}`);
     await sleep(200);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A WHIP publisher and its recording, once it has reached `recording` (its first keyframe is written). */

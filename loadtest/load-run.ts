@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublisherStats, StackClient } from '@recstack/testkit';
 import type { LoadConfig } from './load-config.js';
 import { findCapacity, judgeStep, stepSizes, type StepVerdict } from './objectives.js';
@@ -51,11 +52,9 @@ export interface RunContext {
   log: (line: string) => void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
 /** Runs `fn` over `items` with at most `limit` at a time. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -151,7 +150,7 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
   state.phaseEndsAt = stops.length > 0 ? Math.max(...stops) : undefined;
   const ended = await Promise.all(begun.map(async (b) => {
     if (!b.recording) return { ...b, done: undefined };
-    await sleep(stopAt(b) - Date.now());
+    await sleep(Math.max(0, stopAt(b) - Date.now()));
     const done = await endRecording(client, b.recording, b.result);
     state.recording--;
     if (b.result.status !== 'done') state.failed++;

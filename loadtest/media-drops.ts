@@ -60,7 +60,7 @@ export class MediaDropReader {
     if (pid !== undefined) {
       const mine = socketInodes(pid);
       for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-        let text = '';
+        let text: string;
         try {
           text = readFileSync(file, 'utf8');
         } catch {

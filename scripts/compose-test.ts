@@ -296,7 +296,7 @@ async function recordFromPageWithOneRetry(context: BrowserContext, client: Stack
 
 /** The kernel's NAT state for media's published range: where the host's packets to media were sent. */
 function printConntrack(range: { min: number; max: number }): void {
-  let table = '';
+  let table: string;
   try {
     table = readFileSync('/proc/net/nf_conntrack', 'utf8');
   } catch {

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 
 const tier = process.argv[2];
 const extra = process.argv.slice(3);
-const roots = ['packages', 'services', 'e2e', 'deploy', 'bench', 'loadtest'];
+const roots = ['packages', 'services', 'e2e', 'deploy', 'bench', 'loadtest', 'scripts'];
 const skip = new Set(['node_modules', 'dist', '.git']);
 
 function walk(dir, out) {

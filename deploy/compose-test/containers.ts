@@ -94,7 +94,7 @@ export async function printLogs(docker: Docker, project: string, tail = 150): Pr
   for (const c of await projectContainers(docker, project)) {
     console.log(`\n===== logs of ${c.name} (${c.health ?? c.state}), last ${tail} lines =====`);
     try {
-      const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail, timestamps: false })) as unknown as Buffer;
+      const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail, timestamps: false }));
       console.log(demux(buffer));
     } catch (err) {
       console.log(`(no logs: ${(err as Error).message})`);
@@ -122,7 +122,7 @@ export function demux(buffer: Buffer): string {
 export async function containerOfRecorder(docker: Docker, project: string, recorderId: string): Promise<ProjectContainer> {
   for (const c of await projectContainers(docker, project)) {
     if (c.service !== 'recorder' || c.state !== 'running') continue;
-    const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true }));
     if (demux(buffer).includes(`"recorderId":"${recorderId}"`)) return c;
   }
   throw new Error(`no running recorder container logged recorderId ${recorderId}`);

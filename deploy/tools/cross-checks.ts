@@ -143,7 +143,7 @@ function checkIngress(
 ): void {
   type Backend = { service?: { name: string; port?: { name?: string; number?: number } } };
   const backends: Backend[] = [];
-  if (isRecord(spec.defaultBackend)) backends.push(spec.defaultBackend as Backend);
+  if (isRecord(spec.defaultBackend)) backends.push(spec.defaultBackend);
   for (const rule of (spec.rules ?? []) as Array<{ http?: { paths?: Array<{ backend: Backend }> } }>) {
     for (const path of rule.http?.paths ?? []) backends.push(path.backend);
   }
@@ -201,17 +201,16 @@ function checkNetworkPolicy(policy: K8sObject, spec: Record<string, unknown>, po
       }
     }
     for (const port of rule.ports ?? []) {
-      if (port.port === undefined) continue;
+      const wanted = port.port;
+      if (wanted === undefined) continue;
       const protocol = port.protocol ?? 'TCP';
       const exposed = portsOf(selected).filter((p) => p.protocol === protocol);
-      const ok = exposed.some((p) =>
-        typeof port.port === 'string' ? p.name === port.port : p.containerPort >= (port.port as number) && p.containerPort <= (port.endPort ?? (port.port as number)),
-      );
+      const ok = exposed.some((p) => (typeof wanted === 'string' ? p.name === wanted : p.containerPort >= wanted && p.containerPort <= (port.endPort ?? wanted)));
       // a range of a protocol the containers do not declare at all is bound at run time (the recorders'
       // RTP ports, handed out by media); its consistency with media's settings is checked in checkMediaPorts
       const runtimeRange = port.endPort !== undefined && exposed.length === 0;
       if (!ok && !runtimeRange) {
-        report(policy, `ingress[${i}] allows ${protocol} ${String(port.port)}${port.endPort ? `-${port.endPort}` : ''}, which no selected container exposes`);
+        report(policy, `ingress[${i}] allows ${protocol} ${wanted}${port.endPort ? `-${port.endPort}` : ''}, which no selected container exposes`);
       }
     }
   });

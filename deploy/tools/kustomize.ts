@@ -116,7 +116,7 @@ function generate(k: Record<string, unknown>, dir: string, where: string, notes:
         throw new Error(`${where}: generator field "${field}" is not supported`);
       }
     }
-    if (g.behavior !== undefined && g.behavior !== 'create') throw new Error(`${where}: generator behavior ${String(g.behavior)} is not supported`);
+    if (g.behavior !== undefined && g.behavior !== 'create') throw new Error(`${where}: generator behavior ${JSON.stringify(g.behavior)} is not supported`);
     const data: Record<string, string> = {};
     const put = (key: string, value: string, from: string) => {
       if (key in data) throw new Error(`${where}: ${kind} ${g.name as string}: key ${key} is given twice (${from})`);
@@ -216,7 +216,7 @@ function applyPatch(objects: K8sObject[], entry: unknown, dir: string, where: st
       try {
         return asK8sObject(applyJsonPatch(o, operations), source);
       } catch (err) {
-        throw new Error(`${source} on ${describe(o)}: ${(err as Error).message}`);
+        throw new Error(`${source} on ${describe(o)}: ${(err as Error).message}`, { cause: err });
       }
     });
   }
@@ -238,7 +238,7 @@ function applyPatch(objects: K8sObject[], entry: unknown, dir: string, where: st
       try {
         return asK8sObject(strategicMerge(o, patch), source);
       } catch (err) {
-        throw new Error(`${source} on ${describe(o)}: ${(err as Error).message}`);
+        throw new Error(`${source} on ${describe(o)}: ${(err as Error).message}`, { cause: err });
       }
     });
   }
@@ -252,7 +252,7 @@ function parseTarget(value: unknown, where: string): PatchTarget {
       throw new Error(`${where}: patch target field "${field}" is not supported`);
     }
   }
-  return value as PatchTarget;
+  return value;
 }
 
 function targetOf(doc: Record<string, unknown>, source: string): PatchTarget {
@@ -310,7 +310,7 @@ function applyImage(objects: K8sObject[], entry: unknown, where: string): void {
       used = true;
       const newName = typeof entry.newName === 'string' ? entry.newName : name;
       if (typeof entry.digest === 'string') container.image = `${newName}@${entry.digest}`;
-      else if (entry.newTag !== undefined) container.image = `${newName}:${String(entry.newTag)}`;
+      else if (typeof entry.newTag === 'string' || typeof entry.newTag === 'number') container.image = `${newName}:${entry.newTag}`;
       else container.image = `${newName}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
     }
   }

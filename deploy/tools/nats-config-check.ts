@@ -19,7 +19,7 @@ export function checkNatsConfigs(objects: K8sObject[], natsServer = 'nats-server
     const volumes = (template.spec.volumes ?? []) as Array<{ name: string; configMap?: { name: string } }>;
     for (const container of containersOf(template.spec)) {
       if (!container.image || !/(^|\/)nats$/.test(splitImage(container.image).name)) continue;
-      const args = ((container as { args?: string[] }).args ?? []) as string[];
+      const args = (container as { args?: string[] }).args ?? [];
       const flag = args.findIndex((a) => a === '--config' || a === '-c');
       const path = flag >= 0 ? args[flag + 1] : undefined;
       if (!path) continue;

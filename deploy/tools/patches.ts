@@ -18,7 +18,7 @@ export function strategicMerge(base: unknown, patch: unknown, path = ''): unknow
   const directive = patch.$patch;
   if (directive === 'replace') return stripDirectives(patch);
   if (directive !== undefined && directive !== 'merge') {
-    throw new Error(`${path || '/'}: $patch: ${String(directive)} is only supported on list items and whole objects`);
+    throw new Error(`${path || '/'}: $patch: ${JSON.stringify(directive)} is only supported on list items and whole objects`);
   }
   const result: Record<string, unknown> = isRecord(base) ? clone(base) : {};
   for (const [key, value] of Object.entries(patch)) {
@@ -60,7 +60,7 @@ function mergeList(field: string, base: unknown, patch: unknown[], path: string)
   const baseList = Array.isArray(base) ? clone(base) : [];
   if (!keyOf || !patch.every(isRecord)) return patch.map(stripDirectives);
   const result = baseList as unknown[];
-  for (const item of patch as Array<Record<string, unknown>>) {
+  for (const item of patch) {
     const key = keyOf(item);
     if (key === undefined || item[key] === undefined) throw new Error(`${path}: a list item has no merge key (${key ?? 'unknown'})`);
     const index = result.findIndex((existing) => isRecord(existing) && existing[key] === item[key]);
@@ -68,7 +68,7 @@ function mergeList(field: string, base: unknown, patch: unknown[], path: string)
       if (index >= 0) result.splice(index, 1);
       continue;
     }
-    if (index >= 0) result[index] = strategicMerge(result[index], item, `${path}[${key}=${String(item[key])}]`);
+    if (index >= 0) result[index] = strategicMerge(result[index], item, `${path}[${key}=${JSON.stringify(item[key])}]`);
     else result.push(stripDirectives(item));
   }
   return result;

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from 'nats';
+import { DebugEvents, connect, type NatsConnection } from 'nats';
 import type { NatsSettings } from './config-loader.js';
 import type { Logger } from './logger.js';
 
@@ -22,7 +22,7 @@ export async function connectNats(settings: NatsSettings, name: string, logger: 
   logger.info({ server: nc.getServer() }, 'nats connected');
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'pingTimer') continue;
+      if (status.type === DebugEvents.PingTimer) continue;
       logger.info({ type: status.type, data: typeof status.data === 'string' ? status.data : undefined }, 'nats status');
     }
   })();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 
 export interface StopStep {
@@ -80,7 +81,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     for (const step of ladder) {
       if (this.exitInfo) return this.exitInfo;
       this.apply(step.action);
-      const exit = await Promise.race([this.exited, delay(step.waitMs)]);
+      const exit = await Promise.race([this.exited, delay(step.waitMs, undefined, { ref: false })]);
       if (exit) return exit;
       this.logger.warn({ command: this.command, pid: this.pid, action: describe(step.action), waitMs: step.waitMs }, 'process did not exit in time, escalating');
     }
@@ -121,8 +122,4 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
 
 function describe(action: StopStep['action']): string {
   return typeof action === 'string' ? action : 'write';
-}
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }

@@ -134,6 +134,7 @@ export {
 // replay-media.ts
 export {
   ensureReplayMedia,
+  gstFileOnce,
   type ReplayMedia,
   type ReplayMediaSpec,
 } from './replay-media.js';

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { PAGE_PUBLISHER_URL, type PagePublisher, type WhipSession } from './whip-publisher.js';
+import { publishPageStream, type WhipSession } from './whip-publisher.js';
 
 /**
  * A/V sync markers from a browser: Chromium's fake devices do not give a beep and a flash at the same
@@ -46,7 +46,6 @@ export interface MarkerSession extends WhipSession {
 type MarkerGlobals = {
   __name?: unknown;
   __markers?: { stream: MediaStream; stop: () => void; recorder?: MediaRecorder; chunks: Blob[]; leads: number[] };
-  __whip?: RTCPeerConnection[];
 };
 
 /** Starts the markers in the page (any secure origin) and keeps their stream in the page for publishing. */
@@ -144,37 +143,7 @@ export async function startMarkers(page: Page, options: MarkerPublishOptions = {
 /** Starts the markers and publishes them over WHIP from a page already on the server's origin. */
 export async function publishMarkerWhip(page: Page, options: MarkerPublishOptions = {}): Promise<MarkerSession> {
   await startMarkers(page, options);
-  const session = await page.evaluate(
-    async ({ opts, moduleUrl }) => {
-      const g = globalThis as unknown as MarkerGlobals;
-      const stream = g.__markers?.stream;
-      if (!stream) throw new Error('the markers are not running');
-      const publisher = (await import(moduleUrl)) as PagePublisher;
-      const pc = new RTCPeerConnection();
-      let mediaCandidate: { host: string; port: number } | undefined;
-      const { location } = await publisher.publishStream(pc, stream, {
-        ...(opts.videoCodec ? { videoCodec: opts.videoCodec } : {}),
-        post: async (offer) => {
-          const headers: Record<string, string> = { 'content-type': 'application/sdp' };
-          if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-          const res = await fetch('/whip', { method: 'POST', headers, body: offer });
-          if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
-          return { location: res.headers.get('location') ?? '', answer: await res.text() };
-        },
-        // through the test kit's UDP relay: the page sends to the relay, which forwards to media's candidate
-        editAnswer: (answer) => {
-          const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
-          mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
-          const over = opts.candidateOverride;
-          return over ? answer.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${over.host} ${over.port}$2`) : answer;
-        },
-      });
-      g.__whip ??= [];
-      g.__whip.push(pc);
-      return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate };
-    },
-    { opts: { videoCodec: options.videoCodec, token: options.token, candidateOverride: options.candidateOverride }, moduleUrl: PAGE_PUBLISHER_URL },
-  );
+  const session = await publishPageStream(page, 'markers', options);
   return { ...session, periodMs: options.periodMs ?? 1500, markerMs: options.markerMs ?? 120 };
 }
 

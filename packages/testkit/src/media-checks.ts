@@ -5,7 +5,8 @@ const run = promisify(execFile);
 
 export interface ProbedStream {
   index: number;
-  codec_type: 'video' | 'audio' | string;
+  /** 'video', 'audio', 'data', … */
+  codec_type: string;
   codec_name: string;
   width?: number;
   height?: number;

@@ -235,7 +235,7 @@ function natsProcess(args: string[], port: number, auth: { user?: string; passwo
         await nc.close();
         return;
       } catch (err) {
-        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`nats-server did not start: ${String(err)}\n${output}`);
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`nats-server did not start: ${String(err)}\n${output}`, { cause: err });
         await new Promise((r) => setTimeout(r, 100));
       }
     }

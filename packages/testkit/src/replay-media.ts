@@ -90,15 +90,8 @@ export async function ensureReplayMedia(dir: string, spec: ReplayMediaSpec, log:
   await mkdir(dir, { recursive: true });
   const video = join(dir, `${replayMediaName(spec)}.rtp`);
   const audio = join(dir, `opus-48k-64k-${spec.seconds}s.rtp`);
-  for (const [path, args] of [
-    [video, videoArgs(spec, `${video}.tmp`)],
-    [audio, audioArgs(spec.seconds, `${audio}.tmp`)],
-  ] as const) {
-    if (await exists(path)) continue;
-    log(`making the publishers' media ${path} with GStreamer's test sources (once)`);
-    await runGst(args);
-    await rename(`${path}.tmp`, path);
-  }
+  await gstFileOnce(video, (tmp) => videoArgs(spec, tmp), (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`));
+  await gstFileOnce(audio, (tmp) => audioArgs(spec.seconds, tmp), (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`));
   return parseReplayMedia(spec, splitRfc4571(await readFile(video)), splitRfc4571(await readFile(audio)));
 }
 
@@ -183,6 +176,17 @@ export function startsKeyframe(codec: ReplayVideoCodec, packet: Buffer): boolean
       return (b & 0x40) === 0 && (b & 0x08) !== 0;
     }
   }
+}
+
+/**
+ * Writes `path` with a gst-launch-1.0 pipeline (`args` writes to the temporary file it is given, renamed to
+ * `path` once complete) unless a non-empty `path` is there already; `onMake` is told when it is made.
+ */
+export async function gstFileOnce(path: string, args: (tmp: string) => readonly string[], onMake: (path: string) => void = () => undefined): Promise<void> {
+  if (await exists(path)) return;
+  onMake(path);
+  await runGst(args(`${path}.tmp`));
+  await rename(`${path}.tmp`, path);
 }
 
 async function exists(path: string): Promise<boolean> {

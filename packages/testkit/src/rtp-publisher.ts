@@ -193,11 +193,10 @@ export async function startAv1RtpPublisher(options: RtpPublisherOptions): Promis
   if (video?.codec !== 'av1') throw new Error('startAv1RtpPublisher needs an AV1 video track');
   const relay = await startAv1Relay({ host: options.host ?? '127.0.0.1', port: video.port, payloadType: video.payloadType ?? DEFAULT_VIDEO_PAYLOAD_TYPE });
   const publisher = startRtpPublisher({ ...options, video: { ...video, relayPort: relay.port } });
-  const stop = publisher.stop;
   return {
     ...publisher,
     stop: async () => {
-      await stop();
+      await publisher.stop();
       await relay.close().catch(() => undefined);
     },
   };

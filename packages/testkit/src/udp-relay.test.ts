@@ -127,11 +127,11 @@ function rtp(payloadType: number, seq: number): Buffer {
 test('rtpPayloadTypeIs matches RTP of one payload type, not RTCP, STUN or DTLS', () => {
   const opus = rtpPayloadTypeIs(111);
   assert.equal(opus(rtp(111, 1)), true);
-  assert.equal(opus(Buffer.from([0x80, 0x80 | 111, ...Array(38).fill(0)])), true, 'the marker bit is not part of the type');
+  assert.equal(opus(Buffer.from([0x80, 0x80 | 111, ...new Array<number>(38).fill(0)])), true, 'the marker bit is not part of the type');
   assert.equal(opus(rtp(96, 1)), false);
-  assert.equal(opus(Buffer.from([0x80, 200, ...Array(30).fill(0)])), false, 'an RTCP sender report');
-  assert.equal(opus(Buffer.from([0x00, 0x01, ...Array(30).fill(0)])), false, 'a STUN binding request');
-  assert.equal(opus(Buffer.from([0x17, 0xfe, ...Array(30).fill(0)])), false, 'DTLS application data');
+  assert.equal(opus(Buffer.from([0x80, 200, ...new Array<number>(30).fill(0)])), false, 'an RTCP sender report');
+  assert.equal(opus(Buffer.from([0x00, 0x01, ...new Array<number>(30).fill(0)])), false, 'a STUN binding request');
+  assert.equal(opus(Buffer.from([0x17, 0xfe, ...new Array<number>(30).fill(0)])), false, 'DTLS application data');
   assert.equal(opus(Buffer.from([0x80, 111])), false, 'shorter than an RTP header');
 });
 

@@ -33,10 +33,18 @@ export interface PagePublisher {
     stream: MediaStream,
     options: { videoCodec?: string; post: (offer: string) => Promise<{ location: string; answer: string }>; editAnswer?: (answer: string) => string },
   ): Promise<{ location: string; answer: string }>;
+  firstUdpCandidate(sdp: string): { host: string; port: number } | undefined;
+  replaceUdpCandidates(sdp: string, to: { host: string; port: number }): string;
 }
 
 /** Where the page's publishing module is served, on the server's own origin. */
 export const PAGE_PUBLISHER_URL = '/whip-publish.js';
+
+/**
+ * What a page publishes: Chromium's fake camera and microphone, or the A/V markers that `startMarkers`
+ * keeps running in the page.
+ */
+export type PageStreamSource = { camera: { audio: boolean; video: boolean; width: number; height: number } } | 'markers';
 
 /**
  * Publishes the fake camera and microphone from a Chromium page to a WHIP endpoint on the page's own
@@ -45,15 +53,30 @@ export const PAGE_PUBLISHER_URL = '/whip-publish.js';
  * DTLS complete.
  */
 export async function publishWhip(page: Page, options: WhipPublishOptions = {}): Promise<WhipSession> {
+  const camera = { audio: options.audio ?? true, video: options.video ?? true, width: options.width ?? 1280, height: options.height ?? 720 };
+  return publishPageStream(page, { camera }, options);
+}
+
+/** Publishes `source` from the page (on the server's origin) over WHIP with the page's own publishing code. */
+export async function publishPageStream(
+  page: Page,
+  source: PageStreamSource,
+  options: Pick<WhipPublishOptions, 'videoCodec' | 'token' | 'candidateOverride'>,
+): Promise<WhipSession> {
   // tsx (esbuild, keepNames) wraps named functions in `__name(...)`, which the page does not have
   await page.evaluate('globalThis.__name ??= (f) => f');
   return page.evaluate(
-    async ({ opts, moduleUrl }) => {
+    async ({ from, opts, moduleUrl }) => {
+      const g = globalThis as unknown as { __markers?: { stream: MediaStream }; __whip?: RTCPeerConnection[] };
+      let stream: MediaStream;
+      if (from === 'markers') {
+        if (!g.__markers) throw new Error('the markers are not running');
+        stream = g.__markers.stream;
+      } else {
+        const { audio, video, width, height } = from.camera;
+        stream = await navigator.mediaDevices.getUserMedia({ audio, video: video ? { width, height } : false });
+      }
       const publisher = (await import(moduleUrl)) as PagePublisher;
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: opts.audio ?? true,
-        video: (opts.video ?? true) ? { width: opts.width ?? 1280, height: opts.height ?? 720 } : false,
-      });
       const pc = new RTCPeerConnection();
       let mediaCandidate: { host: string; port: number } | undefined;
       let mediaAnswer = '';
@@ -66,18 +89,21 @@ export async function publishWhip(page: Page, options: WhipPublishOptions = {}):
           if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
           return { location: res.headers.get('location') ?? '', answer: await res.text() };
         },
+        // through the test kit's UDP relay: the page sends to the relay, which forwards to media's candidate
         editAnswer: (answer) => {
           mediaAnswer = answer;
-          const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(answer);
-          mediaCandidate = found ? { host: found[1] as string, port: Number(found[2]) } : undefined;
-          const over = opts.candidateOverride;
-          return over ? answer.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${over.host} ${over.port}$2`) : answer;
+          mediaCandidate = publisher.firstUdpCandidate(answer);
+          return opts.candidateOverride ? publisher.replaceUdpCandidates(answer, opts.candidateOverride) : answer;
         },
       });
-      (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip ??= [];
-      (globalThis as unknown as { __whip: RTCPeerConnection[] }).__whip.push(pc);
+      g.__whip ??= [];
+      g.__whip.push(pc);
       return { location, sessionId: location.split('/').pop() ?? '', mediaCandidate, answer: mediaAnswer };
     },
-    { opts: options, moduleUrl: PAGE_PUBLISHER_URL },
+    {
+      from: source,
+      opts: { videoCodec: options.videoCodec, token: options.token, candidateOverride: options.candidateOverride },
+      moduleUrl: PAGE_PUBLISHER_URL,
+    },
   );
 }

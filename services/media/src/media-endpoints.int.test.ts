@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
-import { MediaPongSchema, RecordingReportSchema, rpc, subjects, type RecordingEvent } from '@recstack/contracts';
+import { CreateSessionReplySchema, MediaPongSchema, RecordingReportSchema, rpc, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger, gather } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder } from './testing/gst-recorder.js';
@@ -52,9 +52,10 @@ async function createSession(): Promise<{ sessionId: string; publisher: Publishe
   const sessionId = `ses_ep${process.pid}x${++counter}`;
   const reply = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer: publisher.offer });
   assert.equal(reply.ok, true, JSON.stringify(reply.error));
-  await publisher.applyAnswer(reply.result.answer);
+  const { answer } = CreateSessionReplySchema.parse(reply.result);
+  await publisher.applyAnswer(answer);
   await publisher.waitConnected();
-  return { sessionId, publisher, port: candidatePort(reply.result.answer) };
+  return { sessionId, publisher, port: candidatePort(answer) };
 }
 
 async function catalogEntry(sessionId: string): Promise<string> {

@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
-import { RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent } from '@recstack/contracts';
+import { CreateSessionReplySchema, RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, freeTcpPort, launchChromium, probe, startService, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
 import { EventLog, metricValue, rawRequest, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
@@ -47,7 +47,7 @@ async function record(videoCodec: 'h264' | 'vp8', container: 'mp4' | 'webm', sec
   const sessionId = `ses_real${process.pid}x${++counter}`;
   const created = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer: publisher.offer });
   assert.equal(created.ok, true, JSON.stringify(created.error));
-  await publisher.applyAnswer(created.result.answer);
+  await publisher.applyAnswer(CreateSessionReplySchema.parse(created.result).answer);
   await publisher.waitConnected();
 
   const recordingId = `rec_real${process.pid}x${++counter}`;
@@ -119,7 +119,7 @@ test('the publisher hanging up mid-recording: the real recorder finalizes the fi
   const sessionId = `ses_real${process.pid}x${++counter}`;
   const created = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer: publisher.offer });
   assert.equal(created.ok, true, JSON.stringify(created.error));
-  await publisher.applyAnswer(created.result.answer);
+  await publisher.applyAnswer(CreateSessionReplySchema.parse(created.result).answer);
   await publisher.waitConnected();
   const recordingId = `rec_real${process.pid}x${++counter}`;
   await catalog.create(newRecording({ id: recordingId, sessionId, mediaId: h.mediaId, container: 'mp4', audioCodec: null, at: new Date() }));

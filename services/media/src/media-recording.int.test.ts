@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { RecordingCatalog, markFailed, newRecording } from '@recstack/catalog';
-import { RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent, type SessionEvent } from '@recstack/contracts';
+import { CreateSessionReplySchema, RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent, type SessionEvent } from '@recstack/contracts';
 import { ServiceError, createLogger } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder, type GstRecorderOptions } from './testing/gst-recorder.js';
@@ -65,7 +65,7 @@ async function publishedSession(videoCodec: 'h264' | 'vp8' = 'h264'): Promise<{ 
   const sessionId = `ses_rec${process.pid}x${++counter}`;
   const reply = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer: publisher.offer });
   assert.equal(reply.ok, true, JSON.stringify(reply.error));
-  await publisher.applyAnswer(reply.result.answer);
+  await publisher.applyAnswer(CreateSessionReplySchema.parse(reply.result).answer);
   await publisher.waitConnected();
   return { sessionId, publisher };
 }

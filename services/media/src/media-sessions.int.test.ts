@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
-import { CreateSessionReplySchema, subjects, type SessionEvent } from '@recstack/contracts';
+import { CreateSessionReplySchema, MediaPongSchema, subjects, type SessionEvent } from '@recstack/contracts';
 import { launchChromium, type TestBrowser } from '@recstack/testkit';
 import { EventLog, metricValue, rawRequest, sessionEntry, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
 import { Publisher, startPageServer, type PageServer } from './testing/publisher-page.js';
@@ -269,7 +269,7 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
   }
   const pong = await rawRequest(h.nc, subjects.media.ping, {});
   assert.equal(pong.ok, true);
-  const { mediaId, sessions, recordings, capacity, endpoints, accepting } = pong.result;
+  const { mediaId, sessions, recordings, capacity, endpoints, accepting } = MediaPongSchema.parse(pong.result);
   assert.deepEqual({ mediaId, sessions, recordings, capacity, endpoints, accepting }, { mediaId: h.mediaId, sessions: 0, recordings: 0, capacity: 3, endpoints: 2, accepting: true });
   const unknown = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId: 'ses_nope', recordingId: 'rec_nope' });
   assert.equal(unknown.error?.code, 'NO_SUCH_SESSION');

@@ -1,6 +1,7 @@
 // The sessions_v1 bucket against a real nats-server: entries live while refreshed, expire when their
 // media instance stops refreshing them (it died), and a refresh never brings a removed entry back.
 import { test, before, after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from 'nats';
 import type { PublisherSession } from '@recstack/contracts';
@@ -12,7 +13,6 @@ import { sessionEntry } from './testing/media-harness.js';
 let nats: TestNatsServer;
 let nc: NatsConnection;
 let store: SessionStore;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   nats = await startNatsServer();

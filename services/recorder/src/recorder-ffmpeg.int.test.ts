@@ -101,7 +101,7 @@ test('FFmpeg engine: audio-only → MP4', async () => {
 });
 
 test('FFmpeg engine: RTP that stops ends the recording (rtp-timeout)', async () => {
-  const { req, events, publisher } = await recordingH264(h);
+  const { events, publisher } = await recordingH264(h);
   await delay(3000);
   await publisher.stop();
   const finished = await events.next('finished', 30_000);

@@ -21,6 +21,13 @@ export class ApiError extends Error {
 export class UnreachableError extends Error {}
 
 /**
+ * A response's JSON body, not yet trusted: the caller narrows it or says what the server sends.
+ * @param {Response} response
+ * @returns {Promise<unknown>}
+ */
+const jsonOf = (response) => response.json();
+
+/**
  * @typedef {object} ApiHooks
  * @property {() => string} token the token to send (empty: none)
  * @property {(wasWrong: boolean) => Promise<void>} askForToken resolves once the person entered one
@@ -60,7 +67,7 @@ export function createApi(hooks) {
         let code = 'INTERNAL';
         let message = `The server answered ${response.status}.`;
         try {
-          const body = /** @type {{ error?: Partial<import('@recstack/contracts').ErrorBody> }} */ (await response.json());
+          const body = /** @type {{ error?: Partial<import('@recstack/contracts').ErrorBody> }} */ (await jsonOf(response));
           code = body.error?.code ?? code;
           message = body.error?.message ?? message;
         } catch {
@@ -79,7 +86,7 @@ export function createApi(hooks) {
    * @param {ApiInit} [init]
    * @returns {Promise<T>}
    */
-  const apiJson = async (path, init) => /** @type {T} */ (await (await api(path, init)).json());
+  const apiJson = async (path, init) => /** @type {T} */ (await jsonOf(await api(path, init)));
 
   return { api, apiJson, authHeaders };
 }

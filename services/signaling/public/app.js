@@ -189,12 +189,13 @@ function setConnection(kind, text) {
 
 function loadSettings() {
   try {
+    /** @type {unknown} */
     const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}');
-    if (typeof saved.resolution === 'string') els.resolution.value = saved.resolution;
-    if (typeof saved.codec === 'string') els.codec.value = saved.codec;
-    return saved;
+    if (!saved || typeof saved !== 'object') return;
+    if ('resolution' in saved && typeof saved.resolution === 'string') els.resolution.value = saved.resolution;
+    if ('codec' in saved && typeof saved.codec === 'string') els.codec.value = saved.codec;
   } catch {
-    return {};
+    // unreadable settings: the defaults stay
   }
 }
 
@@ -403,7 +404,7 @@ function onRecordingLive() {
   startTimer();
 }
 
-els.record.addEventListener('click', async () => {
+async function record() {
   if (state.phase !== 'idle') return;
   clearMessage();
   els.elapsed.textContent = '00:00';
@@ -430,7 +431,9 @@ els.record.addEventListener('click', async () => {
     showMessage(describeError(err));
     await unpublish();
   }
-});
+}
+// record() reports its own failures on the page
+els.record.addEventListener('click', () => void record());
 
 /**
  * The live events say when the recording really runs. Only while they are not connected does the page
@@ -462,7 +465,7 @@ async function describeSession() {
   }
 }
 
-els.stop.addEventListener('click', async () => {
+async function stop() {
   if (state.phase !== 'recording' && state.phase !== 'starting') return;
   const id = state.recordingId;
   setPhase('stopping');
@@ -487,7 +490,9 @@ els.stop.addEventListener('click', async () => {
     // one session per recording: the next Record publishes again with the settings of that moment
     await unpublish();
   }
-});
+}
+// stop() reports its own failures on the page
+els.stop.addEventListener('click', () => void stop());
 
 // ------------------------------------------------------------------------------------- the library
 

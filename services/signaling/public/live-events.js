@@ -40,13 +40,14 @@ export function createLiveEvents(hooks) {
       if (token) ws.send(JSON.stringify(auth));
     });
     ws.addEventListener('message', (event) => {
-      /** @type {WsServerMessage} */
-      let message;
+      /** @type {unknown} */
+      let data;
       try {
-        message = JSON.parse(String(event.data));
+        data = JSON.parse(String(event.data));
       } catch {
         return;
       }
+      const message = /** @type {WsServerMessage} */ (data);
       if (message.type === 'ready') {
         attempt = 0;
         hooks.connection('live', 'Live');

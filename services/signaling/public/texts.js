@@ -92,7 +92,7 @@ export function errorName(err) {
 
 /** @param {unknown} err */
 function errorMessage(err) {
-  return err && typeof err === 'object' && 'message' in err && err.message ? String(err.message) : String(err);
+  return err && typeof err === 'object' && 'message' in err && typeof err.message === 'string' && err.message ? err.message : String(err);
 }
 
 /** @param {number} ms */

@@ -107,6 +107,26 @@ function iceGatheringDone(pc, timeoutMs) {
 }
 
 /**
+ * The address of the first UDP candidate in an SDP (tests: where a relay forwards to).
+ * @param {string} sdp
+ * @returns {{ host: string, port: number } | undefined}
+ */
+export function firstUdpCandidate(sdp) {
+  const found = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(sdp);
+  return found?.[1] ? { host: found[1], port: Number(found[2]) } : undefined;
+}
+
+/**
+ * The SDP with every UDP candidate's address replaced (tests: the browser sends to a relay instead).
+ * @param {string} sdp
+ * @param {{ host: string, port: number }} to
+ * @returns {string}
+ */
+export function replaceUdpCandidates(sdp, to) {
+  return sdp.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+( typ [^\r\n]*)(?=\r?$)/gim, `$1${to.host} ${to.port}$2`);
+}
+
+/**
  * Resolves when the connection is up; rejects when it fails or does not come up in time.
  * @param {RTCPeerConnection} pc
  * @param {number} timeoutMs

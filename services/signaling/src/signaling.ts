@@ -141,6 +141,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   });
   const liveEvents = live;
 
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Koa's handler settles every request itself (its onerror answers 500); the promise never rejects
   const server = createServer(app.callback());
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     // the path exactly as sent: a URL parser would resolve dot segments (/x/../ws) and hide other spellings

@@ -72,11 +72,18 @@ export async function startMediaHarness(env: Record<string, string> = {}, record
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A reply envelope as it arrived: the test parses `result` with the reply's schema. */
+export interface RawReply {
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
 /** A request with a raw payload; resolves with the parsed reply envelope. */
-export async function rawRequest(nc: NatsConnection, subject: string, payload: unknown, timeoutMs = 15_000): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }> {
+export async function rawRequest(nc: NatsConnection, subject: string, payload: unknown, timeoutMs = 15_000): Promise<RawReply> {
   const data = payload instanceof Uint8Array ? payload : encoder.encode(typeof payload === 'string' ? payload : JSON.stringify(payload));
   const msg = await nc.request(subject, data, { timeout: timeoutMs });
-  return JSON.parse(decoder.decode(msg.data));
+  return JSON.parse(decoder.decode(msg.data)) as RawReply;
 }
 
 /** Collects every event published on a subject pattern. */

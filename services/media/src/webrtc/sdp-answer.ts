@@ -1,6 +1,7 @@
-import { Direction, type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type MediaInfo, type SDPInfo } from 'semantic-sdp';
+import { type CandidateInfo, type Capabilities, type CodecInfo, type DTLSInfo, type ICEInfo, type MediaInfo, type SDPInfo } from 'semantic-sdp';
 import type { OfferedMedia } from './offer-media.js';
 import type { CodecChoice } from './codec-choice.js';
+import { SdpDirection } from './sdp-enums.js';
 import { MediaEngineError } from '../errors.js';
 
 const TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -99,19 +100,19 @@ export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, cho
       const codec = media.getCodecForType(chosen.payloadType);
       if (!codec) throw new MediaEngineError(`the answer lost the chosen ${chosen.codec} codec`);
       media.setCodecs(new Map([[chosen.payloadType, codec]]));
-      media.setDirection(Direction.RECVONLY);
+      media.setDirection(SdpDirection.RECVONLY);
       if (media.getType() === 'video') {
         capVideoBitrate(media, codec, limits.maxVideoKbps);
         hintVideoStartBitrate(codec, limits.maxVideoKbps);
       }
       return;
     }
-    media.setDirection(Direction.INACTIVE);
+    media.setDirection(SdpDirection.INACTIVE);
     if (media.getType() === 'application') return;
     // an m-line must name at least one format, even when it is rejected: the first one offered
     const formats = offer.medias[index]?.codecs ?? [];
     const source = offered[index];
-    const keep = formats.map((f) => source?.getCodecForType(f.payloadType)).find((c) => c !== undefined) ?? firstCodec(source?.getCodecs() ?? new Map());
+    const keep = formats.map((f) => source?.getCodecForType(f.payloadType)).find((c) => c !== undefined) ?? firstCodec(source?.getCodecs() ?? new Map<number, CodecInfo>());
     if (keep) media.setCodecs(new Map([[keep.getType(), keep.clone()]]));
   });
   return answer;

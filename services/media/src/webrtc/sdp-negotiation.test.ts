@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DTLSInfo, ICEInfo, Setup, CandidateInfo } from 'semantic-sdp';
+import { DTLSInfo, ICEInfo, CandidateInfo } from 'semantic-sdp';
 import { ServiceError } from '@recstack/service-kit';
 import { chooseCodecs } from './codec-choice.js';
 import { readOfferedMedia } from './offer-media.js';
 import { buildAnswer, offersTransportCc, VIDEO_START_KBPS } from './sdp-answer.js';
 import { parseOffer } from './sdp-offer.js';
+import { DtlsSetup } from './sdp-enums.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}.sdp`, import.meta.url), 'utf8');
 const FINGERPRINT = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
 const local = () => ({
   ice: ICEInfo.generate(true),
-  dtls: new DTLSInfo(Setup.PASSIVE, 'sha-256', FINGERPRINT),
+  dtls: new DTLSInfo(DtlsSetup.PASSIVE, 'sha-256', FINGERPRINT),
   candidates: [new CandidateInfo('1', 1, 'UDP', 2130706431, '127.0.0.1', 40000, 'host')],
 });
 

@@ -1,5 +1,6 @@
-import { SDPInfo, Setup, type DTLSInfo, type ICEInfo } from 'semantic-sdp';
+import { SDPInfo, type DTLSInfo, type ICEInfo } from 'semantic-sdp';
 import { MalformedOfferError } from '../errors.js';
+import { DtlsSetup } from './sdp-enums.js';
 import { readOfferedMedia, type OfferedMedia } from './offer-media.js';
 
 export interface ParsedOffer {
@@ -60,7 +61,7 @@ export function parseOffer(text: string): ParsedOffer {
     throw new MalformedOfferError('missing or invalid a=fingerprint');
   }
   const setup: unknown = dtls.getSetup();
-  if (setup !== Setup.ACTPASS && setup !== Setup.ACTIVE && setup !== Setup.PASSIVE) {
+  if (setup !== DtlsSetup.ACTPASS && setup !== DtlsSetup.ACTIVE && setup !== DtlsSetup.PASSIVE) {
     throw new MalformedOfferError('a=setup must be actpass, active or passive');
   }
   for (const stream of sdp.getStreams().values()) {

@@ -86,7 +86,7 @@ export class MediaPlacement {
 
   /** Creates the session on the instance with the most room, trying the next when one is full or gone. */
   async createSession(sessionId: string, offer: string): Promise<CreateSessionReply> {
-    let refused: unknown;
+    let refused: { error: unknown } | undefined;
     for (const mediaId of this.candidates().slice(0, this.options.maxAttempts)) {
       try {
         const reply = await this.media.createSessionOn(mediaId, sessionId, offer);
@@ -96,7 +96,7 @@ export class MediaPlacement {
         // only refusals that certainly created nothing are tried elsewhere (a timeout may have created it)
         if (errorCodeOf(err) === 'AT_CAPACITY' || errorCodeOf(err) === 'SHUTTING_DOWN') {
           this.full(mediaId);
-          refused = err;
+          refused = { error: err };
           this.logger.info({ sessionId, mediaId, code: errorCodeOf(err) }, 'media instance refused the session, trying another');
           continue;
         }
@@ -107,7 +107,7 @@ export class MediaPlacement {
         throw err;
       }
     }
-    if (refused !== undefined) throw refused;
+    if (refused) throw refused.error;
     return this.media.createSession(sessionId, offer);
   }
 

@@ -40,6 +40,7 @@ export class SessionDirectory {
 }
 
 function isMissingBucket(err: unknown): boolean {
-  const text = String((err as { message?: unknown }).message ?? '');
+  const message = (err as { message?: unknown }).message;
+  const text = typeof message === 'string' ? message : '';
   return /stream not found|no responders/i.test(text) || (err as { code?: string }).code === '503';
 }

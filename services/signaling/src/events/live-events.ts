@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { SessionEventSchema, subjects } from '@recstack/contracts';
@@ -10,7 +11,7 @@ import type { MediaUrlSigner } from '../recordings/media-urls.js';
 import { recordingView } from '../recordings/recording-view.js';
 import type { SignalingMetrics } from '../metrics.js';
 import type { CatalogFeed, FeedChange } from '../recordings/catalog-feed.js';
-import { WS_CLOSE, WsClientMessageSchema, type WsServerMessage } from './ws-messages.js';
+import { WS_CLOSE, WsClientMessageSchema, wsText, type WsServerMessage } from './ws-messages.js';
 
 export interface LiveEventsOptions {
   feed: CatalogFeed;
@@ -193,7 +194,7 @@ export class LiveEvents {
   private checkFirstMessage(data: RawData): boolean {
     if (!authEnabled(this.options.auth)) return true;
     try {
-      const parsed = WsClientMessageSchema.safeParse(JSON.parse(String(data)));
+      const parsed = WsClientMessageSchema.safeParse(JSON.parse(wsText(data)));
       return parsed.success && mayWatch(roleOfToken(this.options.auth, parsed.data.token));
     } catch {
       return false;
@@ -242,7 +243,7 @@ export class LiveEvents {
     this.sessionEvents.unsubscribe();
     for (const client of this.clients) client.socket.close(WS_CLOSE.goingAway, 'server shutting down');
     const deadline = Date.now() + 2000;
-    while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.clients.size > 0 && Date.now() < deadline) await sleep(20);
     for (const client of this.clients) client.socket.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

@@ -1,3 +1,4 @@
+import type { RawData } from 'ws';
 import { z } from 'zod';
 import { IdSchema, SessionEventSchema } from '@recstack/contracts';
 import { RecordingViewSchema } from '../recordings/recording-view.js';
@@ -25,3 +26,9 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
   unauthorized: 4401,
 } as const;
+
+/** A WebSocket message's text (ws hands over a Buffer, or fragments as Buffer[], or an ArrayBuffer). */
+export function wsText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}

@@ -33,7 +33,7 @@ test('an SDP over MAX_SDP_BYTES is 413 PAYLOAD_TOO_LARGE, declared or streamed',
       else controller.enqueue(new TextEncoder().encode(next));
     },
   });
-  const streamed = await api('/whip', { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: stream, duplex: 'half' } as RequestInit);
+  const streamed = await api('/whip', { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: stream, duplex: 'half' });
   assert.equal(streamed.status, 413);
   assert.equal((await errorOf('POST', streamed)).code, 'PAYLOAD_TOO_LARGE');
   assert.equal((await api('/healthz')).status, 200);

@@ -36,13 +36,22 @@ export const PAGE_CSP = [
  */
 export function staticFiles(dir: string): Middleware {
   return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      await next();
+      return;
+    }
     const match = FILE.exec(ctx.path === '/' ? '/index.html' : ctx.path);
-    if (!match) return next();
+    if (!match) {
+      await next();
+      return;
+    }
     const [, name = '', ext = ''] = match;
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile()) return next();
+    if (!info?.isFile()) {
+      await next();
+      return;
+    }
     const etag = `W/"${info.size.toString(16)}-${info.mtimeMs.toString(16)}"`;
     ctx.set('etag', etag);
     ctx.set('cache-control', 'no-cache');

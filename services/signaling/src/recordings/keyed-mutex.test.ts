@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as tick } from 'node:timers/promises';
 import { KeyedMutex } from './keyed-mutex.js';
-
-const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
 test('tasks of one key run one at a time, in order; other keys are not held up', async () => {
   const mutex = new KeyedMutex();

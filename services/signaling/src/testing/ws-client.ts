@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { WsServerMessageSchema, type WsServerMessage } from '../events/ws-messages.js';
+import { WsServerMessageSchema, wsText, type WsServerMessage } from '../events/ws-messages.js';
 
 /** A WebSocket test client that validates and queues every message signaling sends. */
 export class WsTestClient {
@@ -9,7 +9,7 @@ export class WsTestClient {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.messages.push(WsServerMessageSchema.parse(JSON.parse(String(data))));
+      this.messages.push(WsServerMessageSchema.parse(JSON.parse(wsText(data))));
       for (const wake of this.waiters) wake();
     });
     socket.on('close', (code) => {

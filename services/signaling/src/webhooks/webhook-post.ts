@@ -1,15 +1,10 @@
 import type { Recording } from '@recstack/contracts';
+import type { SignalingConfig } from '../config.js';
 import { isRetryableStatus, retryAfterMs } from './backoff.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
 
-export interface WebhookSettings {
-  url: string;
-  secret: string | undefined;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  timeoutMs: number;
-}
+/** WEBHOOK_* as config.ts reads them, when a webhook is configured. */
+export type WebhookSettings = NonNullable<SignalingConfig['webhook']>;
 
 export type AttemptOutcome =
   | { result: 'delivered'; status: number }
