@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { natsPermissions, replySchema, rpc, rpcSubject, type RpcDescriptor } from './index.js';
 
 const all: Array<[string, RpcDescriptor]> = Object.entries(rpc).flatMap(([group, descriptors]) =>
-  Object.entries(descriptors).map(([key, d]): [string, RpcDescriptor] => [`${group}.${key}`, d]),
+  Object.entries(descriptors as Record<string, RpcDescriptor>).map(([key, d]): [string, RpcDescriptor] => [`${group}.${key}`, d]),
 );
 
 /** NATS subject matching: `*` one token, `>` the rest. */

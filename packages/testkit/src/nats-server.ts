@@ -157,7 +157,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
           await (await nc.jetstreamManager({ timeout: 2000 })).getAccountInfo();
           return;
         } catch (err) {
-          if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream did not answer: ${String(err)}`);
+          if (Date.now() > deadline) throw new Error(`the NATS cluster's JetStream did not answer: ${String(err)}`, { cause: err });
           await new Promise((r) => setTimeout(r, 250));
         }
       }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
-import { CreateSessionReplySchema, MediaPongSchema, RecordingReportSchema, rpc, subjects, type RecordingEvent } from '@recstack/contracts';
+import { CreateSessionReplySchema, RecordingReportSchema, rpc, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger, gather } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder } from './testing/gst-recorder.js';

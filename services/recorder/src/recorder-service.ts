@@ -1,7 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import {
   rpc,
-  subjects,
   type Recording as CatalogRecording,
   type RecorderListening,
   type RecorderPong,
