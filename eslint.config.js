@@ -11,16 +11,7 @@ import tseslint from 'typescript-eslint';
 import recstack from './scripts/lint/import-boundaries.js';
 
 export default defineConfig(
-  globalIgnores([
-    '**/dist/',
-    '**/node_modules/',
-    '.run/',
-    'recordings/',
-    'test-results/',
-    'loadtest/results/',
-    'loadtest/.cache/',
-    'bench/results/',
-  ]),
+  globalIgnores(['**/dist/', '**/node_modules/', '.run/', 'recordings/', 'test-results/', 'loadtest/results/', 'loadtest/.cache/', 'bench/results/']),
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -14,7 +14,8 @@ export const withoutVerbose: Rewrite = (args) => args.filter((a) => a !== '-v');
 export const withoutMessages: Rewrite = (args) => args.filter((a) => a !== '-m');
 
 /** mp4mux without robust muxing: no index reserved at the front and rewritten every second */
-export const withoutRobustMuxing: Rewrite = (args) => args.filter((a) => !a.startsWith('reserved-max-duration=') && !a.startsWith('reserved-moov-update-period='));
+export const withoutRobustMuxing: Rewrite = (args) =>
+  args.filter((a) => !a.startsWith('reserved-max-duration=') && !a.startsWith('reserved-moov-update-period='));
 
 /**
  * Without the tee + identity + fakesink side branches: `tee name=T ! queue ! mux.P T. ! identity ... !
@@ -76,7 +77,10 @@ export interface Ablation {
   rewrite: Rewrite;
 }
 
-const compose = (...rewrites: Rewrite[]): Rewrite => (args) => rewrites.reduce<string[]>((acc, r) => r(acc), [...args]);
+const compose =
+  (...rewrites: Rewrite[]): Rewrite =>
+  (args) =>
+    rewrites.reduce<string[]>((acc, r) => r(acc), [...args]);
 
 export const ABLATIONS: Ablation[] = [
   { id: 'no-v', label: 'without -v', rewrite: withoutVerbose },

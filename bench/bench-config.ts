@@ -15,7 +15,10 @@ const BenchEnvSchema = z.object({
   /** only these rows (comma-separated ids, e.g. `seed-gst,ours-gst-aac`); the latency part runs when a listed id is a latency case too */
   BENCH_ONLY: z.string().default(''),
   /** the markdown file written under bench/results/ */
-  BENCH_RESULT: z.string().regex(/^[\w.-]+\.md$/, 'a file name ending in .md').default('latest.md'),
+  BENCH_RESULT: z
+    .string()
+    .regex(/^[\w.-]+\.md$/, 'a file name ending in .md')
+    .default('latest.md'),
 });
 
 export interface BenchConfig {
@@ -41,7 +44,9 @@ export function loadBenchConfig(source: Record<string, string | undefined> = pro
     recordSeconds: v.BENCH_RECORD_SECONDS,
     repeat: v.BENCH_REPEAT,
     ablations: v.BENCH_ABLATIONS === '1',
-    only: v.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean),
+    only: v.BENCH_ONLY.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     resultFile: v.BENCH_RESULT,
   };
 }

@@ -23,7 +23,7 @@ test('percentile is nearest-rank', () => {
   assert.ok(Number.isNaN(percentile([], 50)));
 });
 
-test('the ablation rewrites change what they say on the recorder builder\'s own argv', () => {
+test("the ablation rewrites change what they say on the recorder builder's own argv", () => {
   const args = ours('gstreamer', 'aac').launch(ports, '/tmp/x').args;
   const text = (a: string[]) => a.join(' ');
   assert.match(text(args), /tee name=video_tee/);
@@ -38,6 +38,34 @@ test('the ablation rewrites change what they say on the recorder builder\'s own 
 });
 
 test('the preroll tap replaces a printing identity tap (the pipeline before the recorder dropped -v)', () => {
-  const args = ['-e', '-v', '-m', 'x.', '!', 'identity', 'name=keyframes_video', 'drop-buffer-flags=delta-unit', 'silent=false', '!', 'fakesink', 'sync=false', 'async=false', 'y'];
-  assert.deepEqual(prerollTap(args), ['-e', '-m', 'x.', '!', 'identity', 'drop-buffer-flags=delta-unit', '!', 'fakesink', 'name=keyframes_video', 'sync=false', 'async=true', 'y']);
+  const args = [
+    '-e',
+    '-v',
+    '-m',
+    'x.',
+    '!',
+    'identity',
+    'name=keyframes_video',
+    'drop-buffer-flags=delta-unit',
+    'silent=false',
+    '!',
+    'fakesink',
+    'sync=false',
+    'async=false',
+    'y',
+  ];
+  assert.deepEqual(prerollTap(args), [
+    '-e',
+    '-m',
+    'x.',
+    '!',
+    'identity',
+    'drop-buffer-flags=delta-unit',
+    '!',
+    'fakesink',
+    'name=keyframes_video',
+    'sync=false',
+    'async=true',
+    'y',
+  ]);
 });

@@ -20,7 +20,15 @@ export interface CpuResult {
   peakRssBytes: number;
   fileBytes: number;
   /** our recorder only: CPU seconds and wall time of what the service does after the child exits */
-  post?: { cpuSeconds: number; wallSeconds: number; finalizeSeconds: number; decodeSeconds: number; decodeClean: boolean; decodeScope: string; decodeErrors: string[] };
+  post?: {
+    cpuSeconds: number;
+    wallSeconds: number;
+    finalizeSeconds: number;
+    decodeSeconds: number;
+    decodeClean: boolean;
+    decodeScope: string;
+    decodeErrors: string[];
+  };
   /** how the child ended: `exit 0`, `exit 255` (FFmpeg after SIGINT), `killed (SIGKILL)` */
   ending: string;
   outputLines: number;
@@ -57,7 +65,9 @@ async function measureIn(dir: string, subject: Subject, dump: RtpDump, seconds: 
   const launch = subject.launch(ports, dir);
   const reapedBefore = reapedChildrenCpu();
   const child = spawn(launch.command, launch.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   child.once('error', () => undefined);
   child.stdin.end(launch.stdin);
   let lines = 0;
@@ -92,7 +102,11 @@ async function measureIn(dir: string, subject: Subject, dump: RtpDump, seconds: 
     outputTail: tail,
   };
   try {
-    await waitUntil(() => portsBoundBy(pid, launch.boundPorts), LISTEN_TIMEOUT_MS, () => child.exitCode !== null);
+    await waitUntil(
+      () => portsBoundBy(pid, launch.boundPorts),
+      LISTEN_TIMEOUT_MS,
+      () => child.exitCode !== null,
+    );
     if (child.exitCode !== null) throw new Error(`${subject.id} exited before listening: ${tail.join(' | ')}`);
 
     const replay = new RtpReplay(dump, { host: '127.0.0.1', videoPort: ports.video, audioPort: ports.audio }, seconds);

@@ -2,14 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import {
-  RecordingEventSchema,
-  rpc,
-  subjects,
-  type Engine,
-  type OutputAudioCodec,
-  type RecordingEvent,
-} from '@recstack/contracts';
+import { RecordingEventSchema, rpc, subjects, type Engine, type OutputAudioCodec, type RecordingEvent } from '@recstack/contracts';
 import { call, newId } from '@recstack/service-kit';
 import { RtpReplay, freeTcpPort, freeUdpRange, startNatsServer, startService, type RtpDump, type ServiceProcess, type TestNatsServer } from '@recstack/testkit';
 import { benchStartRequest } from './subjects.js';
@@ -52,7 +45,13 @@ const KEYFRAME_TIMEOUT_MS = 10_000;
  * request at once) → `first-keyframe` event; after `recordSeconds` the RTP stops and a stop request
  * waits for the finalized report. One recorder process per case, `runs` recordings one after another.
  */
-export async function measureLatency(testCase: LatencyCase, dump: RtpDump, runs: number, recordSeconds: number, log: (line: string) => void): Promise<LatencyResult> {
+export async function measureLatency(
+  testCase: LatencyCase,
+  dump: RtpDump,
+  runs: number,
+  recordSeconds: number,
+  log: (line: string) => void,
+): Promise<LatencyResult> {
   const extra = Object.entries(testCase.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const result: LatencyResult = {
     id: `ours-${testCase.engine === 'gstreamer' ? 'gst' : 'ffmpeg'}-${testCase.audioCodec}${extra.length > 0 ? `/${extra.join(',')}` : ''}`,
@@ -112,10 +111,15 @@ async function oneRun(nc: NatsConnection, recorderId: string, testCase: LatencyC
     const firstKeyframeMs = performance.now() - t0;
     await replay.done;
     const t1 = performance.now();
-    const report = await call(nc, rpc.recorder.stop, { recordingId: req.recordingId, reason: 'requested' }, {
-      id: recorderId,
-      timeoutMs: STOP_TIMEOUT_MS,
-    });
+    const report = await call(
+      nc,
+      rpc.recorder.stop,
+      { recordingId: req.recordingId, reason: 'requested' },
+      {
+        id: recorderId,
+        timeoutMs: STOP_TIMEOUT_MS,
+      },
+    );
     const stopMs = performance.now() - t1;
     if (report.status !== 'done') throw new Error(`recording ${req.recordingId} ended ${report.status}: ${JSON.stringify(report.error)}`);
     return { listenMs, firstKeyframeMs, stopMs, status: report.status, durationMs: report.durationMs };
@@ -125,7 +129,12 @@ async function oneRun(nc: NatsConnection, recorderId: string, testCase: LatencyC
   }
 }
 
-function nextEvent(nc: NatsConnection, recordingId: string, type: RecordingEvent['type'], timeoutMs: number): { promise: Promise<RecordingEvent>; cancel: () => void } {
+function nextEvent(
+  nc: NatsConnection,
+  recordingId: string,
+  type: RecordingEvent['type'],
+  timeoutMs: number,
+): { promise: Promise<RecordingEvent>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const sub = nc.subscribe(subjects.events.recording(recordingId));
   const promise = new Promise<RecordingEvent>((resolve, reject) => {

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const config = loadBenchConfig();
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
   const dump = await ensureDump(join(HERE, '.cache'), Math.max(DUMP_SECONDS, config.seconds, config.recordSeconds), log);
   const wanted = (id: string) => config.only.length === 0 || config.only.includes(id);
@@ -68,7 +70,9 @@ async function main(): Promise<void> {
       host: hostname(),
       cores: cpus().length,
       loadBefore,
-      loadAfter: loadavg().map((l) => l.toFixed(2)).join(' '),
+      loadAfter: loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' '),
       gstreamer: version('gst-launch-1.0', ['--version'], /GStreamer [\d.]+/),
       ffmpeg: version('ffmpeg', ['-version'], /ffmpeg version \S+/),
       seconds: config.seconds,
@@ -97,7 +101,11 @@ function commandLine(subject: Subject): string {
 function changesPipeline(base: Subject, variant: Subject): boolean {
   const ports = { video: 40_000, audio: 40_002 };
   // every launch names a new recording: compare the pipelines without the file names
-  const argv = (s: Subject) => s.launch(ports, '/nonexistent').args.join(' ').replace(/rec_\w+/g, 'rec');
+  const argv = (s: Subject) =>
+    s
+      .launch(ports, '/nonexistent')
+      .args.join(' ')
+      .replace(/rec_\w+/g, 'rec');
   return argv(base) !== argv(variant);
 }
 

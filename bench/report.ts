@@ -25,11 +25,19 @@ export function cpuRow(results: readonly CpuResult[]): CpuRow {
   const ok = results.filter((r) => !r.problem && r.recordedSeconds > 0);
   const perMinute = (value: (r: CpuResult) => number) => median(ok.map((r) => value(r) / (r.recordedSeconds / 60)));
   const withPost = ok.filter((r) => r.post);
-  const notes = [...new Set(results.flatMap((r) => [
-    ...(r.problem ? [r.problem] : []),
-    ...(r.post && !r.post.decodeClean ? [`decode check: ${r.post.decodeScope !== 'full' ? `${r.post.decodeScope} decode: ${r.post.decodeErrors[0] ?? 'not verified'}` : (r.post.decodeErrors[0] ?? 'not clean')}`] : []),
-    ...(r.ending.startsWith('killed') ? [`child ${r.ending}`] : []),
-  ]))];
+  const notes = [
+    ...new Set(
+      results.flatMap((r) => [
+        ...(r.problem ? [r.problem] : []),
+        ...(r.post && !r.post.decodeClean
+          ? [
+              `decode check: ${r.post.decodeScope !== 'full' ? `${r.post.decodeScope} decode: ${r.post.decodeErrors[0] ?? 'not verified'}` : (r.post.decodeErrors[0] ?? 'not clean')}`,
+            ]
+          : []),
+        ...(r.ending.startsWith('killed') ? [`child ${r.ending}`] : []),
+      ]),
+    ),
+  ];
   return {
     id: first.id,
     label: first.label,
@@ -75,13 +83,18 @@ export function renderMarkdown(context: BenchContext, rows: readonly CpuRow[], l
     '',
   );
   out.push('### Cost per recording', '');
-  out.push('| recorder | CPU while recording (% of a core) | CPU s per recorded minute (child, start to exit) | peak RSS (MB) | + after stop: CPU s per recorded minute (rewrite, probe, decode check) | file MB per minute |');
+  out.push(
+    '| recorder | CPU while recording (% of a core) | CPU s per recorded minute (child, start to exit) | peak RSS (MB) | + after stop: CPU s per recorded minute (rewrite, probe, decode check) | file MB per minute |',
+  );
   out.push('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const post = r.postCpuSecondsPerMinute === undefined ? '–' : `${fmt(r.postCpuSecondsPerMinute, 2)} (${fmt(r.postWallSeconds)} s wall)`;
-    out.push(`| ${r.label} \`${r.id}\` | ${fmt(r.steadyCorePercent, 2)} | ${fmt(r.cpuSecondsPerMinute, 2)} | ${fmt(r.peakRssMb)} | ${post} | ${fmt(r.fileMbPerMinute)}${r.fileAsWritten ? '*' : ''} |`);
+    out.push(
+      `| ${r.label} \`${r.id}\` | ${fmt(r.steadyCorePercent, 2)} | ${fmt(r.cpuSecondsPerMinute, 2)} | ${fmt(r.peakRssMb)} | ${post} | ${fmt(r.fileMbPerMinute)}${r.fileAsWritten ? '*' : ''} |`,
+    );
   }
-  if (rows.some((r) => r.fileAsWritten)) out.push('', '\\* as the child wrote it, not finalized: a crash-safe MP4 still holds the index space reserved for the longest recording.');
+  if (rows.some((r) => r.fileAsWritten))
+    out.push('', '\\* as the child wrote it, not finalized: a crash-safe MP4 still holds the index space reserved for the longest recording.');
   out.push('');
   out.push(...targets(rows));
   const notes = rows.filter((r) => r.notes.length > 0);
@@ -91,15 +104,22 @@ export function renderMarkdown(context: BenchContext, rows: readonly CpuRow[], l
   }
   if (latency.length > 0) {
     out.push('', '### Start and stop through the recorder service (real nats-server, real recorder process)', '');
-    out.push(`${context.runs} recordings per row, ${context.recordSeconds} s each; RTP starts when the \`listening\` reply arrives and begins with a keyframe (a publisher that answers the keyframe request at once).`, '');
-    out.push('| recorder | start → listening p50 / p95 (ms) | start → first keyframe written p50 / p95 (ms) | stop → finalized report p50 / p95 (ms) | ok runs |');
+    out.push(
+      `${context.runs} recordings per row, ${context.recordSeconds} s each; RTP starts when the \`listening\` reply arrives and begins with a keyframe (a publisher that answers the keyframe request at once).`,
+      '',
+    );
+    out.push(
+      '| recorder | start → listening p50 / p95 (ms) | start → first keyframe written p50 / p95 (ms) | stop → finalized report p50 / p95 (ms) | ok runs |',
+    );
     out.push('|---|---:|---:|---:|---:|');
     for (const l of latency) {
       const col = (pick: (r: LatencyResult['runs'][number]) => number) => {
         const v = l.runs.map(pick);
         return `${fmt(percentile(v, 50), 0)} / ${fmt(percentile(v, 95), 0)}`;
       };
-      out.push(`| ${l.label} \`${l.id}\` | ${col((r) => r.listenMs)} | ${col((r) => r.firstKeyframeMs)} | ${col((r) => r.stopMs)} | ${l.runs.length}/${l.runs.length + l.failures.length} |`);
+      out.push(
+        `| ${l.label} \`${l.id}\` | ${col((r) => r.listenMs)} | ${col((r) => r.firstKeyframeMs)} | ${col((r) => r.stopMs)} | ${l.runs.length}/${l.runs.length + l.failures.length} |`,
+      );
     }
     const failures = latency.filter((l) => l.failures.length > 0);
     for (const l of failures) out.push('', `\`${l.id}\` failures: ${[...new Set(l.failures)].join('; ')}`);
@@ -119,7 +139,9 @@ function targets(rows: readonly CpuRow[]): string[] {
   const lines: string[] = [];
   const aac = byId.get('ours-gst-aac');
   if (aac && seedFfmpeg) {
-    lines.push(`Target: AAC mode at or below the seed's FFmpeg command: ours ${fmt(aac.steadyCorePercent, 2)} % vs ${fmt(seedFfmpeg.steadyCorePercent, 2)} % of a core while recording.`);
+    lines.push(
+      `Target: AAC mode at or below the seed's FFmpeg command: ours ${fmt(aac.steadyCorePercent, 2)} % vs ${fmt(seedFfmpeg.steadyCorePercent, 2)} % of a core while recording.`,
+    );
   }
   const opus = byId.get('ours-gst-opus');
   if (opus) lines.push(`Target: pass-through under 2 % of a core: ours ${fmt(opus.steadyCorePercent, 2)} %.`);

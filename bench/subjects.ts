@@ -44,11 +44,49 @@ export const seedGstreamer: Subject = {
     return {
       command: 'gst-launch-1.0',
       args: [
-        '--eos-on-shutdown', 'mp4mux', 'faststart=true', 'name=mux', '!', 'filesink', `location=${out}`,
-        'udpsrc', 'address=127.0.0.1', `port=${ports.audio}`, `caps=application/x-rtp,clock-rate=48000,payload=${AUDIO_PT}`, '!', 'queue', '!', 'rtpjitterbuffer',
-        '!', 'rtpopusdepay', '!', 'opusdec', '!', 'audioconvert', '!', 'audioresample', '!', 'avenc_aac', '!', 'aacparse', '!', 'mux.',
-        'udpsrc', 'address=127.0.0.1', `port=${ports.video}`, `caps=application/x-rtp,clock-rate=90000,payload=${VIDEO_PT}`, '!', 'queue', '!', 'rtpjitterbuffer',
-        '!', 'rtph264depay', '!', 'h264parse', '!', 'mux.',
+        '--eos-on-shutdown',
+        'mp4mux',
+        'faststart=true',
+        'name=mux',
+        '!',
+        'filesink',
+        `location=${out}`,
+        'udpsrc',
+        'address=127.0.0.1',
+        `port=${ports.audio}`,
+        `caps=application/x-rtp,clock-rate=48000,payload=${AUDIO_PT}`,
+        '!',
+        'queue',
+        '!',
+        'rtpjitterbuffer',
+        '!',
+        'rtpopusdepay',
+        '!',
+        'opusdec',
+        '!',
+        'audioconvert',
+        '!',
+        'audioresample',
+        '!',
+        'avenc_aac',
+        '!',
+        'aacparse',
+        '!',
+        'mux.',
+        'udpsrc',
+        'address=127.0.0.1',
+        `port=${ports.video}`,
+        `caps=application/x-rtp,clock-rate=90000,payload=${VIDEO_PT}`,
+        '!',
+        'queue',
+        '!',
+        'rtpjitterbuffer',
+        '!',
+        'rtph264depay',
+        '!',
+        'h264parse',
+        '!',
+        'mux.',
       ],
       stdin: '',
       stopSignal: 'SIGINT',
@@ -92,7 +130,14 @@ export const seedFfmpeg: Subject = {
 /** The tracks as media announces them to the recorder for a Chromium publisher. */
 export function benchTracks(ports: BenchPorts): RtpTrackSpec[] {
   return [
-    { kind: 'video', codec: 'h264', payloadType: VIDEO_PT, clockRate: 90_000, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', port: ports.video },
+    {
+      kind: 'video',
+      codec: 'h264',
+      payloadType: VIDEO_PT,
+      clockRate: 90_000,
+      fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+      port: ports.video,
+    },
     { kind: 'audio', codec: 'opus', payloadType: AUDIO_PT, clockRate: 48_000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', port: ports.audio },
   ];
 }
@@ -138,4 +183,11 @@ export function ours(engine: Engine, audioCodec: OutputAudioCodec): Subject {
   };
 }
 
-export const ALL_SUBJECTS: Subject[] = [seedGstreamer, seedFfmpeg, ours('gstreamer', 'aac'), ours('gstreamer', 'opus'), ours('ffmpeg', 'aac'), ours('ffmpeg', 'opus')];
+export const ALL_SUBJECTS: Subject[] = [
+  seedGstreamer,
+  seedFfmpeg,
+  ours('gstreamer', 'aac'),
+  ours('gstreamer', 'opus'),
+  ours('ffmpeg', 'aac'),
+  ours('ffmpeg', 'opus'),
+];

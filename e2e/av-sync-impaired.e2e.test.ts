@@ -106,28 +106,35 @@ for (const c of CASES) {
     }
   });
 
-  test(`a ${OUTAGE_MS / 1000} s audio outage mid-recording, ${c.container} (${c.videoCodec}): after it every flash and its beep within ${MAX_OFFSET_MS} ms`, { timeout: 120_000 }, async (t) => {
-    let dropped = 0;
-    const { path, relay } = await recordMarkers(c, async (r) => {
-      await new Promise((res) => setTimeout(res, OUTAGE_AT_MS));
-      const before = r.upstream.lost;
-      r.dropUpstream(rtpPayloadTypeIs(CHROMIUM_OPUS_PT));
-      await new Promise((res) => setTimeout(res, OUTAGE_MS));
-      r.dropUpstream(undefined);
-      dropped = r.upstream.lost - before;
-    });
-    // Opus every 20 ms: about 100 packets in 2 s (fewer if the encoder used DTX in silence)
-    assert.ok(dropped >= 40, `the relay dropped ${dropped} audio packets`);
-    const probed = await probe(path);
-    const recorded = await measureAvSync(path, { periodSeconds: PERIOD_MS / 1000 });
-    t.diagnostic(`${relay}; ${dropped} audio packets dropped; duration ${probed.durationSec} s; ${describe(recorded)}`);
-    // the outage began OUTAGE_AT_MS after the recording was live: everything from a period after its end on
-    const after = recorded.pairs.filter((p) => p.video > (OUTAGE_AT_MS + OUTAGE_MS + PERIOD_MS) / 1000 - 1);
-    const flashesAfter = recorded.videoOnsets.filter((v) => v > (OUTAGE_AT_MS + OUTAGE_MS + PERIOD_MS) / 1000 - 1);
-    assert.ok(flashesAfter.length >= 2, `too few flashes after the outage: ${describe(recorded)}`);
-    assert.equal(after.length, flashesAfter.length, `flashes after the outage without a beep near them: ${describe(recorded)}`);
-    for (const pair of after) {
-      assert.ok(Math.abs(pair.offsetMs) <= MAX_OFFSET_MS, `after the outage: flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`);
-    }
-  });
+  test(
+    `a ${OUTAGE_MS / 1000} s audio outage mid-recording, ${c.container} (${c.videoCodec}): after it every flash and its beep within ${MAX_OFFSET_MS} ms`,
+    { timeout: 120_000 },
+    async (t) => {
+      let dropped = 0;
+      const { path, relay } = await recordMarkers(c, async (r) => {
+        await new Promise((res) => setTimeout(res, OUTAGE_AT_MS));
+        const before = r.upstream.lost;
+        r.dropUpstream(rtpPayloadTypeIs(CHROMIUM_OPUS_PT));
+        await new Promise((res) => setTimeout(res, OUTAGE_MS));
+        r.dropUpstream(undefined);
+        dropped = r.upstream.lost - before;
+      });
+      // Opus every 20 ms: about 100 packets in 2 s (fewer if the encoder used DTX in silence)
+      assert.ok(dropped >= 40, `the relay dropped ${dropped} audio packets`);
+      const probed = await probe(path);
+      const recorded = await measureAvSync(path, { periodSeconds: PERIOD_MS / 1000 });
+      t.diagnostic(`${relay}; ${dropped} audio packets dropped; duration ${probed.durationSec} s; ${describe(recorded)}`);
+      // the outage began OUTAGE_AT_MS after the recording was live: everything from a period after its end on
+      const after = recorded.pairs.filter((p) => p.video > (OUTAGE_AT_MS + OUTAGE_MS + PERIOD_MS) / 1000 - 1);
+      const flashesAfter = recorded.videoOnsets.filter((v) => v > (OUTAGE_AT_MS + OUTAGE_MS + PERIOD_MS) / 1000 - 1);
+      assert.ok(flashesAfter.length >= 2, `too few flashes after the outage: ${describe(recorded)}`);
+      assert.equal(after.length, flashesAfter.length, `flashes after the outage without a beep near them: ${describe(recorded)}`);
+      for (const pair of after) {
+        assert.ok(
+          Math.abs(pair.offsetMs) <= MAX_OFFSET_MS,
+          `after the outage: flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`,
+        );
+      }
+    },
+  );
 }

@@ -28,7 +28,6 @@ import {
   type TestStack,
 } from '@recstack/testkit';
 
-
 /** the issue's bound: a viewer notices more */
 const MAX_OFFSET_MS = 60;
 const PERIOD_MS = 1500;
@@ -112,16 +111,15 @@ for (const c of CASES) {
       const local = join(scratch, `${started.id}.local.webm`);
       await writeFile(local, await localRecording(page));
       const source = await measureAvSync(local, { periodSeconds: PERIOD_MS / 1000 }).then(describe, (err: unknown) => `not measurable (${String(err)})`);
-      t.diagnostic(`tone led each flash by ${[...new Set(audioLeadsMs.map((l) => l.toFixed(1)))].join('/')} ms (the page's audio output latency); the browser's own recording: ${source}`);
+      t.diagnostic(
+        `tone led each flash by ${[...new Set(audioLeadsMs.map((l) => l.toFixed(1)))].join('/')} ms (the page's audio output latency); the browser's own recording: ${source}`,
+      );
 
       const recorded = await measureAvSync(path, { periodSeconds: PERIOD_MS / 1000 });
       t.diagnostic(`recorded ${c.container}: ${describe(recorded)}`);
       // 10 s with a marker every 1.5 s: at least 5 complete pairs, whatever the start phase
       assert.ok(recorded.pairs.length >= 5, `too few flash/beep pairs found: ${describe(recorded)}`);
-      assert.ok(
-        recorded.videoOnsets.length - recorded.pairs.length <= 1,
-        `flashes without a beep near them: ${describe(recorded)}`,
-      );
+      assert.ok(recorded.videoOnsets.length - recorded.pairs.length <= 1, `flashes without a beep near them: ${describe(recorded)}`);
       for (const pair of recorded.pairs) {
         assert.ok(Math.abs(pair.offsetMs) <= MAX_OFFSET_MS, `flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`);
       }
@@ -151,41 +149,60 @@ const REPLAY_CASES: ReplayCase[] = [
 const MAX_RECORDER_OFFSET_MS = 20;
 
 for (const c of REPLAY_CASES) {
-  test(`recorder alone, exactly aligned RTP markers: ${c.container} (${c.videoCodec} + ${c.audioCodec}) within ${MAX_RECORDER_OFFSET_MS} ms`, { timeout: 120_000 }, async (t) => {
-    const dump = await makeMarkerDump({ dir: scratch, videoCodec: c.videoCodec, seconds: 12, periodSeconds: PERIOD_MS / 1000 });
-    const nc = await connect({ servers: stack.nats.url });
-    let replay: RtpReplay | undefined;
-    try {
-      const range = await freeUdpRange(4);
-      const ports = { video: range.min, audio: range.min + 2 };
-      const req = {
-        recordingId: newId('rec'),
-        sessionId: newId('ses'),
-        container: c.container,
-        audioCodec: c.audioCodec,
-        tracks: [
-          { kind: 'video' as const, codec: c.videoCodec, payloadType: dump.videoPayloadType, clockRate: 90_000, port: ports.video, ...(c.videoCodec === 'h264' ? { fmtp: 'packetization-mode=1;profile-level-id=42e01f' } : {}) },
-          { kind: 'audio' as const, codec: 'opus' as const, payloadType: dump.audioPayloadType, clockRate: 48_000, channels: 2, port: ports.audio },
-        ],
-      };
-      const listening = await call(nc, rpc.recorder.start, req, { timeoutMs: 15_000 });
-      replay = new RtpReplay(dump, { host: listening.host, videoPort: ports.video, audioPort: ports.audio });
-      await replay.done;
-      const report = await call(nc, rpc.recorder.stop, { recordingId: req.recordingId, reason: 'requested' }, {
-        id: listening.recorderId,
-        timeoutMs: 60_000,
-      });
-      assert.equal(report.status, 'done', JSON.stringify(report.error));
+  test(
+    `recorder alone, exactly aligned RTP markers: ${c.container} (${c.videoCodec} + ${c.audioCodec}) within ${MAX_RECORDER_OFFSET_MS} ms`,
+    { timeout: 120_000 },
+    async (t) => {
+      const dump = await makeMarkerDump({ dir: scratch, videoCodec: c.videoCodec, seconds: 12, periodSeconds: PERIOD_MS / 1000 });
+      const nc = await connect({ servers: stack.nats.url });
+      let replay: RtpReplay | undefined;
+      try {
+        const range = await freeUdpRange(4);
+        const ports = { video: range.min, audio: range.min + 2 };
+        const req = {
+          recordingId: newId('rec'),
+          sessionId: newId('ses'),
+          container: c.container,
+          audioCodec: c.audioCodec,
+          tracks: [
+            {
+              kind: 'video' as const,
+              codec: c.videoCodec,
+              payloadType: dump.videoPayloadType,
+              clockRate: 90_000,
+              port: ports.video,
+              ...(c.videoCodec === 'h264' ? { fmtp: 'packetization-mode=1;profile-level-id=42e01f' } : {}),
+            },
+            { kind: 'audio' as const, codec: 'opus' as const, payloadType: dump.audioPayloadType, clockRate: 48_000, channels: 2, port: ports.audio },
+          ],
+        };
+        const listening = await call(nc, rpc.recorder.start, req, { timeoutMs: 15_000 });
+        replay = new RtpReplay(dump, { host: listening.host, videoPort: ports.video, audioPort: ports.audio });
+        await replay.done;
+        const report = await call(
+          nc,
+          rpc.recorder.stop,
+          { recordingId: req.recordingId, reason: 'requested' },
+          {
+            id: listening.recorderId,
+            timeoutMs: 60_000,
+          },
+        );
+        assert.equal(report.status, 'done', JSON.stringify(report.error));
 
-      const recorded = await measureAvSync(join(stack.recordingsDir, listening.fileName), { periodSeconds: PERIOD_MS / 1000 });
-      t.diagnostic(`recorded ${c.container}: ${describe(recorded)}`);
-      assert.ok(recorded.pairs.length >= 5, `too few flash/beep pairs found: ${describe(recorded)}`);
-      for (const pair of recorded.pairs) {
-        assert.ok(Math.abs(pair.offsetMs) <= MAX_RECORDER_OFFSET_MS, `flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`);
+        const recorded = await measureAvSync(join(stack.recordingsDir, listening.fileName), { periodSeconds: PERIOD_MS / 1000 });
+        t.diagnostic(`recorded ${c.container}: ${describe(recorded)}`);
+        assert.ok(recorded.pairs.length >= 5, `too few flash/beep pairs found: ${describe(recorded)}`);
+        for (const pair of recorded.pairs) {
+          assert.ok(
+            Math.abs(pair.offsetMs) <= MAX_RECORDER_OFFSET_MS,
+            `flash at ${pair.video.toFixed(3)} s, beep ${pair.offsetMs} ms away: ${describe(recorded)}`,
+          );
+        }
+      } finally {
+        await replay?.stop();
+        await nc.close();
       }
-    } finally {
-      await replay?.stop();
-      await nc.close();
-    }
-  });
+    },
+  );
 }

@@ -46,26 +46,30 @@ async function mediaOf(location: string): Promise<string> {
   return ((await res.json()) as { mediaId: string }).mediaId;
 }
 
-test('one session per instance: the second goes to the other instance, the third is refused with 503 AT_CAPACITY and Retry-After', { timeout: 120_000 }, async () => {
-  const first = await whip();
-  assert.equal(first.status, 201, await first.clone().text());
-  const second = await whip();
-  assert.equal(second.status, 201, await second.clone().text());
-  const placed = [await mediaOf(first.headers.get('location') ?? ''), await mediaOf(second.headers.get('location') ?? '')];
-  assert.deepEqual(placed.sort(), ['med_capone', 'med_captwo']);
+test(
+  'one session per instance: the second goes to the other instance, the third is refused with 503 AT_CAPACITY and Retry-After',
+  { timeout: 120_000 },
+  async () => {
+    const first = await whip();
+    assert.equal(first.status, 201, await first.clone().text());
+    const second = await whip();
+    assert.equal(second.status, 201, await second.clone().text());
+    const placed = [await mediaOf(first.headers.get('location') ?? ''), await mediaOf(second.headers.get('location') ?? '')];
+    assert.deepEqual(placed.sort(), ['med_capone', 'med_captwo']);
 
-  const third = await whip();
-  assert.equal(third.status, 503);
-  assert.equal(third.headers.get('retry-after'), '10');
-  const body = (await third.json()) as { error: { code: string; message: string } };
-  assert.equal(body.error.code, 'AT_CAPACITY');
+    const third = await whip();
+    assert.equal(third.status, 503);
+    assert.equal(third.headers.get('retry-after'), '10');
+    const body = (await third.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'AT_CAPACITY');
 
-  // a recording start beyond the recorder's MAX_RECORDINGS: 503 AT_CAPACITY with Retry-After too
-  const sessions = [first, second].map((r) => (r.headers.get('location') ?? '').split('/').pop() ?? '');
-  const started = await fetch(`${stack.baseUrl}/api/sessions/${sessions[0]}/recordings`, { method: 'POST' });
-  assert.equal(started.status, 201, await started.clone().text());
-  const refused = await fetch(`${stack.baseUrl}/api/sessions/${sessions[1]}/recordings`, { method: 'POST' });
-  assert.equal(refused.status, 503, await refused.clone().text());
-  assert.equal(refused.headers.get('retry-after'), '10');
-  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'AT_CAPACITY');
-});
+    // a recording start beyond the recorder's MAX_RECORDINGS: 503 AT_CAPACITY with Retry-After too
+    const sessions = [first, second].map((r) => (r.headers.get('location') ?? '').split('/').pop() ?? '');
+    const started = await fetch(`${stack.baseUrl}/api/sessions/${sessions[0]}/recordings`, { method: 'POST' });
+    assert.equal(started.status, 201, await started.clone().text());
+    const refused = await fetch(`${stack.baseUrl}/api/sessions/${sessions[1]}/recordings`, { method: 'POST' });
+    assert.equal(refused.status, 503, await refused.clone().text());
+    assert.equal(refused.headers.get('retry-after'), '10');
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'AT_CAPACITY');
+  },
+);

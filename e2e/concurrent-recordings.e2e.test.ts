@@ -74,11 +74,13 @@ test('three WHIP publishers record at the same time on distinct ports, spread ov
   assert.equal(ports.length, 12, `recorder ports in use: ${ports.join(',')}`);
 
   await new Promise((r) => setTimeout(r, 6_000));
-  const stopped = await Promise.all(started.map(async (r) => {
-    const res = await api(`/api/recordings/${r.id}/stop`, { method: 'POST' });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return RecordingSchema.parse(res.body);
-  }));
+  const stopped = await Promise.all(
+    started.map(async (r) => {
+      const res = await api(`/api/recordings/${r.id}/stop`, { method: 'POST' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return RecordingSchema.parse(res.body);
+    }),
+  );
   for (const rec of stopped) {
     assert.equal(rec.status, 'done', JSON.stringify(rec.error));
     assert.ok(rec.startedAt && rec.stoppedAt);

@@ -41,7 +41,10 @@ export async function startRecording(
   await page.goto(`${baseUrl}/healthz`);
   const { sessionId } = await publishWhip(page, { videoCodec: options.videoCodec });
   const body = options.container ? JSON.stringify({ container: options.container }) : undefined;
-  const res = await api(baseUrl, `/api/sessions/${sessionId}/recordings`, { method: 'POST', ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+  const res = await api(baseUrl, `/api/sessions/${sessionId}/recordings`, {
+    method: 'POST',
+    ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const started = RecordingSchema.parse(res.body);
   const recording = await waitForRecording(baseUrl, started.id, (r) => r.status === 'recording' && r.startedAt !== null, 'the first keyframe', 30_000);

@@ -13,8 +13,18 @@ test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the
   const dir = await mkdtemp(join(tmpdir(), 'recstack-load-e2e-'));
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'loadtest', 'main.ts')], {
     env: {
-      ...process.env, LOAD_URL: '', LOAD_PUBLISHER: 'replay', LOAD_MODE: 'find-capacity', LOAD_STEP: '3', LOAD_MAX_PUBLISHERS: '3', LOAD_STEP_SECONDS: '8',
-      LOAD_RAMP_SECONDS: '1', LOAD_LOSS: '2', LOAD_CHAOS: '', LOAD_RESULTS_DIR: dir, LOAD_RESULT: 'e2e',
+      ...process.env,
+      LOAD_URL: '',
+      LOAD_PUBLISHER: 'replay',
+      LOAD_MODE: 'find-capacity',
+      LOAD_STEP: '3',
+      LOAD_MAX_PUBLISHERS: '3',
+      LOAD_STEP_SECONDS: '8',
+      LOAD_RAMP_SECONDS: '1',
+      LOAD_LOSS: '2',
+      LOAD_CHAOS: '',
+      LOAD_RESULTS_DIR: dir,
+      LOAD_RESULT: 'e2e',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,7 +46,11 @@ test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the
       assert.ok(r.verdict.length > 0);
       assert.ok((r.rtpSent ?? 0) > 0, 'the publisher counted its video packets');
     }
-    assert.equal(Object.values(report.recorders).reduce((a, n) => a + n, 0), 3, 'every recording names its recorder');
+    assert.equal(
+      Object.values(report.recorders).reduce((a, n) => a + n, 0),
+      3,
+      'every recording names its recorder',
+    );
     // the relay was in the path and lost packets; media answered through it (ICE, DTLS, RTCP)
     assert.ok(report.relay, 'a relay report');
     assert.ok(report.relay.upstream.forwarded > 0 && report.relay.upstream.lost > 0, JSON.stringify(report.relay));
@@ -44,7 +58,10 @@ test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the
     assert.equal(typeof report.mediaDrops, 'number', "media's socket drops are read for a local stack");
     const measured = new Set(report.usage.flatMap((u) => Object.keys(u.cpu)));
     for (const name of ['signaling', 'media', 'recorder 1', 'generator']) assert.ok(measured.has(name), `CPU of ${name} sampled`);
-    assert.ok(report.activity.some((a) => a.recording === 3), 'the timeline saw all three recording at once');
+    assert.ok(
+      report.activity.some((a) => a.recording === 3),
+      'the timeline saw all three recording at once',
+    );
     const html = await readFile(join(dir, 'e2e.html'), 'utf8');
     assert.ok(html.includes('"mode":"find-capacity"'), 'the page carries its data');
     assert.match(await readFile(join(dir, 'e2e.md'), 'utf8'), /^# Load test: find-capacity/);

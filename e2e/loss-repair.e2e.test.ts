@@ -116,47 +116,56 @@ for (const videoCodec of ['h264', 'vp8'] as const) {
     });
   }
 
-  test(`${videoCodec}, 10 % loss + ${JITTER_MS} ms jitter and a ${RTX_BLACKOUT_MS / 1000} s RTX blackout: the damage lasts until a keyframe media asks for`, { timeout: 120_000 }, async (t) => {
-    let blackedOut = 0;
-    const { file, relay, done } = await recordThroughLoss(videoCodec, 10, 31, async (r, session) => {
-      const answer = session.answer ?? '';
-      const rtx = rtxPayloadTypes(answer);
-      assert.ok(rtx.length > 0, 'the answer has RTX for video');
-      const isRtx = rtx.map((pt) => rtpPayloadTypeIs(pt));
-      const isVideo = rtpPayloadTypeIs(Number(/^m=video \d+ \S+ (\d+)/m.exec(answer)?.[1]));
-      await new Promise((res) => setTimeout(res, 3000));
-      const before = r.upstream.lost;
-      // the random loss alone may give nothing up within the blackout: three video packets in a row are lost
-      // for sure, with every resend of them
-      let lostOnPurpose = 0;
-      r.dropUpstream((packet) => isRtx.some((is) => is(packet)) || (isVideo(packet) && lostOnPurpose++ < 3));
-      await new Promise((res) => setTimeout(res, RTX_BLACKOUT_MS));
-      r.dropUpstream(undefined);
-      blackedOut = r.upstream.lost - before;
-    });
-    const probed = await probe(file);
-    assert.ok(probed.streams.some((s) => s.codec_type === 'video'), 'ffprobe reads a video stream');
-    assert.ok(probed.durationSec > (RECORD_MS / 1000) * 0.6, `duration ${probed.durationSec} s`);
-    assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
-    const gap = await longestVideoGap(file);
-    const damaged = await longestDamagedStretch(file);
-    // frames dropped up to the end of the recording leave no gap between two frames: the file just ends early
-    const trailingMs = Math.max(0, Math.round((probed.durationSec - gap.lastSec) * 1000));
-    const longestMs = Math.max(gap.longestMs, trailingMs, damaged.longestMs);
-    const gapRequests = stack.media.logs.filter((l) => l.msg === 'keyframe requested on a given-up video packet' && l.recordingId === done.id && l.followUp === false).length;
-    t.diagnostic(
-      `${relay}; ${blackedOut} packets dropped during the RTX blackout; ${gap.frames} frames, ${gap.keyframes} keyframes; ` +
-        `longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s, no frame in the last ${trailingMs} ms; ` +
-        `longest undecodable stretch ${damaged.longestMs} ms at ${damaged.atSec.toFixed(2)} s (${damaged.damagedFrames} frames, ` +
-        `${damaged.errorLines} damage lines); ` +
-        `longest damaged stretch ${longestMs} ms; keyframes requested on a given-up packet ${gapRequests} (follow-ups not counted), in all ` +
-        `${done.stats?.keyframesRequested ?? '?'}, in the file ${done.stats?.keyframesReceived ?? '?'}`,
-    );
-    // without a request the damage runs until Chromium's next keyframe, which does not come within the
-    // recording (about 4.5 s after the blackout began); with one it ends at the keyframe media asked for
-    assert.ok(gapRequests >= 1, 'media saw a packet given up during the blackout and asked for a keyframe');
-    assert.ok(longestMs < DAMAGE_BOUND_MS, `longest damaged stretch ${longestMs} ms`);
-  });
+  test(
+    `${videoCodec}, 10 % loss + ${JITTER_MS} ms jitter and a ${RTX_BLACKOUT_MS / 1000} s RTX blackout: the damage lasts until a keyframe media asks for`,
+    { timeout: 120_000 },
+    async (t) => {
+      let blackedOut = 0;
+      const { file, relay, done } = await recordThroughLoss(videoCodec, 10, 31, async (r, session) => {
+        const answer = session.answer ?? '';
+        const rtx = rtxPayloadTypes(answer);
+        assert.ok(rtx.length > 0, 'the answer has RTX for video');
+        const isRtx = rtx.map((pt) => rtpPayloadTypeIs(pt));
+        const isVideo = rtpPayloadTypeIs(Number(/^m=video \d+ \S+ (\d+)/m.exec(answer)?.[1]));
+        await new Promise((res) => setTimeout(res, 3000));
+        const before = r.upstream.lost;
+        // the random loss alone may give nothing up within the blackout: three video packets in a row are lost
+        // for sure, with every resend of them
+        let lostOnPurpose = 0;
+        r.dropUpstream((packet) => isRtx.some((is) => is(packet)) || (isVideo(packet) && lostOnPurpose++ < 3));
+        await new Promise((res) => setTimeout(res, RTX_BLACKOUT_MS));
+        r.dropUpstream(undefined);
+        blackedOut = r.upstream.lost - before;
+      });
+      const probed = await probe(file);
+      assert.ok(
+        probed.streams.some((s) => s.codec_type === 'video'),
+        'ffprobe reads a video stream',
+      );
+      assert.ok(probed.durationSec > (RECORD_MS / 1000) * 0.6, `duration ${probed.durationSec} s`);
+      assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
+      const gap = await longestVideoGap(file);
+      const damaged = await longestDamagedStretch(file);
+      // frames dropped up to the end of the recording leave no gap between two frames: the file just ends early
+      const trailingMs = Math.max(0, Math.round((probed.durationSec - gap.lastSec) * 1000));
+      const longestMs = Math.max(gap.longestMs, trailingMs, damaged.longestMs);
+      const gapRequests = stack.media.logs.filter(
+        (l) => l.msg === 'keyframe requested on a given-up video packet' && l.recordingId === done.id && l.followUp === false,
+      ).length;
+      t.diagnostic(
+        `${relay}; ${blackedOut} packets dropped during the RTX blackout; ${gap.frames} frames, ${gap.keyframes} keyframes; ` +
+          `longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s, no frame in the last ${trailingMs} ms; ` +
+          `longest undecodable stretch ${damaged.longestMs} ms at ${damaged.atSec.toFixed(2)} s (${damaged.damagedFrames} frames, ` +
+          `${damaged.errorLines} damage lines); ` +
+          `longest damaged stretch ${longestMs} ms; keyframes requested on a given-up packet ${gapRequests} (follow-ups not counted), in all ` +
+          `${done.stats?.keyframesRequested ?? '?'}, in the file ${done.stats?.keyframesReceived ?? '?'}`,
+      );
+      // without a request the damage runs until Chromium's next keyframe, which does not come within the
+      // recording (about 4.5 s after the blackout began); with one it ends at the keyframe media asked for
+      assert.ok(gapRequests >= 1, 'media saw a packet given up during the blackout and asked for a keyframe');
+      assert.ok(longestMs < DAMAGE_BOUND_MS, `longest damaged stretch ${longestMs} ms`);
+    },
+  );
 }
 
 // A burst instead of random loss: every video packet (media and RTX) dropped for 1.5 s mid-recording. What
@@ -168,23 +177,29 @@ const NOT_OPUS = (packet: Buffer): boolean => {
   const second = packet[1] ?? 0;
   return packet.length >= 12 && (packet[0] ?? 0) >> 6 === 2 && !(second >= 192 && second <= 223) && !isOpus(packet);
 };
-test(`h264, a ${BURST_MS / 1000} s outage of all video packets: the file plays from a keyframe, the outage shows as a freeze`, { timeout: 120_000 }, async (t) => {
-  let dropped = 0;
-  const { file, relay } = await recordThroughLoss('h264', 0, 41, async (r) => {
-    await new Promise((res) => setTimeout(res, 3000));
-    const before = r.upstream.lost;
-    r.dropUpstream(NOT_OPUS);
-    await new Promise((res) => setTimeout(res, BURST_MS));
-    r.dropUpstream(undefined);
-    dropped = r.upstream.lost - before;
-  });
-  assert.ok(dropped > 20, `the relay dropped ${dropped} video packets`);
-  assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
-  const gap = await longestVideoGap(file);
-  const errors = await decodeErrors(file);
-  t.diagnostic(`${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes; longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`);
-  assert.ok(gap.longestMs > 100, `the outage shows as a frozen stretch (${gap.longestMs} ms)`);
-});
+test(
+  `h264, a ${BURST_MS / 1000} s outage of all video packets: the file plays from a keyframe, the outage shows as a freeze`,
+  { timeout: 120_000 },
+  async (t) => {
+    let dropped = 0;
+    const { file, relay } = await recordThroughLoss('h264', 0, 41, async (r) => {
+      await new Promise((res) => setTimeout(res, 3000));
+      const before = r.upstream.lost;
+      r.dropUpstream(NOT_OPUS);
+      await new Promise((res) => setTimeout(res, BURST_MS));
+      r.dropUpstream(undefined);
+      dropped = r.upstream.lost - before;
+    });
+    assert.ok(dropped > 20, `the relay dropped ${dropped} video packets`);
+    assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
+    const gap = await longestVideoGap(file);
+    const errors = await decodeErrors(file);
+    t.diagnostic(
+      `${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes; longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`,
+    );
+    assert.ok(gap.longestMs > 100, `the outage shows as a frozen stretch (${gap.longestMs} ms)`);
+  },
+);
 
 // A publisher without RTX (werift, as the load harness uses) resends a NACKed packet on the media SSRC itself
 // (RFC 4585): media must hold later packets back for it just the same, or the repair arrives after its
@@ -194,7 +209,9 @@ test(`werift (NACK without RTX), 2 % loss + ${JITTER_MS} ms jitter: the file dec
   // the runs, with jitter alone too): the impairment starts once it is connected, before the recording
   const relay = await startUdpRelay({ seed: 7 });
   const publisher = new ReplayPublisher({
-    media: replayMedia, startFrame: 0, whip: { url: `${stack.baseUrl}/whip` },
+    media: replayMedia,
+    startFrame: 0,
+    whip: { url: `${stack.baseUrl}/whip` },
     route: async (target) => {
       relay.setTarget(target);
       return { host: relay.host, port: relay.port };

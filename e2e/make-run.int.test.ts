@@ -122,10 +122,14 @@ test('RECORDERS=2 starts two recorders, each its own process; /readyz counts bot
   assert.equal(pidsOf('recorder-1').length, 1);
   assert.equal(pidsOf('recorder-2').length, 1);
   assert.notEqual(pidsOf('recorder-1')[0], pidsOf('recorder-2')[0]);
-  const status = await waitFor(async () => {
-    const r = await readyz();
-    return r?.checks.recorders === 2 && r.checks.media === 1 ? r : undefined;
-  }, 'two recorders and media in /readyz', 30_000);
+  const status = await waitFor(
+    async () => {
+      const r = await readyz();
+      return r?.checks.recorders === 2 && r.checks.media === 1 ? r : undefined;
+    },
+    'two recorders and media in /readyz',
+    30_000,
+  );
   assert.equal(status.status, 'ready');
 });
 
@@ -133,7 +137,11 @@ test('a recorder killed with SIGKILL is restarted with backoff and the stack is 
   const [victim] = pidsOf('recorder-2');
   assert.ok(victim && alive(victim));
   process.kill(victim, 'SIGKILL');
-  const line = await waitFor(() => /run-local: recorder-2 exited unexpectedly \(signal SIGKILL, after [\d.]+ s\); restart 1 in ([\d.]+) s/.exec(output) ?? undefined, 'the restart line', 30_000);
+  const line = await waitFor(
+    () => /run-local: recorder-2 exited unexpectedly \(signal SIGKILL, after [\d.]+ s\); restart 1 in ([\d.]+) s/.exec(output) ?? undefined,
+    'the restart line',
+    30_000,
+  );
   assert.ok(Number(line[1]) > 0, 'a backoff before the restart');
   const [, restarted] = await waitFor(() => (pidsOf('recorder-2').length === 2 ? pidsOf('recorder-2') : undefined), 'a new recorder-2 process', 30_000);
   assert.ok(restarted !== undefined && restarted !== victim && alive(restarted));

@@ -10,7 +10,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { BUCKETS, RecordingSchema, isTerminal, type Recording } from '@recstack/contracts';
-import { decodeErrors, launchChromium, probe, publishWhip, startStack, type TestBrowser, type TestNatsCluster, type TestNatsNode, type TestStack } from '@recstack/testkit';
+import {
+  decodeErrors,
+  launchChromium,
+  probe,
+  publishWhip,
+  startStack,
+  type TestBrowser,
+  type TestNatsCluster,
+  type TestNatsNode,
+  type TestStack,
+} from '@recstack/testkit';
 
 let stack: TestStack;
 let cluster: TestNatsCluster;
@@ -148,11 +158,12 @@ async function untilReplicasCurrent(timeoutMs: number): Promise<void> {
       // the manager checks the account on creation, which fails while the cluster elects its meta leader
       const jsm = await nc.jetstreamManager({ timeout: 2000 }).catch(() => undefined);
       if (!jsm) lagging.push('JetStream');
-      else for (const bucket of [BUCKETS.recordings, BUCKETS.sessions, BUCKETS.sessionOwners]) {
-        const info = await jsm.streams.info(`KV_${bucket}`).catch(() => undefined);
-        const replicas = info?.cluster?.replicas ?? [];
-        if (!info?.cluster?.leader || replicas.length < 2 || replicas.some((r) => !r.current || r.offline)) lagging.push(bucket);
-      }
+      else
+        for (const bucket of [BUCKETS.recordings, BUCKETS.sessions, BUCKETS.sessionOwners]) {
+          const info = await jsm.streams.info(`KV_${bucket}`).catch(() => undefined);
+          const replicas = info?.cluster?.replicas ?? [];
+          if (!info?.cluster?.leader || replicas.length < 2 || replicas.some((r) => !r.current || r.offline)) lagging.push(bucket);
+        }
       if (lagging.length === 0) return;
       if (Date.now() > deadline) throw new Error(`replicas not current after ${timeoutMs} ms: ${lagging.join(', ')}`);
       await sleep(500);
@@ -169,35 +180,45 @@ async function killOrder(recorderId: string): Promise<TestNatsNode[]> {
   return [first, ...cluster.nodes.filter((n) => n !== first)];
 }
 
-test('each NATS server in turn killed mid-recording (the recorder\'s first): the API answers, a recording starts during each outage, all end done and full length', { timeout: 420_000 }, async () => {
-  const first = await startRecording();
-  await untilRecorded(first.recording, 5000);
-  const polling = pollApi(first.recording.id);
-  const during: Recording[] = [];
-  for (const node of await killOrder(first.recording.recorderId ?? '')) {
-    await node.kill(true);
-    const downAt = Date.now();
-    // a recording starts while the server is down, and is stopped once it is back
-    const second = await startRecording();
-    console.log(`${node.name} down: ${second.recording.id} recording ${Date.now() - downAt} ms after the kill, on ${second.recording.recorderId ?? '?'}`);
-    await sleep(Math.max(0, downAt + 10_000 - Date.now()));
-    await node.start();
-    await untilReplicasCurrent(60_000);
-    console.log(`${node.name} back after ${((Date.now() - downAt) / 1000).toFixed(1)} s, its replicas current`);
-    const done = await stopRecording(second.recording.id);
-    await assertWhole(done, second.recording.recorderId);
-    during.push(done);
-    await second.close();
-  }
-  const { calls, failures } = await polling.stop();
-  console.log(`API calls during the outages: ${calls}, not 200: ${failures.length}`);
-  assert.deepEqual(failures, [], 'the API answered list and get throughout');
-  const a = await stopRecording(first.recording.id);
-  console.log(`cluster nodes lost in turn: ${JSON.stringify({ first: { durationMs: a.durationMs, segments: a.segments }, during: during.map((d) => d.durationMs) })}`);
-  await assertWhole(a, first.recording.recorderId);
-  const list = await api('/api/recordings');
-  assert.equal(list.status, 200);
-  const failed = (list.body as Recording[]).filter((r) => r.status === 'failed');
-  assert.deepEqual(failed.map((r) => r.id), [], 'nothing was marked failed');
-  await first.close();
-});
+test(
+  "each NATS server in turn killed mid-recording (the recorder's first): the API answers, a recording starts during each outage, all end done and full length",
+  { timeout: 420_000 },
+  async () => {
+    const first = await startRecording();
+    await untilRecorded(first.recording, 5000);
+    const polling = pollApi(first.recording.id);
+    const during: Recording[] = [];
+    for (const node of await killOrder(first.recording.recorderId ?? '')) {
+      await node.kill(true);
+      const downAt = Date.now();
+      // a recording starts while the server is down, and is stopped once it is back
+      const second = await startRecording();
+      console.log(`${node.name} down: ${second.recording.id} recording ${Date.now() - downAt} ms after the kill, on ${second.recording.recorderId ?? '?'}`);
+      await sleep(Math.max(0, downAt + 10_000 - Date.now()));
+      await node.start();
+      await untilReplicasCurrent(60_000);
+      console.log(`${node.name} back after ${((Date.now() - downAt) / 1000).toFixed(1)} s, its replicas current`);
+      const done = await stopRecording(second.recording.id);
+      await assertWhole(done, second.recording.recorderId);
+      during.push(done);
+      await second.close();
+    }
+    const { calls, failures } = await polling.stop();
+    console.log(`API calls during the outages: ${calls}, not 200: ${failures.length}`);
+    assert.deepEqual(failures, [], 'the API answered list and get throughout');
+    const a = await stopRecording(first.recording.id);
+    console.log(
+      `cluster nodes lost in turn: ${JSON.stringify({ first: { durationMs: a.durationMs, segments: a.segments }, during: during.map((d) => d.durationMs) })}`,
+    );
+    await assertWhole(a, first.recording.recorderId);
+    const list = await api('/api/recordings');
+    assert.equal(list.status, 200);
+    const failed = (list.body as Recording[]).filter((r) => r.status === 'failed');
+    assert.deepEqual(
+      failed.map((r) => r.id),
+      [],
+      'nothing was marked failed',
+    );
+    await first.close();
+  },
+);

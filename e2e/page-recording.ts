@@ -26,17 +26,29 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 export async function recordFromPage(page: Page, baseUrl: string, seconds: number): Promise<Recording> {
   page.on('console', (m) => m.type() === 'error' && console.log(`[page] ${m.text()}`));
   await page.goto(baseUrl);
-  await page.waitForFunction(() => {
-    const v = document.querySelector<HTMLVideoElement>('#preview');
-    return v !== null && v.readyState >= 2 && v.videoWidth > 0;
-  }, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector<HTMLVideoElement>('#preview');
+      return v !== null && v.readyState >= 2 && v.videoWidth > 0;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
   const before = new Set((await listRecordings(baseUrl)).map((r) => r.id));
   await page.locator('#record').click();
-  const started = await waitFor('the recording to start', async () => (await listRecordings(baseUrl)).find((r) => !before.has(r.id) && r.status === 'recording'), 30_000);
+  const started = await waitFor(
+    'the recording to start',
+    async () => (await listRecordings(baseUrl)).find((r) => !before.has(r.id) && r.status === 'recording'),
+    30_000,
+  );
   await page.waitForTimeout(seconds * 1000);
   await page.locator('#stop').click();
-  return waitFor('the recording to be finalized', async () => {
-    const r = (await listRecordings(baseUrl)).find((x) => x.id === started.id);
-    return r && (r.status === 'done' || r.status === 'failed') ? r : undefined;
-  }, 60_000);
+  return waitFor(
+    'the recording to be finalized',
+    async () => {
+      const r = (await listRecordings(baseUrl)).find((x) => x.id === started.id);
+      return r && (r.status === 'done' || r.status === 'failed') ? r : undefined;
+    },
+    60_000,
+  );
 }

@@ -7,7 +7,18 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordingSchema, isTerminal, type Recording } from '@recstack/contracts';
-import { decodeErrors, freeTcpPort, launchChromium, probe, publishWhip, startService, startStack, type ServiceProcess, type TestBrowser, type TestStack } from '@recstack/testkit';
+import {
+  decodeErrors,
+  freeTcpPort,
+  launchChromium,
+  probe,
+  publishWhip,
+  startService,
+  startStack,
+  type ServiceProcess,
+  type TestBrowser,
+  type TestStack,
+} from '@recstack/testkit';
 
 let stack: TestStack;
 let browser: TestBrowser;
@@ -135,32 +146,36 @@ function assertDurationMatchesWallTime(done: Recording, toleranceMs = 500): void
   assert.ok(Math.abs((done.durationMs ?? 0) - (wallMs - gapMs)) <= toleranceMs, `duration ${done.durationMs} ms, wall ${wallMs} ms, gaps ${gapMs} ms`);
 }
 
-test('kill -9 of the recorder that records (and its GStreamer child) at 5 s of 15 s: one file, done, one gap of at most 2 s', { timeout: 180_000 }, async () => {
-  const { recording, close } = await startRecording();
-  const killed = holder(recording);
-  await untilRecorded(recording, 5000);
-  const pid = killed.process.child.pid ?? 0;
-  const children = await descendants(pid);
-  assert.ok(children.length > 0, 'the recorder runs a GStreamer child');
-  for (const p of [pid, ...children]) process.kill(p, 'SIGKILL');
-  recorders.delete(killed.id);
-  await untilRecorded(recording, 15_000);
-  const done = await stopRecording(recording.id);
-  console.log(`kill -9: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments })}`);
-  assert.equal(done.status, 'done', JSON.stringify(done.error));
-  assert.equal(done.stopReason, 'requested');
-  assert.notEqual(done.recorderId, killed.id, 'another recorder finished it');
-  assert.equal(done.segments?.length, 2, 'two segments');
-  assert.equal(done.segments?.[0]?.recorderId, killed.id, "the dead recorder's salvaged file is the first segment");
-  assert.equal(done.gaps?.length, 1, 'one declared gap');
-  const gap = done.gaps?.[0];
-  assert.ok(gap && gap.ms > 0 && gap.ms <= 2000, `gap ${JSON.stringify(gap)}`);
-  assert.ok(gap.atMs >= 3500 && gap.atMs <= 5500, `the gap is where the kill was: ${gap.atMs} ms`);
-  assertDurationMatchesWallTime(done);
-  await assertJoinedFile(done);
-  await close();
-  await replaceRecorder();
-});
+test(
+  'kill -9 of the recorder that records (and its GStreamer child) at 5 s of 15 s: one file, done, one gap of at most 2 s',
+  { timeout: 180_000 },
+  async () => {
+    const { recording, close } = await startRecording();
+    const killed = holder(recording);
+    await untilRecorded(recording, 5000);
+    const pid = killed.process.child.pid ?? 0;
+    const children = await descendants(pid);
+    assert.ok(children.length > 0, 'the recorder runs a GStreamer child');
+    for (const p of [pid, ...children]) process.kill(p, 'SIGKILL');
+    recorders.delete(killed.id);
+    await untilRecorded(recording, 15_000);
+    const done = await stopRecording(recording.id);
+    console.log(`kill -9: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments })}`);
+    assert.equal(done.status, 'done', JSON.stringify(done.error));
+    assert.equal(done.stopReason, 'requested');
+    assert.notEqual(done.recorderId, killed.id, 'another recorder finished it');
+    assert.equal(done.segments?.length, 2, 'two segments');
+    assert.equal(done.segments?.[0]?.recorderId, killed.id, "the dead recorder's salvaged file is the first segment");
+    assert.equal(done.gaps?.length, 1, 'one declared gap');
+    const gap = done.gaps?.[0];
+    assert.ok(gap && gap.ms > 0 && gap.ms <= 2000, `gap ${JSON.stringify(gap)}`);
+    assert.ok(gap.atMs >= 3500 && gap.atMs <= 5500, `the gap is where the kill was: ${gap.atMs} ms`);
+    assertDurationMatchesWallTime(done);
+    await assertJoinedFile(done);
+    await close();
+    await replaceRecorder();
+  },
+);
 
 test('SIGTERM to the recorder that records (RECORDER_DRAIN=handover, the default): it hands over, no gap beyond 1 s', { timeout: 180_000 }, async () => {
   const { recording, close } = await startRecording();
@@ -170,7 +185,10 @@ test('SIGTERM to the recorder that records (RECORDER_DRAIN=handover, the default
   await draining.process.waitForLog((l) => l.msg === 'draining: recordings handed over to other recorders', 10_000);
   const exit = await exited;
   assert.equal(exit.code, 0, 'the drained recorder exits cleanly');
-  assert.ok(draining.process.logs.some((l) => l.msg === 'segment handed over'), 'it finished its segment for the handover');
+  assert.ok(
+    draining.process.logs.some((l) => l.msg === 'segment handed over'),
+    'it finished its segment for the handover',
+  );
   recorders.delete(draining.id);
   await untilRecorded(recording, 15_000);
   const done = await stopRecording(recording.id);

@@ -92,9 +92,16 @@ for (const codec of ['vp8', 'h264'] as const) {
       const decoded = runsOf(frames);
       const seen = `stats ${JSON.stringify(stats.resolutionChanges)}; full decode ${JSON.stringify(decoded)}`;
       // H264 and VP8 change resolution only at keyframes: the keyframes-only reading sees every change
-      assert.deepEqual(stats.resolutionChanges?.map((c) => `${c.width}x${c.height}`), decoded.map((c) => `${c.width}x${c.height}`), seen);
+      assert.deepEqual(
+        stats.resolutionChanges?.map((c) => `${c.width}x${c.height}`),
+        decoded.map((c) => `${c.width}x${c.height}`),
+        seen,
+      );
       stats.resolutionChanges?.forEach((c, i) => assert.ok(Math.abs(c.atMs - (decoded[i]?.atMs ?? -1e9)) <= 100, `change ${i} timed like the decode: ${seen}`));
-      assert.ok(stats.resolutionChanges?.some((c) => c.width <= 320), `the quarter-size stretch is listed: ${seen}`);
+      assert.ok(
+        stats.resolutionChanges?.some((c) => c.width <= 320),
+        `the quarter-size stretch is listed: ${seen}`,
+      );
       assert.ok((stats.resolutionChanges?.length ?? 0) >= 3, seen);
       const video = done.tracks.find((t) => t.kind === 'video');
       assert.equal(`${video?.width}x${video?.height}`, dominantOf(frames), `tracks[] names the resolution most of the file has: ${seen}`);

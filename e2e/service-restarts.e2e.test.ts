@@ -5,7 +5,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RecordingSchema, isTerminal, type Recording } from '@recstack/contracts';
-import { launchChromium, publishWhip, startService, startStack, type ServiceName, type ServiceProcess, type TestBrowser, type TestStack } from '@recstack/testkit';
+import {
+  launchChromium,
+  publishWhip,
+  startService,
+  startStack,
+  type ServiceName,
+  type ServiceProcess,
+  type TestBrowser,
+  type TestStack,
+} from '@recstack/testkit';
 import { assertPlayableRecording } from './recording-checks.js';
 
 let stack: TestStack;
@@ -97,7 +106,12 @@ test('signaling killed and restarted mid-recording: the list still shows it reco
   const done = RecordingSchema.parse(res.body);
   assert.equal(done.status, 'done', JSON.stringify(done.error));
   assert.equal(done.stopReason, 'requested');
-  await assertPlayableRecording(join(stack.recordingsDir, done.fileName), { video: 'h264', audio: 'aac', durationSec: (done.durationMs ?? 0) / 1000, toleranceSec: 0.5 });
+  await assertPlayableRecording(join(stack.recordingsDir, done.fileName), {
+    video: 'h264',
+    audio: 'aac',
+    durationSec: (done.durationMs ?? 0) / 1000,
+    toleranceSec: 0.5,
+  });
   assert.ok((done.durationMs ?? 0) >= 5000, `recorded across the restart: ${done.durationMs} ms`);
   finished.push(done.id);
   await close();
@@ -118,43 +132,54 @@ test('media killed and restarted mid-recording: the recorder ends it on RTP time
   await close();
 });
 
-test('recorder killed and restarted mid-recording: the recording is handed over to the new recorder, or (when it is not up in time) salvaged by it; either way done and playable', { timeout: 180_000 }, async () => {
-  const { recording, close } = await startRecording();
-  await new Promise((r) => setTimeout(r, 4000));
-  const killedAt = Date.now();
-  await restart('recorder', 'SIGKILL');
-  // media hands the recording over once the recorder missed two checks (about 1.3 s); only a successor that is
-  // already up can take it (this stack has one recorder), otherwise the recording ends and the successor salvages it
-  const moved = await waitFor(recording.id, (r) => isTerminal(r.status) || (r.segments?.length ?? 0) >= 2, 'a handover or the recording to end', 60_000);
-  const handedOver = !isTerminal(moved.status);
-  if (handedOver) {
-    await new Promise((r) => setTimeout(r, 3000));
-    const res = await api(`/api/recordings/${recording.id}/stop`, { method: 'POST' });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-  }
-  const ended = await waitFor(recording.id, (r) => isTerminal(r.status), 'the recording to end', 60_000);
-  console.log(`recording ${ended.status} ${Date.now() - killedAt} ms after its recorder was killed (${ended.durationMs} ms recorded, ${handedOver ? 'handed over' : 'salvaged'})`);
-  assert.equal(ended.status, 'done', JSON.stringify(ended.error));
-  assert.notEqual(ended.recorderId, recording.recorderId, 'finalized by the successor');
-  if (handedOver) {
-    assert.equal(ended.stopReason, 'requested', 'the recording went on until it was stopped');
-    assert.equal(ended.segments?.length, 2);
-    assert.equal(ended.segments?.[0]?.recorderId, recording.recorderId, 'the killed recorder\'s file is the first segment');
-  } else {
-    assert.equal(ended.stopReason, 'error', 'it ended because its recorder died');
-  }
-  // the orphan kept recording until the successor stopped it (salvage), or the successor recorded on (handover)
-  assert.ok((ended.durationMs ?? 0) >= 4000, `duration ${ended.durationMs} ms`);
-  await assertPlayableRecording(join(stack.recordingsDir, ended.fileName), { video: 'h264', audio: 'aac', durationSec: (ended.durationMs ?? 0) / 1000, toleranceSec: 0.5 });
-  await assertEarlierStillListed(finished);
-  finished.push(ended.id);
-  await close();
+test(
+  'recorder killed and restarted mid-recording: the recording is handed over to the new recorder, or (when it is not up in time) salvaged by it; either way done and playable',
+  { timeout: 180_000 },
+  async () => {
+    const { recording, close } = await startRecording();
+    await new Promise((r) => setTimeout(r, 4000));
+    const killedAt = Date.now();
+    await restart('recorder', 'SIGKILL');
+    // media hands the recording over once the recorder missed two checks (about 1.3 s); only a successor that is
+    // already up can take it (this stack has one recorder), otherwise the recording ends and the successor salvages it
+    const moved = await waitFor(recording.id, (r) => isTerminal(r.status) || (r.segments?.length ?? 0) >= 2, 'a handover or the recording to end', 60_000);
+    const handedOver = !isTerminal(moved.status);
+    if (handedOver) {
+      await new Promise((r) => setTimeout(r, 3000));
+      const res = await api(`/api/recordings/${recording.id}/stop`, { method: 'POST' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const ended = await waitFor(recording.id, (r) => isTerminal(r.status), 'the recording to end', 60_000);
+    console.log(
+      `recording ${ended.status} ${Date.now() - killedAt} ms after its recorder was killed (${ended.durationMs} ms recorded, ${handedOver ? 'handed over' : 'salvaged'})`,
+    );
+    assert.equal(ended.status, 'done', JSON.stringify(ended.error));
+    assert.notEqual(ended.recorderId, recording.recorderId, 'finalized by the successor');
+    if (handedOver) {
+      assert.equal(ended.stopReason, 'requested', 'the recording went on until it was stopped');
+      assert.equal(ended.segments?.length, 2);
+      assert.equal(ended.segments?.[0]?.recorderId, recording.recorderId, "the killed recorder's file is the first segment");
+    } else {
+      assert.equal(ended.stopReason, 'error', 'it ended because its recorder died');
+    }
+    // the orphan kept recording until the successor stopped it (salvage), or the successor recorded on (handover)
+    assert.ok((ended.durationMs ?? 0) >= 4000, `duration ${ended.durationMs} ms`);
+    await assertPlayableRecording(join(stack.recordingsDir, ended.fileName), {
+      video: 'h264',
+      audio: 'aac',
+      durationSec: (ended.durationMs ?? 0) / 1000,
+      toleranceSec: 0.5,
+    });
+    await assertEarlierStillListed(finished);
+    finished.push(ended.id);
+    await close();
 
-  // and the restarted stack records again
-  const next = await startRecording();
-  await new Promise((r) => setTimeout(r, 3000));
-  const res = await api(`/api/recordings/${next.recording.id}/stop`, { method: 'POST' });
-  assert.equal(RecordingSchema.parse(res.body).status, 'done');
-  await next.close();
-  await assertEarlierStillListed([...finished, next.recording.id]);
-});
+    // and the restarted stack records again
+    const next = await startRecording();
+    await new Promise((r) => setTimeout(r, 3000));
+    const res = await api(`/api/recordings/${next.recording.id}/stop`, { method: 'POST' });
+    assert.equal(RecordingSchema.parse(res.body).status, 'done');
+    await next.close();
+    await assertEarlierStillListed([...finished, next.recording.id]);
+  },
+);

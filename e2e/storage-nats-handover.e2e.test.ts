@@ -99,46 +99,60 @@ async function assertOneStoredFile(done: Recording): Promise<void> {
   }
 }
 
-test('STORAGE=nats, kill -9 of the recorder that records at 5 s of 15 s, restarted on its own disk: one joined file in the object store, one gap of at most 2 s', { timeout: 180_000 }, async () => {
-  const { recording, close } = await startRecording(browser, stack.baseUrl, { videoCodec: 'h264' });
-  const killed = holderOf(recording);
-  await untilRecorded(recording, 5000);
-  await killRecorder(killed.process);
-  recorders.delete(killed.id);
-  // as a container restart does, after media moved the recording (its catalog entry names the next segment)
-  await waitForRecording(stack.baseUrl, recording.id, (r) => (r.segments?.length ?? 0) === 2, 'the handover', 15_000);
-  const restartedId = await startRecorder(killed.env);
-  await untilRecorded(recording, 15_000);
-  const done = await stopRecording(stack.baseUrl, recording.id);
-  console.log(`nats kill -9: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments, storage: done.storage })}`);
-  assertHandedOverAfterKill(done, killed.id, 5000);
-  assert.notEqual(done.recorderId, restartedId, 'the recorder that took the recording over ended it');
-  const restarted = recorders.get(restartedId)?.process;
-  assert.ok(restarted?.logs.some((l) => l.msg === 'segment uploaded and verified'), 'the restarted recorder uploaded the segment its predecessor left');
-  await assertOneStoredFile(done);
-  await close();
-});
+test(
+  'STORAGE=nats, kill -9 of the recorder that records at 5 s of 15 s, restarted on its own disk: one joined file in the object store, one gap of at most 2 s',
+  { timeout: 180_000 },
+  async () => {
+    const { recording, close } = await startRecording(browser, stack.baseUrl, { videoCodec: 'h264' });
+    const killed = holderOf(recording);
+    await untilRecorded(recording, 5000);
+    await killRecorder(killed.process);
+    recorders.delete(killed.id);
+    // as a container restart does, after media moved the recording (its catalog entry names the next segment)
+    await waitForRecording(stack.baseUrl, recording.id, (r) => (r.segments?.length ?? 0) === 2, 'the handover', 15_000);
+    const restartedId = await startRecorder(killed.env);
+    await untilRecorded(recording, 15_000);
+    const done = await stopRecording(stack.baseUrl, recording.id);
+    console.log(`nats kill -9: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments, storage: done.storage })}`);
+    assertHandedOverAfterKill(done, killed.id, 5000);
+    assert.notEqual(done.recorderId, restartedId, 'the recorder that took the recording over ended it');
+    const restarted = recorders.get(restartedId)?.process;
+    assert.ok(
+      restarted?.logs.some((l) => l.msg === 'segment uploaded and verified'),
+      'the restarted recorder uploaded the segment its predecessor left',
+    );
+    await assertOneStoredFile(done);
+    await close();
+  },
+);
 
-test('STORAGE=nats, SIGTERM to the recorder that records (RECORDER_DRAIN=handover, now the default here too): its segment goes through the object store, no gap beyond 1 s', { timeout: 180_000 }, async () => {
-  const { recording, close } = await startRecording(browser, stack.baseUrl, { videoCodec: 'h264' });
-  const draining = holderOf(recording);
-  await untilRecorded(recording, 5000);
-  const exit = await draining.process.stop('SIGTERM', 60_000);
-  assert.equal(exit.code, 0, 'the drained recorder exits cleanly');
-  assert.ok(draining.process.logs.some((l) => l.msg === 'segment uploaded and verified'), 'it put its segment into the object store');
-  recorders.delete(draining.id);
-  await untilRecorded(recording, 15_000);
-  const done = await stopRecording(stack.baseUrl, recording.id);
-  console.log(`nats SIGTERM: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments, storage: done.storage })}`);
-  assert.equal(done.status, 'done', JSON.stringify(done.error));
-  assert.equal(done.stopReason, 'requested', 'the drain did not end the recording');
-  assert.equal(done.segments?.length, 2);
-  assert.equal(done.segments?.[0]?.recorderId, draining.id);
-  for (const g of done.gaps ?? []) assert.ok(g.ms <= 1000, `gap ${JSON.stringify(g)}`);
-  // a drain overlaps: both recorders record the moment of the handover (see recorder-handover.e2e.test.ts)
-  const wallMs = Date.parse(done.stoppedAt ?? '') - Date.parse(done.startedAt ?? '');
-  const gapMs = (done.gaps ?? []).reduce((n, g) => n + g.ms, 0);
-  assert.ok(Math.abs((done.durationMs ?? 0) - (wallMs - gapMs)) <= 1000, `duration ${done.durationMs} ms, wall ${wallMs} ms, gaps ${gapMs} ms`);
-  await assertOneStoredFile(done);
-  await close();
-});
+test(
+  'STORAGE=nats, SIGTERM to the recorder that records (RECORDER_DRAIN=handover, now the default here too): its segment goes through the object store, no gap beyond 1 s',
+  { timeout: 180_000 },
+  async () => {
+    const { recording, close } = await startRecording(browser, stack.baseUrl, { videoCodec: 'h264' });
+    const draining = holderOf(recording);
+    await untilRecorded(recording, 5000);
+    const exit = await draining.process.stop('SIGTERM', 60_000);
+    assert.equal(exit.code, 0, 'the drained recorder exits cleanly');
+    assert.ok(
+      draining.process.logs.some((l) => l.msg === 'segment uploaded and verified'),
+      'it put its segment into the object store',
+    );
+    recorders.delete(draining.id);
+    await untilRecorded(recording, 15_000);
+    const done = await stopRecording(stack.baseUrl, recording.id);
+    console.log(`nats SIGTERM: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segments: done.segments, storage: done.storage })}`);
+    assert.equal(done.status, 'done', JSON.stringify(done.error));
+    assert.equal(done.stopReason, 'requested', 'the drain did not end the recording');
+    assert.equal(done.segments?.length, 2);
+    assert.equal(done.segments?.[0]?.recorderId, draining.id);
+    for (const g of done.gaps ?? []) assert.ok(g.ms <= 1000, `gap ${JSON.stringify(g)}`);
+    // a drain overlaps: both recorders record the moment of the handover (see recorder-handover.e2e.test.ts)
+    const wallMs = Date.parse(done.stoppedAt ?? '') - Date.parse(done.startedAt ?? '');
+    const gapMs = (done.gaps ?? []).reduce((n, g) => n + g.ms, 0);
+    assert.ok(Math.abs((done.durationMs ?? 0) - (wallMs - gapMs)) <= 1000, `duration ${done.durationMs} ms, wall ${wallMs} ms, gaps ${gapMs} ms`);
+    await assertOneStoredFile(done);
+    await close();
+  },
+);

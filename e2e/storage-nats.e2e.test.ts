@@ -39,7 +39,15 @@ test('STORAGE=nats: record 8 s from the page, download from the object store thr
   assert.equal(done.storage, 'nats', 'the catalog says the file is in the object store');
   // the recorder's background verification reads the local copy first; it goes right after (not on the stop's path)
   await waitFor('the background verification', async () => (await listRecordings(stack.baseUrl)).find((r) => r.id === done.id && r.fileCheck != null), 60_000);
-  await waitFor('the local copy to go', async () => (await stat(join(stack.recordingsDir, done.fileName)).then(() => undefined, () => true)), 10_000);
+  await waitFor(
+    'the local copy to go',
+    async () =>
+      await stat(join(stack.recordingsDir, done.fileName)).then(
+        () => undefined,
+        () => true,
+      ),
+    10_000,
+  );
   await assert.rejects(stat(join(stack.recordingsDir, done.fileName)), 'no local copy is left');
   const store = await nc.jetstream().views.os(BUCKETS.recordingFiles);
   const info = await store.info(done.id);
@@ -58,7 +66,11 @@ test('STORAGE=nats: record 8 s from the page, download from the object store thr
 
   // ranges (what players send to seek), from the middle and the end
   const middle = Math.floor(bytes.length / 2);
-  for (const [start, end] of [[0, 99], [middle, Math.min(middle + 99_999, bytes.length - 1)], [bytes.length - 1000, bytes.length - 1]] as const) {
+  for (const [start, end] of [
+    [0, 99],
+    [middle, Math.min(middle + 99_999, bytes.length - 1)],
+    [bytes.length - 1000, bytes.length - 1],
+  ] as const) {
     const part = await fetch(`${stack.baseUrl}/api/recordings/${done.id}/media`, { headers: { range: `bytes=${start}-${end}` } });
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), `bytes ${start}-${end}/${bytes.length}`);
@@ -87,6 +99,9 @@ test('STORAGE=nats: record 8 s from the page, download from the object store thr
   assert.equal((await fetch(`${stack.baseUrl}/api/recordings/${done.id}`, { method: 'DELETE' })).status, 204);
   const gone = await store.info(done.id);
   assert.ok(gone === null || gone.deleted, 'the object is deleted');
-  assert.equal((await listRecordings(stack.baseUrl)).some((r) => r.id === done.id), false);
+  assert.equal(
+    (await listRecordings(stack.baseUrl)).some((r) => r.id === done.id),
+    false,
+  );
   await page.close();
 });

@@ -11,13 +11,16 @@ const ACTIONS: readonly ChaosAction[] = ['kill-recorder', 'term-recorder', 'rest
 /** `kill-recorder@15,restart-nats@25,term-media@40` → events in time order; '' → none. */
 export function parseChaos(spec: string): ChaosEvent[] {
   if (spec.trim() === '') return [];
-  return spec.split(',').map((part) => {
-    const m = /^\s*([a-z-]+)@(\d+(?:\.\d+)?)\s*$/.exec(part);
-    if (!m) throw new Error(`"${part}" is not ACTION@SECONDS`);
-    const action = m[1] as ChaosAction;
-    if (!ACTIONS.includes(action)) throw new Error(`"${m[1]}" is not one of ${ACTIONS.join(', ')}`);
-    return { action, atSeconds: Number(m[2]) };
-  }).sort((a, b) => a.atSeconds - b.atSeconds);
+  return spec
+    .split(',')
+    .map((part) => {
+      const m = /^\s*([a-z-]+)@(\d+(?:\.\d+)?)\s*$/.exec(part);
+      if (!m) throw new Error(`"${part}" is not ACTION@SECONDS`);
+      const action = m[1] as ChaosAction;
+      if (!ACTIONS.includes(action)) throw new Error(`"${m[1]}" is not one of ${ACTIONS.join(', ')}`);
+      return { action, atSeconds: Number(m[2]) };
+    })
+    .sort((a, b) => a.atSeconds - b.atSeconds);
 }
 
 /** How a chaos event touched one recording that was running when it happened. */
@@ -95,7 +98,11 @@ export interface ChaosSubject {
  * Events after the file ended say `ended before`; events the file ran on past say `untouched` (a problem
  * of the file other than its length would then show under the event that cut it, or none).
  */
-export function attributeChaos(events: ReadonlyArray<{ key: string; at: number }>, recordings: readonly ChaosSubject[], toleranceSec: number): Map<string, AffectedRecording[]> {
+export function attributeChaos(
+  events: ReadonlyArray<{ key: string; at: number }>,
+  recordings: readonly ChaosSubject[],
+  toleranceSec: number,
+): Map<string, AffectedRecording[]> {
   const out = new Map<string, AffectedRecording[]>(events.map((e) => [e.key, []]));
   const tolMs = toleranceSec * 1000;
   for (const r of recordings) {

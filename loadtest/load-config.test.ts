@@ -5,8 +5,32 @@ import { loadLoadConfig } from './load-config.js';
 test('defaults: a local stack, 4 replay H264 publishers at 640x360 ~500 kbit/s for 20 s, fixed mode', () => {
   const c = loadLoadConfig({});
   assert.deepEqual(
-    { url: c.url, publisher: c.publisher, mode: c.mode, publishers: c.publishers, seconds: c.seconds, codec: c.codec, width: c.width, height: c.height, kbps: c.kbps, recorders: c.recorders, step: c.step },
-    { url: undefined, publisher: 'replay', mode: 'fixed', publishers: 4, seconds: 20, codec: 'h264', width: 640, height: 360, kbps: 500, recorders: 2, step: 4 },
+    {
+      url: c.url,
+      publisher: c.publisher,
+      mode: c.mode,
+      publishers: c.publishers,
+      seconds: c.seconds,
+      codec: c.codec,
+      width: c.width,
+      height: c.height,
+      kbps: c.kbps,
+      recorders: c.recorders,
+      step: c.step,
+    },
+    {
+      url: undefined,
+      publisher: 'replay',
+      mode: 'fixed',
+      publishers: 4,
+      seconds: 20,
+      codec: 'h264',
+      width: 640,
+      height: 360,
+      kbps: 500,
+      recorders: 2,
+      step: 4,
+    },
   );
   assert.equal(c.honourPli, true);
   assert.equal(c.audioCodec, undefined, 'the server chooses the audio');
@@ -17,8 +41,17 @@ test('defaults: a local stack, 4 replay H264 publishers at 640x360 ~500 kbit/s f
 
 test('a target URL, a token, sizes, impairments, objectives and chaos are read; empty variables count as unset', () => {
   const c = loadLoadConfig({
-    LOAD_URL: 'http://127.0.0.1:8080/', LOAD_TOKEN: 'secret-token-123456', LOAD_PUBLISHERS: '120', LOAD_RESOLUTION: '1280x720', LOAD_RESULT: '',
-    LOAD_LOSS: '2', LOAD_JITTER_MS: '30', LOAD_SLO_STOP_P95_MS: '5000', LOAD_MODE: 'find-capacity', LOAD_STEP_SECONDS: '20', LOAD_ALIGNED: '1',
+    LOAD_URL: 'http://127.0.0.1:8080/',
+    LOAD_TOKEN: 'secret-token-123456',
+    LOAD_PUBLISHERS: '120',
+    LOAD_RESOLUTION: '1280x720',
+    LOAD_RESULT: '',
+    LOAD_LOSS: '2',
+    LOAD_JITTER_MS: '30',
+    LOAD_SLO_STOP_P95_MS: '5000',
+    LOAD_MODE: 'find-capacity',
+    LOAD_STEP_SECONDS: '20',
+    LOAD_ALIGNED: '1',
   });
   assert.equal(c.url, 'http://127.0.0.1:8080');
   assert.equal(c.token, 'secret-token-123456');
@@ -31,7 +64,10 @@ test('a target URL, a token, sizes, impairments, objectives and chaos are read; 
   // aligned publishers must not jump on keyframe requests, or they would not stay aligned
   assert.equal(c.aligned, true);
   assert.equal(c.honourPli, false);
-  assert.deepEqual(loadLoadConfig({ LOAD_CHAOS: 'restart-nats@25,kill-recorder@15' }).chaos, [{ action: 'kill-recorder', atSeconds: 15 }, { action: 'restart-nats', atSeconds: 25 }]);
+  assert.deepEqual(loadLoadConfig({ LOAD_CHAOS: 'restart-nats@25,kill-recorder@15' }).chaos, [
+    { action: 'kill-recorder', atSeconds: 15 },
+    { action: 'restart-nats', atSeconds: 25 },
+  ]);
 });
 
 test('bad settings fail at once, naming the variable', () => {

@@ -3,12 +3,19 @@ import { parseChaos, type ChaosEvent } from './chaos-plan.js';
 import { DEFAULT_OBJECTIVES, type Objectives } from './objectives.js';
 
 const RESOLUTION = /^(\d{2,4})x(\d{2,4})$/;
-const flag = (fallback: '0' | '1') => z.enum(['0', '1', 'true', 'false']).default(fallback).transform((v) => v === '1' || v === 'true');
+const flag = (fallback: '0' | '1') =>
+  z
+    .enum(['0', '1', 'true', 'false'])
+    .default(fallback)
+    .transform((v) => v === '1' || v === 'true');
 
 /** The load test's knobs, from the environment, checked before anything starts. */
 const LoadEnvSchema = z.object({
   /** a running stack's page URL (http://host:port); unset: start a local stack (nats-server + the three services) */
-  LOAD_URL: z.string().regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'an http(s) URL such as http://127.0.0.1:8080').optional(),
+  LOAD_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'an http(s) URL such as http://127.0.0.1:8080')
+    .optional(),
   /** the API token of that stack, when it requires one */
   LOAD_TOKEN: z.string().default(''),
   /** replay: light werift publishers replaying pre-encoded media; chromium: Chromium pages with the fake camera */
@@ -66,7 +73,10 @@ const LoadEnvSchema = z.object({
   LOAD_SHARD_INDEX: z.coerce.number().int().min(0).default(0),
   LOAD_SHARD_COUNT: z.coerce.number().int().min(1).default(1),
   /** the report's base name under loadtest/results/ (or LOAD_RESULTS_DIR): NAME.md, NAME.html, NAME.json */
-  LOAD_RESULT: z.string().regex(/^[\w.-]+$/, 'a file name').default('latest'),
+  LOAD_RESULT: z
+    .string()
+    .regex(/^[\w.-]+$/, 'a file name')
+    .default('latest'),
   LOAD_RESULTS_DIR: z.string().optional(),
   /** where the replay media is made and kept (default loadtest/.cache) */
   LOAD_CACHE_DIR: z.string().optional(),
@@ -134,11 +144,13 @@ export function loadLoadConfig(source: Record<string, string | undefined> = proc
   const heldName = v.LOAD_MODE === 'fixed' ? 'LOAD_SECONDS' : 'LOAD_STEP_SECONDS';
   // every publisher must be recording at the same time for a while, or there is no steady phase to measure
   if (held < v.LOAD_RAMP_SECONDS + 5) throw bad(`${heldName} (${held}) must be at least LOAD_RAMP_SECONDS + 5 (${v.LOAD_RAMP_SECONDS + 5})`);
-  if (v.LOAD_PUBLISHER === 'replay' && v.LOAD_CODEC === 'av1') throw bad('LOAD_CODEC: replay publishers send h264, vp8 or vp9 (LOAD_PUBLISHER=chromium for av1)');
+  if (v.LOAD_PUBLISHER === 'replay' && v.LOAD_CODEC === 'av1')
+    throw bad('LOAD_CODEC: replay publishers send h264, vp8 or vp9 (LOAD_PUBLISHER=chromium for av1)');
   if (!v.LOAD_RECORD && v.LOAD_MODE !== 'fixed') throw bad('LOAD_RECORD=0 (publish only) needs LOAD_MODE=fixed: find-capacity judges recordings');
   if (v.LOAD_SHARD_INDEX >= v.LOAD_SHARD_COUNT) throw bad(`LOAD_SHARD_INDEX (${v.LOAD_SHARD_INDEX}) must be below LOAD_SHARD_COUNT (${v.LOAD_SHARD_COUNT})`);
   const impairments = { lossPercent: v.LOAD_LOSS, jitterMs: v.LOAD_JITTER_MS, reorderPercent: v.LOAD_REORDER, bandwidthKbps: v.LOAD_BANDWIDTH_KBPS };
-  if (v.LOAD_PUBLISHER === 'chromium' && impaired(impairments)) throw bad('LOAD_LOSS, LOAD_JITTER_MS, LOAD_REORDER and LOAD_BANDWIDTH_KBPS need LOAD_PUBLISHER=replay');
+  if (v.LOAD_PUBLISHER === 'chromium' && impaired(impairments))
+    throw bad('LOAD_LOSS, LOAD_JITTER_MS, LOAD_REORDER and LOAD_BANDWIDTH_KBPS need LOAD_PUBLISHER=replay');
   let chaos: ChaosEvent[];
   try {
     chaos = parseChaos(v.LOAD_CHAOS);

@@ -9,8 +9,18 @@ import { usageBetween, usageTimeline, type UsageSample } from './usage-sampler.j
 
 function rec(publisher: number, over: Partial<RecordingResult> = {}): RecordingResult {
   return {
-    ...newResult(publisher, 0), recordingId: `rec_${publisher}`, recorderId: publisher % 2 ? 'rcd_b' : 'rcd_a', status: 'done', startAskedAt: 1000 + publisher * 100,
-    stopAskedAt: 11_000, firstKeyframeMs: 300 + publisher * 100, stopMs: 1500, durationMs: 9500, expectedSec: 9.6, rtp: { sent: 1000, lost: 10, nacks: 10, retransmitted: 10 }, ...over,
+    ...newResult(publisher, 0),
+    recordingId: `rec_${publisher}`,
+    recorderId: publisher % 2 ? 'rcd_b' : 'rcd_a',
+    status: 'done',
+    startAskedAt: 1000 + publisher * 100,
+    stopAskedAt: 11_000,
+    firstKeyframeMs: 300 + publisher * 100,
+    stopMs: 1500,
+    durationMs: 9500,
+    expectedSec: 9.6,
+    rtp: { sent: 1000, lost: 10, nacks: 10, retransmitted: 10 },
+    ...over,
   };
 }
 
@@ -28,21 +38,52 @@ test('CPU of a process tree is its CPU seconds over the wall time between the sa
   assert.equal(media.peakRssMiB, 120);
   assert.deepEqual(usageBetween(samples, 1000, 2500), [], 'one sample is no measurement');
   const timeline = usageTimeline(samples, 0);
-  assert.deepEqual(timeline.map((t) => t.cpu.media), [10, 20, 123.3]);
+  assert.deepEqual(
+    timeline.map((t) => t.cpu.media),
+    [10, 20, 123.3],
+  );
   // a restarted service's counter starts again: no negative CPU
   assert.deepEqual(usageTimeline([samples[3] as UsageSample, { at: 11_000, cpu: { media: 0.1 }, rss: { media: 0 } }], 0)[0]?.cpu, {});
 });
 
 test('the report counts clean, failed, damaged and refused recordings, per recorder, with latency spreads and per-recording cost', () => {
   const recordings = [
-    rec(0), rec(1), rec(2, { problems: ['decode errors: x'] }), rec(3, { status: 'failed', error: 'ended failed: X', recorderId: undefined }),
+    rec(0),
+    rec(1),
+    rec(2, { problems: ['decode errors: x'] }),
+    rec(3, { status: 'failed', error: 'ended failed: X', recorderId: undefined }),
     { ...newResult(4, 0), status: 'refused' as const, error: 'answered 503' },
   ];
-  const step: StepResult = { index: 0, publishers: 5, startedAt: 0, endedAt: 12_000, steady: { from: 1000, to: 9000 }, mediaDrops: 0, verdict: { held: false, objectives: [], refused: 1 } };
+  const step: StepResult = {
+    index: 0,
+    publishers: 5,
+    startedAt: 0,
+    endedAt: 12_000,
+    steady: { from: 1000, to: 9000 },
+    mediaDrops: 0,
+    verdict: { held: false, objectives: [], refused: 1 },
+  };
   const input: ReportInput = {
-    config: loadLoadConfig({}), startedAt: 0, endedAt: 12_000, machine: 'test', target: 'here', publishers: 'replay', recordings, steps: [step], capacity: undefined, brokeAt: 4,
-    publishRefused: 0, publishFailed: 0, usage: samples, activity: [{ at: 0, recording: 0, publishersUp: 0, mediaDrops: 5 }, { at: 9000, recording: 4, publishersUp: 5, mediaDrops: 7 }],
-    relay: undefined, chaos: [], mediaDropsByPort: { 40000: 7 },
+    config: loadLoadConfig({}),
+    startedAt: 0,
+    endedAt: 12_000,
+    machine: 'test',
+    target: 'here',
+    publishers: 'replay',
+    recordings,
+    steps: [step],
+    capacity: undefined,
+    brokeAt: 4,
+    publishRefused: 0,
+    publishFailed: 0,
+    usage: samples,
+    activity: [
+      { at: 0, recording: 0, publishersUp: 0, mediaDrops: 5 },
+      { at: 9000, recording: 4, publishersUp: 5, mediaDrops: 7 },
+    ],
+    relay: undefined,
+    chaos: [],
+    mediaDropsByPort: { 40000: 7 },
   };
   const r = buildReport(input);
   assert.deepEqual(r.totals, { recordings: 5, clean: 2, failed: 1, refused: 1, withProblems: 1, publishRefused: 0, publishFailed: 0 });
@@ -53,8 +94,14 @@ test('the report counts clean, failed, damaged and refused recordings, per recor
   // 4 recordings got going (the refused one did not): media's CPU shared by them
   assert.ok(media && media.perRecording !== undefined && Math.abs(media.perRecording - media.cpuPercent / 4) < 1e-9);
   const generator = r.steps[0]?.cost.find((c) => c.name === 'generator');
-  assert.ok(generator && generator.perRecording !== undefined && Math.abs(generator.perRecording - generator.cpuPercent / 5) < 1e-9, 'the generator is per publisher');
-  assert.deepEqual(r.recordings.map((x) => x.verdict), ['clean', 'clean', 'decode errors: x', 'failed: ended failed: X', 'refused (503 AT_CAPACITY)']);
+  assert.ok(
+    generator && generator.perRecording !== undefined && Math.abs(generator.perRecording - generator.cpuPercent / 5) < 1e-9,
+    'the generator is per publisher',
+  );
+  assert.deepEqual(
+    r.recordings.map((x) => x.verdict),
+    ['clean', 'clean', 'decode errors: x', 'failed: ended failed: X', 'refused (503 AT_CAPACITY)'],
+  );
   assert.equal(verdictOf(recordings[0] as RecordingResult), 'clean');
   const html = renderHtml(r, 'title </script>');
   assert.ok(!html.includes('http://') && !html.includes('https://'), 'the page loads nothing from the network');
@@ -62,17 +109,32 @@ test('the report counts clean, failed, damaged and refused recordings, per recor
 });
 
 test('chaos: the recordings running at the event are classified; the others are not listed', () => {
-  const recordings = [rec(0), rec(1, { status: 'failed', error: 'RECORDER_LOST' }), rec(2, { durationMs: 4000 }), rec(3, { startAskedAt: 20_000, stopAskedAt: 30_000 })];
+  const recordings = [
+    rec(0),
+    rec(1, { status: 'failed', error: 'RECORDER_LOST' }),
+    rec(2, { durationMs: 4000 }),
+    rec(3, { startAskedAt: 20_000, stopAskedAt: 30_000 }),
+  ];
   const [kill] = chaosEffects([{ event: { action: 'kill-recorder', atSeconds: 5 }, at: 5000, done: 'killed' }], recordings, 1.5);
-  assert.deepEqual(kill?.affected.map((a) => [a.recordingId, a.effect]), [['rec_0', 'untouched'], ['rec_1', 'failed'], ['rec_2', 'gap']]);
+  assert.deepEqual(
+    kill?.affected.map((a) => [a.recordingId, a.effect]),
+    [
+      ['rec_0', 'untouched'],
+      ['rec_1', 'failed'],
+      ['rec_2', 'gap'],
+    ],
+  );
 });
 
 test('chaos: a handed-over recording counts its declared gap as time it ran, and is reported handed over', () => {
   // ran 9.6 s from its first keyframe to the stop; the file holds 8.4 s and declares a 1.2 s gap
   const moved = rec(0, { durationMs: 8400, segments: 2, gaps: [{ atMs: 3000, ms: 1200 }], handoverAt: 5800 });
   const [kill] = chaosEffects([{ event: { action: 'kill-recorder', atSeconds: 4 }, at: 4000, done: 'killed' }], [moved, rec(1, { durationMs: 8400 })], 1);
-  assert.deepEqual(kill?.affected.map((a) => [a.recordingId, a.effect, a.detail]), [
-    ['rec_0', 'handed over', '2 segments, gap 1.2 s at 3.0 s'],
-    ['rec_1', 'gap', '1.2 s shorter than it ran'],
-  ]);
+  assert.deepEqual(
+    kill?.affected.map((a) => [a.recordingId, a.effect, a.detail]),
+    [
+      ['rec_0', 'handed over', '2 segments, gap 1.2 s at 3.0 s'],
+      ['rec_1', 'gap', '1.2 s shorter than it ran'],
+    ],
+  );
 });

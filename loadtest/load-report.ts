@@ -47,7 +47,16 @@ export interface LoadReport {
   mode: LoadConfig['mode'];
   capacity: number | undefined;
   brokeAt: number | undefined;
-  steps: Array<{ index: number; publishers: number; held: boolean; refused: number; mediaDrops: number | undefined; objectives: StepVerdict['objectives']; steadySeconds: number; cost: StepCost[] }>;
+  steps: Array<{
+    index: number;
+    publishers: number;
+    held: boolean;
+    refused: number;
+    mediaDrops: number | undefined;
+    objectives: StepVerdict['objectives'];
+    steadySeconds: number;
+    cost: StepCost[];
+  }>;
   totals: { recordings: number; clean: number; failed: number; refused: number; withProblems: number; publishRefused: number; publishFailed: number };
   firstKeyframeMs: Spread | undefined;
   stopMs: Spread | undefined;
@@ -62,9 +71,21 @@ export interface LoadReport {
   relay: RelayTotals | undefined;
   chaos: ChaosRecord[];
   recordings: Array<{
-    publisher: number; step: number; id: string | undefined; recorder: string | undefined; status: string; firstKeyframeMs: number | undefined; stopMs: number | undefined;
-    durationSec: number | undefined; expectedSec: number | undefined; sizeBytes: number | undefined; rtpSent: number | undefined; rtpLost: number | undefined; nacks: number | undefined;
-    retransmitted: number | undefined; verdict: string;
+    publisher: number;
+    step: number;
+    id: string | undefined;
+    recorder: string | undefined;
+    status: string;
+    firstKeyframeMs: number | undefined;
+    stopMs: number | undefined;
+    durationSec: number | undefined;
+    expectedSec: number | undefined;
+    sizeBytes: number | undefined;
+    rtpSent: number | undefined;
+    rtpLost: number | undefined;
+    nacks: number | undefined;
+    retransmitted: number | undefined;
+    verdict: string;
   }>;
 }
 
@@ -116,18 +137,21 @@ export function stepCost(step: StepResult, usage: readonly UsageSample[], runnin
 /** Which recordings ran across each chaos event, and what became of them. */
 export function chaosEffects(chaos: ReportInput['chaos'], recordings: readonly RecordingResult[], toleranceSec: number): ChaosRecord[] {
   const events = chaos.map((c, i) => ({ key: String(i), at: c.at }));
-  const subjects = recordings.filter((r) => r.recordingId && r.status !== 'refused').map((r) => ({
-    recordingId: r.recordingId ?? '',
-    status: r.status,
-    problems: r.status === 'done' ? r.problems : [r.error ?? 'ended badly'],
-    startAskedAt: r.startAskedAt,
-    stopAskedAt: r.stopAskedAt,
-    // a file's declared gaps are time it ran without media: its media ends that much later than its length says
-    fileEndAt: r.durationMs !== undefined && r.firstKeyframeMs !== undefined ? r.startAskedAt + r.firstKeyframeMs + r.durationMs + declaredGapMs(r.gaps) : undefined,
-    durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - (r.durationMs + declaredGapMs(r.gaps)) / 1000 : undefined,
-    stopReason: r.stopReason,
-    handover: r.segments !== undefined && r.segments > 1 ? { segments: r.segments, gaps: r.gaps ?? [], at: r.handoverAt } : undefined,
-  }));
+  const subjects = recordings
+    .filter((r) => r.recordingId && r.status !== 'refused')
+    .map((r) => ({
+      recordingId: r.recordingId ?? '',
+      status: r.status,
+      problems: r.status === 'done' ? r.problems : [r.error ?? 'ended badly'],
+      startAskedAt: r.startAskedAt,
+      stopAskedAt: r.stopAskedAt,
+      // a file's declared gaps are time it ran without media: its media ends that much later than its length says
+      fileEndAt:
+        r.durationMs !== undefined && r.firstKeyframeMs !== undefined ? r.startAskedAt + r.firstKeyframeMs + r.durationMs + declaredGapMs(r.gaps) : undefined,
+      durationShortBySec: r.expectedSec !== undefined && r.durationMs !== undefined ? r.expectedSec - (r.durationMs + declaredGapMs(r.gaps)) / 1000 : undefined,
+      stopReason: r.stopReason,
+      handover: r.segments !== undefined && r.segments > 1 ? { segments: r.segments, gaps: r.gaps ?? [], at: r.handoverAt } : undefined,
+    }));
   const affected = attributeChaos(events, subjects, toleranceSec);
   return chaos.map(({ event, done }, i) => ({ action: event.action, atSeconds: event.atSeconds, done, affected: affected.get(String(i)) ?? [] }));
 }
@@ -152,7 +176,8 @@ export function buildReport(input: ReportInput): LoadReport {
     capacity: input.capacity,
     brokeAt: input.brokeAt,
     steps: input.steps.map((s) => {
-      const running = recordings.filter((r) => r.step === s.index && r.status !== 'refused' && r.firstKeyframeMs !== undefined).length || (config.record ? 0 : s.publishers);
+      const running =
+        recordings.filter((r) => r.step === s.index && r.status !== 'refused' && r.firstKeyframeMs !== undefined).length || (config.record ? 0 : s.publishers);
       return {
         index: s.index + 1,
         publishers: s.publishers,
@@ -161,7 +186,9 @@ export function buildReport(input: ReportInput): LoadReport {
         mediaDrops: s.mediaDrops,
         objectives: s.verdict.objectives,
         steadySeconds: s.steady ? Math.round((s.steady.to - s.steady.from) / 100) / 10 : 0,
-        cost: stepCost(s, input.usage, running).map((c) => (c.name === 'generator' ? { ...c, perRecording: s.publishers > 0 ? c.cpuPercent / s.publishers : undefined } : c)),
+        cost: stepCost(s, input.usage, running).map((c) =>
+          c.name === 'generator' ? { ...c, perRecording: s.publishers > 0 ? c.cpuPercent / s.publishers : undefined } : c,
+        ),
       };
     }),
     totals: {
@@ -177,25 +204,61 @@ export function buildReport(input: ReportInput): LoadReport {
     stopMs: spread(defined(made.map((r) => r.stopMs))),
     recorders,
     usage: usageTimeline(input.usage, input.startedAt),
-    activity: input.activity.map((a) => ({ t: Math.round((a.at - input.startedAt) / 100) / 10, recording: a.recording, publishersUp: a.publishersUp, mediaDrops: a.mediaDrops })),
+    activity: input.activity.map((a) => ({
+      t: Math.round((a.at - input.startedAt) / 100) / 10,
+      recording: a.recording,
+      publishersUp: a.publishersUp,
+      mediaDrops: a.mediaDrops,
+    })),
     mediaDrops: lastDrops === undefined || firstDrops === undefined ? undefined : lastDrops - firstDrops,
     mediaDropsByPort: input.mediaDropsByPort,
     relay: input.relay,
     chaos: chaosEffects(input.chaos, recordings, config.objectives.durationToleranceSec),
     recordings: recordings.map((r) => ({
-      publisher: r.publisher, step: r.step + 1, id: r.recordingId, recorder: r.recorderId, status: r.status, firstKeyframeMs: r.firstKeyframeMs, stopMs: r.stopMs,
-      durationSec: r.durationMs === undefined ? undefined : r.durationMs / 1000, expectedSec: r.expectedSec, sizeBytes: r.sizeBytes,
-      rtpSent: r.rtp?.sent, rtpLost: r.rtp?.lost, nacks: r.rtp?.nacks, retransmitted: r.rtp?.retransmitted, verdict: verdictOf(r),
+      publisher: r.publisher,
+      step: r.step + 1,
+      id: r.recordingId,
+      recorder: r.recorderId,
+      status: r.status,
+      firstKeyframeMs: r.firstKeyframeMs,
+      stopMs: r.stopMs,
+      durationSec: r.durationMs === undefined ? undefined : r.durationMs / 1000,
+      expectedSec: r.expectedSec,
+      sizeBytes: r.sizeBytes,
+      rtpSent: r.rtp?.sent,
+      rtpLost: r.rtp?.lost,
+      nacks: r.rtp?.nacks,
+      retransmitted: r.rtp?.retransmitted,
+      verdict: verdictOf(r),
     })),
   };
 }
 
 function settingsOf(c: LoadConfig): Record<string, string | number | boolean> {
   return {
-    LOAD_MODE: c.mode, LOAD_PUBLISHER: c.publisher, ...(c.mode === 'fixed' ? { LOAD_PUBLISHERS: c.publishers, LOAD_SECONDS: c.seconds } : { LOAD_STEP: c.step, LOAD_STEP_SECONDS: c.stepSeconds, LOAD_MAX_PUBLISHERS: c.maxPublishers }),
-    LOAD_RECORD: c.record, LOAD_RAMP_SECONDS: c.rampSeconds, LOAD_CODEC: c.codec, LOAD_AUDIO: c.audioCodec ?? 'server default', LOAD_RESOLUTION: `${c.width}x${c.height}`, LOAD_KBPS: c.kbps, LOAD_FPS: c.fps, LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
-    LOAD_ALIGNED: c.aligned, LOAD_PLI: c.honourPli, LOAD_PACING: c.pacing, LOAD_LOSS: c.impairments.lossPercent, LOAD_JITTER_MS: c.impairments.jitterMs, LOAD_REORDER: c.impairments.reorderPercent,
-    LOAD_BANDWIDTH_KBPS: c.impairments.bandwidthKbps, LOAD_CHAOS: c.chaos.map((e) => `${e.action}@${e.atSeconds}`).join(','), LOAD_RECORDERS: c.recorders, LOAD_ENGINE: c.engine,
+    LOAD_MODE: c.mode,
+    LOAD_PUBLISHER: c.publisher,
+    ...(c.mode === 'fixed'
+      ? { LOAD_PUBLISHERS: c.publishers, LOAD_SECONDS: c.seconds }
+      : { LOAD_STEP: c.step, LOAD_STEP_SECONDS: c.stepSeconds, LOAD_MAX_PUBLISHERS: c.maxPublishers }),
+    LOAD_RECORD: c.record,
+    LOAD_RAMP_SECONDS: c.rampSeconds,
+    LOAD_CODEC: c.codec,
+    LOAD_AUDIO: c.audioCodec ?? 'server default',
+    LOAD_RESOLUTION: `${c.width}x${c.height}`,
+    LOAD_KBPS: c.kbps,
+    LOAD_FPS: c.fps,
+    LOAD_KEYFRAME_SECONDS: c.keyframeSeconds,
+    LOAD_ALIGNED: c.aligned,
+    LOAD_PLI: c.honourPli,
+    LOAD_PACING: c.pacing,
+    LOAD_LOSS: c.impairments.lossPercent,
+    LOAD_JITTER_MS: c.impairments.jitterMs,
+    LOAD_REORDER: c.impairments.reorderPercent,
+    LOAD_BANDWIDTH_KBPS: c.impairments.bandwidthKbps,
+    LOAD_CHAOS: c.chaos.map((e) => `${e.action}@${e.atSeconds}`).join(','),
+    LOAD_RECORDERS: c.recorders,
+    LOAD_ENGINE: c.engine,
     LOAD_SHARD: `${c.shard.index}/${c.shard.count}`,
   };
 }
@@ -205,37 +268,74 @@ const num = (v: number | undefined, digits = 1) => (v === undefined ? 'n/a' : v.
 
 export function renderMarkdown(r: LoadReport): string {
   const lines: string[] = [];
-  const title = r.mode === 'find-capacity'
-    ? `# Load test: find-capacity → ${r.capacity === undefined ? 'no step held' : `${r.capacity} concurrent recordings held`}${r.brokeAt !== undefined ? `, broke at ${r.brokeAt}` : r.capacity !== undefined ? ' (the largest step asked; it did not break)' : ''}`
-    : r.settings.LOAD_RECORD === false ? `# Load test: ${r.steps[0]?.publishers ?? 0} publishers publishing only (no recording)` : `# Load test: ${r.totals.recordings} recordings`;
+  const title =
+    r.mode === 'find-capacity'
+      ? `# Load test: find-capacity → ${r.capacity === undefined ? 'no step held' : `${r.capacity} concurrent recordings held`}${r.brokeAt !== undefined ? `, broke at ${r.brokeAt}` : r.capacity !== undefined ? ' (the largest step asked; it did not break)' : ''}`
+      : r.settings.LOAD_RECORD === false
+        ? `# Load test: ${r.steps[0]?.publishers ?? 0} publishers publishing only (no recording)`
+        : `# Load test: ${r.totals.recordings} recordings`;
   lines.push(title, '', `${r.machine}. Target: ${r.target}. Started ${r.startedAt}, ran ${r.seconds} s.`, '', `Publishers: ${r.publishers}.`, '');
-  lines.push(`Settings: ${Object.entries(r.settings).filter(([, v]) => v !== '' && v !== 0 && v !== false).map(([k, v]) => `\`${k}=${v}\``).join(' ')}`, '');
+  lines.push(
+    `Settings: ${Object.entries(r.settings)
+      .filter(([, v]) => v !== '' && v !== 0 && v !== false)
+      .map(([k, v]) => `\`${k}=${v}\``)
+      .join(' ')}`,
+    '',
+  );
   lines.push('| | |', '|---|---|');
   lines.push(`| recordings clean (done, downloaded, every file check passed) | ${r.totals.clean} of ${r.totals.recordings} |`);
   lines.push(`| failed / file problems / refused (503 AT_CAPACITY) | ${r.totals.failed} / ${r.totals.withProblems} / ${r.totals.refused} |`);
   lines.push(`| start request → first keyframe written, ms (p50 / p95 / max) | ${ms(r.firstKeyframeMs)} |`);
   lines.push(`| stop request → done, ms (p50 / p95 / max) | ${ms(r.stopMs)} |`);
-  lines.push(`| recordings per recorder | ${Object.entries(r.recorders).map(([id, n]) => `${id}: ${n}`).join(', ') || 'n/a'} |`);
-  const byPort = Object.entries(r.mediaDropsByPort).filter(([, n]) => n > 0).map(([p, n]) => `${p}: ${n}`).join(', ');
+  lines.push(
+    `| recordings per recorder | ${
+      Object.entries(r.recorders)
+        .map(([id, n]) => `${id}: ${n}`)
+        .join(', ') || 'n/a'
+    } |`,
+  );
+  const byPort = Object.entries(r.mediaDropsByPort)
+    .filter(([, n]) => n > 0)
+    .map(([p, n]) => `${p}: ${n}`)
+    .join(', ');
   lines.push(`| packets dropped at media's UDP sockets | ${r.mediaDrops ?? 'not readable (remote stack)'}${byPort ? ` (port: count ${byPort})` : ''} |`);
   if (r.relay) {
     const u = r.relay.upstream;
     lines.push(`| relay publisher → media: received / lost / queue-dropped / reordered | ${u.received} / ${u.lost} / ${u.queueDropped} / ${u.reordered} |`);
   }
   lines.push('');
-  lines.push('## Steps', '', '| step | publishers | held | refused | media drops | all recording for s | objectives broken |', '|---:|---:|---|---:|---:|---:|---|');
+  lines.push(
+    '## Steps',
+    '',
+    '| step | publishers | held | refused | media drops | all recording for s | objectives broken |',
+    '|---:|---:|---|---:|---:|---:|---|',
+  );
   for (const s of r.steps) {
-    const broken = s.objectives.filter((o) => !o.held).map((o) => `${o.name}: ${o.value} (${o.limit})`).join('; ');
+    const broken = s.objectives
+      .filter((o) => !o.held)
+      .map((o) => `${o.name}: ${o.value} (${o.limit})`)
+      .join('; ');
     lines.push(`| ${s.index} | ${s.publishers} | ${s.held ? 'yes' : 'no'} | ${s.refused} | ${s.mediaDrops ?? 'n/a'} | ${s.steadySeconds} | ${broken || '-'} |`);
   }
   lines.push('');
   const last = [...r.steps].reverse().find((s) => s.cost.length > 0);
   if (last) {
-    lines.push(`## Cost while all ${last.publishers} of step ${last.index} recorded`, '', 'Each row a process and its children; % of one core. The generator (this harness: publishers, relay, file checks) is shown apart and never counted as the stack\'s; its per-recording figure is per publisher.', '');
+    lines.push(
+      `## Cost while all ${last.publishers} of step ${last.index} recorded`,
+      '',
+      "Each row a process and its children; % of one core. The generator (this harness: publishers, relay, file checks) is shown apart and never counted as the stack's; its per-recording figure is per publisher.",
+      '',
+    );
     lines.push('| process | CPU % | per recording, % of a core | peak RSS MiB |', '|---|---:|---:|---:|');
     for (const c of last.cost) lines.push(`| ${c.name} | ${num(c.cpuPercent)} | ${num(c.perRecording, 2)} | ${c.peakRssMiB.toFixed(0)} |`);
     const stack = last.cost.filter((c) => c.name !== 'generator');
-    if (stack.length > 0) lines.push(`| **stack total** | ${num(stack.reduce((a, c) => a + c.cpuPercent, 0))} | ${num(stack.reduce((a, c) => a + (c.perRecording ?? 0), 0), 2)} | ${stack.reduce((a, c) => a + c.peakRssMiB, 0).toFixed(0)} |`);
+    if (stack.length > 0)
+      lines.push(
+        `| **stack total** | ${num(stack.reduce((a, c) => a + c.cpuPercent, 0))} | ${num(
+          stack.reduce((a, c) => a + (c.perRecording ?? 0), 0),
+          2,
+        )} | ${stack.reduce((a, c) => a + c.peakRssMiB, 0).toFixed(0)} |`,
+      );
     lines.push('');
   }
   if (r.chaos.length > 0) {
@@ -243,8 +343,15 @@ export function renderMarkdown(r: LoadReport): string {
     for (const c of r.chaos) {
       const counts: Record<string, number> = {};
       for (const a of c.affected) counts[a.effect] = (counts[a.effect] ?? 0) + 1;
-      lines.push(`- **${c.action}@${c.atSeconds}**: ${c.done}. Recordings running: ${c.affected.length} (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`);
-      for (const a of c.affected.filter((x) => x.effect !== 'untouched' && x.effect !== 'ended before')) lines.push(`  - ${a.recordingId}: ${a.effect}${a.detail ? ` (${a.detail})` : ''}`);
+      lines.push(
+        `- **${c.action}@${c.atSeconds}**: ${c.done}. Recordings running: ${c.affected.length} (${
+          Object.entries(counts)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'none'
+        })`,
+      );
+      for (const a of c.affected.filter((x) => x.effect !== 'untouched' && x.effect !== 'ended before'))
+        lines.push(`  - ${a.recordingId}: ${a.effect}${a.detail ? ` (${a.detail})` : ''}`);
     }
     lines.push('');
   }
@@ -255,6 +362,9 @@ export function renderMarkdown(r: LoadReport): string {
     if (bad.length > 60) lines.push(`- … and ${bad.length - 60} more (the JSON has every one)`);
     lines.push('');
   }
-  lines.push('The HTML report next to this file draws CPU and memory over time, recordings running, latency distributions, RTP loss per recording and every file\'s verdict; the JSON holds the data.', '');
+  lines.push(
+    "The HTML report next to this file draws CPU and memory over time, recordings running, latency distributions, RTP loss per recording and every file's verdict; the JSON holds the data.",
+    '',
+  );
   return lines.join('\n');
 }

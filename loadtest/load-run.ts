@@ -56,12 +56,14 @@ export interface RunContext {
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T, i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -107,7 +109,13 @@ class Publishers {
  * last start, all stop together, then every file is downloaded and checked (after the stops, so checking
  * never competes with the step it judges).
  */
-async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets: readonly number[], seconds: number): Promise<{ results: RecordingResult[]; step: StepResult }> {
+async function runStep(
+  ctx: RunContext,
+  pubs: Publishers,
+  index: number,
+  targets: readonly number[],
+  seconds: number,
+): Promise<{ results: RecordingResult[]; step: StepResult }> {
   const { config, client, state } = ctx;
   const startedAt = Date.now();
   state.phase = 'publishing';
@@ -125,7 +133,10 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
     await sleep(seconds * 1000);
     state.phaseEndsAt = undefined;
     const verdict = judgeStep({ recordings: [], mediaDrops: undefined }, config.objectives);
-    return { results: [], step: { index, publishers: live.length, startedAt, endedAt: Date.now(), steady: { from, to: Date.now() }, mediaDrops: undefined, verdict } };
+    return {
+      results: [],
+      step: { index, publishers: live.length, startedAt, endedAt: Date.now(), steady: { from, to: Date.now() }, mediaDrops: undefined, verdict },
+    };
   }
   const runs = live.map(async (publisher, k) => {
     await sleep((rampMs * k) / Math.max(1, live.length));
@@ -148,15 +159,17 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
   const steadyTo = stops.length > 0 ? Math.min(...stops) : Date.now();
   state.phase = 'holding';
   state.phaseEndsAt = stops.length > 0 ? Math.max(...stops) : undefined;
-  const ended = await Promise.all(begun.map(async (b) => {
-    if (!b.recording) return { ...b, done: undefined };
-    await sleep(Math.max(0, stopAt(b) - Date.now()));
-    const done = await endRecording(client, b.recording, b.result);
-    state.recording--;
-    if (b.result.status !== 'done') state.failed++;
-    b.result.rtp = rtpBetween(b.before, await ctx.fleet.snapshot(b.publisher));
-    return { ...b, done };
-  }));
+  const ended = await Promise.all(
+    begun.map(async (b) => {
+      if (!b.recording) return { ...b, done: undefined };
+      await sleep(Math.max(0, stopAt(b) - Date.now()));
+      const done = await endRecording(client, b.recording, b.result);
+      state.recording--;
+      if (b.result.status !== 'done') state.failed++;
+      b.result.rtp = rtpBetween(b.before, await ctx.fleet.snapshot(b.publisher));
+      return { ...b, done };
+    }),
+  );
   state.phaseEndsAt = undefined;
   const dropsAfter = ctx.mediaDrops();
   state.phase = 'checking files';
@@ -176,7 +189,15 @@ async function runStep(ctx: RunContext, pubs: Publishers, index: number, targets
   const verdict = judgeStep({ recordings: results, mediaDrops }, config.objectives);
   return {
     results,
-    step: { index, publishers: targets.length, startedAt, endedAt: Date.now(), steady: steadyTo > steadyFrom ? { from: steadyFrom, to: steadyTo } : undefined, mediaDrops, verdict },
+    step: {
+      index,
+      publishers: targets.length,
+      startedAt,
+      endedAt: Date.now(),
+      steady: steadyTo > steadyFrom ? { from: steadyFrom, to: steadyTo } : undefined,
+      mediaDrops,
+      verdict,
+    },
   };
 }
 
@@ -202,7 +223,9 @@ export async function runLoad(ctx: RunContext): Promise<RunOutcome> {
       recordings.push(...results);
       steps.push(step);
       const broken = step.verdict.objectives.filter((o) => !o.held).map((o) => `${o.name}: ${o.value} (${o.limit})`);
-      ctx.log(`step ${i + 1}: ${n} publishers ${step.verdict.held ? 'held' : `broke: ${broken.join('; ')}`}${step.verdict.refused ? `, ${step.verdict.refused} refused` : ''}`);
+      ctx.log(
+        `step ${i + 1}: ${n} publishers ${step.verdict.held ? 'held' : `broke: ${broken.join('; ')}`}${step.verdict.refused ? `, ${step.verdict.refused} refused` : ''}`,
+      );
       return step;
     });
     capacity = found.capacity;

@@ -12,7 +12,10 @@ export class LocalStack {
   media: ServiceProcess;
   readonly recorders: ServiceProcess[];
 
-  private constructor(readonly stack: TestStack, readonly receiveBuffers: string) {
+  private constructor(
+    readonly stack: TestStack,
+    readonly receiveBuffers: string,
+  ) {
     this.media = stack.media;
     this.recorders = [...stack.recorders];
   }

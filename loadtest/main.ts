@@ -50,24 +50,30 @@ async function main(): Promise<number> {
     const drops = local ? new MediaDropReader(() => local?.media.child.pid) : undefined;
     const activity: ActivitySample[] = [];
     const startedAt = Date.now();
-    const sampler = new UsageSampler(() => local?.roots() ?? new Map(), 1000, (s) => {
-      activity.push({ at: s.at, recording: state.recording, publishersUp: state.publishersUp, mediaDrops: drops?.read() });
-    });
+    const sampler = new UsageSampler(
+      () => local?.roots() ?? new Map(),
+      1000,
+      (s) => {
+        activity.push({ at: s.at, recording: state.recording, publishersUp: state.publishersUp, mediaDrops: drops?.read() });
+      },
+    );
     const progress = setInterval(() => {
       log(progressLine(state));
       if (config.heartbeatFile) void writeFile(config.heartbeatFile, new Date().toISOString()).catch(() => undefined);
     }, 5000);
     if (config.heartbeatFile) await writeFile(config.heartbeatFile, new Date().toISOString());
     const chaosDone: Array<{ event: (typeof config.chaos)[number]; at: number; done: string }> = [];
-    const chaosTimers = config.chaos.map((event) => setTimeout(() => {
-      const entry = { event, at: Date.now(), done: 'still in progress when the run ended' };
-      chaosDone.push(entry);
-      log(`chaos: ${event.action}`);
-      void local?.chaos(event).then(
-        (done) => (entry.done = done),
-        (err: unknown) => (entry.done = `could not: ${(err as Error).message}`),
-      );
-    }, event.atSeconds * 1000));
+    const chaosTimers = config.chaos.map((event) =>
+      setTimeout(() => {
+        const entry = { event, at: Date.now(), done: 'still in progress when the run ended' };
+        chaosDone.push(entry);
+        log(`chaos: ${event.action}`);
+        void local?.chaos(event).then(
+          (done) => (entry.done = done),
+          (err: unknown) => (entry.done = `could not: ${(err as Error).message}`),
+        );
+      }, event.atSeconds * 1000),
+    );
     const outcome = await runLoad({ config, client, fleet, state, mediaDrops: () => drops?.read(), log });
     chaosTimers.forEach(clearTimeout);
     clearInterval(progress);
@@ -77,9 +83,23 @@ async function main(): Promise<number> {
     if (dropped.length > 0) log(`media's UDP sockets dropped packets (port: count): ${dropped.map(([p, n]) => `${p}: ${n}`).join(', ')}`);
     const machine = `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})${local ? `, ${local.receiveBuffers}` : ''}`;
     const report = buildReport({
-      config, startedAt, endedAt: Date.now(), machine, target: config.url ?? 'a local stack started by the harness', publishers: fleet.description,
-      recordings: outcome.recordings, steps: outcome.steps, capacity: outcome.capacity, brokeAt: outcome.brokeAt, publishRefused: outcome.publishRefused,
-      publishFailed: outcome.publishFailed.length, usage: sampler.samples, activity, relay, chaos: chaosDone, mediaDropsByPort: drops?.byPort() ?? {},
+      config,
+      startedAt,
+      endedAt: Date.now(),
+      machine,
+      target: config.url ?? 'a local stack started by the harness',
+      publishers: fleet.description,
+      recordings: outcome.recordings,
+      steps: outcome.steps,
+      capacity: outcome.capacity,
+      brokeAt: outcome.brokeAt,
+      publishRefused: outcome.publishRefused,
+      publishFailed: outcome.publishFailed.length,
+      usage: sampler.samples,
+      activity,
+      relay,
+      chaos: chaosDone,
+      mediaDropsByPort: drops?.byPort() ?? {},
     });
     const markdown = renderMarkdown(report);
     const dir = config.resultsDir ?? join(HERE, 'results');

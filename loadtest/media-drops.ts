@@ -9,14 +9,17 @@ export interface UdpSocketLine {
 
 /** Parses /proc/net/udp or /proc/net/udp6 (header line, then one socket a line; `drops` is the last column). */
 export function parseProcNetUdp(text: string): UdpSocketLine[] {
-  return text.split('\n').slice(1).flatMap((line) => {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13) return [];
-    const port = parseInt((f[1] ?? '').split(':')[1] ?? '', 16);
-    const inode = Number(f[9]);
-    const drops = Number(f[f.length - 1]);
-    return Number.isFinite(port) && Number.isFinite(inode) && Number.isFinite(drops) ? [{ localPort: port, inode, drops }] : [];
-  });
+  return text
+    .split('\n')
+    .slice(1)
+    .flatMap((line) => {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) return [];
+      const port = parseInt((f[1] ?? '').split(':')[1] ?? '', 16);
+      const inode = Number(f[9]);
+      const drops = Number(f[f.length - 1]);
+      return Number.isFinite(port) && Number.isFinite(inode) && Number.isFinite(drops) ? [{ localPort: port, inode, drops }] : [];
+    });
 }
 
 /** The socket inodes a process holds open (its /proc/PID/fd links `socket:[N]`). */
@@ -52,7 +55,10 @@ export class MediaDropReader {
    * sockets (towards the recorders) are left out: they only send, and the RTCP the recorders send back to
    * them is never read, so their counters grow without meaning anything.
    */
-  constructor(private readonly mediaPid: () => number | undefined, private readonly ports?: { min: number; max: number }) {}
+  constructor(
+    private readonly mediaPid: () => number | undefined,
+    private readonly ports?: { min: number; max: number },
+  ) {}
 
   /** Total drops seen so far (monotonic). */
   read(): number {

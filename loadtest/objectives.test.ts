@@ -12,7 +12,10 @@ test('a step of clean, quick recordings without drops holds', () => {
 });
 
 test('each objective breaks a step on its own', () => {
-  const broken = (facts: Parameters<typeof judgeStep>[0]) => judgeStep(facts, DEFAULT_OBJECTIVES).objectives.filter((o) => !o.held).map((o) => o.name);
+  const broken = (facts: Parameters<typeof judgeStep>[0]) =>
+    judgeStep(facts, DEFAULT_OBJECTIVES)
+      .objectives.filter((o) => !o.held)
+      .map((o) => o.name);
   assert.deepEqual(broken({ recordings: [clean(), { ...clean(), problems: ['decode errors: x'] }], mediaDrops: 0 }), ['every file clean']);
   assert.deepEqual(broken({ recordings: [clean(), { ...clean(), status: 'failed', problems: [] }], mediaDrops: 0 }), ['no recording failed']);
   // p95 of 20 values: one slow start in 20 does not break it, two do
@@ -48,10 +51,11 @@ test('step sizes grow by the step up to the maximum', () => {
 
 test('find-capacity stops at the first broken step and names the last one that held', async () => {
   const asked: number[] = [];
-  const run = (breakAt: number) => findCapacity([4, 8, 12, 16], async (n) => {
-    asked.push(n);
-    return { verdict: { held: n < breakAt, objectives: [], refused: 0 } };
-  });
+  const run = (breakAt: number) =>
+    findCapacity([4, 8, 12, 16], async (n) => {
+      asked.push(n);
+      return { verdict: { held: n < breakAt, objectives: [], refused: 0 } };
+    });
   assert.deepEqual(await run(12).then((r) => [r.capacity, r.brokeAt, r.steps.length]), [8, 12, 3]);
   assert.deepEqual(asked, [4, 8, 12]);
   assert.deepEqual(await run(4).then((r) => [r.capacity, r.brokeAt]), [undefined, 4]);

@@ -60,8 +60,18 @@ export function judgeStep(facts: StepFacts, o: Objectives): StepVerdict {
     { name: 'recordings made (not refused)', held: attempted.length > 0, value: String(attempted.length), limit: '≥ 1' },
     { name: 'every file clean', held: unclean === 0, value: `${unclean} with problems`, limit: '0' },
     { name: 'no recording failed', held: failed <= o.maxFailed, value: `${failed} failed`, limit: `≤ ${o.maxFailed}` },
-    { name: 'start → first keyframe p95', held: fkP95 !== undefined && fkP95 <= o.firstKeyframeP95Ms, value: fkP95 === undefined ? 'n/a' : `${fkP95.toFixed(0)} ms`, limit: `≤ ${o.firstKeyframeP95Ms} ms` },
-    { name: 'stop → done p95', held: stopP95 !== undefined && stopP95 <= o.stopP95Ms, value: stopP95 === undefined ? 'n/a' : `${stopP95.toFixed(0)} ms`, limit: `≤ ${o.stopP95Ms} ms` },
+    {
+      name: 'start → first keyframe p95',
+      held: fkP95 !== undefined && fkP95 <= o.firstKeyframeP95Ms,
+      value: fkP95 === undefined ? 'n/a' : `${fkP95.toFixed(0)} ms`,
+      limit: `≤ ${o.firstKeyframeP95Ms} ms`,
+    },
+    {
+      name: 'stop → done p95',
+      held: stopP95 !== undefined && stopP95 <= o.stopP95Ms,
+      value: stopP95 === undefined ? 'n/a' : `${stopP95.toFixed(0)} ms`,
+      limit: `≤ ${o.stopP95Ms} ms`,
+    },
     {
       name: "packets dropped at media's UDP sockets",
       held: facts.mediaDrops === undefined || facts.mediaDrops <= o.maxMediaDrops,
@@ -83,7 +93,10 @@ export function stepSizes(step: number, max: number): number[] {
  * Runs steps until one breaks (or the sizes run out) and names the capacity: the last step that held,
  * if every step before it held too. `runStep` does the step and returns its verdict.
  */
-export async function findCapacity<T extends { verdict: StepVerdict }>(sizes: readonly number[], runStep: (publishers: number, index: number) => Promise<T>): Promise<{ steps: Array<T & { publishers: number }>; capacity: number | undefined; brokeAt: number | undefined }> {
+export async function findCapacity<T extends { verdict: StepVerdict }>(
+  sizes: readonly number[],
+  runStep: (publishers: number, index: number) => Promise<T>,
+): Promise<{ steps: Array<T & { publishers: number }>; capacity: number | undefined; brokeAt: number | undefined }> {
   const steps: Array<T & { publishers: number }> = [];
   let capacity: number | undefined;
   for (const [i, n] of sizes.entries()) {

@@ -40,9 +40,16 @@ export class ReplayFleet implements PublisherFleet {
   private nextRequest = 1;
   private readonly alignEpochMs: number | undefined;
 
-  private constructor(private readonly config: LoadConfig, private readonly baseUrl: string, readonly media: ReplayMedia, private readonly cacheDir: string) {
+  private constructor(
+    private readonly config: LoadConfig,
+    private readonly baseUrl: string,
+    readonly media: ReplayMedia,
+    private readonly cacheDir: string,
+  ) {
     const i = config.impairments;
-    const impairment = impaired(i) ? `, through a UDP relay (loss ${i.lossPercent} %, jitter ${i.jitterMs} ms, reorder ${i.reorderPercent} %, bandwidth ${i.bandwidthKbps || '∞'} kbit/s)` : '';
+    const impairment = impaired(i)
+      ? `, through a UDP relay (loss ${i.lossPercent} %, jitter ${i.jitterMs} ms, reorder ${i.reorderPercent} %, bandwidth ${i.bandwidthKbps || '∞'} kbit/s)`
+      : '';
     this.description = `werift replay publishers (${config.perWorker} per worker process): ${config.codec.toUpperCase()} ${config.width}x${config.height} ${config.fps} fps ~${config.kbps} kbit/s, a keyframe every ${config.keyframeSeconds} s + Opus, ${config.aligned ? 'keyframes aligned' : 'each at its own point of the loop'}, keyframe requests ${config.honourPli ? 'answered by jumping to the next keyframe' : 'ignored'}, video paced ${config.pacing > 0 ? `at ${config.pacing} × its bitrate` : 'not at all (a frame is one burst)'}${impairment}`;
     this.alignEpochMs = config.aligned ? Date.now() : undefined;
   }
@@ -58,7 +65,15 @@ export class ReplayFleet implements PublisherFleet {
   static spec(config: LoadConfig) {
     // the loop holds several keyframes so publishers can start at different ones
     const seconds = Math.max(10, Math.ceil(config.keyframeSeconds * 5));
-    return { codec: config.codec as 'h264' | 'vp8' | 'vp9', width: config.width, height: config.height, fps: config.fps, kbps: config.kbps, keyframeSeconds: config.keyframeSeconds, seconds };
+    return {
+      codec: config.codec as 'h264' | 'vp8' | 'vp9',
+      width: config.width,
+      height: config.height,
+      fps: config.fps,
+      kbps: config.kbps,
+      keyframeSeconds: config.keyframeSeconds,
+      seconds,
+    };
   }
 
   /** the worker processes' ids (their CPU is the generator's) */
@@ -69,7 +84,10 @@ export class ReplayFleet implements PublisherFleet {
   private worker(index: number): ChildProcess {
     const w = Math.floor(index / this.config.perWorker);
     while (this.workers.length <= w) {
-      const child = fork(join(HERE, 'replay-worker.ts'), [], { execArgv: ['--conditions=development', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(join(HERE, 'replay-worker.ts'), [], {
+        execArgv: ['--conditions=development', '--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       const index = this.workers.length;
       const ready = new Promise<void>((resolve, reject) => {
         child.once('exit', (code) => {
@@ -86,8 +104,16 @@ export class ReplayFleet implements PublisherFleet {
       });
       ready.catch(() => undefined);
       const init: ToWorker = {
-        type: 'init', workerIndex: this.workers.length, cacheDir: this.cacheDir, spec: ReplayFleet.spec(this.config), whipUrl: `${this.baseUrl}/whip`, token: this.config.token,
-        impairment: impaired(this.config.impairments) ? { ...this.config.impairments } : undefined, honourPli: this.config.honourPli, loopbackOnly: isLoopback(this.baseUrl), pacingKbps: this.config.pacing * this.config.kbps,
+        type: 'init',
+        workerIndex: this.workers.length,
+        cacheDir: this.cacheDir,
+        spec: ReplayFleet.spec(this.config),
+        whipUrl: `${this.baseUrl}/whip`,
+        token: this.config.token,
+        impairment: impaired(this.config.impairments) ? { ...this.config.impairments } : undefined,
+        honourPli: this.config.honourPli,
+        loopbackOnly: isLoopback(this.baseUrl),
+        pacingKbps: this.config.pacing * this.config.kbps,
       };
       child.send(init);
       this.workers.push({ child, ready });
@@ -96,7 +122,14 @@ export class ReplayFleet implements PublisherFleet {
   }
 
   private dispatch(m: FromWorker): void {
-    const key = m.type === 'published' || m.type === 'publish-failed' ? `publish:${m.id}` : m.type === 'unpublished' ? `unpublish:${m.id}` : 'requestId' in m ? `req:${m.requestId}` : '';
+    const key =
+      m.type === 'published' || m.type === 'publish-failed'
+        ? `publish:${m.id}`
+        : m.type === 'unpublished'
+          ? `unpublish:${m.id}`
+          : 'requestId' in m
+            ? `req:${m.requestId}`
+            : '';
     const waiter = this.pending.get(key);
     this.pending.delete(key);
     waiter?.resolve(m);
@@ -113,7 +146,10 @@ export class ReplayFleet implements PublisherFleet {
 
   async publish(index: number): Promise<PublishOutcome> {
     this.worker(index);
-    const ready = await this.workers[Math.floor(index / this.config.perWorker)]?.ready.then(() => undefined, (err: Error) => err);
+    const ready = await this.workers[Math.floor(index / this.config.perWorker)]?.ready.then(
+      () => undefined,
+      (err: Error) => err,
+    );
     if (ready) return { ok: false, refused: false, code: 'WORKER_GONE', message: ready.message };
     const m = await this.ask(index, `publish:${index}`, { type: 'publish', id: index, keyframeSlot: index * 7, alignEpochMs: this.alignEpochMs });
     if (m?.type === 'published') return { ok: true, sessionId: m.sessionId, connectMs: m.connectMs };
@@ -140,22 +176,28 @@ export class ReplayFleet implements PublisherFleet {
       const requestId = this.nextRequest++;
       const m = await this.ask(w * this.config.perWorker, `req:${requestId}`, { type: 'relay-stats', requestId });
       if (m?.type !== 'relay-stats') continue;
-      for (const dir of ['upstream', 'downstream'] as const) for (const s of m[dir]) for (const k of Object.keys(s) as Array<keyof RelayStats>) totals[dir][k] += s[k];
+      for (const dir of ['upstream', 'downstream'] as const)
+        for (const s of m[dir]) for (const k of Object.keys(s) as Array<keyof RelayStats>) totals[dir][k] += s[k];
     }
     return totals;
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map(({ child }) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.send({ type: 'exit' } satisfies ToWorker);
-    })));
+    await Promise.all(
+      this.workers.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.send({ type: 'exit' } satisfies ToWorker);
+          }),
+      ),
+    );
   }
 }
 
@@ -169,7 +211,12 @@ export class ChromiumFleet implements PublisherFleet {
   readonly description: string;
   private readonly pages = new Map<number, Page>();
 
-  private constructor(private readonly browser: TestBrowser, private readonly context: BrowserContext, private readonly baseUrl: string, private readonly config: LoadConfig) {
+  private constructor(
+    private readonly browser: TestBrowser,
+    private readonly context: BrowserContext,
+    private readonly baseUrl: string,
+    private readonly config: LoadConfig,
+  ) {
     this.description = `Chromium pages with the fake camera, ${config.codec.toUpperCase()} at up to ${config.width}x${config.height} + Opus`;
   }
 
@@ -185,7 +232,12 @@ export class ChromiumFleet implements PublisherFleet {
     try {
       // the page must be on the server's origin for its fetch('/whip')
       await page.goto(`${this.baseUrl}/healthz`);
-      const session = await publishWhip(page, { videoCodec: this.config.codec, width: this.config.width, height: this.config.height, ...(this.config.token ? { token: this.config.token } : {}) });
+      const session = await publishWhip(page, {
+        videoCodec: this.config.codec,
+        width: this.config.width,
+        height: this.config.height,
+        ...(this.config.token ? { token: this.config.token } : {}),
+      });
       return { ok: true, sessionId: session.sessionId, connectMs: performance.now() - t0 };
     } catch (err) {
       const message = (err as Error).message.split('\n')[0] ?? '';
@@ -198,7 +250,10 @@ export class ChromiumFleet implements PublisherFleet {
   }
 
   async unpublish(index: number): Promise<PublisherStats | undefined> {
-    await this.pages.get(index)?.close().catch(() => undefined);
+    await this.pages
+      .get(index)
+      ?.close()
+      .catch(() => undefined);
     this.pages.delete(index);
     return undefined;
   }

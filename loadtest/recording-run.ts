@@ -31,7 +31,11 @@ export interface RecordingResult extends RecordingOutcome {
 }
 
 export class StartRefusedError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -58,8 +62,25 @@ export const isRefused = (err: unknown) => err instanceof StartRefusedError && (
 
 export function newResult(publisher: number, step: number): RecordingResult {
   return {
-    publisher, step, recordingId: undefined, recorderId: undefined, status: 'error', startAskedAt: Date.now(), stopAskedAt: undefined,
-    firstKeyframeMs: undefined, stopMs: undefined, durationMs: undefined, sizeBytes: undefined, expectedSec: undefined, problems: [], rtp: undefined, stopReason: undefined, segments: undefined, gaps: undefined, handoverAt: undefined, error: undefined,
+    publisher,
+    step,
+    recordingId: undefined,
+    recorderId: undefined,
+    status: 'error',
+    startAskedAt: Date.now(),
+    stopAskedAt: undefined,
+    firstKeyframeMs: undefined,
+    stopMs: undefined,
+    durationMs: undefined,
+    sizeBytes: undefined,
+    expectedSec: undefined,
+    problems: [],
+    rtp: undefined,
+    stopReason: undefined,
+    segments: undefined,
+    gaps: undefined,
+    handoverAt: undefined,
+    error: undefined,
   };
 }
 
@@ -122,13 +143,15 @@ export async function endRecording(client: StackClient, live: Recording, result:
 export async function checkFile(client: StackClient, done: Recording, result: RecordingResult, dir: string, toleranceSec: number): Promise<void> {
   try {
     const path = await client.download(done, dir);
-    result.problems.push(...(await fileProblems(path, {
-      video: done.tracks.find((t) => t.kind === 'video')?.codec,
-      audio: done.tracks.find((t) => t.kind === 'audio')?.codec,
-      // a handed-over recording's file lacks its declared gaps: shorter by them is what it should be
-      durationSec: result.expectedSec === undefined ? (result.durationMs ?? 0) / 1000 : result.expectedSec - declaredGapMs(result.gaps) / 1000,
-      toleranceSec,
-    })));
+    result.problems.push(
+      ...(await fileProblems(path, {
+        video: done.tracks.find((t) => t.kind === 'video')?.codec,
+        audio: done.tracks.find((t) => t.kind === 'audio')?.codec,
+        // a handed-over recording's file lacks its declared gaps: shorter by them is what it should be
+        durationSec: result.expectedSec === undefined ? (result.durationMs ?? 0) / 1000 : result.expectedSec - declaredGapMs(result.gaps) / 1000,
+        toleranceSec,
+      })),
+    );
   } catch (err) {
     result.problems.push(`download: ${(err as Error).message.split('\n')[0] ?? String(err)}`);
   }
@@ -136,5 +159,10 @@ export async function checkFile(client: StackClient, done: Recording, result: Re
 
 export function rtpBetween(before: PublisherStats | undefined, after: PublisherStats | undefined): RecordingResult['rtp'] {
   if (!before || !after) return undefined;
-  return { sent: after.videoPackets - before.videoPackets, lost: after.remoteLost - before.remoteLost, nacks: after.nacks - before.nacks, retransmitted: after.retransmitted - before.retransmitted };
+  return {
+    sent: after.videoPackets - before.videoPackets,
+    lost: after.remoteLost - before.remoteLost,
+    nacks: after.nacks - before.nacks,
+    retransmitted: after.retransmitted - before.retransmitted,
+  };
 }

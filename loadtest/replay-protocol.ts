@@ -2,7 +2,18 @@ import type { Impairment, PublisherStats, RelayStats, ReplayMediaSpec } from '@r
 
 /** Messages between the harness and its replay worker processes (Node IPC, structured clone). */
 export type ToWorker =
-  | { type: 'init'; workerIndex: number; cacheDir: string; spec: ReplayMediaSpec; whipUrl: string; token: string | undefined; impairment: Impairment | undefined; honourPli: boolean; loopbackOnly: boolean; pacingKbps: number }
+  | {
+      type: 'init';
+      workerIndex: number;
+      cacheDir: string;
+      spec: ReplayMediaSpec;
+      whipUrl: string;
+      token: string | undefined;
+      impairment: Impairment | undefined;
+      honourPli: boolean;
+      loopbackOnly: boolean;
+      pacingKbps: number;
+    }
   /** `startFrame` is a keyframe index; `alignEpochMs` (Date.now based) makes every publisher follow one clock */
   | { type: 'publish'; id: number; keyframeSlot: number; alignEpochMs: number | undefined }
   | { type: 'snapshot'; id: number; requestId: number }

@@ -13,7 +13,11 @@ const media = {
 test('unaligned publishers start at once, each at a keyframe of its own slot', () => {
   assert.deepEqual(startFrameFor(media, 0, undefined), { startFrame: 0, startDelayMs: 0 });
   assert.deepEqual(startFrameFor(media, 7, undefined), { startFrame: 120, startDelayMs: 0 });
-  assert.deepEqual([0, 7, 14, 21, 28].map((s) => startFrameFor(media, s, undefined).startFrame).sort((a, b) => a - b), [0, 60, 120, 180, 240], 'slots 7 apart cover every keyframe');
+  assert.deepEqual(
+    [0, 7, 14, 21, 28].map((s) => startFrameFor(media, s, undefined).startFrame).sort((a, b) => a - b),
+    [0, 60, 120, 180, 240],
+    'slots 7 apart cover every keyframe',
+  );
 });
 
 test("aligned publishers wait for the common clock's next keyframe, wherever they join", () => {

@@ -28,8 +28,14 @@ async function publish(msg: Extract<ToWorker, { type: 'publish' }>): Promise<voi
   const t0 = performance.now();
   const { startFrame, startDelayMs } = startFrameFor(media, msg.keyframeSlot, msg.alignEpochMs);
   const publisher = new ReplayPublisher({
-    media, startFrame, startDelayMs, honourPli: init.honourPli, pacingKbps: init.pacingKbps, loopbackOnly: init.loopbackOnly,
-    whip: { url: init.whipUrl, ...(init.token ? { token: init.token } : {}) }, route,
+    media,
+    startFrame,
+    startDelayMs,
+    honourPli: init.honourPli,
+    pacingKbps: init.pacingKbps,
+    loopbackOnly: init.loopbackOnly,
+    whip: { url: init.whipUrl, ...(init.token ? { token: init.token } : {}) },
+    route,
   });
   publishers.set(msg.id, publisher);
   try {
@@ -39,7 +45,14 @@ async function publish(msg: Extract<ToWorker, { type: 'publish' }>): Promise<voi
     publishers.delete(msg.id);
     await publisher.stop().catch(() => undefined);
     const refused = err instanceof WhipRefusedError ? err : undefined;
-    send({ type: 'publish-failed', id: msg.id, status: refused?.status, code: refused?.code ?? 'PUBLISH_FAILED', message: (err as Error).message, retryAfterSeconds: refused?.retryAfterSeconds });
+    send({
+      type: 'publish-failed',
+      id: msg.id,
+      status: refused?.status,
+      code: refused?.code ?? 'PUBLISH_FAILED',
+      message: (err as Error).message,
+      retryAfterSeconds: refused?.retryAfterSeconds,
+    });
   }
 }
 
@@ -65,7 +78,9 @@ process.on('message', (raw: ToWorker) => {
       return;
     }
     case 'relay-stats':
-      void Promise.all([...relays.values()]).then((rs) => send({ type: 'relay-stats', requestId: raw.requestId, upstream: rs.map((r) => ({ ...r.upstream })), downstream: rs.map((r) => ({ ...r.downstream })) }));
+      void Promise.all([...relays.values()]).then((rs) =>
+        send({ type: 'relay-stats', requestId: raw.requestId, upstream: rs.map((r) => ({ ...r.upstream })), downstream: rs.map((r) => ({ ...r.downstream })) }),
+      );
       return;
     case 'exit':
       void Promise.all([...publishers.values()].map((p) => p.stop().catch(() => undefined)))

@@ -25,7 +25,11 @@ export class UsageSampler {
   private readonly timer: NodeJS.Timeout;
 
   /** `roots` is asked at every sample: a service restarted by chaos has a new process id */
-  constructor(private readonly roots: () => ReadonlyMap<string, number>, periodMs = 1000, private readonly onSample?: (s: UsageSample) => void) {
+  constructor(
+    private readonly roots: () => ReadonlyMap<string, number>,
+    periodMs = 1000,
+    private readonly onSample?: (s: UsageSample) => void,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), periodMs);
     this.timer.unref();
@@ -62,7 +66,10 @@ export class UsageSampler {
 }
 
 /** CPU (% of one core) of each tree between consecutive samples, and memory (MiB), for the report's charts. */
-export function usageTimeline(samples: readonly UsageSample[], origin: number): Array<{ t: number; cpu: Record<string, number>; rssMiB: Record<string, number> }> {
+export function usageTimeline(
+  samples: readonly UsageSample[],
+  origin: number,
+): Array<{ t: number; cpu: Record<string, number>; rssMiB: Record<string, number> }> {
   const out: Array<{ t: number; cpu: Record<string, number>; rssMiB: Record<string, number> }> = [];
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1] as UsageSample;

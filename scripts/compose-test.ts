@@ -75,26 +75,27 @@ async function main(): Promise<number> {
     mediaUdp = await freeUdpRange(100, 20000, 32700);
     writeProjectEnv();
   };
-  const writeProjectEnv = () => writeEnvFile(project.envFile, {
-    COMPOSE_PROJECT_NAME: project.name,
-    RECSTACK_TAG: 'compose-test',
-    ...natsPasswords,
-    API_TOKEN: '',
-    ALLOW_REMOTE_WITHOUT_TOKEN: 'true',
-    SIGNALING_BIND: '127.0.0.1',
-    HTTP_PUBLISH_PORT: String(httpPort),
-    MEDIA_PUBLIC_IP: '127.0.0.1',
-    MEDIA_UDP_BIND: '127.0.0.1',
-    MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
-    MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
-    MAX_SESSIONS: '24',
-    RECORDER_PORT_MIN: '50000',
-    RECORDER_PORT_MAX: '50999',
-    RECORDER_ENGINE: 'gstreamer',
-    MAX_RECORDINGS: '16',
-    LOG_LEVEL: 'info',
-    NATS_IMAGE: 'nats:2-alpine',
-  });
+  const writeProjectEnv = () =>
+    writeEnvFile(project.envFile, {
+      COMPOSE_PROJECT_NAME: project.name,
+      RECSTACK_TAG: 'compose-test',
+      ...natsPasswords,
+      API_TOKEN: '',
+      ALLOW_REMOTE_WITHOUT_TOKEN: 'true',
+      SIGNALING_BIND: '127.0.0.1',
+      HTTP_PUBLISH_PORT: String(httpPort),
+      MEDIA_PUBLIC_IP: '127.0.0.1',
+      MEDIA_UDP_BIND: '127.0.0.1',
+      MEDIA_UDP_PORT_MIN: String(mediaUdp.min),
+      MEDIA_UDP_PORT_MAX: String(mediaUdp.max),
+      MAX_SESSIONS: '24',
+      RECORDER_PORT_MIN: '50000',
+      RECORDER_PORT_MAX: '50999',
+      RECORDER_ENGINE: 'gstreamer',
+      MAX_RECORDINGS: '16',
+      LOG_LEVEL: 'info',
+      NATS_IMAGE: 'nats:2-alpine',
+    });
   await choosePorts();
   const healthy = <T>(during: () => Promise<T>) => whileDrivingHealth(engine, project.name, during);
   let browser: TestBrowser | undefined;
@@ -118,10 +119,13 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    log(`the run took longer than ${DEADLINE_MS / 60_000} minutes`);
-    void printLogs(engine.docker, project.name).finally(() => teardown().finally(() => process.exit(1)));
-  }, DEADLINE_MS - (Date.now() - started));
+  const watchdog = setTimeout(
+    () => {
+      log(`the run took longer than ${DEADLINE_MS / 60_000} minutes`);
+      void printLogs(engine.docker, project.name).finally(() => teardown().finally(() => process.exit(1)));
+    },
+    DEADLINE_MS - (Date.now() - started),
+  );
 
   try {
     const v1 = engine.compose[0] === 'docker-compose';
@@ -143,7 +147,9 @@ async function main(): Promise<number> {
       }
     });
     const client = new StackClient(`http://127.0.0.1:${httpPort}`);
-    await phase('wait until healthy', () => healthy(() => waitHealthy(engine.docker, project.name, { nats: 1, recorder: 1, media: 1, signaling: 1 }, 3 * 60_000, log)));
+    await phase('wait until healthy', () =>
+      healthy(() => waitHealthy(engine.docker, project.name, { nats: 1, recorder: 1, media: 1, signaling: 1 }, 3 * 60_000, log)),
+    );
     const readiness = await client.waitReady(60_000);
     log(`signaling ready: ${JSON.stringify(readiness)}`);
 
@@ -194,7 +200,9 @@ async function main(): Promise<number> {
     // recording goes on elsewhere until the user stops it: one file, its segments joined, no gap beyond 1 s.
     await phase('stop a recorder while it records: the recording moves on', async () => {
       assert.ok(publisher, 'a publisher is left');
-      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, publisher.sessionId, 'stop', (id) => engine.docker.getContainer(id).stop({ t: 75 }));
+      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, publisher.sessionId, 'stop', (id) =>
+        engine.docker.getContainer(id).stop({ t: 75 }),
+      );
       assert.equal(done.status, 'done', `${done.id} ended ${done.status}: ${JSON.stringify(done.error)}`);
       assert.ok((done.segments?.length ?? 0) >= 2, `${done.id}: segments ${JSON.stringify(done.segments)}`);
       for (const gap of done.gaps ?? []) assert.ok(gap.ms <= 1000, `${done.id}: a gap of ${gap.ms} ms at ${gap.atMs} ms`);
@@ -210,7 +218,9 @@ async function main(): Promise<number> {
     // segment. One file, `done`, one declared gap of at most 2 s, the rest of the time in the file.
     await phase('kill a recorder while it records (SIGKILL): the recording moves on', async () => {
       const killed = await openPublisher(context, client.baseUrl);
-      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, killed.sessionId, 'kill', (id) => engine.docker.getContainer(id).kill({ signal: 'SIGKILL' }));
+      const { done, seconds } = await recordAcrossRecorderLoss(engine, project.name, client, killed.sessionId, 'kill', (id) =>
+        engine.docker.getContainer(id).kill({ signal: 'SIGKILL' }),
+      );
       assert.equal(done.status, 'done', `${done.id} ended ${done.status}: ${JSON.stringify(done.error)}`);
       assert.equal(done.segments?.length, 2, `${done.id}: segments ${JSON.stringify(done.segments)}`);
       assert.equal(done.gaps?.length, 1, `${done.id}: one declared gap, not ${JSON.stringify(done.gaps)}`);
@@ -218,7 +228,9 @@ async function main(): Promise<number> {
       assert.ok(gapMs > 0 && gapMs <= 2000, `${done.id}: a gap of ${gapMs} ms`);
       const path = await client.download(done, workDir);
       await checkRecordingFile(done, path, seconds - gapMs / 1000);
-      log(`${done.id}: ${describe(done)}: ${done.segments?.length ?? 0} segments joined, gap ${gapMs} ms at ${done.gaps?.[0]?.atMs ?? 0} ms, downloaded and checked`);
+      log(
+        `${done.id}: ${describe(done)}: ${done.segments?.length ?? 0} segments joined, gap ${gapMs} ms at ${done.gaps?.[0]?.atMs ?? 0} ms, downloaded and checked`,
+      );
       await killed.page.close();
     });
 
@@ -269,7 +281,11 @@ async function recordAcrossRecorderLoss(
     },
     30_000,
   );
-  assert.equal(moved.status, 'recording', `${moved.id} ended ${moved.status} when its recorder's container was ${how === 'kill' ? 'killed' : 'stopped'}: ${JSON.stringify(moved.error)}`);
+  assert.equal(
+    moved.status,
+    'recording',
+    `${moved.id} ended ${moved.status} when its recorder's container was ${how === 'kill' ? 'killed' : 'stopped'}: ${JSON.stringify(moved.error)}`,
+  );
   log(`${moved.id} moved from ${recording.recorderId ?? '?'} to ${moved.recorderId ?? '?'}`);
   await new Promise((r) => setTimeout(r, 4000));
   const seconds = (Date.now() - since) / 1000;

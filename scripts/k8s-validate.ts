@@ -15,9 +15,15 @@ const print = args.includes('--print');
 const given = args.filter((a) => !a.startsWith('--'));
 const overlaysDir = join(repoRoot, 'deploy', 'k8s', 'overlays');
 // the overlays, and the load generator's Job (a kustomization of its own, deploy/k8s/loadtest)
-const dirs = given.length > 0
-  ? given.map((d) => resolve(d))
-  : [...readdirSync(overlaysDir).map((d) => join(overlaysDir, d)).filter((d) => statSync(d).isDirectory()), join(repoRoot, 'deploy', 'k8s', 'loadtest')];
+const dirs =
+  given.length > 0
+    ? given.map((d) => resolve(d))
+    : [
+        ...readdirSync(overlaysDir)
+          .map((d) => join(overlaysDir, d))
+          .filter((d) => statSync(d).isDirectory()),
+        join(repoRoot, 'deploy', 'k8s', 'loadtest'),
+      ];
 
 const serviceEnv = loadServiceEnv();
 for (const [service, env] of serviceEnv) console.log(`config: services/${service}/src/config.ts reads ${env.variables.size} variables`);

@@ -47,12 +47,7 @@ const natsPasswords = Object.fromEntries(NATS_SERVICES.map((s) => [s, randomByte
 function writeNatsConfig(): string {
   const path = resolve(runDir, 'nats.conf');
   const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, { literal: natsPasswords[s] }])) as Record<NatsService, { literal: string }>;
-  const conf = [
-    `listen: "127.0.0.1:${natsPort}"`,
-    `jetstream { store_dir: ${JSON.stringify(dataDir)} }`,
-    natsAuthorizationConfig(passwords),
-    '',
-  ].join('\n');
+  const conf = [`listen: "127.0.0.1:${natsPort}"`, `jetstream { store_dir: ${JSON.stringify(dataDir)} }`, natsAuthorizationConfig(passwords), ''].join('\n');
   writeFileSync(path, conf, { mode: 0o600 });
   return path;
 }
@@ -165,7 +160,9 @@ function raiseReceiveBuffers(): void {
   if (!settings || checkSocketBuffers(settings).ok || process.getuid?.() !== 0 || process.env.RECSTACK_KEEP_SYSCTL === '1') return;
   try {
     for (const c of raiseSocketBuffers(settings)) {
-      console.log(`run-local: raised net.core.${c.name} from ${c.from} to ${c.to} bytes for media's UDP sockets (host-wide, until reboot; RECSTACK_KEEP_SYSCTL=1 to skip)`);
+      console.log(
+        `run-local: raised net.core.${c.name} from ${c.from} to ${c.to} bytes for media's UDP sockets (host-wide, until reboot; RECSTACK_KEEP_SYSCTL=1 to skip)`,
+      );
     }
   } catch (err) {
     console.log(`run-local: could not raise net.core.rmem_default (${err instanceof Error ? err.message : String(err)}); media will say what to run`);
@@ -178,7 +175,13 @@ async function main(): Promise<void> {
   raiseReceiveBuffers();
   if (ownNats) {
     const config = writeNatsConfig();
-    await start('nats', 'nats-server', () => ['-c', config], () => env, (l) => l.includes('Server is ready')).ready;
+    await start(
+      'nats',
+      'nats-server',
+      () => ['-c', config],
+      () => env,
+      (l) => l.includes('Server is ready'),
+    ).ready;
   }
   const isReady = (line: string) => line.includes('"msg":"service ready"');
   const entry = (name: string) => () => [resolve(root, 'services', name, 'dist', 'main.js')];
@@ -193,7 +196,9 @@ async function main(): Promise<void> {
   await start('media', process.execPath, entry('media'), () => serviceEnv('media', { OPS_PORT: String(mediaOpsPort) }), isReady).ready;
   await start('signaling', process.execPath, entry('signaling'), () => serviceEnv('signaling'), isReady).ready;
   const recorderNote = recorders === 1 ? '' : `  ${recorders} recorders (ops ports ${recorderOpsPort}-${recorderOpsPort + recorders - 1})\n`;
-  console.log(`\n  Recording stack is up:  http://localhost:${httpPort}\n${recorderNote}  Recordings are written to ${recordingsDir}\n  A service that dies is restarted; press Ctrl-C to stop (recordings in progress are finalized).\n`);
+  console.log(
+    `\n  Recording stack is up:  http://localhost:${httpPort}\n${recorderNote}  Recordings are written to ${recordingsDir}\n  A service that dies is restarted; press Ctrl-C to stop (recordings in progress are finalized).\n`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -47,7 +47,8 @@ if (files.length === 0) {
 console.log(`${tier}: ${files.length} test files`);
 const args = [
   '--conditions=development',
-  '--import', 'tsx',
+  '--import',
+  'tsx',
   '--test',
   '--test-reporter=spec',
   `--test-concurrency=${tier === 'unit' ? 2 : 1}`,

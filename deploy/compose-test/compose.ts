@@ -11,7 +11,13 @@ export interface ComposeProject {
 
 /** Writes the variables into an env file for `--env-file`, so a developer's own .env is not read. */
 export function writeEnvFile(path: string, values: Record<string, string>): void {
-  writeFileSync(path, Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    path,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
 }
 
 /**

@@ -65,7 +65,11 @@ export interface StatsSample {
  * CPU (percent of one core) and memory of each container, from two stats samples `windowMs` apart (a
  * single sample's precpu_stats are empty on some engines).
  */
-export async function containerUsage(docker: Docker, containers: ProjectContainer[], windowMs = 2000): Promise<Array<{ name: string; cpuPercent: number; memoryMiB: number }>> {
+export async function containerUsage(
+  docker: Docker,
+  containers: ProjectContainer[],
+  windowMs = 2000,
+): Promise<Array<{ name: string; cpuPercent: number; memoryMiB: number }>> {
   const sample = (id: string) => docker.getContainer(id).stats({ stream: false }) as unknown as Promise<StatsSample>;
   const running = containers.filter((c) => c.state === 'running');
   const first = await Promise.all(running.map((c) => sample(c.id)));
@@ -94,7 +98,7 @@ export async function printLogs(docker: Docker, project: string, tail = 150): Pr
   for (const c of await projectContainers(docker, project)) {
     console.log(`\n===== logs of ${c.name} (${c.health ?? c.state}), last ${tail} lines =====`);
     try {
-      const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail, timestamps: false }));
+      const buffer = await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail, timestamps: false });
       console.log(demux(buffer));
     } catch (err) {
       console.log(`(no logs: ${(err as Error).message})`);
@@ -122,7 +126,7 @@ export function demux(buffer: Buffer): string {
 export async function containerOfRecorder(docker: Docker, project: string, recorderId: string): Promise<ProjectContainer> {
   for (const c of await projectContainers(docker, project)) {
     if (c.service !== 'recorder' || c.state !== 'running') continue;
-    const buffer = (await docker.getContainer(c.id).logs({ stdout: true, stderr: true }));
+    const buffer = await docker.getContainer(c.id).logs({ stdout: true, stderr: true });
     if (demux(buffer).includes(`"recorderId":"${recorderId}"`)) return c;
   }
   throw new Error(`no running recorder container logged recorderId ${recorderId}`);

@@ -82,9 +82,13 @@ export async function ensureEngine(repoRoot: string, log: (line: string) => void
     dockerHost = `unix://${PODMAN_SOCKET}`;
   }
   if (!dockerHost) {
-    if (!engineScript) throw new Error(`no Docker daemon answers and no container-engine tool was found (looked at ${tools.join(', ')}; set CONTAINER_ENGINE_TOOL)`);
+    if (!engineScript)
+      throw new Error(`no Docker daemon answers and no container-engine tool was found (looked at ${tools.join(', ')}; set CONTAINER_ENGINE_TOOL)`);
     log(`no Docker daemon answers: starting ${engineScript} up (installs Podman once, builds local base images once)`);
-    const wasUp = await new Docker({ socketPath: PODMAN_SOCKET }).ping().then(() => true, () => false);
+    const wasUp = await new Docker({ socketPath: PODMAN_SOCKET }).ping().then(
+      () => true,
+      () => false,
+    );
     const result = spawnSync(engineScript, ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
     if (result.status !== 0) throw new Error(`container-engine up failed (exit ${String(result.status)})`);
     const match = /DOCKER_HOST=(\S+)/.exec(result.stdout);
@@ -154,9 +158,7 @@ export async function whileDrivingHealth<T>(engine: Engine, project: string, dur
   let stopped = false;
   const tick = async () => {
     const containers = await engine.docker.listContainers({ filters: { label: [`com.docker.compose.project=${project}`] } });
-    await Promise.all(
-      containers.map((c) => libpod(engine.socketPath, `/v4.0.0/libpod/containers/${c.Id}/healthcheck`).catch(() => undefined)),
-    );
+    await Promise.all(containers.map((c) => libpod(engine.socketPath, `/v4.0.0/libpod/containers/${c.Id}/healthcheck`).catch(() => undefined)));
   };
   const loop = (async () => {
     while (!stopped) {

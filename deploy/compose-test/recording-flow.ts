@@ -59,13 +59,21 @@ export async function recordFromPage(context: BrowserContext, client: StackClien
   try {
     const before = new Set((await client.recordings()).map((r) => r.id));
     await page.goto(client.baseUrl);
-    await page.waitForFunction(() => {
-      const v = document.querySelector<HTMLVideoElement>('#preview');
-      return v !== null && v.readyState >= 2 && v.videoWidth > 0;
-    }, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector<HTMLVideoElement>('#preview');
+        return v !== null && v.readyState >= 2 && v.videoWidth > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     log('page: camera preview is playing; pressing Record');
     await page.locator('#record').click();
-    const started = await client.waitFor('the page\'s recording to start', async () => (await client.recordings()).find((r) => !before.has(r.id) && r.status === 'recording'), 30_000);
+    const started = await client.waitFor(
+      "the page's recording to start",
+      async () => (await client.recordings()).find((r) => !before.has(r.id) && r.status === 'recording'),
+      30_000,
+    );
     log(`page: ${started.id} is recording (recorder ${started.recorderId ?? '?'}); waiting ${seconds} s`);
     await page.waitForTimeout(seconds * 1000);
     await page.locator('#stop').click();

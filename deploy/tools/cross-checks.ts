@@ -77,11 +77,15 @@ function matchesSelector(selector: Selector | undefined, labels: Record<string, 
     const value = labels[expression.key];
     const values = expression.values ?? [];
     const ok =
-      expression.operator === 'In' ? value !== undefined && values.includes(value)
-      : expression.operator === 'NotIn' ? value === undefined || !values.includes(value)
-      : expression.operator === 'Exists' ? value !== undefined
-      : expression.operator === 'DoesNotExist' ? value === undefined
-      : false;
+      expression.operator === 'In'
+        ? value !== undefined && values.includes(value)
+        : expression.operator === 'NotIn'
+          ? value === undefined || !values.includes(value)
+          : expression.operator === 'Exists'
+            ? value !== undefined
+            : expression.operator === 'DoesNotExist'
+              ? value === undefined
+              : false;
     if (!ok) return false;
   }
   return true;
@@ -110,7 +114,13 @@ function checkWorkloadSelector(pod: Pod, report: (o: K8sObject, m: string) => vo
 function portsOf(pods: Pod[]): Array<{ pod: Pod; container: ContainerView; name?: string; containerPort: number; protocol: string }> {
   return pods.flatMap((pod) =>
     pod.containers.flatMap((container) =>
-      (container.ports ?? []).map((p) => ({ pod, container, ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })),
+      (container.ports ?? []).map((p) => ({
+        pod,
+        container,
+        ...(p.name ? { name: p.name } : {}),
+        containerPort: p.containerPort,
+        protocol: p.protocol ?? 'TCP',
+      })),
     ),
   );
 }
@@ -130,7 +140,10 @@ function checkService(service: K8sObject, spec: Record<string, unknown>, pods: P
     const found = ports.some((p) => (typeof target === 'string' ? p.name === target : p.containerPort === target) && p.protocol === protocol);
     if (!found) {
       const available = ports.map((p) => `${p.name ?? p.containerPort}/${p.protocol}`).join(', ');
-      report(service, `port ${port.name ?? port.port} targets ${String(target)}/${protocol}, which no selected container exposes (they expose: ${available || 'nothing'})`);
+      report(
+        service,
+        `port ${port.name ?? port.port} targets ${String(target)}/${protocol}, which no selected container exposes (they expose: ${available || 'nothing'})`,
+      );
     }
   }
 }
@@ -205,7 +218,9 @@ function checkNetworkPolicy(policy: K8sObject, spec: Record<string, unknown>, po
       if (wanted === undefined) continue;
       const protocol = port.protocol ?? 'TCP';
       const exposed = portsOf(selected).filter((p) => p.protocol === protocol);
-      const ok = exposed.some((p) => (typeof wanted === 'string' ? p.name === wanted : p.containerPort >= wanted && p.containerPort <= (port.endPort ?? wanted)));
+      const ok = exposed.some((p) =>
+        typeof wanted === 'string' ? p.name === wanted : p.containerPort >= wanted && p.containerPort <= (port.endPort ?? wanted),
+      );
       // a range of a protocol the containers do not declare at all is bound at run time (the recorders'
       // RTP ports, handed out by media); its consistency with media's settings is checked in checkMediaPorts
       const runtimeRange = port.endPort !== undefined && exposed.length === 0;
@@ -229,7 +244,8 @@ function effectiveValue(container: ContainerView, env: ServiceEnv | undefined, n
 function checkContainer(pod: Pod, container: ContainerView, report: (o: K8sObject, m: string) => void): void {
   const where = `container ${container.name}`;
   if (!container.image) report(pod.owner, `${where} has no image`);
-  else if (!splitImage(container.image).tag && !splitImage(container.image).digest) report(pod.owner, `${where}: image ${container.image} has no tag (set one in the overlay's images)`);
+  else if (!splitImage(container.image).tag && !splitImage(container.image).digest)
+    report(pod.owner, `${where}: image ${container.image} has no tag (set one in the overlay's images)`);
   for (const kind of ['cpu', 'memory'] as const) {
     if (container.resources?.requests?.[kind] === undefined) report(pod.owner, `${where} has no ${kind} request`);
     if (container.resources?.limits?.[kind] === undefined) report(pod.owner, `${where} has no ${kind} limit`);
@@ -249,7 +265,8 @@ function checkContainer(pod: Pod, container: ContainerView, report: (o: K8sObjec
   const security = container.securityContext ?? {};
   if (security.allowPrivilegeEscalation !== false) report(pod.owner, `${where}: securityContext.allowPrivilegeEscalation must be false`);
   const capabilities = isRecord(security.capabilities) ? security.capabilities : {};
-  if (!Array.isArray(capabilities.drop) || !capabilities.drop.includes('ALL')) report(pod.owner, `${where}: securityContext.capabilities.drop must include ALL`);
+  if (!Array.isArray(capabilities.drop) || !capabilities.drop.includes('ALL'))
+    report(pod.owner, `${where}: securityContext.capabilities.drop must include ALL`);
   if (security.privileged === true) report(pod.owner, `${where} must not be privileged`);
 }
 
@@ -299,12 +316,16 @@ function checkEnvReferences(pod: Pod, container: ContainerView, objects: K8sObje
     if (seen.has(variable.name)) report(pod.owner, `container ${container.name} sets ${variable.name} twice`);
     seen.add(variable.name);
     const from = variable.valueFrom ?? {};
-    for (const [refKind, kind] of [['secretKeyRef', 'Secret'], ['configMapKeyRef', 'ConfigMap']] as const) {
+    for (const [refKind, kind] of [
+      ['secretKeyRef', 'Secret'],
+      ['configMapKeyRef', 'ConfigMap'],
+    ] as const) {
       const ref = from[refKind] as { name: string; key: string; optional?: boolean } | undefined;
       if (!ref || ref.optional) continue;
       const target = objects.find((o) => o.kind === kind && o.metadata.name === ref.name && o.metadata.namespace === namespace);
       if (!target) report(pod.owner, `container ${container.name}: ${variable.name} comes from ${kind} ${ref.name}, which does not exist`);
-      else if (!isRecord(target.data) || !(ref.key in target.data)) report(pod.owner, `container ${container.name}: ${variable.name} comes from key ${ref.key} of ${kind} ${ref.name}, which has no such key`);
+      else if (!isRecord(target.data) || !(ref.key in target.data))
+        report(pod.owner, `container ${container.name}: ${variable.name} comes from key ${ref.key} of ${kind} ${ref.name}, which has no such key`);
     }
   }
 }
@@ -313,7 +334,8 @@ function checkEnvReferences(pod: Pod, container: ContainerView, objects: K8sObje
 function checkServiceEnv(pod: Pod, container: ContainerView, serviceEnv: Map<string, ServiceEnv>, report: (o: K8sObject, m: string) => void): void {
   const env = serviceEnv.get(container.name);
   if (!env) return;
-  if ((container.envFrom ?? []).length > 0) report(pod.owner, `container ${container.name} uses envFrom: set each variable explicitly so it can be checked against ${env.file}`);
+  if ((container.envFrom ?? []).length > 0)
+    report(pod.owner, `container ${container.name} uses envFrom: set each variable explicitly so it can be checked against ${env.file}`);
   for (const variable of container.env ?? []) {
     if (!env.variables.has(variable.name)) {
       report(pod.owner, `container ${container.name} sets ${variable.name}, which services/${env.service}/src/config.ts does not read`);
@@ -335,7 +357,8 @@ function checkServiceUrls(pod: Pod, container: ContainerView, objects: K8sObject
         continue;
       }
       const ports = ((service.spec as Record<string, unknown>).ports ?? []) as Array<{ port: number }>;
-      if (port && !ports.some((p) => p.port === Number(port))) report(pod.owner, `container ${container.name}: ${variable.name} uses port ${port}, which Service ${host} does not have`);
+      if (port && !ports.some((p) => p.port === Number(port)))
+        report(pod.owner, `container ${container.name}: ${variable.name} uses port ${port}, which Service ${host} does not have`);
     }
   }
 }
@@ -348,7 +371,10 @@ function checkGracePeriod(pod: Pod, serviceEnv: Map<string, ServiceEnv>, report:
     const shutdown = effectiveValue(container, env, 'SHUTDOWN_TIMEOUT_SECONDS') ?? 30;
     // the service drains for up to SHUTDOWN_TIMEOUT_SECONDS; the kubelet's SIGKILL must come later
     if (grace < shutdown + 5) {
-      report(pod.owner, `terminationGracePeriodSeconds ${grace} is not longer than SHUTDOWN_TIMEOUT_SECONDS ${shutdown} of ${container.name} (+5 s margin): recordings would be killed before they are finalized`);
+      report(
+        pod.owner,
+        `terminationGracePeriodSeconds ${grace} is not longer than SHUTDOWN_TIMEOUT_SECONDS ${shutdown} of ${container.name} (+5 s margin): recordings would be killed before they are finalized`,
+      );
     }
   }
 }
@@ -392,9 +418,13 @@ function checkMediaPorts(pods: Pod[], objects: K8sObject[], env: ServiceEnv | un
       const spec = policy.spec as Record<string, unknown>;
       const target = spec.podSelector as Selector;
       if (!pods.some((p) => selectorMatches(p) && (isEmptySelector(target) || matchesSelector(target, p.labels)))) return false;
-      return ((spec.ingress ?? []) as Array<{ from?: Array<{ podSelector?: Selector }>; ports?: Array<{ protocol?: string; port?: number; endPort?: number }> }>).some(
+      return (
+        (spec.ingress ?? []) as Array<{ from?: Array<{ podSelector?: Selector }>; ports?: Array<{ protocol?: string; port?: number; endPort?: number }> }>
+      ).some(
         (rule) =>
-          (peer === undefined ? (rule.from ?? []).length === 0 : (rule.from ?? []).some((f) => f.podSelector && pods.some((p) => peer(p) && matchesSelector(f.podSelector, p.labels)))) &&
+          (peer === undefined
+            ? (rule.from ?? []).length === 0
+            : (rule.from ?? []).some((f) => f.podSelector && pods.some((p) => peer(p) && matchesSelector(f.podSelector, p.labels)))) &&
           (rule.ports ?? []).some((p) => p.protocol === 'UDP' && p.port !== undefined && p.port <= from && (p.endPort ?? p.port) >= to),
       );
     };

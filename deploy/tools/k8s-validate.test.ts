@@ -24,7 +24,10 @@ test('the broken fixture is rejected, each defect with a message that names it',
   const report = validateOverlay(join(here, 'fixtures', 'broken'), recorderEnv());
   const messages = report.problems.map((p) => `${p.object}: ${p.message}`);
   const expect = (pattern: RegExp, what: string) =>
-    assert.ok(messages.some((m) => pattern.test(m)), `expected a problem about ${what}; got:\n  ${messages.join('\n  ')}`);
+    assert.ok(
+      messages.some((m) => pattern.test(m)),
+      `expected a problem about ${what}; got:\n  ${messages.join('\n  ')}`,
+    );
   expect(/Deployment\/broken\/recorder: schema: \/spec\/replicas must be integer/, 'the replicas type');
   expect(/readinesProbe: unknown field "readinesProbe" \(did you mean "readinessProbe"\?\)/, 'the misspelt probe');
   expect(/spec\.selector .* does not match the pod template's labels/, 'the selector');
@@ -51,7 +54,12 @@ test("the load generator's Job renders, passes every check and shares the publis
   const report = validateOverlay(join(repoRoot, 'deploy', 'k8s', 'loadtest'), loadServiceEnv());
   assert.deepEqual(report.problems, [], report.problems.map((p) => `${p.object}: ${p.message}`).join('\n'));
   const job = report.objects.find((o) => o.kind === 'Job') as unknown as {
-    spec: { completionMode: string; completions: number; parallelism: number; template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+    spec: {
+      completionMode: string;
+      completions: number;
+      parallelism: number;
+      template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+    };
   };
   assert.equal(job.spec.completionMode, 'Indexed');
   const env = new Map(job.spec.template.spec.containers[0]?.env.map((e) => [e.name, e.value]));
@@ -71,17 +79,30 @@ test('overlays set namespace, images, replicas and template labels like kustomiz
   assert.equal(objects.find((o) => o.kind === 'Namespace')?.metadata.namespace, undefined, 'a Namespace gets no namespace');
   // STORAGE=nats in production: no shared recordings volume, a per-pod working folder, 3 bucket replicas everywhere
   assert.equal(objects.filter((o) => o.kind === 'PersistentVolumeClaim').length, 0, 'no shared recordings volume');
-  type PodSpec = { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ mountPath: string }> }>; volumes?: Array<Record<string, unknown> & { name: string }> };
-  const podOf = (name: string) => (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec as { template: { spec: PodSpec } }).template.spec;
+  type PodSpec = {
+    containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ mountPath: string }> }>;
+    volumes?: Array<Record<string, unknown> & { name: string }>;
+  };
+  const podOf = (name: string) =>
+    (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec as { template: { spec: PodSpec } }).template.spec;
   const envOf = (name: string) => Object.fromEntries((podOf(name).containers[0]?.env ?? []).map((e) => [e.name, e.value]));
   for (const service of ['recorder', 'signaling', 'media']) assert.equal(envOf(service).NATS_KV_REPLICAS, '3', `${service}: NATS_KV_REPLICAS`);
   assert.equal(envOf('recorder').STORAGE, 'nats');
   assert.equal(envOf('signaling').STORAGE, 'nats');
   const recorderVolume = podOf('recorder').volumes?.find((v) => v.name === 'recordings');
   assert.ok(recorderVolume && 'emptyDir' in recorderVolume && !('persistentVolumeClaim' in recorderVolume), JSON.stringify(recorderVolume));
-  assert.equal(podOf('signaling').volumes?.some((v) => v.name === 'recordings'), false);
-  assert.equal(podOf('signaling').containers[0]?.volumeMounts?.some((m) => m.mountPath === '/recordings'), false);
-  assert.ok(notes.some((n) => n.includes('secrets.env.example')), 'the example secrets file stands in, and says so');
+  assert.equal(
+    podOf('signaling').volumes?.some((v) => v.name === 'recordings'),
+    false,
+  );
+  assert.equal(
+    podOf('signaling').containers[0]?.volumeMounts?.some((m) => m.mountPath === '/recordings'),
+    false,
+  );
+  assert.ok(
+    notes.some((n) => n.includes('secrets.env.example')),
+    'the example secrets file stands in, and says so',
+  );
   const dev = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'dev')).objects;
   assert.equal((dev.find((o) => o.metadata.name === 'recorder' && o.kind === 'Deployment')?.spec as { replicas: number }).replicas, 1);
   assert.equal(dev.filter((o) => o.kind === 'PersistentVolumeClaim').length, 1, 'dev: STORAGE=local on the shared recordings volume');
@@ -100,10 +121,17 @@ test('a kustomization field outside the supported subset is an error, not ignore
 test('a strategic merge patch with $patch: delete removes the object; a patch that matches nothing is an error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-'));
   try {
-    writeFileSync(join(dir, 'objects.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n');
-    const patch = (name: string) => `patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: ${name}}\n`;
+    writeFileSync(
+      join(dir, 'objects.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n',
+    );
+    const patch = (name: string) =>
+      `patches:\n  - patch: |-\n      $patch: delete\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: ${name}}\n`;
     writeFileSync(join(dir, 'kustomization.yaml'), `resources: [objects.yaml]\n${patch('a')}`);
-    assert.deepEqual(renderKustomization(dir).objects.map((o) => o.metadata.name), ['b']);
+    assert.deepEqual(
+      renderKustomization(dir).objects.map((o) => o.metadata.name),
+      ['b'],
+    );
     writeFileSync(join(dir, 'kustomization.yaml'), `resources: [objects.yaml]\n${patch('c')}`);
     assert.throws(() => renderKustomization(dir), /matches no object/);
   } finally {
@@ -121,14 +149,33 @@ test('strategic merge: lists merge by their keys, $patch: delete and null remove
   };
   const patched = strategicMerge(base, {
     spec: {
-      containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }, { name: 'X', value: '3' }], volumeMounts: [{ mountPath: '/v', $patch: 'delete' }] }],
+      containers: [
+        {
+          name: 'a',
+          env: [
+            { name: 'Y', value: '2' },
+            { name: 'X', value: '3' },
+          ],
+          volumeMounts: [{ mountPath: '/v', $patch: 'delete' }],
+        },
+      ],
       volumes: [{ name: 'v', persistentVolumeClaim: null, emptyDir: {} }],
       args: ['--two'],
     },
   });
   assert.deepEqual(patched, {
     spec: {
-      containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '3' }, { name: 'Y', value: '2' }], volumeMounts: [] }],
+      containers: [
+        {
+          name: 'a',
+          image: 'a:1',
+          env: [
+            { name: 'X', value: '3' },
+            { name: 'Y', value: '2' },
+          ],
+          volumeMounts: [],
+        },
+      ],
       volumes: [{ name: 'v', emptyDir: {} }],
       args: ['--two'],
     },
@@ -181,13 +228,15 @@ test('docker-compose.yml sets only variables the services read', async () => {
   }
 });
 
-test("nats-server tests the NATS ConfigMap: unknown fields and variables the container does not set are rejected", () => {
+test('nats-server tests the NATS ConfigMap: unknown fields and variables the container does not set are rejected', () => {
   const objects = renderKustomization(join(repoRoot, 'deploy', 'k8s', 'overlays', 'dev')).objects;
   assert.deepEqual(checkNatsConfigs(objects), [], 'the committed configuration passes');
   const broken = structuredClone(objects);
   const configMap = broken.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'nats-config') as unknown as { data: Record<string, string> };
   configMap.data['nats.conf'] = `${configMap.data['nats.conf']}\nmax_payload_typo: 1\nsystem_account: $NOT_SET_ANYWHERE\n`;
-  const messages = checkNatsConfigs(broken).map((p) => p.message).join('\n');
+  const messages = checkNatsConfigs(broken)
+    .map((p) => p.message)
+    .join('\n');
   assert.match(messages, /nats-server rejects its configuration/);
   assert.match(messages, /unknown field "max_payload_typo"|NOT_SET_ANYWHERE/);
 });

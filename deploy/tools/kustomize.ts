@@ -1,16 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import {
-  CLUSTER_SCOPED_KINDS,
-  asK8sObject,
-  clone,
-  containersOf,
-  describe,
-  isRecord,
-  parseYamlDocuments,
-  podTemplateOf,
-  type K8sObject,
-} from './k8s-object.js';
+import { CLUSTER_SCOPED_KINDS, asK8sObject, clone, containersOf, describe, isRecord, parseYamlDocuments, podTemplateOf, type K8sObject } from './k8s-object.js';
 import { applyJsonPatch, strategicMerge } from './patches.js';
 
 /**
@@ -135,7 +125,7 @@ function generate(k: Record<string, unknown>, dir: string, where: string, notes:
     for (const entry of list(g.files, `${where}: files`)) {
       const text = String(entry);
       const eq = text.indexOf('=');
-      const key = eq > 0 ? text.slice(0, eq) : text.split('/').pop() ?? text;
+      const key = eq > 0 ? text.slice(0, eq) : (text.split('/').pop() ?? text);
       const path = resolveGeneratorFile(dir, eq > 0 ? text.slice(eq + 1) : text, where, notes);
       put(key, readFileSync(path, 'utf8'), text);
     }
@@ -279,7 +269,8 @@ function applyLabels(objects: K8sObject[], entry: unknown, where: string): void 
   for (const field of Object.keys(entry)) {
     if (!['pairs', 'includeSelectors', 'includeTemplates'].includes(field)) throw new Error(`${where}: labels field "${field}" is not supported`);
   }
-  if (entry.includeSelectors === true) throw new Error(`${where}: labels.includeSelectors: true is not supported (selectors are immutable; keep them explicit)`);
+  if (entry.includeSelectors === true)
+    throw new Error(`${where}: labels.includeSelectors: true is not supported (selectors are immutable; keep them explicit)`);
   const pairs = Object.fromEntries(Object.entries(entry.pairs).map(([key, value]) => [key, String(value)]));
   for (const object of objects) {
     object.metadata.labels = { ...object.metadata.labels, ...pairs };

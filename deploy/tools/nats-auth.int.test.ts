@@ -22,7 +22,10 @@ test('deploy/nats/nats.conf: each service logs in with its password from the env
   const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, `p${randomBytes(24).toString('hex')}`]));
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...Object.fromEntries(NATS_SERVICES.map((s) => [natsPasswordVariable(s), passwords[s] ?? ''])) };
   let output = '';
-  const server = spawn('nats-server', ['-c', join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-m', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn('nats-server', ['-c', join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-m', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   server.stdout.on('data', (d: Buffer) => (output += d.toString()));
   server.stderr.on('data', (d: Buffer) => (output += d.toString()));
   try {
@@ -33,7 +36,13 @@ test('deploy/nats/nats.conf: each service logs in with its password from the env
     }
     await assert.rejects(connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false }), /Authorization Violation/i, 'no anonymous access');
     for (const service of NATS_SERVICES) {
-      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, user: service, pass: passwords[service], inboxPrefix: natsInboxPrefix(service), reconnect: false });
+      const nc = await connect({
+        servers: `nats://127.0.0.1:${port}`,
+        user: service,
+        pass: passwords[service],
+        inboxPrefix: natsInboxPrefix(service),
+        reconnect: false,
+      });
       const refused: string[] = [];
       void (async () => {
         for await (const s of nc.status()) {

@@ -12,7 +12,13 @@ test('the committed NATS configurations carry the authorization nats-permissions
 });
 
 test('the generated region is replaced in place, indented, and the rest of the file is kept', () => {
-  const text = ['a: 1', '  # --- generated from packages/contracts/src/nats-permissions.ts by `make nats-config`; do not edit ---', '  stale', '  # --- end of generated authorization ---', 'b: 2'].join('\n');
+  const text = [
+    'a: 1',
+    '  # --- generated from packages/contracts/src/nats-permissions.ts by `make nats-config`; do not edit ---',
+    '  stale',
+    '  # --- end of generated authorization ---',
+    'b: 2',
+  ].join('\n');
   const next = withGeneratedAuthorization(text, '  ');
   assert.ok(next.startsWith('a: 1\n'));
   assert.ok(next.endsWith('\nb: 2'));
@@ -21,8 +27,9 @@ test('the generated region is replaced in place, indented, and the rest of the f
   assert.throws(() => withGeneratedAuthorization('a: 1', ''), /markers are missing/);
 });
 
-test('deployments read each password from its own variable and grant exactly the module\'s subjects', () => {
+test("deployments read each password from its own variable and grant exactly the module's subjects", () => {
   const conf = deploymentAuthorization();
-  for (const variable of ['NATS_SIGNALING_PASSWORD', 'NATS_MEDIA_PASSWORD', 'NATS_RECORDER_PASSWORD']) assert.ok(conf.includes(`password: $${variable}\n`), variable);
+  for (const variable of ['NATS_SIGNALING_PASSWORD', 'NATS_MEDIA_PASSWORD', 'NATS_RECORDER_PASSWORD'])
+    assert.ok(conf.includes(`password: $${variable}\n`), variable);
   for (const subject of natsPermissions('recorder').subscribe) assert.ok(conf.includes(JSON.stringify(subject)), subject);
 });

@@ -26,7 +26,9 @@ export function checkNatsConfigs(objects: K8sObject[], natsServer = 'nats-server
       const report = (message: string) => problems.push({ object: describe(owner), message: `container ${container.name}: ${message}` });
       const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(m.mountPath.replace(/\/?$/, '/')));
       const volume = mount && volumes.find((v) => v.name === mount.name);
-      const configMap = volume?.configMap && objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap?.name && o.metadata.namespace === owner.metadata.namespace);
+      const configMap =
+        volume?.configMap &&
+        objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap?.name && o.metadata.namespace === owner.metadata.namespace);
       const key = mount ? posix.relative(mount.mountPath, path) : '';
       const text = configMap && isRecord(configMap.data) ? configMap.data[key] : undefined;
       if (typeof text !== 'string') {

@@ -37,7 +37,10 @@ export function validateOverlay(dir: string, serviceEnv: Map<string, ServiceEnv>
   const used = new Set(rendered.objects.flatMap((o) => containersOf(podTemplateOf(o)?.spec ?? {}).map((c) => c.name)));
   for (const service of SERVICES) {
     if (used.has(service) && !serviceEnv.has(service)) {
-      problems.push({ object: `(service ${service})`, message: `services/${service}/src/config.ts does not exist: the variables set for it cannot be checked` });
+      problems.push({
+        object: `(service ${service})`,
+        message: `services/${service}/src/config.ts does not exist: the variables set for it cannot be checked`,
+      });
     }
   }
   return { dir, objects: rendered.objects, notes: rendered.notes, problems };

@@ -34,7 +34,12 @@ async function newestRecording(): Promise<Recording | undefined> {
   return (await getJson<Recording[]>('/api/recordings'))[0];
 }
 
-for (const [codec, container] of [['vp8', 'webm'], ['vp9', 'webm'], ['h264', 'mp4'], ['av1', 'mp4']] as const) {
+for (const [codec, container] of [
+  ['vp8', 'webm'],
+  ['vp9', 'webm'],
+  ['h264', 'mp4'],
+  ['av1', 'mp4'],
+] as const) {
   test(`choosing ${codec} records ${codec} into ${container}`, { timeout: 120_000 }, async () => {
     await page.selectOption('#codec', codec);
     await page.click('#record');

@@ -69,6 +69,10 @@ for (const codec of ['h264', 'vp8', 'vp9', 'av1'] as const) {
     const video = done.tracks.find((t) => t.kind === 'video');
     assert.equal(`${video?.width}x${video?.height}`, '1280x720', seen);
     const first = done.stats?.resolutionChanges?.[0];
-    assert.equal(first && `${first.width}x${first.height}@${first.atMs}`, `${frames[0]?.width}x${frames[0]?.height}@0`, `stats: ${JSON.stringify(done.stats)}; ${seen}`);
+    assert.equal(
+      first && `${first.width}x${first.height}@${first.atMs}`,
+      `${frames[0]?.width}x${frames[0]?.height}@0`,
+      `stats: ${JSON.stringify(done.stats)}; ${seen}`,
+    );
   });
 }

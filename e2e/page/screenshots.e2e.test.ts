@@ -60,7 +60,9 @@ test('screenshots: idle, recording, finished recording in the list', { timeout: 
   // let the inline player load its first frame
   await page.waitForFunction(
     (id) => {
-      const video = (globalThis as unknown as { document: { querySelector(s: string): { readyState: number } | null } }).document.querySelector(`.recording[data-recording-id="${id}"] video`);
+      const video = (globalThis as unknown as { document: { querySelector(s: string): { readyState: number } | null } }).document.querySelector(
+        `.recording[data-recording-id="${id}"] video`,
+      );
       return video !== null && video.readyState >= 2;
     },
     done.id,

@@ -65,7 +65,10 @@ function target(specifier, fromFile) {
     const absolute = resolve(REPO_ROOT, dirname(fromFile), specifier);
     return { path: relative(REPO_ROOT, absolute).split(sep).join('/'), relative: true };
   }
-  const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const name = specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
   const folder = WORKSPACES.get(name);
   return folder === undefined ? undefined : { path: folder, relative: false };
 }

@@ -23,7 +23,23 @@ async function startCluster(size: number): Promise<string[]> {
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
   dirs = await Promise.all(Array.from({ length: size }, () => mkdtemp(join(tmpdir(), 'recstack-nats-cluster-'))));
   for (let i = 0; i < size; i++) {
-    const args = ['-a', '127.0.0.1', '-p', String(clientPorts[i]), '-js', '-sd', dirs[i] ?? '', '-n', `n${i + 1}`, '--cluster_name', 'recstack', '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes];
+    const args = [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(clientPorts[i]),
+      '-js',
+      '-sd',
+      dirs[i] ?? '',
+      '-n',
+      `n${i + 1}`,
+      '--cluster_name',
+      'recstack',
+      '--cluster',
+      `nats://127.0.0.1:${routePorts[i]}`,
+      '--routes',
+      routes,
+    ];
     servers.push(spawn('nats-server', args, { stdio: 'ignore' }));
   }
   return clientPorts.map((p) => `nats://127.0.0.1:${p}`);

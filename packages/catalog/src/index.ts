@@ -1,12 +1,6 @@
 // The catalog's public surface, listed by the file that defines it; helpers not listed stay internal.
 // recording-catalog.ts
-export {
-  type CatalogChange,
-  CatalogConflictError,
-  CatalogUnavailableError,
-  RecordingCatalog,
-  RecordingExistsError,
-} from './recording-catalog.js';
+export { type CatalogChange, CatalogConflictError, CatalogUnavailableError, RecordingCatalog, RecordingExistsError } from './recording-catalog.js';
 // transitions.ts
 export {
   addSegment,
@@ -24,11 +18,6 @@ export {
   type NewRecordingInput,
 } from './transitions.js';
 // recording-files-bucket.ts
-export {
-  openRecordingFiles,
-  RECORDING_FILES_STREAM,
-} from './recording-files-bucket.js';
+export { openRecordingFiles, RECORDING_FILES_STREAM } from './recording-files-bucket.js';
 // bucket-replicas.ts
-export {
-  ensureReplicas,
-} from './bucket-replicas.js';
+export { ensureReplicas } from './bucket-replicas.js';

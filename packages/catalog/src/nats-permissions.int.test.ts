@@ -94,7 +94,9 @@ test('the buckets work as each service uses them', async () => {
   const download = await openRecordingFiles(client('signaling'), logger);
   assert.deepEqual([...((await download.getBlob('rec_1')) ?? [])], [1, 2, 3]);
   // signaling streams downloads with a pull consumer on the object store's stream
-  const consumer = await client('signaling').jetstream().consumers.get(`OBJ_${BUCKETS.recordingFiles}`, { filterSubjects: `$O.${BUCKETS.recordingFiles}.C.>` });
+  const consumer = await client('signaling')
+    .jetstream()
+    .consumers.get(`OBJ_${BUCKETS.recordingFiles}`, { filterSubjects: `$O.${BUCKETS.recordingFiles}.C.>` });
   const chunk = await consumer.next({ expires: 5000 });
   assert.ok(chunk, 'a chunk arrives');
   chunk.ack();
@@ -155,7 +157,7 @@ test('only recorders can take recorder.v1.start, and only media can ask it', asy
   served.unsubscribe();
 });
 
-test('no service reads another one\'s replies or forges its events', async () => {
+test("no service reads another one's replies or forges its events", async () => {
   client('recorder').subscribe(`${natsInboxPrefix('media')}.>`);
   await violation('recorder', /subscription to "_INBOX_media\.>/);
   client('signaling').subscribe('_INBOX.>');
@@ -169,7 +171,7 @@ test('no service reads another one\'s replies or forges its events', async () =>
   await violation('recorder', /publish to "_INBOX_media\.abc"/);
 });
 
-test('the services\' own request and event paths work', async () => {
+test("the services' own request and event paths work", async () => {
   // media answers signaling's ping; media publishes a session event signaling listens to
   const pong = client('media').subscribe(subjects.media.ping, { callback: (_e, msg) => msg.respond(encodeJson({ ok: true })) });
   const events = client('signaling').subscribe(subjects.events.allSessions, { max: 1 });
@@ -185,5 +187,8 @@ test('the services\' own request and event paths work', async () => {
   await client('media').flush();
   client('recorder').publish(subjects.events.recording('rec_9'), encodeJson({ type: 'listening' }));
   for await (const msg of recordingEvents) assert.equal(msg.subject, 'events.v1.recording.rec_9');
-  assert.deepEqual(violations.get('media')?.filter((v) => !/recorder\.v1\.start/.test(v)), []);
+  assert.deepEqual(
+    violations.get('media')?.filter((v) => !/recorder\.v1\.start/.test(v)),
+    [],
+  );
 });

@@ -29,20 +29,37 @@ test('create, get, list newest first, remove', async () => {
   await catalog.create(recording('rec_b'));
   await assert.rejects(catalog.create(recording('rec_a')), /already exists/);
   assert.equal((await catalog.get('rec_a'))?.status, 'starting');
-  assert.deepEqual((await catalog.list()).map((r) => r.id), ['rec_b', 'rec_a']);
+  assert.deepEqual(
+    (await catalog.list()).map((r) => r.id),
+    ['rec_b', 'rec_a'],
+  );
   assert.equal(await catalog.remove('rec_a'), true);
   assert.equal(await catalog.remove('rec_a'), false);
   assert.equal(await catalog.get('rec_a'), undefined);
-  assert.deepEqual((await catalog.list()).map((r) => r.id), ['rec_b']);
+  assert.deepEqual(
+    (await catalog.list()).map((r) => r.id),
+    ['rec_b'],
+  );
 });
 
 test('concurrent writers all land and status never moves backwards', async () => {
   await catalog.create(recording('rec_c'));
   const at = new Date();
   const report = {
-    recordingId: 'rec_c', sessionId: 'ses_1', recorderId: 'rcd_1', status: 'done' as const, fileName: 'rec_c.mp4', sizeBytes: 10,
-    durationMs: 8000, container: 'mp4' as const, audioCodec: 'aac' as const, tracks: [], decodesCleanly: true,
-    startedAt: at.toISOString(), stoppedAt: at.toISOString(), reason: 'requested' as const,
+    recordingId: 'rec_c',
+    sessionId: 'ses_1',
+    recorderId: 'rcd_1',
+    status: 'done' as const,
+    fileName: 'rec_c.mp4',
+    sizeBytes: 10,
+    durationMs: 8000,
+    container: 'mp4' as const,
+    audioCodec: 'aac' as const,
+    tracks: [],
+    decodesCleanly: true,
+    startedAt: at.toISOString(),
+    stoppedAt: at.toISOString(),
+    reason: 'requested' as const,
   };
   await Promise.all([
     catalog.update('rec_c', (r) => markFirstKeyframe(r, at)),

@@ -47,7 +47,10 @@ export async function ensureMaxBytes(nc: NatsConnection, stream: string, maxByte
   if (current === maxBytes) return;
   const lowering = maxBytes > 0 && (current <= 0 || maxBytes < current);
   if (lowering && info.state.bytes > maxBytes / 2) {
-    logger.warn({ stream, holds: info.state.bytes, limit: current, wanted: maxBytes }, 'bucket size limit not lowered: the bucket holds too much for it (JetStream would delete the oldest files)');
+    logger.warn(
+      { stream, holds: info.state.bytes, limit: current, wanted: maxBytes },
+      'bucket size limit not lowered: the bucket holds too much for it (JetStream would delete the oldest files)',
+    );
     return;
   }
   await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes });

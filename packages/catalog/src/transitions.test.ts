@@ -21,26 +21,54 @@ const at = new Date('2025-01-01T00:00:10.000Z');
 
 function entry(over: Partial<Recording> = {}): Recording {
   return {
-    id: 'rec_1', sessionId: 'ses_1', status: 'recording', createdAt: '2025-01-01T00:00:00.000Z', startedAt: '2025-01-01T00:00:01.000Z', stoppedAt: null,
-    updatedAt: '2025-01-01T00:00:01.000Z', durationMs: null, sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [], fileName: 'rec_1.mp4',
-    storage: 'local', mediaId: 'med_1', recorderId: 'rcd_old', firstKeyframeMs: 1000, stopReason: null, ...over,
+    id: 'rec_1',
+    sessionId: 'ses_1',
+    status: 'recording',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    startedAt: '2025-01-01T00:00:01.000Z',
+    stoppedAt: null,
+    updatedAt: '2025-01-01T00:00:01.000Z',
+    durationMs: null,
+    sizeBytes: null,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [],
+    fileName: 'rec_1.mp4',
+    storage: 'local',
+    mediaId: 'med_1',
+    recorderId: 'rcd_old',
+    firstKeyframeMs: 1000,
+    stopReason: null,
+    ...over,
   };
 }
 
 function report(over: Partial<RecordingReport> = {}): RecordingReport {
   return {
-    recordingId: 'rec_1', sessionId: 'ses_1', recorderId: 'rcd_new', status: 'done', fileName: 'rec_1.mp4', sizeBytes: 1000, durationMs: 6000,
-    container: 'mp4', audioCodec: 'aac', tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 360 }], decodesCleanly: true,
-    startedAt: '2025-01-01T00:00:01.000Z', stoppedAt: '2025-01-01T00:00:07.000Z', reason: 'error', ...over,
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    recorderId: 'rcd_new',
+    status: 'done',
+    fileName: 'rec_1.mp4',
+    sizeBytes: 1000,
+    durationMs: 6000,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 360 }],
+    decodesCleanly: true,
+    startedAt: '2025-01-01T00:00:01.000Z',
+    stoppedAt: '2025-01-01T00:00:07.000Z',
+    reason: 'error',
+    ...over,
   };
 }
 
-test('a report says where the file is; a report without storage keeps the entry\'s', () => {
+test("a report says where the file is; a report without storage keeps the entry's", () => {
   assert.equal(applyReport(entry(), report({ storage: 'nats' }), at).storage, 'nats');
   assert.equal(applyReport(entry({ storage: 'local' }), report(), at).storage, 'local');
 });
 
-test('a done report publishes the recorder\'s decode check; a failed one has none', () => {
+test("a done report publishes the recorder's decode check; a failed one has none", () => {
   assert.deepEqual(applyReport(entry(), report({ decodesCleanly: false, decodeCheck: 'full' }), at).fileCheck, { decodesCleanly: false, scope: 'full' });
   assert.deepEqual(applyReport(entry(), report({ decodesCleanly: true, decodeCheck: 'partial' }), at).fileCheck, { decodesCleanly: true, scope: 'partial' });
   // a recorder that predates decodeCheck always decoded the whole file
@@ -80,7 +108,7 @@ test('an entry failed because its recorder vanished keeps failed but gets the re
   assert.match(salvaged.error?.message ?? '', /recovered.*6 s/);
   assert.equal(salvaged.durationMs, 6000);
   assert.equal(salvaged.sizeBytes, 1000);
-  assert.deepEqual(salvaged.fileCheck, { decodesCleanly: true, scope: 'full' }, 'the recovered file\'s decode check');
+  assert.deepEqual(salvaged.fileCheck, { decodesCleanly: true, scope: 'full' }, "the recovered file's decode check");
   assert.equal(salvaged.storage, 'nats');
   assert.equal(salvaged.tracks.length, 1);
   // once only, and only for a playable file and a "holder lost" failure
@@ -109,10 +137,18 @@ test('markStored moves only a finished entry whose file is the one uploaded', ()
   assert.equal(markStored(open, 'rec_1.mp4', 'nats', at), open);
 });
 
-const fileStats = { framesWritten: 120, keyframesReceived: 3, longestGapMs: 210, resolutionChanges: [{ atMs: 0, width: 640, height: 360 }, { atMs: 1500, width: 1280, height: 720 }] };
+const fileStats = {
+  framesWritten: 120,
+  keyframesReceived: 3,
+  longestGapMs: 210,
+  resolutionChanges: [
+    { atMs: 0, width: 640, height: 360 },
+    { atMs: 1500, width: 1280, height: 720 },
+  ],
+};
 const ingest = { packetsReceived: 900, packetsLost: 4, packetsRetransmitted: 12, keyframesRequested: 2 };
 
-test('stats: media\'s ingest counts and the recorder\'s file counts merge, in either order, neither undoing the other', () => {
+test("stats: media's ingest counts and the recorder's file counts merge, in either order, neither undoing the other", () => {
   const recorderFirst = applyIngestStats(applyReport(entry(), report({ stats: fileStats }), at), ingest, at);
   const mediaFirst = applyReport(applyIngestStats(entry(), ingest, at), report({ stats: fileStats }), at);
   const whole = { ...ingest, ...fileStats };
@@ -141,7 +177,7 @@ test('newRecording: the entry of a recording just asked for, valid as the catalo
   assert.equal(rec.status, 'starting');
   assert.equal(rec.createdAt, at.toISOString());
   assert.equal(rec.updatedAt, at.toISOString());
-  assert.equal(rec.fileName, 'rec_2.webm', 'named after the id, with the container\'s extension');
+  assert.equal(rec.fileName, 'rec_2.webm', "named after the id, with the container's extension");
   assert.equal(rec.mediaId, 'med_2');
   assert.equal(rec.recorderId, null, 'no recorder until media places it');
   assert.equal(rec.storage, 'local');
@@ -154,10 +190,17 @@ test('newRecording: the entry of a recording just asked for, valid as the catalo
 });
 
 test('markPlaced names the recorder once; a finished entry is not touched', () => {
-  const fresh = newRecording({ id: 'rec_2', sessionId: 'ses_2', mediaId: 'med_1', container: 'mp4', audioCodec: 'aac', at: new Date('2025-01-01T00:00:00.000Z') });
+  const fresh = newRecording({
+    id: 'rec_2',
+    sessionId: 'ses_2',
+    mediaId: 'med_1',
+    container: 'mp4',
+    audioCodec: 'aac',
+    at: new Date('2025-01-01T00:00:00.000Z'),
+  });
   const placed = markPlaced(fresh, 'rcd_1', at);
   assert.equal(placed.recorderId, 'rcd_1');
-  assert.equal(placed.mediaId, 'med_1', 'the session\'s media, from the creation');
+  assert.equal(placed.mediaId, 'med_1', "the session's media, from the creation");
   assert.equal(placed.status, 'starting', 'placement is not a status change: the first keyframe makes it recording');
   assert.equal(placed.updatedAt, at.toISOString());
   assert.equal(markPlaced(placed, 'rcd_1', new Date(at.getTime() + 1000)), placed, 'the same placement again changes nothing');
@@ -168,12 +211,17 @@ test('markPlaced names the recorder once; a finished entry is not touched', () =
 
 test('the report does not move recorderId: media placed it, a handover or a claim moved it', () => {
   assert.equal(applyReport(entry({ recorderId: 'rcd_old' }), report({ recorderId: 'rcd_new' }), at).recorderId, 'rcd_old');
-  const handedOver = addSegment(entry(), { recorderId: 'rcd_old', startedAt: null, endedAt: null, file: 'rec_1.mp4' }, { recorderId: 'rcd_new', startedAt: null, endedAt: null, file: 'rec_1-s1.mp4' }, at);
+  const handedOver = addSegment(
+    entry(),
+    { recorderId: 'rcd_old', startedAt: null, endedAt: null, file: 'rec_1.mp4' },
+    { recorderId: 'rcd_new', startedAt: null, endedAt: null, file: 'rec_1-s1.mp4' },
+    at,
+  );
   assert.equal(handedOver.recorderId, 'rcd_new');
   assert.equal(applyReport(handedOver, report({ recorderId: 'rcd_new' }), at).recorderId, 'rcd_new');
 });
 
-test('markStopping: the first stop\'s reason stays, later stops and finished entries change nothing', () => {
+test("markStopping: the first stop's reason stays, later stops and finished entries change nothing", () => {
   const stopping = markStopping(entry(), 'publisher-left', at);
   assert.equal(stopping.status, 'stopping');
   assert.equal(stopping.stopReason, 'publisher-left');

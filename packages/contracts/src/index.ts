@@ -1,23 +1,10 @@
 // The contracts every service shares: the public surface, listed by the file that defines it.
 // error-codes.ts
-export {
-  ERROR_CODES,
-  type ErrorBody,
-  ErrorBodySchema,
-  type ErrorCode,
-  ErrorCodeSchema,
-} from './error-codes.js';
+export { ERROR_CODES, type ErrorBody, ErrorBodySchema, type ErrorCode, ErrorCodeSchema } from './error-codes.js';
 // ids.ts
-export {
-  IdSchema,
-  IsoDateSchema,
-} from './ids.js';
+export { IdSchema, IsoDateSchema } from './ids.js';
 // subjects.ts
-export {
-  QUEUE_GROUPS,
-  subjects,
-  subjectToken,
-} from './subjects.js';
+export { QUEUE_GROUPS, subjects, subjectToken } from './subjects.js';
 // rpc.ts
 export {
   type InstanceRpc,
@@ -33,16 +20,9 @@ export {
   type SharedRpc,
 } from './rpc.js';
 // buckets.ts
-export {
-  BUCKETS,
-} from './buckets.js';
+export { BUCKETS } from './buckets.js';
 // jetstream.ts
-export {
-  CONSUMERS,
-  STREAM_SUBJECTS,
-  STREAMS,
-  WEBHOOK_OUTBOX_API_SUBJECTS,
-} from './jetstream.js';
+export { CONSUMERS, STREAM_SUBJECTS, STREAMS, WEBHOOK_OUTBOX_API_SUBJECTS } from './jetstream.js';
 // media-formats.ts
 export {
   AUDIO_CODECS,
@@ -102,18 +82,9 @@ export {
   StorageKindSchema,
 } from './recording.js';
 // recording-cost.ts
-export {
-  COST_UNITS_PER_CORE,
-  recordingCost,
-  type RecordingCostTable,
-  RecordingCostTableSchema,
-  type RecordingWork,
-} from './recording-cost.js';
+export { COST_UNITS_PER_CORE, recordingCost, type RecordingCostTable, RecordingCostTableSchema, type RecordingWork } from './recording-cost.js';
 // messages/envelope.ts
-export {
-  type Reply,
-  replySchema,
-} from './messages/envelope.js';
+export { type Reply, replySchema } from './messages/envelope.js';
 // messages/recorder.ts
 export {
   type Engine,

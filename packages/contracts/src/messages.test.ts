@@ -19,20 +19,44 @@ const track = (over: Record<string, unknown> = {}) => ({ kind: 'video', codec: '
 
 test('a recorder start request needs distinct ports, one track per kind and matching codecs', () => {
   const ok = RecorderStartRequestSchema.safeParse({
-    recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: 'aac',
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: 'aac',
     tracks: [track(), track({ kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port: 50002 })],
   });
   assert.equal(ok.success, true);
   const samePorts = RecorderStartRequestSchema.safeParse({
-    recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: 'aac',
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: 'aac',
     tracks: [track(), track({ kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, port: 50001 })],
   });
   assert.equal(samePorts.success, false, 'the RTCP port of one track may not be the RTP port of another');
-  const twoVideo = RecorderStartRequestSchema.safeParse({ recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: null, tracks: [track(), track({ port: 50010 })] });
+  const twoVideo = RecorderStartRequestSchema.safeParse({
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: null,
+    tracks: [track(), track({ port: 50010 })],
+  });
   assert.equal(twoVideo.success, false);
-  const wrongKind = RecorderStartRequestSchema.safeParse({ recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: null, tracks: [track({ kind: 'audio' })] });
+  const wrongKind = RecorderStartRequestSchema.safeParse({
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: null,
+    tracks: [track({ kind: 'audio' })],
+  });
   assert.equal(wrongKind.success, false);
-  const badPt = RecorderStartRequestSchema.safeParse({ recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: null, tracks: [track({ payloadType: 200 })] });
+  const badPt = RecorderStartRequestSchema.safeParse({
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: null,
+    tracks: [track({ payloadType: 200 })],
+  });
   assert.equal(badPt.success, false);
 });
 
@@ -76,10 +100,27 @@ test('status only moves forward', () => {
 test('a recording object round-trips through its schema', () => {
   const now = new Date().toISOString();
   const rec = {
-    id: 'rec_1', sessionId: 'ses_1', status: 'done', createdAt: now, startedAt: now, stoppedAt: now, updatedAt: now,
-    durationMs: 8000, sizeBytes: 1234, container: 'mp4', audioCodec: 'aac',
-    tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 480 }, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 }],
-    fileName: 'rec_1.mp4', storage: 'local', mediaId: 'med_1', recorderId: 'rcd_1', firstKeyframeMs: 120, stopReason: 'requested',
+    id: 'rec_1',
+    sessionId: 'ses_1',
+    status: 'done',
+    createdAt: now,
+    startedAt: now,
+    stoppedAt: now,
+    updatedAt: now,
+    durationMs: 8000,
+    sizeBytes: 1234,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [
+      { kind: 'video', codec: 'h264', width: 640, height: 480 },
+      { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 },
+    ],
+    fileName: 'rec_1.mp4',
+    storage: 'local',
+    mediaId: 'med_1',
+    recorderId: 'rcd_1',
+    firstKeyframeMs: 120,
+    stopReason: 'requested',
   };
   assert.deepEqual(RecordingSchema.parse(rec), rec);
   assert.equal(RecordingSchema.safeParse({ ...rec, status: 'paused' }).success, false);
@@ -94,8 +135,20 @@ test('a recording the recorder ended at its longest duration says so', () => {
 test('a report may say where its file is, and reports without it still parse (older recorders)', () => {
   const at = new Date().toISOString();
   const report = {
-    recordingId: 'rec_1', sessionId: 'ses_1', recorderId: 'rcd_1', status: 'done', fileName: 'rec_1.mp4', sizeBytes: 10, durationMs: 1000,
-    container: 'mp4', audioCodec: 'aac', tracks: [], decodesCleanly: true, startedAt: at, stoppedAt: at, reason: 'requested',
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    recorderId: 'rcd_1',
+    status: 'done',
+    fileName: 'rec_1.mp4',
+    sizeBytes: 10,
+    durationMs: 1000,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [],
+    decodesCleanly: true,
+    startedAt: at,
+    stoppedAt: at,
+    reason: 'requested',
   };
   assert.equal(RecordingReportSchema.parse(report).storage, undefined);
   assert.equal(RecordingReportSchema.parse({ ...report, storage: 'nats' }).storage, 'nats');

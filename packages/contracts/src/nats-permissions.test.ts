@@ -21,7 +21,7 @@ test('only media writes sessions; the recorder has no access to them at all', ()
   assert.ok(!natsPermissions('recorder').publish.some((s) => s.includes(BUCKETS.sessions)));
 });
 
-test('no wildcard reaches beyond a service\'s own inbox or a bucket of its own', () => {
+test("no wildcard reaches beyond a service's own inbox or a bucket of its own", () => {
   for (const service of NATS_SERVICES) {
     const p = natsPermissions(service);
     for (const s of [...p.publish, ...p.subscribe]) {
@@ -32,7 +32,9 @@ test('no wildcard reaches beyond a service\'s own inbox or a bucket of its own',
 });
 
 test('the configuration quotes every subject and writes passwords as literals or variables', () => {
-  const conf = natsAuthorizationConfig({ signaling: { literal: 'a"b' }, media: { variable: 'MEDIA_PW' }, recorder: { literal: 'r' } }, [{ user: 'test', password: 't' }]);
+  const conf = natsAuthorizationConfig({ signaling: { literal: 'a"b' }, media: { variable: 'MEDIA_PW' }, recorder: { literal: 'r' } }, [
+    { user: 'test', password: 't' },
+  ]);
   assert.ok(conf.includes('password: "a\\"b"'));
   assert.ok(conf.includes('password: $MEDIA_PW'));
   assert.ok(conf.includes('"recorder.v1.start"'));

@@ -41,7 +41,10 @@ const ANY = 'ANYTOKEN';
 function anyOf(subject: (id: string) => string): string {
   const built = subject(ANY);
   if (built.split('.').filter((t) => t === ANY).length !== 1) throw new Error(`cannot make a pattern of ${built}`);
-  return built.split('.').map((t) => (t === ANY ? '*' : t)).join('.');
+  return built
+    .split('.')
+    .map((t) => (t === ANY ? '*' : t))
+    .join('.');
 }
 
 type Access = 'read' | 'write';
@@ -152,7 +155,14 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           ...kvBucket(BUCKETS.recordings, 'write'),
           ...objectBucket(BUCKETS.recordingFiles, 'write'),
         ],
-        subscribe: [inbox, subjects.recorder.start, anyOf(subjects.recorder.startOn), anyOf(subjects.recorder.stop), subjects.recorder.ping, anyOf(subjects.recorder.pingOne)],
+        subscribe: [
+          inbox,
+          subjects.recorder.start,
+          anyOf(subjects.recorder.startOn),
+          anyOf(subjects.recorder.stop),
+          subjects.recorder.ping,
+          anyOf(subjects.recorder.pingOne),
+        ],
         allowResponses: true,
       };
   }
@@ -173,7 +183,10 @@ function list(values: readonly string[], indent: string): string {
  * nats-server's `authorization` block: one user per service with its permissions. `noAuthUser` maps
  * connections without credentials to one of the users (tests use it for an unrestricted test client).
  */
-export function natsAuthorizationConfig(passwords: Record<NatsService, NatsPasswordSource>, extraUsers: Array<{ user: string; password: string }> = []): string {
+export function natsAuthorizationConfig(
+  passwords: Record<NatsService, NatsPasswordSource>,
+  extraUsers: Array<{ user: string; password: string }> = [],
+): string {
   const users = NATS_SERVICES.map((service) => {
     const p = natsPermissions(service);
     const source = passwords[service];

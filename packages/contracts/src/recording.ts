@@ -156,7 +156,9 @@ export const RecordingSchema = z.object({
     .optional()
     .describe('decode check of a done file: null until the recorder has verified it in the background (RECORDER_VERIFY), and with RECORDER_VERIFY=off'),
   /** what happened to the media (packets, losses, frames, resolution changes); absent from entries older than the field */
-  stats: RecordingStatsSchema.optional().describe('what happened to the media: ingest counts from media, file counts from the recorder; null fields are not known yet'),
+  stats: RecordingStatsSchema.optional().describe(
+    'what happened to the media: ingest counts from media, file counts from the recorder; null fields are not known yet',
+  ),
   /** present once the recording moved to another recorder at least once (see SegmentSchema) */
   segments: z.array(SegmentSchema).optional(),
   /** the gaps of the joined file, one per handover that lost media; absent when the recording never moved */

@@ -37,7 +37,10 @@ test('the serving service may subscribe to each descriptor, and some other servi
     const subject = concrete(d);
     const server = natsPermissions(d.service);
     assert.ok(server.allowResponses, `${d.service} answers requests`);
-    assert.ok(server.subscribe.some((p) => matches(p, subject)), `${d.service} may subscribe to ${key} (${subject})`);
+    assert.ok(
+      server.subscribe.some((p) => matches(p, subject)),
+      `${d.service} may subscribe to ${key} (${subject})`,
+    );
     const askers = (['signaling', 'media', 'recorder'] as const).filter((s) => natsPermissions(s).publish.some((p) => matches(p, subject)));
     assert.ok(askers.length > 0, `nobody may ask ${key}`);
   }
@@ -68,13 +71,28 @@ test('rpcSubject: an instance request needs a valid id, a shared one takes none'
 });
 
 const report = {
-  recordingId: 'rec_1', sessionId: 'ses_1', recorderId: 'rcd_1', status: 'done', fileName: 'rec_1.mp4', sizeBytes: 10, durationMs: 1000,
-  container: 'mp4', audioCodec: 'aac', tracks: [], decodesCleanly: true, startedAt: null, stoppedAt: new Date().toISOString(), reason: 'requested',
+  recordingId: 'rec_1',
+  sessionId: 'ses_1',
+  recorderId: 'rcd_1',
+  status: 'done',
+  fileName: 'rec_1.mp4',
+  sizeBytes: 10,
+  durationMs: 1000,
+  container: 'mp4',
+  audioCodec: 'aac',
+  tracks: [],
+  decodesCleanly: true,
+  startedAt: null,
+  stoppedAt: new Date().toISOString(),
+  reason: 'requested',
 };
 
 test('request schemas: what the callers send passes, a malformed request does not', () => {
   const start = {
-    recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: 'aac',
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: 'aac',
     tracks: [{ kind: 'video', codec: 'h264', payloadType: 96, clockRate: 90000, port: 50000 }],
   };
   assert.equal(rpc.recorder.start.request.safeParse(start).success, true);
@@ -109,7 +127,14 @@ test('reply schemas: a valid reply, a typed error, and a reply that breaks the c
   assert.equal(rpc.media.createSession.reply.safeParse({ sessionId: 'ses_1', mediaId: 'med_1', answer: '', tracks: [] }).success, false, 'an empty answer');
   assert.equal(rpc.media.closeSession.reply.safeParse({ sessionId: 'ses_1', closed: true }).success, true);
   assert.equal(
-    rpc.media.startRecording.reply.safeParse({ recordingId: 'rec_1', recorderId: 'rcd_1', container: 'webm', audioCodec: null, fileName: 'rec_1.webm', tracks: [{ kind: 'video', codec: 'vp8', port: 50000 }] }).success,
+    rpc.media.startRecording.reply.safeParse({
+      recordingId: 'rec_1',
+      recorderId: 'rcd_1',
+      container: 'webm',
+      audioCodec: null,
+      fileName: 'rec_1.webm',
+      tracks: [{ kind: 'video', codec: 'vp8', port: 50000 }],
+    }).success,
     true,
   );
 });

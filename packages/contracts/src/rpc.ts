@@ -102,7 +102,14 @@ function instance<Req extends z.ZodType, Rep extends z.ZodType>(
 export const rpc = {
   media: {
     /** any media instance (queue group) creates a publisher session from an SDP offer */
-    createSession: shared('media', 'media.session.create', subjects.media.createSession, QUEUE_GROUPS.media, CreateSessionRequestSchema, CreateSessionReplySchema),
+    createSession: shared(
+      'media',
+      'media.session.create',
+      subjects.media.createSession,
+      QUEUE_GROUPS.media,
+      CreateSessionRequestSchema,
+      CreateSessionReplySchema,
+    ),
     /** the same, to the one instance signaling's placement chose */
     createSessionOn: instance('media', 'media.session.create', subjects.media.createSessionOn, CreateSessionRequestSchema, CreateSessionReplySchema),
     closeSession: instance('media', 'media.session.close', subjects.media.closeSession, CloseSessionRequestSchema, CloseSessionReplySchema),

@@ -85,7 +85,9 @@ export interface NatsSettings {
 export function natsSettings(values: z.infer<typeof natsEnvSchema>, service?: NatsService): NatsSettings {
   return {
     ...(service ? { inboxPrefix: natsInboxPrefix(service) } : {}),
-    servers: values.NATS_URL.split(',').map((s) => s.trim()).filter(Boolean),
+    servers: values.NATS_URL.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     user: values.NATS_USER,
     pass: values.NATS_PASSWORD,
     token: values.NATS_TOKEN,

@@ -12,23 +12,11 @@ export {
   UnavailableError,
 } from './errors.js';
 // logger.ts
-export {
-  createLogger,
-  type Logger,
-} from './logger.js';
+export { createLogger, type Logger } from './logger.js';
 // config-loader.ts
-export {
-  ConfigError,
-  env,
-  loadEnv,
-  natsEnvSchema,
-  natsSettings,
-  type NatsSettings,
-} from './config-loader.js';
+export { ConfigError, env, loadEnv, natsEnvSchema, natsSettings, type NatsSettings } from './config-loader.js';
 // nats-connection.ts
-export {
-  connectNats,
-} from './nats-connection.js';
+export { connectNats } from './nats-connection.js';
 // rpc.ts
 export {
   call,
@@ -43,45 +31,20 @@ export {
   subscribeEvents,
 } from './rpc.js';
 // lifecycle.ts
-export {
-  Lifecycle,
-} from './lifecycle.js';
+export { Lifecycle } from './lifecycle.js';
 // supervised-process.ts
-export {
-  type ProcessExit,
-  type StopStep,
-  SupervisedProcess,
-} from './supervised-process.js';
+export { type ProcessExit, type StopStep, SupervisedProcess } from './supervised-process.js';
 // restarting-process.ts
-export {
-  RestartingProcess,
-  type RestartScheduled,
-} from './restarting-process.js';
+export { RestartingProcess, type RestartScheduled } from './restarting-process.js';
 // ops-server.ts
-export {
-  startOpsServer,
-} from './ops-server.js';
+export { startOpsServer } from './ops-server.js';
 // metrics.ts
-export {
-  createMetricsRegistry,
-} from './metrics.js';
+export { createMetricsRegistry } from './metrics.js';
 // ids.ts
-export {
-  newId,
-} from './ids.js';
+export { newId } from './ids.js';
 // clock.ts
-export {
-  type Clock,
-  sleep,
-  systemClock,
-} from './clock.js';
+export { type Clock, sleep, systemClock } from './clock.js';
 // load-view.ts
-export {
-  LoadView,
-  type LoadViewOptions,
-} from './load-view.js';
+export { LoadView, type LoadViewOptions } from './load-view.js';
 // jetstream-retry.ts
-export {
-  type JetStreamRetryOptions,
-  retryJetStreamWrite,
-} from './jetstream-retry.js';
+export { type JetStreamRetryOptions, retryJetStreamWrite } from './jetstream-retry.js';

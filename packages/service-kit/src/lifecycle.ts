@@ -12,7 +12,10 @@ export class Lifecycle {
   private readonly drainers: Array<{ name: string; drain: Closer }> = [];
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly logger: Logger, private readonly deadlineMs: number) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly deadlineMs: number,
+  ) {}
 
   /** Registers a resource to close on shutdown; resources close in reverse order of registration. */
   own(name: string, close: Closer): void {

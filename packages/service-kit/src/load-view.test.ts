@@ -39,7 +39,10 @@ const ids = (loads: Peer[]) => loads.map((l) => l.id).sort();
 test('holds what the peers answered, replaced by their next answer', async () => {
   const clock = new ManualClock();
   const { v, answer } = view(clock);
-  answer([{ id: 'a', load: 0.5 }, { id: 'b', load: 0.1 }]);
+  answer([
+    { id: 'a', load: 0.5 },
+    { id: 'b', load: 0.1 },
+  ]);
   await v.refresh();
   assert.deepEqual(ids(v.fresh()), ['a', 'b']);
   assert.equal(v.get('a')?.load, 0.5);
@@ -65,7 +68,10 @@ test('the entries stay mutable until the next answer: placements between refresh
 test('a peer silent for more than three refreshes is stale for fresh(), and dropped at the next refresh', async () => {
   const clock = new ManualClock();
   const { v, answer } = view(clock, 1000);
-  answer([{ id: 'a', load: 0 }, { id: 'b', load: 0 }]);
+  answer([
+    { id: 'a', load: 0 },
+    { id: 'b', load: 0 },
+  ]);
   await v.refresh();
   answer([{ id: 'a', load: 0 }]);
   await clock.advance(3000);
@@ -81,7 +87,10 @@ test('a peer silent for more than three refreshes is stale for fresh(), and drop
 test('fresh() leaves out the excluded peer; forget() drops one', async () => {
   const clock = new ManualClock();
   const { v, answer } = view(clock);
-  answer([{ id: 'a', load: 0 }, { id: 'b', load: 0 }]);
+  answer([
+    { id: 'a', load: 0 },
+    { id: 'b', load: 0 },
+  ]);
   await v.refresh();
   assert.deepEqual(ids(v.fresh('a')), ['b']);
   v.forget('b');

@@ -36,7 +36,10 @@ const node = (script: string) => () => new SupervisedProcess(process.execPath, [
 
 test('waits double with each exit in a row, are capped, and start over after a stable run', () => {
   const backoff = new RestartBackoff(POLICY);
-  assert.deepEqual([10, 10, 10, 10, 10, 10].map((ran) => backoff.next(ran)), [1000, 2000, 4000, 8000, 8000, 8000]);
+  assert.deepEqual(
+    [10, 10, 10, 10, 10, 10].map((ran) => backoff.next(ran)),
+    [1000, 2000, 4000, 8000, 8000, 8000],
+  );
   assert.equal(backoff.consecutiveFailures, 6);
   assert.equal(backoff.next(59_999), 8000, 'not yet stable');
   assert.equal(backoff.next(60_000), 1000, 'ran a minute: the next wait is the first one again');

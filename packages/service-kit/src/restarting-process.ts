@@ -132,8 +132,18 @@ export class RestartingProcess extends EventEmitter<RestartingProcessEvents> {
     const ranMs = this.clock.now() - this.startedAt;
     const delayMs = this.backoff.next(ranMs);
     this.restarts++;
-    const scheduled: RestartScheduled = { name: this.name, exit, ranMs, delayMs, restarts: this.restarts, consecutiveFailures: this.backoff.consecutiveFailures };
-    this.logger.warn({ service: this.name, code: exit.code, signal: exit.signal, ranMs, restartInMs: delayMs, restarts: this.restarts }, 'service exited unexpectedly, restarting');
+    const scheduled: RestartScheduled = {
+      name: this.name,
+      exit,
+      ranMs,
+      delayMs,
+      restarts: this.restarts,
+      consecutiveFailures: this.backoff.consecutiveFailures,
+    };
+    this.logger.warn(
+      { service: this.name, code: exit.code, signal: exit.signal, ranMs, restartInMs: delayMs, restarts: this.restarts },
+      'service exited unexpectedly, restarting',
+    );
     this.emit('restarting', scheduled);
     this.cancelRestart = this.clock.schedule(() => {
       this.cancelRestart = undefined;

@@ -36,7 +36,15 @@ const Doubled = z.object({ doubled: z.number().int() });
 
 /** Descriptors as contracts declares them, on test subjects. */
 function shared(subject: string, queue?: string): SharedRpc<typeof Echo, typeof Doubled> {
-  return { name: `test.${subject}`, service: 'recorder', unavailable: 'RECORDER_UNAVAILABLE', subject, ...(queue ? { queue } : {}), request: Echo, reply: Doubled };
+  return {
+    name: `test.${subject}`,
+    service: 'recorder',
+    unavailable: 'RECORDER_UNAVAILABLE',
+    subject,
+    ...(queue ? { queue } : {}),
+    request: Echo,
+    reply: Doubled,
+  };
 }
 const perInstance: InstanceRpc<typeof Echo, typeof Doubled> = {
   name: 'test.instance',
@@ -48,7 +56,8 @@ const perInstance: InstanceRpc<typeof Echo, typeof Doubled> = {
 };
 
 const double = async (r: { n: number }) => ({ doubled: r.n * 2 });
-const replyOf = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+const replyOf = (data: Uint8Array) =>
+  JSON.parse(new TextDecoder().decode(data)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
 
 test('a call gets its validated reply; an instance descriptor is served and called on its id', async () => {
   const d = shared('t.echo');
@@ -58,7 +67,10 @@ test('a call gets its validated reply; an instance descriptor is served and call
     assert.deepEqual(await call(nc, d, { n: 21 }, { timeoutMs: 2000 }), { doubled: 42 });
     assert.deepEqual(await call(nc, perInstance, { n: 5 }, { id: 'med_a', timeoutMs: 2000 }), { doubled: 10 });
     // another instance's subject has nobody: its service's unavailable code
-    await assert.rejects(call(nc, perInstance, { n: 5 }, { id: 'med_b', timeoutMs: 2000 }), (err: unknown) => err instanceof UnavailableError && err.code === 'MEDIA_UNAVAILABLE');
+    await assert.rejects(
+      call(nc, perInstance, { n: 5 }, { id: 'med_b', timeoutMs: 2000 }),
+      (err: unknown) => err instanceof UnavailableError && err.code === 'MEDIA_UNAVAILABLE',
+    );
   } finally {
     sub.unsubscribe();
     subA.unsubscribe();
@@ -69,14 +81,23 @@ test('a queue descriptor is taken by one instance per request', async () => {
   const d = shared('t.queued', 'test-q');
   const seen = [0, 0, 0];
   const subs = seen.map((_, i) =>
-    serve(nc, d, async (r) => {
-      seen[i] = (seen[i] ?? 0) + 1;
-      return { doubled: r.n * 2 };
-    }, { logger }),
+    serve(
+      nc,
+      d,
+      async (r) => {
+        seen[i] = (seen[i] ?? 0) + 1;
+        return { doubled: r.n * 2 };
+      },
+      { logger },
+    ),
   );
   try {
     for (let i = 0; i < 9; i++) await call(nc, d, { n: i }, { timeoutMs: 2000 });
-    assert.equal(seen.reduce((a, b) => a + b, 0), 9, 'each request answered exactly once');
+    assert.equal(
+      seen.reduce((a, b) => a + b, 0),
+      9,
+      'each request answered exactly once',
+    );
   } finally {
     for (const s of subs) s.unsubscribe();
   }
@@ -100,11 +121,16 @@ test('malformed requests get a BAD_REQUEST reply and the subscription keeps serv
 
 test('typed error replies become RemoteError with the remote code; unknown errors do not leak their message', async () => {
   const d = shared('t.fail');
-  const sub = serve(nc, d, async (r) => {
-    if (r.n === 1) throw new ServiceError('PORT_IN_USE', 'port 50000 is taken');
-    if (r.n === 2) throw new BadRequestError('n must not be 2');
-    throw new Error('secret internal detail');
-  }, { logger });
+  const sub = serve(
+    nc,
+    d,
+    async (r) => {
+      if (r.n === 1) throw new ServiceError('PORT_IN_USE', 'port 50000 is taken');
+      if (r.n === 2) throw new BadRequestError('n must not be 2');
+      throw new Error('secret internal detail');
+    },
+    { logger },
+  );
   try {
     await assert.rejects(call(nc, d, { n: 1 }, { timeoutMs: 2000 }), (err: unknown) => {
       assert.ok(err instanceof RemoteError);
@@ -114,7 +140,10 @@ test('typed error replies become RemoteError with the remote code; unknown error
       return true;
     });
     // the other side's BAD_REQUEST stays a remote error, not an invalid reply
-    await assert.rejects(call(nc, d, { n: 2 }, { timeoutMs: 2000 }), (err: unknown) => err instanceof RemoteError && err.code === 'BAD_REQUEST' && !(err instanceof InvalidReplyError));
+    await assert.rejects(
+      call(nc, d, { n: 2 }, { timeoutMs: 2000 }),
+      (err: unknown) => err instanceof RemoteError && err.code === 'BAD_REQUEST' && !(err instanceof InvalidReplyError),
+    );
     await assert.rejects(call(nc, d, { n: 3 }, { timeoutMs: 2000 }), (err: unknown) => {
       assert.ok(err instanceof RemoteError);
       assert.equal(err.code, 'INTERNAL');
@@ -153,19 +182,16 @@ test('a malformed reply is an InvalidReplyError (INVALID_REPLY), never a BadRequ
   const outcomes: string[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      await assert.rejects(
-        call(nc, d, { n: 1 }, { timeoutMs: 2000, observe: (name, outcome) => outcomes.push(`${name} ${outcome}`) }),
-        (err: unknown) => {
-          assert.ok(err instanceof InvalidReplyError, `reply ${i}: ${String(err)}`);
-          assert.ok(!(err instanceof BadRequestError));
-          assert.ok(!(err instanceof RemoteError));
-          assert.equal(err.code, 'INVALID_REPLY');
-          assert.equal(err.message, 'the recorder service sent an invalid reply');
-          assert.equal(err.subject, 't.garbage');
-          assert.ok(err.cause instanceof BadRequestError, 'the parse problem is kept for the log');
-          return true;
-        },
-      );
+      await assert.rejects(call(nc, d, { n: 1 }, { timeoutMs: 2000, observe: (name, outcome) => outcomes.push(`${name} ${outcome}`) }), (err: unknown) => {
+        assert.ok(err instanceof InvalidReplyError, `reply ${i}: ${String(err)}`);
+        assert.ok(!(err instanceof BadRequestError));
+        assert.ok(!(err instanceof RemoteError));
+        assert.equal(err.code, 'INVALID_REPLY');
+        assert.equal(err.message, 'the recorder service sent an invalid reply');
+        assert.equal(err.subject, 't.garbage');
+        assert.ok(err.cause instanceof BadRequestError, 'the parse problem is kept for the log');
+        return true;
+      });
     }
     assert.deepEqual(outcomes, Array(count).fill('test.t.garbage invalid-reply'));
   } finally {
@@ -176,10 +202,16 @@ test('a malformed reply is an InvalidReplyError (INVALID_REPLY), never a BadRequ
 test('no responders and silence become UnavailableError and TimeoutError', async () => {
   const outcomes: string[] = [];
   const observe = (_name: string, outcome: string) => outcomes.push(outcome);
-  await assert.rejects(call(nc, shared('t.nobody'), { n: 1 }, { timeoutMs: 1000, observe }), (err: unknown) => err instanceof UnavailableError && err.code === 'RECORDER_UNAVAILABLE');
+  await assert.rejects(
+    call(nc, shared('t.nobody'), { n: 1 }, { timeoutMs: 1000, observe }),
+    (err: unknown) => err instanceof UnavailableError && err.code === 'RECORDER_UNAVAILABLE',
+  );
   const silent = nc.subscribe('t.silent', { callback: () => undefined });
   try {
-    await assert.rejects(call(nc, shared('t.silent'), { n: 1 }, { timeoutMs: 300, observe }), (err: unknown) => err instanceof TimeoutError && err.code === 'TIMEOUT');
+    await assert.rejects(
+      call(nc, shared('t.silent'), { n: 1 }, { timeoutMs: 300, observe }),
+      (err: unknown) => err instanceof TimeoutError && err.code === 'TIMEOUT',
+    );
   } finally {
     silent.unsubscribe();
   }
@@ -190,7 +222,10 @@ test('a call on a closed connection throws what NATS threw (the caller decides w
   const other = await connect({ servers: server.url });
   await other.close();
   const outcomes: string[] = [];
-  await assert.rejects(call(other, shared('t.closed'), { n: 1 }, { timeoutMs: 500, observe: (_n, o) => outcomes.push(o) }), (err: unknown) => !(err instanceof ServiceError));
+  await assert.rejects(
+    call(other, shared('t.closed'), { n: 1 }, { timeoutMs: 500, observe: (_n, o) => outcomes.push(o) }),
+    (err: unknown) => !(err instanceof ServiceError),
+  );
   assert.deepEqual(outcomes, ['connection']);
 });
 

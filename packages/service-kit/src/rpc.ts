@@ -130,7 +130,13 @@ export async function call<D extends RpcDescriptor>(nc: NatsConnection, descript
   }
 }
 
-async function ask<D extends RpcDescriptor>(nc: NatsConnection, descriptor: D, subject: string, payload: RpcRequest<D>, timeoutMs: number): Promise<RpcReply<D>> {
+async function ask<D extends RpcDescriptor>(
+  nc: NatsConnection,
+  descriptor: D,
+  subject: string,
+  payload: RpcRequest<D>,
+  timeoutMs: number,
+): Promise<RpcReply<D>> {
   let msg: Msg;
   try {
     msg = await nc.request(subject, encodeJson(payload), { timeout: timeoutMs });

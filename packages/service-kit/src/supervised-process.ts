@@ -83,7 +83,10 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
       this.apply(step.action);
       const exit = await Promise.race([this.exited, delay(step.waitMs, undefined, { ref: false })]);
       if (exit) return exit;
-      this.logger.warn({ command: this.command, pid: this.pid, action: describe(step.action), waitMs: step.waitMs }, 'process did not exit in time, escalating');
+      this.logger.warn(
+        { command: this.command, pid: this.pid, action: describe(step.action), waitMs: step.waitMs },
+        'process did not exit in time, escalating',
+      );
     }
     if (!this.exitInfo) this.apply('SIGKILL');
     return this.exited;

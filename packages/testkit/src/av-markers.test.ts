@@ -16,7 +16,10 @@ test('parseMetadataPrint reads the frame time and the value of one key', () => {
     { t: 0, value: 32.1 },
     { t: 0.033333, value: 235.9 },
   ]);
-  assert.deepEqual(parseMetadataPrint(text, 'lavfi.astats.Overall.Peak_level', (db) => (db === '-inf' ? 0 : 10 ** (Number(db) / 20))), [{ t: -0.021333, value: 0 }]);
+  assert.deepEqual(
+    parseMetadataPrint(text, 'lavfi.astats.Overall.Peak_level', (db) => (db === '-inf' ? 0 : 10 ** (Number(db) / 20))),
+    [{ t: -0.021333, value: 0 }],
+  );
 });
 
 test('onsets are rises after a quiet stretch; a marker under way at the start is not one', () => {

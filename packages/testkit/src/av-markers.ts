@@ -21,14 +21,18 @@ export interface Level {
  */
 export async function audioLevels(path: string): Promise<Level[]> {
   const filter = 'aresample=48000,pan=mono|c0=c0,asetnsamples=n=48:p=0,astats=metadata=1:reset=1,ametadata=print:key=lavfi.astats.Overall.Peak_level:file=-';
-  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-copyts', '-i', path, '-map', '0:a:0', '-af', filter, '-f', 'null', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-copyts', '-i', path, '-map', '0:a:0', '-af', filter, '-f', 'null', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return parseMetadataPrint(stdout, 'lavfi.astats.Overall.Peak_level', (db) => (db === '-inf' ? 0 : 10 ** (Number(db) / 20)));
 }
 
 /** Mean luma (0..255) of every decoded frame of the first video stream. */
 export async function videoLuma(path: string): Promise<Level[]> {
   const filter = 'scale=64:36,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-';
-  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-copyts', '-i', path, '-map', '0:v:0', '-vf', filter, '-f', 'null', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-copyts', '-i', path, '-map', '0:v:0', '-vf', filter, '-f', 'null', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return parseMetadataPrint(stdout, 'lavfi.signalstats.YAVG', Number);
 }
 

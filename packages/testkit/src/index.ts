@@ -1,9 +1,6 @@
 // What the tests take from the kit, listed by the file that defines it; helpers not listed stay internal.
 // ports.ts
-export {
-  freeTcpPort,
-  freeUdpRange,
-} from './ports.js';
+export { freeTcpPort, freeUdpRange } from './ports.js';
 // nats-server.ts
 export {
   type NatsClusterOptions,
@@ -29,30 +26,13 @@ export {
   videoFrameSizes,
 } from './media-checks.js';
 // chromium.ts
-export {
-  CHROMIUM_PATH,
-  launchChromium,
-  type TestBrowser,
-} from './chromium.js';
+export { CHROMIUM_PATH, launchChromium, type TestBrowser } from './chromium.js';
 // service-process.ts
-export {
-  REPO_ROOT,
-  type ServiceName,
-  type ServiceProcess,
-  startService,
-} from './service-process.js';
+export { REPO_ROOT, type ServiceName, type ServiceProcess, startService } from './service-process.js';
 // stack.ts
-export {
-  type StackOptions,
-  startStack,
-  type TestStack,
-} from './stack.js';
+export { type StackOptions, startStack, type TestStack } from './stack.js';
 // whip-publisher.ts
-export {
-  publishWhip,
-  type WhipPublishOptions,
-  type WhipSession,
-} from './whip-publisher.js';
+export { publishWhip, type WhipPublishOptions, type WhipSession } from './whip-publisher.js';
 // rtp-publisher.ts
 export {
   CHANGING_RESOLUTIONS,
@@ -66,60 +46,19 @@ export {
   startRtpPublisher,
 } from './rtp-publisher.js';
 // marker-publisher.ts
-export {
-  localRecording,
-  type MarkerPublishOptions,
-  type MarkerSession,
-  publishMarkerWhip,
-  startMarkers,
-  stopMarkers,
-} from './marker-publisher.js';
+export { localRecording, type MarkerPublishOptions, type MarkerSession, publishMarkerWhip, startMarkers, stopMarkers } from './marker-publisher.js';
 // av-markers.ts
-export {
-  type AvSyncMeasurement,
-  type MarkerPair,
-  measureAvSync,
-  onsets,
-  pairMarkers,
-} from './av-markers.js';
+export { type AvSyncMeasurement, type MarkerPair, measureAvSync, onsets, pairMarkers } from './av-markers.js';
 // rtp-replay.ts
-export {
-  type ReplayOptions,
-  type ReplayStats,
-  type ReplayTarget,
-  type RtpDump,
-  RtpReplay,
-  shiftVideoFrames,
-  splitRfc4571,
-} from './rtp-replay.js';
+export { type ReplayOptions, type ReplayStats, type ReplayTarget, type RtpDump, RtpReplay, shiftVideoFrames, splitRfc4571 } from './rtp-replay.js';
 // marker-dump.ts
-export {
-  makeMarkerDump,
-  type MarkerDump,
-  type MarkerDumpOptions,
-} from './marker-dump.js';
+export { makeMarkerDump, type MarkerDump, type MarkerDumpOptions } from './marker-dump.js';
 // av1-rtp-relay.ts
-export {
-  Av1Packetizer,
-  type Av1Relay,
-  startAv1Relay,
-  XGstDepacketizer,
-} from './av1-rtp-relay.js';
+export { Av1Packetizer, type Av1Relay, startAv1Relay, XGstDepacketizer } from './av1-rtp-relay.js';
 // proc-stats.ts
-export {
-  parseProcStat,
-  parseVmHwm,
-  percentile,
-  ProcessSampler,
-  readProcTable,
-  reapedChildrenCpu,
-  treeCpuSeconds,
-  treeRssBytes,
-} from './proc-stats.js';
+export { parseProcStat, parseVmHwm, percentile, ProcessSampler, readProcTable, reapedChildrenCpu, treeCpuSeconds, treeRssBytes } from './proc-stats.js';
 // stack-client.ts
-export {
-  StackClient,
-} from './stack-client.js';
+export { StackClient } from './stack-client.js';
 // udp-relay.ts
 export {
   type Impairment,
@@ -132,22 +71,8 @@ export {
   type Verdict,
 } from './udp-relay.js';
 // replay-media.ts
-export {
-  ensureReplayMedia,
-  gstFileOnce,
-  type ReplayMedia,
-  type ReplayMediaSpec,
-} from './replay-media.js';
+export { ensureReplayMedia, gstFileOnce, type ReplayMedia, type ReplayMediaSpec } from './replay-media.js';
 // replay-publisher.ts
-export {
-  type PublisherStats,
-  ReplayPublisher,
-  type ReplayPublisherOptions,
-  WhipRefusedError,
-  type WhipTarget,
-} from './replay-publisher.js';
+export { type PublisherStats, ReplayPublisher, type ReplayPublisherOptions, WhipRefusedError, type WhipTarget } from './replay-publisher.js';
 // manual-clock.ts
-export {
-  ManualClock,
-  settle,
-} from './manual-clock.js';
+export { ManualClock, settle } from './manual-clock.js';

@@ -6,7 +6,12 @@ const frame = (n: number, t: number, key: boolean) =>
   `[info] [Parsed_showinfo_0 @ 0x55] n:${n} pts:${Math.round(t * 90000)} pts_time:${t} duration:3000 pos:1 fmt:yuv420p sar:1/1 s:640x360 i:P iskey:${key ? 1 : 0} type:${key ? 'I' : 'P'} checksum:0`;
 
 test('damaged stretches: from a frame with errors to the next clean keyframe; clean files have none', () => {
-  const clean = [frame(0, 0, true), '[h264 @ 0x1] [debug] nal_unit_type: 1(Coded slice of a non-IDR picture)', frame(1, 0.033, false), frame(2, 0.066, false)].join('\n');
+  const clean = [
+    frame(0, 0, true),
+    '[h264 @ 0x1] [debug] nal_unit_type: 1(Coded slice of a non-IDR picture)',
+    frame(1, 0.033, false),
+    frame(2, 0.066, false),
+  ].join('\n');
   assert.deepEqual(damagedStretches(clean), { longestMs: 0, atSec: 0, damagedFrames: 0, errorLines: 0 });
 
   const log = [

@@ -41,8 +41,18 @@ export async function decodeErrors(path: string): Promise<string> {
 /** Whether the first decoded video frame of the file is a keyframe. */
 export async function firstVideoFrameIsKeyframe(path: string): Promise<boolean> {
   const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-show_frames', '-read_intervals', '%+#1',
-    '-show_entries', 'frame=key_frame,pict_type', '-print_format', 'json', path,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_frames',
+    '-read_intervals',
+    '%+#1',
+    '-show_entries',
+    'frame=key_frame,pict_type',
+    '-print_format',
+    'json',
+    path,
   ]);
   const json = JSON.parse(stdout) as { frames?: Array<{ key_frame: number; pict_type?: string }> };
   const first = json.frames?.[0];
@@ -59,11 +69,24 @@ export interface FrameSize {
 
 /** Every decoded video frame's resolution, in presentation order, timed from the first video frame. */
 export async function videoFrameSizes(path: string): Promise<FrameSize[]> {
-  const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height,pts_time,best_effort_timestamp_time,key_frame',
-    '-print_format', 'json', path,
-  ], { maxBuffer: 64 * 1024 * 1024 });
-  const json = JSON.parse(stdout) as { frames?: Array<{ width?: number; height?: number; pts_time?: string; best_effort_timestamp_time?: string; key_frame?: number }> };
+  const { stdout } = await run(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'frame=width,height,pts_time,best_effort_timestamp_time,key_frame',
+      '-print_format',
+      'json',
+      path,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const json = JSON.parse(stdout) as {
+    frames?: Array<{ width?: number; height?: number; pts_time?: string; best_effort_timestamp_time?: string; key_frame?: number }>;
+  };
   const frames = (json.frames ?? [])
     .map((f) => ({ t: Number(f.pts_time ?? f.best_effort_timestamp_time ?? 'NaN'), width: f.width ?? 0, height: f.height ?? 0, keyFrame: f.key_frame === 1 }))
     .filter((f) => Number.isFinite(f.t))
@@ -89,9 +112,9 @@ export interface VideoGap {
  * frozen stretch; at 30 fps an undamaged file has ~33 ms.
  */
 export async function longestVideoGap(path: string): Promise<VideoGap> {
-  const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-print_format', 'json', path,
-  ], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-print_format', 'json', path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const json = JSON.parse(stdout) as { packets?: Array<{ pts_time?: string; flags?: string }> };
   const packets = (json.packets ?? []).filter((p) => p.pts_time !== undefined);
   const times = packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
@@ -104,7 +127,13 @@ export async function longestVideoGap(path: string): Promise<VideoGap> {
       atSec = times[i - 1] as number;
     }
   }
-  return { longestMs: Math.round(longestMs), atSec, frames: times.length, keyframes: packets.filter((p) => p.flags?.startsWith('K')).length, lastSec: times[times.length - 1] ?? 0 };
+  return {
+    longestMs: Math.round(longestMs),
+    atSec,
+    frames: times.length,
+    keyframes: packets.filter((p) => p.flags?.startsWith('K')).length,
+    lastSec: times[times.length - 1] ?? 0,
+  };
 }
 
 export interface DamagedStretch {

@@ -122,8 +122,23 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const monitorPort = monitorPorts[i] ?? 0;
     const storeDir = join(root, name);
     const args = [
-      '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir, '-n', name,
-      '--cluster_name', 'recstack', '--cluster', `nats://127.0.0.1:${routePorts[i] ?? 0}`, '--routes', routes,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-m',
+      String(monitorPort),
+      '-js',
+      '-sd',
+      storeDir,
+      '-n',
+      name,
+      '--cluster_name',
+      'recstack',
+      '--cluster',
+      `nats://127.0.0.1:${routePorts[i] ?? 0}`,
+      '--routes',
+      routes,
     ];
     if (users) args.push('-c', users.conf);
     const node = natsProcess(args, port, {});
@@ -197,12 +212,19 @@ async function distinctFreePorts(count: number): Promise<number[]> {
 async function writeServiceUsersConfig(dir: string): Promise<{ conf: string; credentials: Map<NatsService, NatsCredentials> }> {
   const credentials = new Map<NatsService, NatsCredentials>();
   for (const service of NATS_SERVICES) credentials.set(service, { user: natsUser(service), password: randomBytes(18).toString('base64url') });
-  const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, { literal: credentials.get(s)?.password ?? '' }])) as Record<NatsService, { literal: string }>;
+  const passwords = Object.fromEntries(NATS_SERVICES.map((s) => [s, { literal: credentials.get(s)?.password ?? '' }])) as Record<
+    NatsService,
+    { literal: string }
+  >;
   const testUser = { user: 'testkit', password: randomBytes(18).toString('base64url') };
   const conf = join(dir, 'nats.conf');
-  await writeFile(conf, `${natsAuthorizationConfig(passwords, [testUser])}
+  await writeFile(
+    conf,
+    `${natsAuthorizationConfig(passwords, [testUser])}
 no_auth_user: ${JSON.stringify(testUser.user)}
-`, { mode: 0o600 });
+`,
+    { mode: 0o600 },
+  );
   return { conf, credentials };
 }
 

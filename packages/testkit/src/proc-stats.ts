@@ -73,7 +73,10 @@ export class ProcessSampler {
   peakRss = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, periodMs = 200) {
+  constructor(
+    private readonly pid: number,
+    periodMs = 200,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), periodMs);
   }

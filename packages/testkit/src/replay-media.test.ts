@@ -31,10 +31,21 @@ test('packets group into frames; the loop lasts as many frame times as it has fr
   const video = [rtp(base, [0x67, 0]), rtp(base, [0x65, 0]), rtp(base + 3000, [0x41, 0]), rtp(base + 6000, [0x65, 0]), rtp(base + 9000, [0x41, 0])];
   const audio = [rtp(7, [1]), rtp(967, [1])];
   const m = parseReplayMedia(spec, video, audio);
-  assert.deepEqual(m.video.map((f) => [f.ts, f.keyframe, f.packets.length]), [[0, true, 2], [3000, false, 1], [6000, true, 1], [9000, false, 1]]);
+  assert.deepEqual(
+    m.video.map((f) => [f.ts, f.keyframe, f.packets.length]),
+    [
+      [0, true, 2],
+      [3000, false, 1],
+      [6000, true, 1],
+      [9000, false, 1],
+    ],
+  );
   assert.deepEqual(m.keyframes, [0, 2]);
   assert.equal(m.videoLoopTicks, 12_000);
-  assert.deepEqual(m.audio.map((a) => a.ts), [0, 960]);
+  assert.deepEqual(
+    m.audio.map((a) => a.ts),
+    [0, 960],
+  );
   assert.equal(m.audioLoopTicks, 1920);
   assert.throws(() => parseReplayMedia(spec, video.slice(2), audio), /does not start with a keyframe/);
 });

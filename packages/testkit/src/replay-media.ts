@@ -60,24 +60,97 @@ function videoArgs(spec: ReplayMediaSpec, out: string): string[] {
     switch (spec.codec) {
       case 'h264':
         // like Chromium's encoder: one slice per frame, no AUDs, keyframes only when due (no scene-cut I-frames)
-        return ['x264enc', `bitrate=${spec.kbps}`, 'speed-preset=veryfast', 'tune=zerolatency', 'aud=false', 'threads=1', 'option-string=scenecut=0', `key-int-max=${keyint}`, '!',
-          'video/x-h264,profile=constrained-baseline', '!', 'rtph264pay', `pt=${REPLAY_VIDEO_PT}`, 'mtu=1200', 'config-interval=-1', 'aggregate-mode=zero-latency'];
+        return [
+          'x264enc',
+          `bitrate=${spec.kbps}`,
+          'speed-preset=veryfast',
+          'tune=zerolatency',
+          'aud=false',
+          'threads=1',
+          'option-string=scenecut=0',
+          `key-int-max=${keyint}`,
+          '!',
+          'video/x-h264,profile=constrained-baseline',
+          '!',
+          'rtph264pay',
+          `pt=${REPLAY_VIDEO_PT}`,
+          'mtu=1200',
+          'config-interval=-1',
+          'aggregate-mode=zero-latency',
+        ];
       case 'vp8':
-        return ['vp8enc', 'deadline=1', 'cpu-used=4', 'lag-in-frames=0', 'end-usage=cbr', `target-bitrate=${spec.kbps * 1000}`, `keyframe-max-dist=${keyint}`, '!',
-          'rtpvp8pay', `pt=${REPLAY_VIDEO_PT}`, 'mtu=1200', 'picture-id-mode=15-bit'];
+        return [
+          'vp8enc',
+          'deadline=1',
+          'cpu-used=4',
+          'lag-in-frames=0',
+          'end-usage=cbr',
+          `target-bitrate=${spec.kbps * 1000}`,
+          `keyframe-max-dist=${keyint}`,
+          '!',
+          'rtpvp8pay',
+          `pt=${REPLAY_VIDEO_PT}`,
+          'mtu=1200',
+          'picture-id-mode=15-bit',
+        ];
       case 'vp9':
-        return ['vp9enc', 'deadline=1', 'cpu-used=6', 'lag-in-frames=0', 'end-usage=cbr', `target-bitrate=${spec.kbps * 1000}`, `keyframe-max-dist=${keyint}`, '!',
-          'rtpvp9pay', `pt=${REPLAY_VIDEO_PT}`, 'mtu=1200', 'picture-id-mode=15-bit'];
+        return [
+          'vp9enc',
+          'deadline=1',
+          'cpu-used=6',
+          'lag-in-frames=0',
+          'end-usage=cbr',
+          `target-bitrate=${spec.kbps * 1000}`,
+          `keyframe-max-dist=${keyint}`,
+          '!',
+          'rtpvp9pay',
+          `pt=${REPLAY_VIDEO_PT}`,
+          'mtu=1200',
+          'picture-id-mode=15-bit',
+        ];
     }
   })();
-  return ['-q', 'videotestsrc', `num-buffers=${frames}`, 'pattern=smpte', 'horizontal-speed=3', '!', caps, '!', ...encoder, '!', 'rtpstreampay', '!', 'filesink', `location=${out}`];
+  return [
+    '-q',
+    'videotestsrc',
+    `num-buffers=${frames}`,
+    'pattern=smpte',
+    'horizontal-speed=3',
+    '!',
+    caps,
+    '!',
+    ...encoder,
+    '!',
+    'rtpstreampay',
+    '!',
+    'filesink',
+    `location=${out}`,
+  ];
 }
 
 function audioArgs(seconds: number, out: string): string[] {
   return [
-    '-q', 'audiotestsrc', `num-buffers=${Math.round(seconds * 50)}`, 'samplesperbuffer=960', 'wave=sine', 'freq=440', 'volume=0.3', '!',
-    'audio/x-raw,rate=48000,channels=2', '!', 'opusenc', 'bitrate=64000', 'frame-size=20', '!',
-    'rtpopuspay', `pt=${REPLAY_AUDIO_PT}`, '!', 'rtpstreampay', '!', 'filesink', `location=${out}`,
+    '-q',
+    'audiotestsrc',
+    `num-buffers=${Math.round(seconds * 50)}`,
+    'samplesperbuffer=960',
+    'wave=sine',
+    'freq=440',
+    'volume=0.3',
+    '!',
+    'audio/x-raw,rate=48000,channels=2',
+    '!',
+    'opusenc',
+    'bitrate=64000',
+    'frame-size=20',
+    '!',
+    'rtpopuspay',
+    `pt=${REPLAY_AUDIO_PT}`,
+    '!',
+    'rtpstreampay',
+    '!',
+    'filesink',
+    `location=${out}`,
   ];
 }
 
@@ -90,8 +163,16 @@ export async function ensureReplayMedia(dir: string, spec: ReplayMediaSpec, log:
   await mkdir(dir, { recursive: true });
   const video = join(dir, `${replayMediaName(spec)}.rtp`);
   const audio = join(dir, `opus-48k-64k-${spec.seconds}s.rtp`);
-  await gstFileOnce(video, (tmp) => videoArgs(spec, tmp), (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`));
-  await gstFileOnce(audio, (tmp) => audioArgs(spec.seconds, tmp), (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`));
+  await gstFileOnce(
+    video,
+    (tmp) => videoArgs(spec, tmp),
+    (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`),
+  );
+  await gstFileOnce(
+    audio,
+    (tmp) => audioArgs(spec.seconds, tmp),
+    (path) => log(`making the publishers' media ${path} with GStreamer's test sources (once)`),
+  );
   return parseReplayMedia(spec, splitRfc4571(await readFile(video)), splitRfc4571(await readFile(audio)));
 }
 
@@ -190,7 +271,10 @@ export async function gstFileOnce(path: string, args: (tmp: string) => readonly 
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.size > 0, () => false);
+  return stat(path).then(
+    (s) => s.size > 0,
+    () => false,
+  );
 }
 
 function runGst(args: readonly string[]): Promise<void> {

@@ -18,7 +18,12 @@ export interface WhipTarget {
 
 export class WhipRefusedError extends Error {
   readonly code: string;
-  constructor(readonly status: number, code: string, message: string, readonly retryAfterSeconds: number | undefined) {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number | undefined,
+  ) {
     super(`WHIP POST answered ${status} ${code}: ${message}`);
     this.code = code;
   }
@@ -81,7 +86,10 @@ export class ReplayPublisher {
     const { media } = this.options;
     const videoCodec = codecParameters(media.spec.codec);
     const pc = new RTCPeerConnection({
-      codecs: { video: [videoCodec], audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: REPLAY_AUDIO_PT })] },
+      codecs: {
+        video: [videoCodec],
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: REPLAY_AUDIO_PT })],
+      },
       // never a public STUN server: the publisher only reaches media's candidate (ICE-lite answers any host)
       iceServers: [],
       iceUseIpv6: false,
@@ -127,7 +135,10 @@ export class ReplayPublisher {
     const now = performance.now() + (this.options.startDelayMs ?? 0);
     const start = this.options.startFrame;
     // random first sequence numbers and timestamps, as a browser's
-    this.video = { sender: videoTx.sender, schedule: new VideoSchedule(media, { startFrame: start, startAt: now, pacingKbps: this.pacingKbps, firstSeq: randomU16(), firstTs: randomU32() }) };
+    this.video = {
+      sender: videoTx.sender,
+      schedule: new VideoSchedule(media, { startFrame: start, startAt: now, pacingKbps: this.pacingKbps, firstSeq: randomU16(), firstTs: randomU32() }),
+    };
     this.audio = { sender: audioTx.sender, schedule: new AudioSchedule(media, start, now, randomU16(), randomU32()) };
   }
 
@@ -162,7 +173,10 @@ export class ReplayPublisher {
     this.stopped = true;
     if (this.location) {
       const headers: Record<string, string> = this.options.whip.token ? { authorization: `Bearer ${this.options.whip.token}` } : {};
-      await fetch(this.location, { method: 'DELETE', headers }).then((r) => r.body?.cancel(), () => undefined);
+      await fetch(this.location, { method: 'DELETE', headers }).then(
+        (r) => r.body?.cancel(),
+        () => undefined,
+      );
     }
     await this.pc?.close().catch(() => undefined);
   }
@@ -172,7 +186,13 @@ function codecParameters(codec: ReplayMedia['spec']['codec']): RTCRtpCodecParame
   const rtcpFeedback = [useNACK(), usePLI()];
   switch (codec) {
     case 'h264':
-      return new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90_000, payloadType: REPLAY_VIDEO_PT, rtcpFeedback, parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' });
+      return new RTCRtpCodecParameters({
+        mimeType: 'video/H264',
+        clockRate: 90_000,
+        payloadType: REPLAY_VIDEO_PT,
+        rtcpFeedback,
+        parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
+      });
     case 'vp8':
       return new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, payloadType: REPLAY_VIDEO_PT, rtcpFeedback });
     case 'vp9':

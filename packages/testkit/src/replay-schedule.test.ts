@@ -13,7 +13,9 @@ function rtp(ts: number, payload: number[], size = 100): Buffer {
 
 // 10 fps, 8 frames (0.8 s loop), keyframes at 0 and 4; frame 4 (a keyframe) is 3 packets
 const spec: ReplayMediaSpec = { codec: 'h264', width: 2, height: 2, fps: 10, kbps: 100, keyframeSeconds: 0.4, seconds: 0.8 };
-const video = Array.from({ length: 8 }, (_, i) => (i % 4 === 0 ? [0x65, 0] : [0x41, 0])).flatMap((p, i) => (i === 4 ? [rtp(i * 9000, p), rtp(i * 9000, [0x1c, 0x05]), rtp(i * 9000, [0x1c, 0x45])] : [rtp(i * 9000, p)]));
+const video = Array.from({ length: 8 }, (_, i) => (i % 4 === 0 ? [0x65, 0] : [0x41, 0])).flatMap((p, i) =>
+  i === 4 ? [rtp(i * 9000, p), rtp(i * 9000, [0x1c, 0x05]), rtp(i * 9000, [0x1c, 0x45])] : [rtp(i * 9000, p)],
+);
 const audio = Array.from({ length: 40 }, (_, i) => rtp(i * 960, [1, 2]));
 const media = parseReplayMedia(spec, video, audio);
 const header = (p: Buffer) => ({ seq: p.readUInt16BE(2), ts: p.readUInt32BE(4) });
@@ -25,7 +27,8 @@ test('video: timestamps and sequence numbers run on across loops and wrap like R
   // 2 s at 10 fps from frame 4: frames at 0, 100, ..., 2000 ms
   const frames = [...new Set(out.map((p) => header(p).ts))];
   assert.equal(frames.length, 21);
-  for (let i = 1; i < frames.length; i++) assert.equal(((frames[i] as number) - (frames[i - 1] as number)) >>> 0, 9000, `frame ${i} is one frame time after the last`);
+  for (let i = 1; i < frames.length; i++)
+    assert.equal(((frames[i] as number) - (frames[i - 1] as number)) >>> 0, 9000, `frame ${i} is one frame time after the last`);
   out.forEach((p, i) => assert.equal(header(p).seq, (65_534 + i) & 0xffff));
   assert.equal(header(out[0] as Buffer).ts, 0xffff_ffff - 9000);
   // the original packets are left alone (the loop is shared by every publisher)
@@ -41,7 +44,11 @@ test('video: a keyframe request jumps to the next keyframe without a hole in the
   assert.equal(s.jumps, 1);
   const ts = out.map((p) => header(p).ts);
   assert.deepEqual(ts, [1000, 10_000, 19_000, 19_000, 19_000]);
-  assert.deepEqual(out.slice(2).map((p) => p[12]), [0x65, 0x1c, 0x1c], 'the keyframe, all three packets');
+  assert.deepEqual(
+    out.slice(2).map((p) => p[12]),
+    [0x65, 0x1c, 0x1c],
+    'the keyframe, all three packets',
+  );
   // another request within 500 ms of the jump waits (one jump per 500 ms at most)
   s.requestKeyframe();
   s.due(500, () => undefined);

@@ -47,7 +47,10 @@ export class VideoSchedule {
   private jumpWanted = false;
   private lastJumpAt = -Infinity;
 
-  constructor(private readonly media: ReplayMedia, private readonly o: VideoScheduleOptions) {
+  constructor(
+    private readonly media: ReplayMedia,
+    private readonly o: VideoScheduleOptions,
+  ) {
     const start = media.video[o.startFrame];
     this.c = { pos: o.startFrame, tsOffset: (o.firstTs - (start?.ts ?? 0)) >>> 0, seq: o.firstSeq & 0xffff, firstTs: undefined, firstAt: o.startAt };
   }
@@ -112,9 +115,18 @@ export class AudioSchedule {
   private readonly c: Cursor;
 
   /** starts at the audio packet that goes with `videoFrame`, so both play the same point of the loop */
-  constructor(private readonly media: ReplayMedia, videoFrame: number, startAt: number, firstSeq: number, firstTs: number) {
+  constructor(
+    private readonly media: ReplayMedia,
+    videoFrame: number,
+    startAt: number,
+    firstSeq: number,
+    firstTs: number,
+  ) {
     const videoMs = (media.video[videoFrame]?.ts ?? 0) / 90;
-    const pos = Math.max(0, media.audio.findIndex((a) => a.ts / 48 >= videoMs));
+    const pos = Math.max(
+      0,
+      media.audio.findIndex((a) => a.ts / 48 >= videoMs),
+    );
     this.c = { pos, tsOffset: (firstTs - (media.audio[pos]?.ts ?? 0)) >>> 0, seq: firstSeq & 0xffff, firstTs: undefined, firstAt: startAt };
   }
 

@@ -110,8 +110,29 @@ export function rtpPublisherArgs(options: RtpPublisherOptions): string[] {
     const wave = a.marker
       ? ['wave=ticks', `tick-interval=${markerPeriodNs}`, `timestamp-offset=${markerPeriodNs / 2n}`, 'sine-periods-per-tick=40', 'freq=1000', 'volume=0.8']
       : ['wave=sine', 'freq=440', 'volume=0.3'];
-    args.push('audiotestsrc', ...buffers, 'samplesperbuffer=960', ...wave, '!', 'audio/x-raw,rate=48000,channels=2', '!', 'audioconvert', '!', 'audioresample', '!');
-    args.push('opusenc', 'bitrate=64000', 'frame-size=20', '!', 'rtpopuspay', `pt=${a.payloadType ?? DEFAULT_AUDIO_PAYLOAD_TYPE}`, '!', `rtpbin.send_rtp_sink_${session}`);
+    args.push(
+      'audiotestsrc',
+      ...buffers,
+      'samplesperbuffer=960',
+      ...wave,
+      '!',
+      'audio/x-raw,rate=48000,channels=2',
+      '!',
+      'audioconvert',
+      '!',
+      'audioresample',
+      '!',
+    );
+    args.push(
+      'opusenc',
+      'bitrate=64000',
+      'frame-size=20',
+      '!',
+      'rtpopuspay',
+      `pt=${a.payloadType ?? DEFAULT_AUDIO_PAYLOAD_TYPE}`,
+      '!',
+      `rtpbin.send_rtp_sink_${session}`,
+    );
     args.push(`rtpbin.send_rtp_src_${session}`, '!', 'udpsink', `host=${host}`, `port=${a.port}`);
     args.push(`rtpbin.send_rtcp_src_${session}`, '!', ...rtcpSink(options, host, a.port + 1));
   }
@@ -133,8 +154,16 @@ function videoSource(v: RtpVideoOptions, fps: number, totalFrames: number | unde
     return [
       // videorate repeats the nearest source frame, so it would switch colour half a source frame early:
       // shifting the source by a quarter period puts the switch exactly on the half period
-      'videotestsrc', ...count, 'pattern=blink', `timestamp-offset=${half / 2n}`, '!', `video/x-raw,width=${width},height=${height},framerate=1000000000/${half}`, '!',
-      'videorate', '!', `video/x-raw,framerate=${fps}/1`,
+      'videotestsrc',
+      ...count,
+      'pattern=blink',
+      `timestamp-offset=${half / 2n}`,
+      '!',
+      `video/x-raw,width=${width},height=${height},framerate=1000000000/${half}`,
+      '!',
+      'videorate',
+      '!',
+      `video/x-raw,framerate=${fps}/1`,
     ];
   }
   const steps = v.resolutions && v.resolutions.length > 0 ? v.resolutions : [{ width: 640, height: 360 }];
@@ -148,7 +177,15 @@ function videoSource(v: RtpVideoOptions, fps: number, totalFrames: number | unde
   steps.forEach((step, i) => {
     const last = i === steps.length - 1;
     const frames = last ? (totalFrames === undefined ? undefined : Math.max(1, totalFrames - stepFrames * (steps.length - 1))) : stepFrames;
-    out.push('videotestsrc', ...(frames === undefined ? [] : [`num-buffers=${frames}`]), `pattern=${i % 2 === 0 ? 'ball' : 'smpte'}`, '!', rawCaps(step, fps), '!', 'steps.');
+    out.push(
+      'videotestsrc',
+      ...(frames === undefined ? [] : [`num-buffers=${frames}`]),
+      `pattern=${i % 2 === 0 ? 'ball' : 'smpte'}`,
+      '!',
+      rawCaps(step, fps),
+      '!',
+      'steps.',
+    );
   });
   out.push('steps.');
   return out;
@@ -165,24 +202,67 @@ function videoEncoder(v: RtpVideoOptions, fps: number): string[] {
   switch (v.codec) {
     case 'h264':
       return [
-        'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', `key-int-max=${keyint}`, `bitrate=${kbps}`, '!',
-        'video/x-h264,profile=constrained-baseline', '!', 'rtph264pay', `pt=${pt}`, 'config-interval=-1', 'aggregate-mode=zero-latency',
+        'x264enc',
+        'tune=zerolatency',
+        'speed-preset=ultrafast',
+        `key-int-max=${keyint}`,
+        `bitrate=${kbps}`,
+        '!',
+        'video/x-h264,profile=constrained-baseline',
+        '!',
+        'rtph264pay',
+        `pt=${pt}`,
+        'config-interval=-1',
+        'aggregate-mode=zero-latency',
       ];
     case 'vp8':
       return [
-        'vp8enc', 'deadline=1', 'cpu-used=8', 'lag-in-frames=0', 'end-usage=cbr', `target-bitrate=${kbps * 1000}`, `keyframe-max-dist=${keyint}`, '!',
-        'rtpvp8pay', `pt=${pt}`, 'picture-id-mode=15-bit',
+        'vp8enc',
+        'deadline=1',
+        'cpu-used=8',
+        'lag-in-frames=0',
+        'end-usage=cbr',
+        `target-bitrate=${kbps * 1000}`,
+        `keyframe-max-dist=${keyint}`,
+        '!',
+        'rtpvp8pay',
+        `pt=${pt}`,
+        'picture-id-mode=15-bit',
       ];
     case 'vp9':
       return [
-        'vp9enc', 'deadline=1', 'cpu-used=8', 'lag-in-frames=0', 'end-usage=cbr', `target-bitrate=${kbps * 1000}`, `keyframe-max-dist=${keyint}`, '!',
-        'rtpvp9pay', `pt=${pt}`, 'picture-id-mode=15-bit',
+        'vp9enc',
+        'deadline=1',
+        'cpu-used=8',
+        'lag-in-frames=0',
+        'end-usage=cbr',
+        `target-bitrate=${kbps * 1000}`,
+        `keyframe-max-dist=${keyint}`,
+        '!',
+        'rtpvp9pay',
+        `pt=${pt}`,
+        'picture-id-mode=15-bit',
       ];
     case 'av1':
       // libaom's CBR asserts without explicit quantizer bounds (ratectrl.c rc_pick_q_and_bounds_no_stats_cbr)
       return [
-        'av1enc', 'usage-profile=realtime', 'cpu-used=9', 'end-usage=cbr', 'min-quantizer=10', 'max-quantizer=56', `target-bitrate=${kbps}`, `keyframe-max-dist=${keyint}`, 'lag-in-frames=0', 'threads=2', '!',
-        'av1parse', '!', 'video/x-av1,stream-format=obu-stream,alignment=tu', '!', 'rtpgstpay', `pt=${pt}`,
+        'av1enc',
+        'usage-profile=realtime',
+        'cpu-used=9',
+        'end-usage=cbr',
+        'min-quantizer=10',
+        'max-quantizer=56',
+        `target-bitrate=${kbps}`,
+        `keyframe-max-dist=${keyint}`,
+        'lag-in-frames=0',
+        'threads=2',
+        '!',
+        'av1parse',
+        '!',
+        'video/x-av1,stream-format=obu-stream,alignment=tu',
+        '!',
+        'rtpgstpay',
+        `pt=${pt}`,
       ];
   }
 }
@@ -213,7 +293,9 @@ export function startRtpPublisher(options: RtpPublisherOptions): RtpPublisher {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   let stopping: Promise<void> | undefined;
   return {
     child,

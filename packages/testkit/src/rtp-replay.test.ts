@@ -4,7 +4,10 @@ import { senderReport, shiftVideoFrames, splitRfc4571 } from './rtp-replay.js';
 
 test('splitRfc4571 reads length-prefixed packets and ignores a truncated tail', () => {
   const data = Buffer.from([0, 2, 0xaa, 0xbb, 0, 1, 0xcc, 0, 5, 1]);
-  assert.deepEqual(splitRfc4571(data).map((p) => [...p]), [[0xaa, 0xbb], [0xcc]]);
+  assert.deepEqual(
+    splitRfc4571(data).map((p) => [...p]),
+    [[0xaa, 0xbb], [0xcc]],
+  );
 });
 
 test('senderReport: SR with the RTP time extrapolated to the send moment, then SDES with the CNAME', () => {
@@ -36,7 +39,13 @@ test('shiftVideoFrames moves whole frames (packets sharing a timestamp) and leav
   };
   const dump = [packet(0), packet(0), packet(3000), packet(6000), packet(6000), packet(9000)];
   const shifted = shiftVideoFrames(dump, (frame) => (frame === 2 ? 20 : frame === 3 ? -1 : 0));
-  assert.deepEqual(shifted.map((p) => p.readUInt32BE(4)), [0, 0, 3000, 7800, 7800, 8910]);
-  assert.deepEqual(dump.map((p) => p.readUInt32BE(4)), [0, 0, 3000, 6000, 6000, 9000]);
+  assert.deepEqual(
+    shifted.map((p) => p.readUInt32BE(4)),
+    [0, 0, 3000, 7800, 7800, 8910],
+  );
+  assert.deepEqual(
+    dump.map((p) => p.readUInt32BE(4)),
+    [0, 0, 3000, 6000, 6000, 9000],
+  );
   assert.equal(shifted[0], dump[0], 'unshifted packets are not copied');
 });

@@ -84,11 +84,32 @@ export class RtpReplay {
   private stopped = false;
 
   /** Starts sending at once; `seconds` cuts the dump short. */
-  constructor(dump: RtpDump, private readonly target: ReplayTarget, seconds = dump.seconds, options: ReplayOptions = {}) {
+  constructor(
+    dump: RtpDump,
+    private readonly target: ReplayTarget,
+    seconds = dump.seconds,
+    options: ReplayOptions = {},
+  ) {
     this.socket = createSocket('udp4');
     this.done = new Promise((resolve) => (this.finish = resolve));
-    const video: Track = { ssrc: ssrcOf(dump.video[0]), clockRate: 90_000, port: target.videoPort, firstTs: rtpTimestamp(dump.video[0]), packets: 0, octets: 0, lastSrMs: -Infinity };
-    const audio: Track = { ssrc: ssrcOf(dump.audio[0]), clockRate: 48_000, port: target.audioPort, firstTs: rtpTimestamp(dump.audio[0]), packets: 0, octets: 0, lastSrMs: -Infinity };
+    const video: Track = {
+      ssrc: ssrcOf(dump.video[0]),
+      clockRate: 90_000,
+      port: target.videoPort,
+      firstTs: rtpTimestamp(dump.video[0]),
+      packets: 0,
+      octets: 0,
+      lastSrMs: -Infinity,
+    };
+    const audio: Track = {
+      ssrc: ssrcOf(dump.audio[0]),
+      clockRate: 48_000,
+      port: target.audioPort,
+      firstTs: rtpTimestamp(dump.audio[0]),
+      packets: 0,
+      octets: 0,
+      lastSrMs: -Infinity,
+    };
     this.tracks = [video, audio];
     const limitMs = seconds * 1000;
     const videoPackets = options.videoFrameShiftMs ? shiftVideoFrames(dump.video, options.videoFrameShiftMs) : dump.video;
@@ -179,7 +200,11 @@ function header(packet: Buffer | undefined): Buffer {
 }
 
 /** RTCP compound packet: sender report (no report blocks) + SDES with the CNAME (RFC 3550 6.4.1, 6.5). */
-export function senderReport(track: Pick<Track, 'ssrc' | 'clockRate' | 'firstTs' | 'packets' | 'octets'>, elapsedMs: number, wallClockMs = performance.timeOrigin + performance.now()): Buffer {
+export function senderReport(
+  track: Pick<Track, 'ssrc' | 'clockRate' | 'firstTs' | 'packets' | 'octets'>,
+  elapsedMs: number,
+  wallClockMs = performance.timeOrigin + performance.now(),
+): Buffer {
   const sr = Buffer.alloc(28);
   sr.writeUInt8(0x80, 0);
   sr.writeUInt8(200, 1);

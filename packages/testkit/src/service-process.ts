@@ -30,7 +30,11 @@ export interface ServiceProcess {
  * Starts one service as a real process from its TypeScript sources and waits for its "service ready"
  * log line. Output is kept for assertions and shown when a test fails.
  */
-export async function startService(name: ServiceName, env: Record<string, string>, options: { readyTimeoutMs?: number; echo?: boolean } = {}): Promise<ServiceProcess> {
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  options: { readyTimeoutMs?: number; echo?: boolean } = {},
+): Promise<ServiceProcess> {
   const entry = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
@@ -80,7 +84,13 @@ export async function startService(name: ServiceName, env: Record<string, string
       const found = logs.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((res, rej) => {
-        const waiter = { match, resolve: (l: LogLine) => { clearTimeout(timer); res(l); } };
+        const waiter = {
+          match,
+          resolve: (l: LogLine) => {
+            clearTimeout(timer);
+            res(l);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
           rej(new Error(`${name}: no matching log line within ${timeoutMs} ms\n${raw.slice(-60).join('\n')}`));

@@ -78,18 +78,26 @@ export class StackClient {
    * (readiness itself does not require them); returns its body.
    */
   waitReady(timeoutMs: number): Promise<unknown> {
-    return this.waitFor('signaling /readyz (NATS, a media and a recorder answering)', async () => {
-      const res = await fetch(`${this.baseUrl}/readyz`).catch(() => undefined);
-      if (res?.status !== 200) return undefined;
-      const body = (await res.json().catch(() => ({}))) as { checks?: { media?: number; recorders?: number } };
-      return (body.checks?.media ?? 0) > 0 && (body.checks?.recorders ?? 0) > 0 ? body : undefined;
-    }, timeoutMs);
+    return this.waitFor(
+      'signaling /readyz (NATS, a media and a recorder answering)',
+      async () => {
+        const res = await fetch(`${this.baseUrl}/readyz`).catch(() => undefined);
+        if (res?.status !== 200) return undefined;
+        const body = (await res.json().catch(() => ({}))) as { checks?: { media?: number; recorders?: number } };
+        return (body.checks?.media ?? 0) > 0 && (body.checks?.recorders ?? 0) > 0 ? body : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   waitForStatus(id: string, statuses: Recording['status'][], timeoutMs: number): Promise<Recording> {
-    return this.waitFor(`${id} to be ${statuses.join(' or ')}`, async () => {
-      const r = await this.recording(id);
-      return statuses.includes(r.status) ? r : undefined;
-    }, timeoutMs);
+    return this.waitFor(
+      `${id} to be ${statuses.join(' or ')}`,
+      async () => {
+        const r = await this.recording(id);
+        return statuses.includes(r.status) ? r : undefined;
+      },
+      timeoutMs,
+    );
   }
 }

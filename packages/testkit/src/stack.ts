@@ -50,7 +50,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const serviceUsers = options.natsServiceUsers ?? true;
   const cluster = options.natsCluster ? await startNatsCluster({ size: options.natsCluster, serviceUsers }) : undefined;
   const nats = cluster ? clusterAsOneServer(cluster) : await startNatsServer({ serviceUsers });
-  const natsEnv: Record<string, string> = cluster ? { NATS_URL: cluster.url, NATS_KV_REPLICAS: String(Math.min(3, cluster.nodes.length)) } : { NATS_URL: nats.url };
+  const natsEnv: Record<string, string> = cluster
+    ? { NATS_URL: cluster.url, NATS_KV_REPLICAS: String(Math.min(3, cluster.nodes.length)) }
+    : { NATS_URL: nats.url };
   const natsAuth = (service: 'signaling' | 'media' | 'recorder'): Record<string, string> => {
     const credentials = nats.credentials(service);
     return credentials ? { NATS_USER: credentials.user, NATS_PASSWORD: credentials.password } : {};
@@ -73,7 +75,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     for (let i = 0; i < (options.recorders ?? 1); i++) {
       // no CPU rule unless asked (RECORDER_MAX_CPU in recorderEnv): on a shared test machine other people's
       // load would refuse starts in tests about something else; the cost rule still applies
-      const env = { ...common, ...natsAuth('recorder'), OPS_PORT: String(await freeTcpPort()), RECORDER_MAX_CPU: '100', ...options.env, ...options.recorderEnv };
+      const env = {
+        ...common,
+        ...natsAuth('recorder'),
+        OPS_PORT: String(await freeTcpPort()),
+        RECORDER_MAX_CPU: '100',
+        ...options.env,
+        ...options.recorderEnv,
+      };
       recorderEnvs.push(env);
       const recorder = await startService('recorder', env);
       started.push(recorder);
@@ -102,14 +111,15 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       signaling,
       baseUrl: `http://127.0.0.1:${httpPort}`,
       recordingsDir,
-      envFor: (name, index = 0) => (name === 'media' ? mediaEnv : name === 'signaling' ? signalingEnv : recorderEnvs[index] ?? {}),
+      envFor: (name, index = 0) => (name === 'media' ? mediaEnv : name === 'signaling' ? signalingEnv : (recorderEnvs[index] ?? {})),
       stop: async () => {
         for (const service of [...started].reverse()) await service.stop();
         const violations = nats.violations();
         await nats.stop();
         await rm(recordingsDir, { recursive: true, force: true });
         // the services run with the deployments' NATS permissions: one they lack fails the test that ran them
-        if (violations.length > 0) throw new Error(`nats-server refused a service (a permission missing from nats-permissions.ts?):\n${violations.slice(0, 20).join('\n')}`);
+        if (violations.length > 0)
+          throw new Error(`nats-server refused a service (a permission missing from nats-permissions.ts?):\n${violations.slice(0, 20).join('\n')}`);
       },
     };
   } catch (err) {

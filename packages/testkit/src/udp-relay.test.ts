@@ -7,7 +7,10 @@ test('the seeded generator is deterministic and uniform enough', () => {
   const a = seededRandom(7);
   const b = seededRandom(7);
   const xs = Array.from({ length: 20_000 }, () => a());
-  assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b()));
+  assert.deepEqual(
+    xs.slice(0, 5),
+    Array.from({ length: 5 }, () => b()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`);
@@ -63,7 +66,10 @@ test('bandwidth: packets leave at the link rate; a queue longer than queueMs dro
   const model = new ImpairmentModel({ bandwidthKbps: 800, queueMs: 100 }, seededRandom(1));
   const verdicts = Array.from({ length: 30 }, () => model.decide(1000, 0));
   const sent = verdicts.filter((v): v is { sendAt: number; reordered: boolean } => !('drop' in v));
-  assert.deepEqual(sent.slice(0, 3).map((v) => v.sendAt), [10, 20, 30]);
+  assert.deepEqual(
+    sent.slice(0, 3).map((v) => v.sendAt),
+    [10, 20, 30],
+  );
   assert.equal(sent.length, 11, 'what fits in 100 ms of queue (and the one on the wire)');
   assert.equal(model.stats.queueDropped, 19);
 });
@@ -95,7 +101,10 @@ test('the relay carries datagrams both ways like a NAT, and drops the share aske
     // a busy machine's kernel may drop a few datagrams at a full socket on the way: counted, not judged
     assert.ok(relay.upstream.received > 0.9 * total && relay.upstream.received <= total, `relay received ${relay.upstream.received}`);
     assert.equal(relay.upstream.forwarded + relay.upstream.lost, relay.upstream.received);
-    assert.ok(echoed.size > 0.9 * relay.upstream.forwarded && echoed.size <= relay.upstream.forwarded, `${echoed.size} of ${relay.upstream.forwarded} forwarded came back to the client`);
+    assert.ok(
+      echoed.size > 0.9 * relay.upstream.forwarded && echoed.size <= relay.upstream.forwarded,
+      `${echoed.size} of ${relay.upstream.forwarded} forwarded came back to the client`,
+    );
     assert.equal(relay.downstream.received, relay.downstream.forwarded, 'nothing is lost downstream without an impairment');
     const share = relay.upstream.lost / relay.upstream.received;
     assert.ok(share > 0.16 && share < 0.24, `lost ${(share * 100).toFixed(1)} %`);

@@ -55,7 +55,10 @@ export class ImpairmentModel {
   private linkFreeAt = 0;
   private held: Array<(sendAt: number) => void> = [];
 
-  constructor(private impairment: Impairment, private readonly random: () => number) {}
+  constructor(
+    private impairment: Impairment,
+    private readonly random: () => number,
+  ) {}
 
   /** Changes the impairment from the next packet on (statistics carry on). */
   setImpairment(impairment: Impairment): void {
@@ -245,13 +248,18 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
         for (const t of timers) clearTimeout(t);
         timers.clear();
         const sockets = [listener, ...[...clients.values()].map((c) => c.socket)];
-        await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
-          try {
-            s.close(() => resolve());
-          } catch {
-            resolve();
-          }
-        })));
+        await Promise.all(
+          sockets.map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                try {
+                  s.close(() => resolve());
+                } catch {
+                  resolve();
+                }
+              }),
+          ),
+        );
       })();
       return closing;
     },
@@ -263,7 +271,11 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
  * target, or any UDP candidate when omitted) is rewritten to the relay's address. Also returns the first
  * original UDP candidate, which is the relay's target.
  */
-export function rewriteCandidates(sdp: string, relay: { host: string; port: number }, from?: { host: string; port: number }): { sdp: string; target: { host: string; port: number } | undefined } {
+export function rewriteCandidates(
+  sdp: string,
+  relay: { host: string; port: number },
+  from?: { host: string; port: number },
+): { sdp: string; target: { host: string; port: number } | undefined } {
   let target: { host: string; port: number } | undefined;
   const out = sdp.split(/\r?\n/).map((line) => {
     const m = /^(a=candidate:\S+ \d+ udp \d+ )(\S+) (\d+)( typ .*)$/i.exec(line);

@@ -34,13 +34,19 @@ test('config: defaults work, problems are reported by variable name', () => {
 test('config: NATS_KV_REPLICAS is 1 by default, 1-5', () => {
   assert.equal(loadConfig({}).kvReplicas, 1);
   assert.equal(loadConfig({ NATS_KV_REPLICAS: '3' }).kvReplicas, 3);
-  assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '7' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
+  assert.throws(
+    () => loadConfig({ NATS_KV_REPLICAS: '7' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')),
+  );
 });
 
 test('config: MEDIA_NACK_WAIT_MS is 600 by default, 0-5000', () => {
   assert.equal(loadConfig({}).nackWaitMs, 600);
   assert.equal(loadConfig({ MEDIA_NACK_WAIT_MS: '0' }).nackWaitMs, 0);
-  assert.throws(() => loadConfig({ MEDIA_NACK_WAIT_MS: '9000' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('MEDIA_NACK_WAIT_MS:')));
+  assert.throws(
+    () => loadConfig({ MEDIA_NACK_WAIT_MS: '9000' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('MEDIA_NACK_WAIT_MS:')),
+  );
 });
 
 test('config: MEDIA_ENDPOINTS is one per core by default and needs a port each; the ingest limits are off by default', async () => {
@@ -52,7 +58,10 @@ test('config: MEDIA_ENDPOINTS is one per core by default and needs a port each; 
   const set = loadConfig({ MEDIA_ENDPOINTS: '4', MEDIA_MAX_PPS: '30000', MEDIA_MAX_CPU: '85' });
   assert.deepEqual([set.endpoints, set.maxPacketsPerSecond, set.maxCpuPercent], [4, 30000, 85]);
   const fails = (env: Record<string, string>, variable: string) =>
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${variable}:`)));
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${variable}:`)),
+    );
   fails({ MEDIA_ENDPOINTS: '0' }, 'MEDIA_ENDPOINTS');
   fails({ MEDIA_ENDPOINTS: '60', MEDIA_UDP_PORT_MIN: '40000', MEDIA_UDP_PORT_MAX: '40050' }, 'MEDIA_ENDPOINTS');
   fails({ MEDIA_MAX_CPU: '101' }, 'MEDIA_MAX_CPU');

@@ -182,7 +182,13 @@ async function natsAnswers(nc: NatsConnection, ms: number): Promise<boolean> {
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([nc.flush().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      nc.flush().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -35,7 +35,11 @@ const withoutAnnouncedCap = (sdp: string) =>
  * Publishes VP8 to a media instance with the given cap and samples the video bitrate media receives (bit/s),
  * twice a second after a 2 s ramp-up.
  */
-async function publishAndSample(maxVideoKbps: number, seconds: number, editAnswer: (sdp: string) => string = (sdp) => sdp): Promise<{ answer: string; applied: string; samples: number[] }> {
+async function publishAndSample(
+  maxVideoKbps: number,
+  seconds: number,
+  editAnswer: (sdp: string) => string = (sdp) => sdp,
+): Promise<{ answer: string; applied: string; samples: number[] }> {
   const h = await startMediaHarness({ MAX_VIDEO_KBPS: String(maxVideoKbps) });
   harnesses.push(h);
   const publisher = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
@@ -63,20 +67,24 @@ async function publishAndSample(maxVideoKbps: number, seconds: number, editAnswe
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-test(`MAX_VIDEO_KBPS=${CAP_KBPS}: announced in the answer; Chromium's video stays under it, through the SDP and through REMB alone; uncapped it goes above`, { timeout: 240_000 }, async () => {
-  const capped = await publishAndSample(CAP_KBPS, 10);
-  const video = capped.answer.split(/\r?\nm=/).find((m) => m.startsWith('video')) ?? '';
-  assert.match(video, new RegExp(`^b=AS:${CAP_KBPS}\r?$`, 'm'));
-  assert.match(video, new RegExp(`^b=TIAS:${CAP_KBPS * 1000}\r?$`, 'm'));
-  assert.match(video, new RegExp(`x-google-max-bitrate=${CAP_KBPS}`));
+test(
+  `MAX_VIDEO_KBPS=${CAP_KBPS}: announced in the answer; Chromium's video stays under it, through the SDP and through REMB alone; uncapped it goes above`,
+  { timeout: 240_000 },
+  async () => {
+    const capped = await publishAndSample(CAP_KBPS, 10);
+    const video = capped.answer.split(/\r?\nm=/).find((m) => m.startsWith('video')) ?? '';
+    assert.match(video, new RegExp(`^b=AS:${CAP_KBPS}\r?$`, 'm'));
+    assert.match(video, new RegExp(`^b=TIAS:${CAP_KBPS * 1000}\r?$`, 'm'));
+    assert.match(video, new RegExp(`x-google-max-bitrate=${CAP_KBPS}`));
 
-  const rembOnly = await publishAndSample(CAP_KBPS, 10, withoutAnnouncedCap);
-  assert.doesNotMatch(rembOnly.applied, /^b=|x-google-(max|start)-bitrate/m, 'the publisher was not told in the SDP');
-  const uncapped = await publishAndSample(0, 10);
-  const kbps = (xs: number[]) => xs.map((x) => Math.round(x / 1000)).join(' ');
-  const seen = `capped: ${kbps(capped.samples)}; REMB only: ${kbps(rembOnly.samples)}; uncapped: ${kbps(uncapped.samples)} (kbit/s)`;
-  // a 1 s measurement window on the receiving side: a little above the cap is jitter, not the encoder
-  assert.ok(Math.max(...capped.samples) <= CAP_KBPS * 1000 * 1.15, seen);
-  assert.ok(Math.max(...rembOnly.samples) <= CAP_KBPS * 1000 * 1.15, seen);
-  assert.ok(median(uncapped.samples) > CAP_KBPS * 1000 * 1.3, `without a cap the same camera sends more, or this test proves nothing: ${seen}`);
-});
+    const rembOnly = await publishAndSample(CAP_KBPS, 10, withoutAnnouncedCap);
+    assert.doesNotMatch(rembOnly.applied, /^b=|x-google-(max|start)-bitrate/m, 'the publisher was not told in the SDP');
+    const uncapped = await publishAndSample(0, 10);
+    const kbps = (xs: number[]) => xs.map((x) => Math.round(x / 1000)).join(' ');
+    const seen = `capped: ${kbps(capped.samples)}; REMB only: ${kbps(rembOnly.samples)}; uncapped: ${kbps(uncapped.samples)} (kbit/s)`;
+    // a 1 s measurement window on the receiving side: a little above the cap is jitter, not the encoder
+    assert.ok(Math.max(...capped.samples) <= CAP_KBPS * 1000 * 1.15, seen);
+    assert.ok(Math.max(...rembOnly.samples) <= CAP_KBPS * 1000 * 1.15, seen);
+    assert.ok(median(uncapped.samples) > CAP_KBPS * 1000 * 1.3, `without a cap the same camera sends more, or this test proves nothing: ${seen}`);
+  },
+);

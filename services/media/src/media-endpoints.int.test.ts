@@ -85,15 +85,21 @@ test('two publishers land on two endpoints (two UDP ports), both connect, and bo
       assert.ok((await metricValue(h.opsUrl, 'media_udp_receive_drops', { port: String(port) })) !== undefined, `drops of ${port}`);
     }
 
-    const recordings = await Promise.all([a, b].map(async (s) => {
-      const recordingId = await catalogEntry(s.sessionId);
-      const reply = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId: s.sessionId, recordingId, container: 'mkv' });
-      assert.equal(reply.ok, true, JSON.stringify(reply.error));
-      return { ...s, recordingId };
-    }));
+    const recordings = await Promise.all(
+      [a, b].map(async (s) => {
+        const recordingId = await catalogEntry(s.sessionId);
+        const reply = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId: s.sessionId, recordingId, container: 'mkv' });
+        assert.equal(reply.ok, true, JSON.stringify(reply.error));
+        return { ...s, recordingId };
+      }),
+    );
     for (const r of recordings) {
       await recordingEvents.waitFor(subjects.events.recording(r.recordingId), 'first-keyframe', 30_000);
-      await waitUntil(`loss series of ${r.recordingId}`, async () => (await metricValue(h.opsUrl, 'media_recording_packets_lost', { recording_id: r.recordingId, kind: 'video' })) !== undefined, 10_000);
+      await waitUntil(
+        `loss series of ${r.recordingId}`,
+        async () => (await metricValue(h.opsUrl, 'media_recording_packets_lost', { recording_id: r.recordingId, kind: 'video' })) !== undefined,
+        10_000,
+      );
     }
     // the pong reports the measured ingest once two samples saw both sessions
     await waitUntil('ingest measured', async () => ((await pong()).packetsPerSecond ?? 0) > 0, 15_000);
@@ -106,7 +112,12 @@ test('two publishers land on two endpoints (two UDP ports), both connect, and bo
     await new Promise((r) => setTimeout(r, 2000));
 
     for (const r of recordings) {
-      const stopped = await rawRequest(h.nc, subjects.media.stopRecording(h.mediaId), { sessionId: r.sessionId, recordingId: r.recordingId, reason: 'requested' }, 30_000);
+      const stopped = await rawRequest(
+        h.nc,
+        subjects.media.stopRecording(h.mediaId),
+        { sessionId: r.sessionId, recordingId: r.recordingId, reason: 'requested' },
+        30_000,
+      );
       assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
       const report = RecordingReportSchema.parse(stopped.result);
       assert.equal(report.status, 'done');

@@ -58,10 +58,38 @@ export class MediaMetrics implements RecordingMetrics {
         },
       });
 
-    new Gauge({ name: 'media_sessions_active', help: 'Publisher sessions held by this instance', registers, collect() { this.set(source.sessions()); } });
-    new Gauge({ name: 'media_recordings_active', help: 'Recordings being started, running or finalizing', registers, collect() { this.set(source.recordings()); } });
-    new Gauge({ name: 'media_recorder_ports_in_use', help: 'Recorder RTP ports handed out', registers, collect() { this.set(source.portsInUse()); } });
-    new Gauge({ name: 'media_recorder_ports_quarantined', help: 'Recorder RTP ports kept out of use for a while', registers, collect() { this.set(source.portsQuarantined()); } });
+    new Gauge({
+      name: 'media_sessions_active',
+      help: 'Publisher sessions held by this instance',
+      registers,
+      collect() {
+        this.set(source.sessions());
+      },
+    });
+    new Gauge({
+      name: 'media_recordings_active',
+      help: 'Recordings being started, running or finalizing',
+      registers,
+      collect() {
+        this.set(source.recordings());
+      },
+    });
+    new Gauge({
+      name: 'media_recorder_ports_in_use',
+      help: 'Recorder RTP ports handed out',
+      registers,
+      collect() {
+        this.set(source.portsInUse());
+      },
+    });
+    new Gauge({
+      name: 'media_recorder_ports_quarantined',
+      help: 'Recorder RTP ports kept out of use for a while',
+      registers,
+      collect() {
+        this.set(source.portsQuarantined());
+      },
+    });
     perTrack('media_track_packets_received', 'RTP packets received from the publisher (media + RTX)', (t) => t.packetsReceived);
     perTrack('media_track_packets_lost', 'RTP packets lost between the publisher and this instance', (t) => t.packetsLost);
     perTrack('media_track_nacks_sent', 'NACKs sent to the publisher', (t) => t.nacksSent);
@@ -105,7 +133,14 @@ export class MediaMetrics implements RecordingMetrics {
         for (const [port, n] of source.sessionsPerEndpoint()) this.set({ port: String(port) }, n);
       },
     });
-    new Gauge({ name: 'media_ingest_packets_per_second', help: 'RTP packets per second received from all publishers, measured', registers, collect() { this.set(source.ingest().packetsPerSecond); } });
+    new Gauge({
+      name: 'media_ingest_packets_per_second',
+      help: 'RTP packets per second received from all publishers, measured',
+      registers,
+      collect() {
+        this.set(source.ingest().packetsPerSecond);
+      },
+    });
     new Gauge({
       name: 'media_cpu_percent',
       help: 'CPU busy in percent, of the cgroup CPU limit or the machine (what MEDIA_MAX_CPU compares)',
@@ -117,13 +152,22 @@ export class MediaMetrics implements RecordingMetrics {
       },
     });
 
-    this.keyframeRequests = new Counter({ name: 'media_keyframe_requests_total', help: 'Keyframe requests sent while waiting for a recording\'s first keyframe', registers });
+    this.keyframeRequests = new Counter({
+      name: 'media_keyframe_requests_total',
+      help: "Keyframe requests sent while waiting for a recording's first keyframe",
+      registers,
+    });
     this.gapKeyframeRequests = new Counter({
       name: 'media_gap_keyframe_requests_total',
       help: 'Keyframe requests sent because a recorded video packet was given up after the NACK hold (an unrepaired gap)',
       registers,
     });
-    this.startRetries = new Counter({ name: 'media_recorder_start_retries_total', help: 'recorder.v1.start attempts repeated, by the error that caused it', labelNames: ['code'] as const, registers });
+    this.startRetries = new Counter({
+      name: 'media_recorder_start_retries_total',
+      help: 'recorder.v1.start attempts repeated, by the error that caused it',
+      labelNames: ['code'] as const,
+      registers,
+    });
     this.firstKeyframeSeconds = new Histogram({
       name: 'media_first_keyframe_seconds',
       help: 'Time from the recorder listening to its first keyframe written',
@@ -131,10 +175,25 @@ export class MediaMetrics implements RecordingMetrics {
       registers,
     });
     this.sessionsCreated = new Counter({ name: 'media_sessions_created_total', help: 'Publisher sessions created', registers });
-    this.sessionsRejected = new Counter({ name: 'media_sessions_rejected_total', help: 'Session offers refused, by error code', labelNames: ['code'] as const, registers });
-    this.sessionsClosed = new Counter({ name: 'media_sessions_closed_total', help: 'Publisher sessions closed, by reason', labelNames: ['reason'] as const, registers });
+    this.sessionsRejected = new Counter({
+      name: 'media_sessions_rejected_total',
+      help: 'Session offers refused, by error code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    this.sessionsClosed = new Counter({
+      name: 'media_sessions_closed_total',
+      help: 'Publisher sessions closed, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
     this.recordingsStarted = new Counter({ name: 'media_recordings_started_total', help: 'Recordings the recorder listens for', registers });
-    this.recordingsEnded = new Counter({ name: 'media_recordings_ended_total', help: 'Recordings ended, by outcome (done, failed or an error code)', labelNames: ['outcome'] as const, registers });
+    this.recordingsEnded = new Counter({
+      name: 'media_recordings_ended_total',
+      help: 'Recordings ended, by outcome (done, failed or an error code)',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
   }
 
   keyframeRequested(): void {

@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { RecordingCatalog, newRecording } from '@recstack/catalog';
 import { CreateSessionReplySchema, RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
-import { decodeErrors, firstVideoFrameIsKeyframe, freeTcpPort, launchChromium, probe, startService, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
+import {
+  decodeErrors,
+  firstVideoFrameIsKeyframe,
+  freeTcpPort,
+  launchChromium,
+  probe,
+  startService,
+  type ServiceProcess,
+  type TestBrowser,
+} from '@recstack/testkit';
 import { EventLog, metricValue, rawRequest, startMediaHarness, waitUntil, type MediaHarness } from './testing/media-harness.js';
 import { Publisher, startPageServer, type PageServer } from './testing/publisher-page.js';
 
@@ -39,7 +48,7 @@ after(async () => {
   await recorder?.stop('SIGTERM', 30_000);
   await h?.stop();
   if (!process.env.KEEP_RECORDINGS) await rm(recordingsDir, { recursive: true, force: true });
-  else console.log("recordings kept in", recordingsDir);
+  else console.log('recordings kept in', recordingsDir);
 });
 
 async function record(videoCodec: 'h264' | 'vp8', container: 'mp4' | 'webm', seconds: number) {

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { RecordingCatalog, markFailed, newRecording } from '@recstack/catalog';
-import { CreateSessionReplySchema, RecordingReportSchema, StartRecordingReplySchema, subjects, type RecordingEvent, type SessionEvent } from '@recstack/contracts';
+import {
+  CreateSessionReplySchema,
+  RecordingReportSchema,
+  StartRecordingReplySchema,
+  subjects,
+  type RecordingEvent,
+  type SessionEvent,
+} from '@recstack/contracts';
 import { ServiceError, createLogger } from '@recstack/service-kit';
 import { launchChromium, probe, type TestBrowser } from '@recstack/testkit';
 import { GstRecorder, type GstRecorderOptions } from './testing/gst-recorder.js';
@@ -76,73 +83,81 @@ async function catalogEntry(sessionId: string, container: 'mp4' | 'mkv' | 'webm'
   return id;
 }
 
-const start = (sessionId: string, recordingId: string) => rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId, recordingId, container: 'mkv' });
+const start = (sessionId: string, recordingId: string) =>
+  rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId, recordingId, container: 'mkv' });
 const stop = (sessionId: string, recordingId: string, timeoutMs = 30_000) =>
   rawRequest(h.nc, subjects.media.stopRecording(h.mediaId), { sessionId, recordingId, reason: 'requested' }, timeoutMs);
 const portsInUse = async () => (await metricValue(h.opsUrl, 'media_recorder_ports_in_use')) ?? -1;
 const counterValue = async (name: string, labels: Record<string, string> = {}) => (await metricValue(h.opsUrl, name, labels)) ?? 0;
 
-test('records Chromium H264 + Opus: ports, listening, streamer, keyframes until the first one is written, stop with the report', { timeout: 120_000 }, async () => {
-  const gst = startRecorder();
-  const { sessionId } = await publishedSession('h264');
-  const recordingId = await catalogEntry(sessionId);
-  const keyframesBefore = await counterValue('media_keyframe_requests_total');
+test(
+  'records Chromium H264 + Opus: ports, listening, streamer, keyframes until the first one is written, stop with the report',
+  { timeout: 120_000 },
+  async () => {
+    const gst = startRecorder();
+    const { sessionId } = await publishedSession('h264');
+    const recordingId = await catalogEntry(sessionId);
+    const keyframesBefore = await counterValue('media_keyframe_requests_total');
 
-  const reply = await start(sessionId, recordingId);
-  assert.equal(reply.ok, true, JSON.stringify(reply.error));
-  const started = StartRecordingReplySchema.parse(reply.result);
-  assert.equal(started.recorderId, gst.recorderId);
-  assert.deepEqual(started.tracks.map((t) => `${t.kind}:${t.codec}`), ['video:h264', 'audio:opus']);
-  const ports = started.tracks.map((t) => t.port);
-  for (const port of ports) {
-    assert.equal(port % 2, 0, 'RTP ports are even');
-    assert.ok(port >= h.recorderPorts.min && port + 1 <= h.recorderPorts.max, `port ${port} in the recorder range`);
-  }
-  assert.equal(new Set(ports).size, 2);
-  assert.equal(await portsInUse(), 2);
+    const reply = await start(sessionId, recordingId);
+    assert.equal(reply.ok, true, JSON.stringify(reply.error));
+    const started = StartRecordingReplySchema.parse(reply.result);
+    assert.equal(started.recorderId, gst.recorderId);
+    assert.deepEqual(
+      started.tracks.map((t) => `${t.kind}:${t.codec}`),
+      ['video:h264', 'audio:opus'],
+    );
+    const ports = started.tracks.map((t) => t.port);
+    for (const port of ports) {
+      assert.equal(port % 2, 0, 'RTP ports are even');
+      assert.ok(port >= h.recorderPorts.min && port + 1 <= h.recorderPorts.max, `port ${port} in the recorder range`);
+    }
+    assert.equal(new Set(ports).size, 2);
+    assert.equal(await portsInUse(), 2);
 
-  // what the recorder was asked for: the negotiated payload types, clock rates and H264 fmtp
-  const asked = gst.startRequests[0];
-  const video = asked?.tracks.find((t) => t.kind === 'video');
-  const audio = asked?.tracks.find((t) => t.kind === 'audio');
-  assert.equal(video?.clockRate, 90000);
-  assert.match(video?.fmtp ?? '', /packetization-mode=1/);
-  assert.match(video?.fmtp ?? '', /profile-level-id=[0-9a-f]{6}/);
-  assert.deepEqual([audio?.codec, audio?.clockRate, audio?.channels], ['opus', 48000, 2]);
+    // what the recorder was asked for: the negotiated payload types, clock rates and H264 fmtp
+    const asked = gst.startRequests[0];
+    const video = asked?.tracks.find((t) => t.kind === 'video');
+    const audio = asked?.tracks.find((t) => t.kind === 'audio');
+    assert.equal(video?.clockRate, 90000);
+    assert.match(video?.fmtp ?? '', /packetization-mode=1/);
+    assert.match(video?.fmtp ?? '', /profile-level-id=[0-9a-f]{6}/);
+    assert.deepEqual([audio?.codec, audio?.clockRate, audio?.channels], ['opus', 48000, 2]);
 
-  // the catalog knows who records it
-  const entry = await catalog.get(recordingId);
-  assert.equal(entry?.recorderId, gst.recorderId);
-  assert.equal(entry?.mediaId, h.mediaId);
+    // the catalog knows who records it
+    const entry = await catalog.get(recordingId);
+    assert.equal(entry?.recorderId, gst.recorderId);
+    assert.equal(entry?.mediaId, h.mediaId);
 
-  // keyframes are requested until the recorder reports the first one written, then no more
-  await recordingEvents.waitFor(subjects.events.recording(recordingId), 'first-keyframe', 20_000);
-  assert.ok((await counterValue('media_keyframe_requests_total')) > keyframesBefore, 'at least one keyframe request');
-  await new Promise((r) => setTimeout(r, 300));
-  const afterFirst = await counterValue('media_keyframe_requests_total');
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(await counterValue('media_keyframe_requests_total'), afterFirst, 'no keyframe requests after the first keyframe');
+    // keyframes are requested until the recorder reports the first one written, then no more
+    await recordingEvents.waitFor(subjects.events.recording(recordingId), 'first-keyframe', 20_000);
+    assert.ok((await counterValue('media_keyframe_requests_total')) > keyframesBefore, 'at least one keyframe request');
+    await new Promise((r) => setTimeout(r, 300));
+    const afterFirst = await counterValue('media_keyframe_requests_total');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await counterValue('media_keyframe_requests_total'), afterFirst, 'no keyframe requests after the first keyframe');
 
-  // a second recording of the same session is refused
-  const second = await start(sessionId, `${recordingId}b`);
-  assert.equal(second.error?.code, 'ALREADY_RECORDING');
+    // a second recording of the same session is refused
+    const second = await start(sessionId, `${recordingId}b`);
+    assert.equal(second.error?.code, 'ALREADY_RECORDING');
 
-  await new Promise((r) => setTimeout(r, 3000));
-  const stopped = await stop(sessionId, recordingId);
-  assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
-  const report = RecordingReportSchema.parse(stopped.result);
-  assert.equal(report.status, 'done');
-  assert.deepEqual(gst.stopRequests, [{ recordingId, reason: 'requested' }]);
-  const probed = await probe(join(dir, report.fileName));
-  assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:h264']);
-  assert.ok(probed.durationSec > 2.5 && probed.durationSec < 8, `duration ${probed.durationSec}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const stopped = await stop(sessionId, recordingId);
+    assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
+    const report = RecordingReportSchema.parse(stopped.result);
+    assert.equal(report.status, 'done');
+    assert.deepEqual(gst.stopRequests, [{ recordingId, reason: 'requested' }]);
+    const probed = await probe(join(dir, report.fileName));
+    assert.deepEqual(probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:h264']);
+    assert.ok(probed.durationSec > 2.5 && probed.durationSec < 8, `duration ${probed.durationSec}`);
 
-  assert.equal(await portsInUse(), 0, 'ports released after the stop');
-  assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
-  // the same stop again answers with the same report
-  const again = await stop(sessionId, recordingId);
-  assert.deepEqual(again.result, stopped.result);
-});
+    assert.equal(await portsInUse(), 0, 'ports released after the stop');
+    assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
+    // the same stop again answers with the same report
+    const again = await stop(sessionId, recordingId);
+    assert.deepEqual(again.result, stopped.result);
+  },
+);
 
 test('PORT_IN_USE: media quarantines the ports and retries with others', { timeout: 90_000 }, async () => {
   let squatter: Socket | undefined;
@@ -165,7 +180,10 @@ test('PORT_IN_USE: media quarantines the ports and retries with others', { timeo
     assert.equal(gst.startRequests.length, 2);
     const first = gst.startRequests[0]?.tracks.map((t) => t.port) ?? [];
     const second = gst.startRequests[1]?.tracks.map((t) => t.port) ?? [];
-    assert.deepEqual(StartRecordingReplySchema.parse(reply.result).tracks.map((t) => t.port), second);
+    assert.deepEqual(
+      StartRecordingReplySchema.parse(reply.result).tracks.map((t) => t.port),
+      second,
+    );
     assert.equal(first.filter((p) => second.includes(p) || second.includes(p + 1) || second.includes(p - 1)).length, 0, 'other ports on the retry');
     assert.equal(await counterValue('media_recorder_start_retries_total', { code: 'PORT_IN_USE' }), retriesBefore + 1);
     assert.equal(await counterValue('media_recorder_ports_quarantined'), quarantinedBefore + 2);
@@ -198,25 +216,30 @@ test('AT_CAPACITY is retried; when every attempt is refused the start fails with
   assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
 });
 
-test('INSUFFICIENT_STORAGE is retried like AT_CAPACITY (another recorder may have room); when every attempt is refused the start fails with INSUFFICIENT_STORAGE', { timeout: 90_000 }, async () => {
-  const gst = startRecorder({
-    beforeStart: (_req, attempt) => {
-      if (attempt === 1 || attempt >= 3) throw new ServiceError('INSUFFICIENT_STORAGE', 'this recorder has 10 MiB free for recordings, under its minimum of 1.0 GiB');
-    },
-  });
-  const { sessionId } = await publishedSession('vp8');
-  const first = await catalogEntry(sessionId);
-  const ok = await start(sessionId, first);
-  assert.equal(ok.ok, true, JSON.stringify(ok.error));
-  assert.equal(gst.startRequests.length, 2);
-  assert.equal((await stop(sessionId, first)).ok, true);
+test(
+  'INSUFFICIENT_STORAGE is retried like AT_CAPACITY (another recorder may have room); when every attempt is refused the start fails with INSUFFICIENT_STORAGE',
+  { timeout: 90_000 },
+  async () => {
+    const gst = startRecorder({
+      beforeStart: (_req, attempt) => {
+        if (attempt === 1 || attempt >= 3)
+          throw new ServiceError('INSUFFICIENT_STORAGE', 'this recorder has 10 MiB free for recordings, under its minimum of 1.0 GiB');
+      },
+    });
+    const { sessionId } = await publishedSession('vp8');
+    const first = await catalogEntry(sessionId);
+    const ok = await start(sessionId, first);
+    assert.equal(ok.ok, true, JSON.stringify(ok.error));
+    assert.equal(gst.startRequests.length, 2);
+    assert.equal((await stop(sessionId, first)).ok, true);
 
-  const second = await catalogEntry(sessionId);
-  const refused = await start(sessionId, second);
-  assert.equal(refused.error?.code, 'INSUFFICIENT_STORAGE');
-  assert.equal(await portsInUse(), 0);
-  assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
-});
+    const second = await catalogEntry(sessionId);
+    const refused = await start(sessionId, second);
+    assert.equal(refused.error?.code, 'INSUFFICIENT_STORAGE');
+    assert.equal(await portsInUse(), 0);
+    assert.equal(await metricValue(h.opsUrl, 'media_recordings_active'), 0);
+  },
+);
 
 test('no recorder running: RECORDER_UNAVAILABLE, and no port stays taken', { timeout: 60_000 }, async () => {
   const { sessionId } = await publishedSession('vp8');
@@ -356,22 +379,26 @@ test('no local UDP port left for the Streamer: AT_CAPACITY, the recorder is told
   assert.equal((await stop(sessionId, next)).ok, true);
 });
 
-test('a recorder naming an address outside RECORDER_ALLOWED_NETWORKS is refused before any Streamer exists; the recorder is told to stop', { timeout: 60_000 }, async () => {
-  // the stand-in listens on loopback but names a public address: media must not send there. The check runs
-  // on the listening reply, before the Streamer is created, so nothing is ever sent to 8.8.8.8.
-  const gst = startRecorder({ announcedHost: '8.8.8.8' });
-  const { sessionId } = await publishedSession('vp8');
-  const recordingId = await catalogEntry(sessionId);
-  const reply = await start(sessionId, recordingId);
-  assert.equal(reply.error?.code, 'RECORDER_FAILED', JSON.stringify(reply.error));
-  assert.match(reply.error?.message ?? '', /8\.8\.8\.8.*RECORDER_ALLOWED_NETWORKS/);
-  const refused = await h.media.waitForLog((l) => l.msg === 'recorder address refused' && l.recordingId === recordingId, 5000);
-  assert.equal(refused.address, '8.8.8.8');
-  assert.equal(refused.recorderId, gst.recorderId);
-  assert.ok(!h.media.logs.some((l) => l.recordingId === recordingId && l.msg === 'recording started'), 'no forwarding started');
-  assert.deepEqual(gst.stopRequests, [{ recordingId, reason: 'error' }]);
-  assert.equal(await portsInUse(), 0);
-});
+test(
+  'a recorder naming an address outside RECORDER_ALLOWED_NETWORKS is refused before any Streamer exists; the recorder is told to stop',
+  { timeout: 60_000 },
+  async () => {
+    // the stand-in listens on loopback but names a public address: media must not send there. The check runs
+    // on the listening reply, before the Streamer is created, so nothing is ever sent to 8.8.8.8.
+    const gst = startRecorder({ announcedHost: '8.8.8.8' });
+    const { sessionId } = await publishedSession('vp8');
+    const recordingId = await catalogEntry(sessionId);
+    const reply = await start(sessionId, recordingId);
+    assert.equal(reply.error?.code, 'RECORDER_FAILED', JSON.stringify(reply.error));
+    assert.match(reply.error?.message ?? '', /8\.8\.8\.8.*RECORDER_ALLOWED_NETWORKS/);
+    const refused = await h.media.waitForLog((l) => l.msg === 'recorder address refused' && l.recordingId === recordingId, 5000);
+    assert.equal(refused.address, '8.8.8.8');
+    assert.equal(refused.recorderId, gst.recorderId);
+    assert.ok(!h.media.logs.some((l) => l.recordingId === recordingId && l.msg === 'recording started'), 'no forwarding started');
+    assert.deepEqual(gst.stopRequests, [{ recordingId, reason: 'error' }]);
+    assert.equal(await portsInUse(), 0);
+  },
+);
 
 test('SIGTERM finalizes every active recording (reason shutdown) before media exits', { timeout: 120_000 }, async () => {
   const gst = startRecorder();
@@ -383,15 +410,27 @@ test('SIGTERM finalizes every active recording (reason shutdown) before media ex
   await new Promise((r) => setTimeout(r, 2500));
   const exit = await h.media.stop('SIGTERM', 30_000);
   assert.deepEqual(exit, { code: 0, signal: null });
-  assert.deepEqual(gst.stopRequests.map((s) => s.reason), ['shutdown', 'shutdown']);
-  assert.deepEqual(gst.reports.map((r) => r.status), ['done', 'done']);
+  assert.deepEqual(
+    gst.stopRequests.map((s) => s.reason),
+    ['shutdown', 'shutdown'],
+  );
+  assert.deepEqual(
+    gst.reports.map((r) => r.status),
+    ['done', 'done'],
+  );
   assert.deepEqual(gst.activeIds(), []);
   for (const id of ids) assert.equal((await catalog.get(id))?.stopReason, 'shutdown');
   await h.restartMedia();
 });
 
 /** Two fake recorders for a handover; the test closes them. Returns the one holding the recording first. */
-async function twoRecordersAndARecording(): Promise<{ held: GstRecorder; other: GstRecorder; sessionId: string; recordingId: string; close: () => Promise<void> }> {
+async function twoRecordersAndARecording(): Promise<{
+  held: GstRecorder;
+  other: GstRecorder;
+  sessionId: string;
+  recordingId: string;
+  close: () => Promise<void>;
+}> {
   const a = new GstRecorder(recorderNc, { dir });
   const b = new GstRecorder(recorderNc, { dir });
   const { sessionId } = await publishedSession('vp8');
@@ -403,39 +442,47 @@ async function twoRecordersAndARecording(): Promise<{ held: GstRecorder; other: 
   return { held, other, sessionId, recordingId, close: async () => void (await Promise.all([a.close(), b.close()])) };
 }
 
-test('a recorder that crashes while another runs: the recording is handed over (next segment, earlier one listed), the stop goes to the new recorder', { timeout: 90_000 }, async () => {
-  const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
-  try {
-    await held.crash();
-    await waitUntil('the other recorder to get the next segment', () => other.startRequests.some((r) => r.recordingId === recordingId), 15_000);
-    const next = other.startRequests.find((r) => r.recordingId === recordingId);
-    assert.equal(next?.segment?.index, 1);
-    assert.equal(next?.segment?.previous[0]?.recorderId, held.recorderId);
-    assert.equal(next?.segment?.previous[0]?.file, `${recordingId}.mkv`);
-    await waitUntil('the catalog to list the segments', async () => (await catalog.get(recordingId))?.segments?.length === 2, 10_000);
-    const entry = await catalog.get(recordingId);
-    assert.equal(entry?.recorderId, other.recorderId);
-    assert.equal(entry?.status === 'failed', false, 'not failed');
-    const stopped = await stop(sessionId, recordingId);
-    assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
-    assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
-  } finally {
-    await close();
-  }
-});
+test(
+  'a recorder that crashes while another runs: the recording is handed over (next segment, earlier one listed), the stop goes to the new recorder',
+  { timeout: 90_000 },
+  async () => {
+    const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
+    try {
+      await held.crash();
+      await waitUntil('the other recorder to get the next segment', () => other.startRequests.some((r) => r.recordingId === recordingId), 15_000);
+      const next = other.startRequests.find((r) => r.recordingId === recordingId);
+      assert.equal(next?.segment?.index, 1);
+      assert.equal(next?.segment?.previous[0]?.recorderId, held.recorderId);
+      assert.equal(next?.segment?.previous[0]?.file, `${recordingId}.mkv`);
+      await waitUntil('the catalog to list the segments', async () => (await catalog.get(recordingId))?.segments?.length === 2, 10_000);
+      const entry = await catalog.get(recordingId);
+      assert.equal(entry?.recorderId, other.recorderId);
+      assert.equal(entry?.status === 'failed', false, 'not failed');
+      const stopped = await stop(sessionId, recordingId);
+      assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
+      assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
+    } finally {
+      await close();
+    }
+  },
+);
 
-test('recorder.v1.draining: the recording starts on another recorder, then the draining one is told to finish its segment (handover: true)', { timeout: 90_000 }, async () => {
-  const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
-  try {
-    held.stopTakingStarts();
-    h.nc.publish(subjects.recorder.draining, JSON.stringify({ recorderId: held.recorderId, recordingIds: [recordingId] }));
-    await waitUntil('the draining recorder to be asked for its segment', () => held.stopRequests.length > 0, 15_000);
-    assert.deepEqual(held.stopRequests, [{ recordingId, reason: 'shutdown', handover: true }]);
-    assert.equal(other.startRequests.find((r) => r.recordingId === recordingId)?.segment?.index, 1, 'the new segment started first');
-    const stopped = await stop(sessionId, recordingId);
-    assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
-    assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
-  } finally {
-    await close();
-  }
-});
+test(
+  'recorder.v1.draining: the recording starts on another recorder, then the draining one is told to finish its segment (handover: true)',
+  { timeout: 90_000 },
+  async () => {
+    const { held, other, sessionId, recordingId, close } = await twoRecordersAndARecording();
+    try {
+      held.stopTakingStarts();
+      h.nc.publish(subjects.recorder.draining, JSON.stringify({ recorderId: held.recorderId, recordingIds: [recordingId] }));
+      await waitUntil('the draining recorder to be asked for its segment', () => held.stopRequests.length > 0, 15_000);
+      assert.deepEqual(held.stopRequests, [{ recordingId, reason: 'shutdown', handover: true }]);
+      assert.equal(other.startRequests.find((r) => r.recordingId === recordingId)?.segment?.index, 1, 'the new segment started first');
+      const stopped = await stop(sessionId, recordingId);
+      assert.equal(stopped.ok, true, JSON.stringify(stopped.error));
+      assert.deepEqual(other.stopRequests, [{ recordingId, reason: 'requested' }]);
+    } finally {
+      await close();
+    }
+  },
+);

@@ -177,7 +177,9 @@ export class MediaService {
       connection.on('connected', () => log.info('publisher connected'));
       connection.on('gone', (cause) => {
         log.info({ cause }, 'publisher gone');
-        this.closeSession(sessionId, cause === 'connect-timeout' ? 'ice-timeout' : 'publisher-left').catch((err: unknown) => log.error({ err }, 'session close failed'));
+        this.closeSession(sessionId, cause === 'connect-timeout' ? 'ice-timeout' : 'publisher-left').catch((err: unknown) =>
+          log.error({ err }, 'session close failed'),
+        );
       });
       this.publishSessionEvent({ type: 'connected', sessionId, mediaId: this.options.mediaId, at: new Date().toISOString() }, log);
       this.deps.metrics.sessionCreated();
@@ -338,7 +340,11 @@ export class MediaService {
         const recordingId = s.recording?.id;
         const baseline = recordingId !== undefined ? this.lossAtRecordingStart.get(recordingId) : undefined;
         const tracks = await s.connection.stats().catch(() => []);
-        return { sessionId: s.entry.sessionId, tracks, ...(recordingId !== undefined && baseline ? { recording: { recordingId, lostAtStart: baseline } } : {}) };
+        return {
+          sessionId: s.entry.sessionId,
+          tracks,
+          ...(recordingId !== undefined && baseline ? { recording: { recordingId, lostAtStart: baseline } } : {}),
+        };
       }),
     );
   }

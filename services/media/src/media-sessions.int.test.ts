@@ -42,7 +42,10 @@ test('Chromium publishes through media.v1.session.create: answer, KV entry, conn
   const reply = await createSession(publisher, sessionId);
   assert.equal(reply.sessionId, sessionId);
   assert.equal(reply.mediaId, h.mediaId);
-  assert.deepEqual(reply.tracks, [{ kind: 'video', codec: 'h264' }, { kind: 'audio', codec: 'opus' }]);
+  assert.deepEqual(reply.tracks, [
+    { kind: 'video', codec: 'h264' },
+    { kind: 'audio', codec: 'opus' },
+  ]);
   assert.match(reply.answer, /a=ice-lite/);
   assert.equal(reply.answer.match(/^a=rtpmap:\d+ H264\/90000/gm)?.length, 1, 'exactly one video codec answered');
 
@@ -50,12 +53,19 @@ test('Chromium publishes through media.v1.session.create: answer, KV entry, conn
   await publisher.waitConnected();
 
   const entry = await sessionEntry(h.nc, sessionId);
-  assert.deepEqual(entry && { sessionId: entry.sessionId, mediaId: entry.mediaId, tracks: entry.tracks }, { sessionId, mediaId: h.mediaId, tracks: reply.tracks });
+  assert.deepEqual(entry && { sessionId: entry.sessionId, mediaId: entry.mediaId, tracks: entry.tracks }, {
+    sessionId,
+    mediaId: h.mediaId,
+    tracks: reply.tracks,
+  });
   const connected = await events.waitFor(subjects.events.session(sessionId), 'connected');
   assert.equal(connected.type === 'connected' && connected.mediaId, h.mediaId);
 
   // media receives the publisher's packets
-  await waitUntil('video packets received', async () => ((await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind: 'video' })) ?? 0) > 50);
+  await waitUntil(
+    'video packets received',
+    async () => ((await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind: 'video' })) ?? 0) > 50,
+  );
   assert.equal(await metricValue(h.opsUrl, 'media_sessions_active'), 1);
   assert.ok((await metricValue(h.opsUrl, 'media_track_packets_lost', { session_id: sessionId, kind: 'audio' })) !== undefined);
 
@@ -65,7 +75,11 @@ test('Chromium publishes through media.v1.session.create: answer, KV entry, conn
   assert.equal(closedEvent.type === 'closed' && closedEvent.reason, 'requested');
   assert.equal(await sessionEntry(h.nc, sessionId), undefined);
   assert.equal(await metricValue(h.opsUrl, 'media_sessions_active'), 0);
-  await waitUntil('per-session series to go away', async () => (await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind: 'video' })) === undefined, 5000);
+  await waitUntil(
+    'per-session series to go away',
+    async () => (await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind: 'video' })) === undefined,
+    5000,
+  );
 
   const again = await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId });
   assert.deepEqual(again, { ok: true, result: { sessionId, closed: false } });
@@ -84,11 +98,18 @@ test('each codec the publisher prefers is the one answered; audio-only and video
     const publisher = await Publisher.open(browser, pages.url, c.options);
     const sessionId = nextSessionId();
     const reply = await createSession(publisher, sessionId);
-    assert.deepEqual(reply.tracks.map((t) => `${t.kind}:${t.codec}`), c.tracks, JSON.stringify(c.options));
+    assert.deepEqual(
+      reply.tracks.map((t) => `${t.kind}:${t.codec}`),
+      c.tracks,
+      JSON.stringify(c.options),
+    );
     await publisher.applyAnswer(reply.answer);
     await publisher.waitConnected();
     const kind = c.tracks[0]?.split(':')[0] ?? 'video';
-    await waitUntil(`${kind} packets for ${JSON.stringify(c.options)}`, async () => ((await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind })) ?? 0) > 20);
+    await waitUntil(
+      `${kind} packets for ${JSON.stringify(c.options)}`,
+      async () => ((await metricValue(h.opsUrl, 'media_track_packets_received', { session_id: sessionId, kind })) ?? 0) > 20,
+    );
     await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId });
     await publisher.close();
   }
@@ -108,34 +129,41 @@ test('a publisher that closes its tab is detected and its session closed (publis
   assert.ok(h.media.logs.some((l) => l.msg === 'publisher gone' && l.sessionId === sessionId));
 });
 
-test('a session whose publisher never completes ICE/DTLS is released within PUBLISHER_CONNECT_TIMEOUT_SECONDS (10 s); a connected one is kept', { timeout: 60_000 }, async () => {
-  const silent = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
-  const connected = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
-  const silentId = nextSessionId();
-  const connectedId = nextSessionId();
-  try {
-    const startedAt = Date.now();
-    // the answer is never given to the silent publisher: no ICE check, no DTLS ever reaches media
-    await createSession(silent, silentId);
-    const reply = await createSession(connected, connectedId);
-    await connected.applyAnswer(reply.answer);
-    await connected.waitConnected();
-    const closed = await events.waitFor(subjects.events.session(silentId), 'closed', 30_000);
-    assert.equal(closed.type === 'closed' && closed.reason, 'ice-timeout');
-    const heldMs = Date.parse(closed.at) - startedAt;
-    assert.ok(heldMs <= 12_000, `released ${heldMs} ms after creation (deadline 10 s, plus the close itself)`);
-    assert.equal(await sessionEntry(h.nc, silentId), undefined, 'its entry is gone');
-    assert.ok(h.media.logs.some((l) => l.msg === 'publisher did not connect in time' && l.sessionId === silentId));
-    // past the deadline, the publisher that did connect is still there
-    await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 11_000 - Date.now())));
-    assert.deepEqual(events.of(subjects.events.session(connectedId)).map((e) => e.type), ['connected']);
-    assert.ok(await sessionEntry(h.nc, connectedId));
-  } finally {
-    await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: connectedId });
-    await silent.close();
-    await connected.close();
-  }
-});
+test(
+  'a session whose publisher never completes ICE/DTLS is released within PUBLISHER_CONNECT_TIMEOUT_SECONDS (10 s); a connected one is kept',
+  { timeout: 60_000 },
+  async () => {
+    const silent = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
+    const connected = await Publisher.open(browser, pages.url, { videoCodec: 'vp8' });
+    const silentId = nextSessionId();
+    const connectedId = nextSessionId();
+    try {
+      const startedAt = Date.now();
+      // the answer is never given to the silent publisher: no ICE check, no DTLS ever reaches media
+      await createSession(silent, silentId);
+      const reply = await createSession(connected, connectedId);
+      await connected.applyAnswer(reply.answer);
+      await connected.waitConnected();
+      const closed = await events.waitFor(subjects.events.session(silentId), 'closed', 30_000);
+      assert.equal(closed.type === 'closed' && closed.reason, 'ice-timeout');
+      const heldMs = Date.parse(closed.at) - startedAt;
+      assert.ok(heldMs <= 12_000, `released ${heldMs} ms after creation (deadline 10 s, plus the close itself)`);
+      assert.equal(await sessionEntry(h.nc, silentId), undefined, 'its entry is gone');
+      assert.ok(h.media.logs.some((l) => l.msg === 'publisher did not connect in time' && l.sessionId === silentId));
+      // past the deadline, the publisher that did connect is still there
+      await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 11_000 - Date.now())));
+      assert.deepEqual(
+        events.of(subjects.events.session(connectedId)).map((e) => e.type),
+        ['connected'],
+      );
+      assert.ok(await sessionEntry(h.nc, connectedId));
+    } finally {
+      await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId: connectedId });
+      await silent.close();
+      await connected.close();
+    }
+  },
+);
 
 test('a publisher that hangs up (pc.close, DTLS close alert) is detected at once', { timeout: 60_000 }, async () => {
   const publisher = await Publisher.open(browser, pages.url, { videoCodec: 'h264' });
@@ -160,21 +188,37 @@ test('ops server: /healthz, /readyz with its checks, /metrics in Prometheus form
   assert.equal(body.checks.nats, true);
   assert.equal(body.checks.accepting, true);
   const metrics = await (await fetch(`${h.opsUrl}/metrics`)).text();
-  for (const name of ['media_sessions_active', 'media_recordings_active', 'media_keyframe_requests_total', 'media_recorder_ports_in_use', 'process_cpu_seconds_total']) {
+  for (const name of [
+    'media_sessions_active',
+    'media_recordings_active',
+    'media_keyframe_requests_total',
+    'media_recorder_ports_in_use',
+    'process_cpu_seconds_total',
+  ]) {
     assert.match(metrics, new RegExp(`^${name}`, 'm'), name);
   }
 });
 
 test('bad offers get typed errors and the service keeps serving', { timeout: 60_000 }, async () => {
   const bad = async (offer: string) => rawRequest(h.nc, subjects.media.createSession, { sessionId: nextSessionId(), offer });
-  for (const offer of ['hello', 'v=0\r\n', 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n', '\u0000\u0001\u0002', 'v=0\r\n' + 'a=x\r\n'.repeat(1000)]) {
+  for (const offer of [
+    'hello',
+    'v=0\r\n',
+    'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n',
+    '\u0000\u0001\u0002',
+    'v=0\r\n' + 'a=x\r\n'.repeat(1000),
+  ]) {
     const reply = await bad(offer);
     assert.equal(reply.ok, false);
     assert.equal(reply.error?.code, 'BAD_REQUEST', `${JSON.stringify(offer.slice(0, 30))}: ${JSON.stringify(reply.error)}`);
   }
   // a real offer with its ICE password or fingerprint damaged
   const real = await readFile(new URL('./fixtures/chromium-h264-first.sdp', import.meta.url), 'utf8');
-  for (const broken of [real.replace(/a=ice-pwd:.*\r?\n/g, ''), real.replace(/a=fingerprint:sha-256 [0-9A-F:]+/g, 'a=fingerprint:sha-256 zz'), real.replace(/a=setup:actpass/g, 'a=setup:bogus')]) {
+  for (const broken of [
+    real.replace(/a=ice-pwd:.*\r?\n/g, ''),
+    real.replace(/a=fingerprint:sha-256 [0-9A-F:]+/g, 'a=fingerprint:sha-256 zz'),
+    real.replace(/a=setup:actpass/g, 'a=setup:bogus'),
+  ]) {
     const reply = await bad(broken);
     assert.equal(reply.error?.code, 'BAD_REQUEST', JSON.stringify(reply.error));
   }
@@ -210,7 +254,7 @@ test('media sends nothing to the candidates an offer names', { timeout: 30_000 }
     // Medooze probes a registered candidate at once and then every few hundred milliseconds
     await new Promise((r) => setTimeout(r, 3000));
     await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId });
-    assert.deepEqual(received, [], 'packets media sent to the offer\'s candidate');
+    assert.deepEqual(received, [], "packets media sent to the offer's candidate");
   } finally {
     listener.close();
   }
@@ -244,7 +288,14 @@ test('300 randomly damaged Chromium offers: each gets an answer or a typed error
     const reply = await rawRequest(h.nc, subjects.media.createSession, { sessionId, offer: lines.join('\r\n') });
     const outcome = reply.ok ? 'ok' : (reply.error?.code ?? '?');
     seen[outcome] = (seen[outcome] ?? 0) + 1;
-    assert.ok(['ok', 'BAD_REQUEST', 'UNSUPPORTED_CODEC'].includes(outcome), `offer ${i}: ${JSON.stringify(reply.error)}\n${lines.join('\n')}\n${h.media.logs.filter((l) => l.msg === 'request failed').map((l) => JSON.stringify(l.err)).slice(-1).join('')}`);
+    assert.ok(
+      ['ok', 'BAD_REQUEST', 'UNSUPPORTED_CODEC'].includes(outcome),
+      `offer ${i}: ${JSON.stringify(reply.error)}\n${lines.join('\n')}\n${h.media.logs
+        .filter((l) => l.msg === 'request failed')
+        .map((l) => JSON.stringify(l.err))
+        .slice(-1)
+        .join('')}`,
+    );
     if (reply.ok) await rawRequest(h.nc, subjects.media.closeSession(h.mediaId), { sessionId });
   }
   assert.ok((seen.BAD_REQUEST ?? 0) > 0 && (seen.ok ?? 0) > 0, JSON.stringify(seen));
@@ -261,7 +312,13 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
     subjects.media.ping,
   ];
   for (const subject of subjectsToTry) {
-    for (const payload of ['{not json', '[]', '{"sessionId": "a.b.c"}', '{"sessionId": 5, "offer": null, "recordingId": {}}', new Uint8Array([0xff, 0xfe, 0x00])]) {
+    for (const payload of [
+      '{not json',
+      '[]',
+      '{"sessionId": "a.b.c"}',
+      '{"sessionId": 5, "offer": null, "recordingId": {}}',
+      new Uint8Array([0xff, 0xfe, 0x00]),
+    ]) {
       const reply = await rawRequest(h.nc, subject, payload);
       assert.equal(reply.ok, false, `${subject} ${String(payload)}`);
       assert.equal(reply.error?.code, 'BAD_REQUEST', `${subject} ${String(payload)}: ${JSON.stringify(reply.error)}`);
@@ -270,7 +327,10 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
   const pong = await rawRequest(h.nc, subjects.media.ping, {});
   assert.equal(pong.ok, true);
   const { mediaId, sessions, recordings, capacity, endpoints, accepting } = MediaPongSchema.parse(pong.result);
-  assert.deepEqual({ mediaId, sessions, recordings, capacity, endpoints, accepting }, { mediaId: h.mediaId, sessions: 0, recordings: 0, capacity: 3, endpoints: 2, accepting: true });
+  assert.deepEqual(
+    { mediaId, sessions, recordings, capacity, endpoints, accepting },
+    { mediaId: h.mediaId, sessions: 0, recordings: 0, capacity: 3, endpoints: 2, accepting: true },
+  );
   const unknown = await rawRequest(h.nc, subjects.media.startRecording(h.mediaId), { sessionId: 'ses_nope', recordingId: 'rec_nope' });
   assert.equal(unknown.error?.code, 'NO_SUCH_SESSION');
   const unknownStop = await rawRequest(h.nc, subjects.media.stopRecording(h.mediaId), { sessionId: 'ses_nope', recordingId: 'rec_nope', reason: 'requested' });

@@ -23,7 +23,10 @@ export function serveMediaApi(nc: NatsConnection, mediaId: string, service: Medi
     serve(nc, rpc.media.createSessionOn, (req) => service.createSession(req), { id: mediaId, logger: log }),
   ];
   const perInstance: Subscription[] = [
-    serve(nc, rpc.media.closeSession, async (req) => CloseSessionReplySchema.parse(await service.closeSession(req.sessionId, 'requested')), { id: mediaId, logger: log }),
+    serve(nc, rpc.media.closeSession, async (req) => CloseSessionReplySchema.parse(await service.closeSession(req.sessionId, 'requested')), {
+      id: mediaId,
+      logger: log,
+    }),
     serve(nc, rpc.media.startRecording, (req) => service.startRecording(req), { id: mediaId, logger: log }),
     serve(nc, rpc.media.stopRecording, async (req) => RecordingReportSchema.parse(await service.stopRecording(req)), { id: mediaId, logger: log }),
     serve(nc, rpc.media.ping, async () => MediaPongSchema.parse(service.pong()), { logger: log }),

@@ -26,7 +26,12 @@ after(async () => {
   await nats?.stop();
 });
 
-const session = (id: string): PublisherSession => ({ sessionId: id, mediaId: 'med_1', tracks: [{ kind: 'video', codec: 'vp8' }], createdAt: new Date().toISOString() });
+const session = (id: string): PublisherSession => ({
+  sessionId: id,
+  mediaId: 'med_1',
+  tracks: [{ kind: 'video', codec: 'vp8' }],
+  createdAt: new Date().toISOString(),
+});
 
 test('refreshed entries outlive the TTL; removed ones stay removed; unrefreshed ones expire', { timeout: 30_000 }, async () => {
   const live = [session('ses_a'), session('ses_b')];

@@ -14,7 +14,13 @@ test('storage, replicas and reconciliation: working defaults', () => {
 });
 
 test('STORAGE=nats with a cluster and faster reconciliation', () => {
-  const config = loadConfig({ STORAGE: 'nats', NATS_KV_REPLICAS: '3', STORAGE_UPLOAD_WAIT_SECONDS: '2.5', RECORDER_RECONCILE_INTERVAL_SECONDS: '5', RECORDER_RECONCILE_GRACE_SECONDS: '10' });
+  const config = loadConfig({
+    STORAGE: 'nats',
+    NATS_KV_REPLICAS: '3',
+    STORAGE_UPLOAD_WAIT_SECONDS: '2.5',
+    RECORDER_RECONCILE_INTERVAL_SECONDS: '5',
+    RECORDER_RECONCILE_GRACE_SECONDS: '10',
+  });
   assert.equal(config.storage.kind, 'nats');
   assert.equal(config.storage.uploadWaitMs, 2500);
   assert.equal(config.kvReplicas, 3);
@@ -28,7 +34,10 @@ test('bad storage settings fail at once, naming each variable', () => {
   } catch (err) {
     assert.ok(err instanceof ConfigError);
     for (const name of ['STORAGE', 'NATS_KV_REPLICAS', 'STORAGE_UPLOAD_WAIT_SECONDS']) {
-      assert.ok(err.problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${err.problems.join('; ')}`);
+      assert.ok(
+        err.problems.some((p) => p.startsWith(`${name}:`)),
+        `${name} in ${err.problems.join('; ')}`,
+      );
     }
   }
 });
@@ -40,7 +49,11 @@ test('disk limits: defaults, Kubernetes-style sizes, and a stop floor above the 
   const sized = loadConfig({ RECORDER_MIN_FREE_BYTES: '2Gi', RECORDER_STOP_FREE_BYTES: '512Mi', RECORDER_MAX_FILE_BYTES: '0', STORAGE_MAX_BYTES: '1048576' });
   assert.deepEqual(sized.disk, { minFreeBytes: 2 * 2 ** 30, stopFreeBytes: 512 * 2 ** 20, maxFileBytes: 0 });
   assert.equal(sized.storage.maxBytes, 2 ** 20);
-  for (const bad of [{ RECORDER_MIN_FREE_BYTES: '10G' }, { RECORDER_MAX_FILE_BYTES: '-1' }, { RECORDER_MIN_FREE_BYTES: '100Mi', RECORDER_STOP_FREE_BYTES: '200Mi' }]) {
+  for (const bad of [
+    { RECORDER_MIN_FREE_BYTES: '10G' },
+    { RECORDER_MAX_FILE_BYTES: '-1' },
+    { RECORDER_MIN_FREE_BYTES: '100Mi', RECORDER_STOP_FREE_BYTES: '200Mi' },
+  ]) {
     try {
       loadConfig(bad);
       assert.fail(`expected a ConfigError for ${JSON.stringify(bad)}`);
@@ -58,14 +71,24 @@ test('admission, verification and child priority: defaults from the engine and t
   assert.equal(config.admission.maxCpuPercent, 85);
   assert.ok(config.admission.capacityUnits > 0 && config.admission.capacityUnits % 100 === 0, String(config.admission.capacityUnits));
   assert.equal(config.admission.costs.audioAac, 216);
-  const ffmpeg = loadConfig({ RECORDER_ENGINE: 'ffmpeg', RECORDER_CAPACITY_UNITS: '5000', RECORDER_COSTS: 'aac=400', RECORDER_VERIFY: 'keyframes', RECORDER_CHILD_NICE: '0' });
+  const ffmpeg = loadConfig({
+    RECORDER_ENGINE: 'ffmpeg',
+    RECORDER_CAPACITY_UNITS: '5000',
+    RECORDER_COSTS: 'aac=400',
+    RECORDER_VERIFY: 'keyframes',
+    RECORDER_CHILD_NICE: '0',
+  });
   assert.equal(ffmpeg.admission.capacityUnits, 5000);
   assert.equal(ffmpeg.admission.costs.audioAac, 400);
-  assert.equal(ffmpeg.admission.costs.base, 20, 'the FFmpeg engine\'s own table');
+  assert.equal(ffmpeg.admission.costs.base, 20, "the FFmpeg engine's own table");
   assert.equal(ffmpeg.verify.mode, 'keyframes');
   assert.equal(ffmpeg.childNice, 0);
   for (const bad of [{ RECORDER_COSTS: 'gpu=3' }, { RECORDER_VERIFY: 'sometimes' }, { RECORDER_MAX_CPU: '0' }, { RECORDER_CHILD_NICE: '20' }]) {
-    assert.throws(() => loadConfig(bad), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${Object.keys(bad)[0]}:`)), JSON.stringify(bad));
+    assert.throws(
+      () => loadConfig(bad),
+      (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${Object.keys(bad)[0]}:`)),
+      JSON.stringify(bad),
+    );
   }
 });
 

@@ -2,7 +2,10 @@ import { ServiceError } from '@recstack/service-kit';
 
 /** A requested RTP or RTCP port is bound by someone else: media quarantines it and retries with others. */
 export class PortInUseError extends ServiceError {
-  constructor(readonly ports: readonly number[], options?: { cause?: unknown }) {
+  constructor(
+    readonly ports: readonly number[],
+    options?: { cause?: unknown },
+  ) {
     super('PORT_IN_USE', `UDP port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} cannot be bound`, options);
   }
 }

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   const nc = await connectNats(config.nats, `recorder ${config.recorderId}`, logger);
   lifecycle.own('nats', () => nc.drain());
   const catalog = await RecordingCatalog.open(nc, logger, { replicas: config.kvReplicas });
-  const objects = config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas, maxBytes: config.storage.maxBytes }) : undefined;
+  const objects =
+    config.storage.kind === 'nats' ? await openRecordingFiles(nc, logger, { replicas: config.kvReplicas, maxBytes: config.storage.maxBytes }) : undefined;
 
   const registry = createMetricsRegistry(config.service);
   const metrics = new RecorderMetrics(registry);
@@ -90,7 +91,13 @@ async function main(): Promise<void> {
       plan: { engine: config.engine, recordingsDir: config.recordingsDir, bindAddress: config.bindAddress, maxDurationMs: config.maxDurationMs },
       recording: {
         recorderId: config.recorderId,
-        engine: { gstLaunch: config.binaries.gstLaunch, ffmpeg: config.binaries.ffmpeg, jitterLatencyMs: config.jitterLatencyMs, jitterMode: config.jitterMode, rtpTimeoutMs: config.rtpTimeoutMs },
+        engine: {
+          gstLaunch: config.binaries.gstLaunch,
+          ffmpeg: config.binaries.ffmpeg,
+          jitterLatencyMs: config.jitterLatencyMs,
+          jitterMode: config.jitterMode,
+          rtpTimeoutMs: config.rtpTimeoutMs,
+        },
         tools: { ffmpeg: config.binaries.ffmpeg, ffprobe: config.binaries.ffprobe },
         stopTimeoutMs: config.stopTimeoutMs,
         rtpTimeoutMs: config.rtpTimeoutMs,

@@ -9,7 +9,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemoteError } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, startRtpPublisher, type RtpPublisher } from '@recstack/testkit';
-import { audioTrack, childPid, delay, rtpPorts, startRecorderHarness, startRequest, videoSpanMs, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
+import {
+  audioTrack,
+  childPid,
+  delay,
+  rtpPorts,
+  startRecorderHarness,
+  startRequest,
+  videoSpanMs,
+  videoTrack,
+  type RecorderHarness,
+} from './testing/recorder-harness.js';
 
 const publishers: RtpPublisher[] = [];
 let h: RecorderHarness | undefined;
@@ -55,7 +65,11 @@ test('a start beyond the cost capacity gets AT_CAPACITY; the running recordings 
   const refused = await harness.start(third).catch((err: unknown) => err);
   assert.ok(refused instanceof RemoteError && refused.code === 'AT_CAPACITY', String(refused));
   assert.match(refused.message, /cost 436.*872 of 900/);
-  assert.equal(harness.service.logs.filter((l) => l.msg === 'recording process started' && l.recordingId === third.recordingId).length, 0, 'nothing was spawned for it');
+  assert.equal(
+    harness.service.logs.filter((l) => l.msg === 'recording process started' && l.recordingId === third.recordingId).length,
+    0,
+    'nothing was spawned for it',
+  );
   const [after] = await harness.ping();
   assert.equal(after?.loadUnits, 872, 'a refusal books nothing');
 

@@ -17,14 +17,26 @@ after(async () => {
   await h?.close();
 });
 
-async function recordAv1(container: Container, audioCodec: OutputAudioCodec, options: { publisherFirst?: boolean; resolutions?: Resolution[]; secondsPerStep?: number } = {}) {
+async function recordAv1(
+  container: Container,
+  audioCodec: OutputAudioCodec,
+  options: { publisherFirst?: boolean; resolutions?: Resolution[]; secondsPerStep?: number } = {},
+) {
   const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
   const req = startRequest([videoTrack('av1', videoPort), audioTrack(audioPort)], container, audioCodec);
   const events = h.watch(req.recordingId);
   const publish = () =>
     startAv1RtpPublisher({
       // libaom is slow: a small picture keeps the test publisher real-time on a shared machine
-      video: { codec: 'av1', port: videoPort, fps: 15, keyframeInterval: 30, bitrateKbps: 300, resolutions: options.resolutions ?? [{ width: 320, height: 180 }], secondsPerStep: options.secondsPerStep ?? 1.5 },
+      video: {
+        codec: 'av1',
+        port: videoPort,
+        fps: 15,
+        keyframeInterval: 30,
+        bitrateKbps: 300,
+        resolutions: options.resolutions ?? [{ width: 320, height: 180 }],
+        secondsPerStep: options.secondsPerStep ?? 1.5,
+      },
       audio: { port: audioPort },
     });
   let publisher: RtpPublisher | undefined;

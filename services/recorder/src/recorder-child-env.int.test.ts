@@ -13,10 +13,15 @@ after(async () => {
 
 async function environOf(pid: number): Promise<Map<string, string>> {
   const raw = await readFile(`/proc/${pid}/environ`, 'utf8');
-  return new Map(raw.split('\0').filter(Boolean).map((entry) => {
-    const at = entry.indexOf('=');
-    return [entry.slice(0, at), entry.slice(at + 1)] as const;
-  }));
+  return new Map(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => {
+        const at = entry.indexOf('=');
+        return [entry.slice(0, at), entry.slice(at + 1)] as const;
+      }),
+  );
 }
 
 for (const engine of ['gstreamer', 'ffmpeg'] as const) {
@@ -34,7 +39,8 @@ for (const engine of ['gstreamer', 'ffmpeg'] as const) {
     const env = await environOf(pid);
     const values = [...env.values()];
     for (const secret of [password, ...Object.values(secrets)]) assert.ok(!values.some((v) => v.includes(secret)), 'a secret reached the child');
-    for (const name of ['NATS_PASSWORD', 'NATS_USER', 'NATS_URL', 'API_TOKEN', 'PUBLISH_TOKEN', 'RECORDER_ID', 'NODE_OPTIONS']) assert.equal(env.has(name), false, name);
+    for (const name of ['NATS_PASSWORD', 'NATS_USER', 'NATS_URL', 'API_TOKEN', 'PUBLISH_TOKEN', 'RECORDER_ID', 'NODE_OPTIONS'])
+      assert.equal(env.has(name), false, name);
     assert.ok(env.get('PATH'), 'PATH is passed on');
     assert.equal(env.get('GST_DEBUG'), '1');
     await h.stop(req.recordingId).catch(() => undefined);

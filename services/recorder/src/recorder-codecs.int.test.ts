@@ -2,7 +2,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Container, OutputAudioCodec } from '@recstack/contracts';
-import { CHANGING_RESOLUTIONS, decodeErrors, firstVideoFrameIsKeyframe, probe, startRtpPublisher, type PublisherVideoCodec, type RtpPublisher } from '@recstack/testkit';
+import {
+  CHANGING_RESOLUTIONS,
+  decodeErrors,
+  firstVideoFrameIsKeyframe,
+  probe,
+  startRtpPublisher,
+  type PublisherVideoCodec,
+  type RtpPublisher,
+} from '@recstack/testkit';
 import { audioTrack, delay, frameSizes, rtpPorts, startRecorderHarness, startRequest, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
 
 let h: RecorderHarness;
@@ -45,7 +53,9 @@ async function recordAndCheck(c: Case): Promise<void> {
             payloadType: 96,
             // a keyframe every 2 s: joining mid-GOP shows that nothing before the first keyframe is written
             keyframeInterval: 60,
-            ...(c.changingResolution ? { resolutions: [...CHANGING_RESOLUTIONS], secondsPerStep: c.publisherFirst ? 2 : 1 } : { resolutions: [{ width: 320, height: 240 }] }),
+            ...(c.changingResolution
+              ? { resolutions: [...CHANGING_RESOLUTIONS], secondsPerStep: c.publisherFirst ? 2 : 1 }
+              : { resolutions: [{ width: 320, height: 240 }] }),
           }
         : undefined,
       audio: c.audio ? { port: audioPort } : undefined,
@@ -78,7 +88,7 @@ async function recordAndCheck(c: Case): Promise<void> {
   assert.equal(await decodeErrors(path), '');
   if (c.video) assert.equal(await firstVideoFrameIsKeyframe(path), true, 'the first video frame is a keyframe');
   const stats = report.stats;
-  assert.ok(stats, 'the report carries the file\'s stats');
+  assert.ok(stats, "the report carries the file's stats");
   assert.ok(stats.framesWritten > 0 && stats.keyframesReceived >= 1, JSON.stringify(stats));
   // (ffprobe's csv ends some Matroska H264 frame lines with an empty side-data column: `320,180,`)
   const sizes = [...new Set((c.video ? await frameSizes(path) : []).map((size) => size.replace(/,+$/, '')))];
@@ -88,10 +98,28 @@ async function recordAndCheck(c: Case): Promise<void> {
 }
 
 test('VP8 + Opus → WebM (joining mid-GOP, resolution changes)', () =>
-  recordAndCheck({ video: 'vp8', audio: true, container: 'webm', audioCodec: 'opus', expect: ['vp8', 'opus'], formatName: /webm/, publisherFirst: true, changingResolution: true }));
+  recordAndCheck({
+    video: 'vp8',
+    audio: true,
+    container: 'webm',
+    audioCodec: 'opus',
+    expect: ['vp8', 'opus'],
+    formatName: /webm/,
+    publisherFirst: true,
+    changingResolution: true,
+  }));
 
 test('VP9 + Opus → WebM (joining mid-GOP, resolution changes)', () =>
-  recordAndCheck({ video: 'vp9', audio: true, container: 'webm', audioCodec: 'opus', expect: ['vp9', 'opus'], formatName: /webm/, publisherFirst: true, changingResolution: true }));
+  recordAndCheck({
+    video: 'vp9',
+    audio: true,
+    container: 'webm',
+    audioCodec: 'opus',
+    expect: ['vp9', 'opus'],
+    formatName: /webm/,
+    publisherFirst: true,
+    changingResolution: true,
+  }));
 
 test('VP9 + Opus → MP4 with AAC (written as Matroska, remuxed; resolution changes)', () =>
   recordAndCheck({ video: 'vp9', audio: true, container: 'mp4', audioCodec: 'aac', expect: ['vp9', 'aac'], formatName: /mp4/, changingResolution: true }));
@@ -100,7 +128,15 @@ test('H264 + Opus → MP4 with Opus copied (joining mid-GOP)', () =>
   recordAndCheck({ video: 'h264', audio: true, container: 'mp4', audioCodec: 'opus', expect: ['h264', 'opus'], formatName: /mp4/, publisherFirst: true }));
 
 test('H264 + Opus → Matroska (written as MP4, remuxed; resolution changes)', () =>
-  recordAndCheck({ video: 'h264', audio: true, container: 'mkv', audioCodec: 'opus', expect: ['h264', 'opus'], formatName: /matroska/, changingResolution: true }));
+  recordAndCheck({
+    video: 'h264',
+    audio: true,
+    container: 'mkv',
+    audioCodec: 'opus',
+    expect: ['h264', 'opus'],
+    formatName: /matroska/,
+    changingResolution: true,
+  }));
 
 test('VP8 + Opus → Matroska with AAC', () =>
   recordAndCheck({ video: 'vp8', audio: true, container: 'mkv', audioCodec: 'aac', expect: ['vp8', 'aac'], formatName: /matroska/ }));

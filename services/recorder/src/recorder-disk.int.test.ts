@@ -64,7 +64,10 @@ async function startH264(h: RecorderHarness, bitrateKbps = 800) {
   await h.createEntry(req.recordingId, 'mp4', 'aac');
   const events = h.watch(req.recordingId);
   await h.start(req);
-  const publisher = startRtpPublisher({ video: { codec: 'h264', port: videoPort, bitrateKbps, resolutions: [{ width: 640, height: 360 }] }, audio: { port: audioPort } });
+  const publisher = startRtpPublisher({
+    video: { codec: 'h264', port: videoPort, bitrateKbps, resolutions: [{ width: 640, height: 360 }] },
+    audio: { port: audioPort },
+  });
   publishers.push(publisher);
   await events.next('first-keyframe', 15_000);
   return { req, events, publisher };
@@ -79,12 +82,17 @@ async function assertPlayable(path: string, codecs: string[], options: { asWritt
   const probed = await probe(path);
   assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), codecs);
   assert.ok(probed.durationSec > 1, `duration ${probed.durationSec} s`);
-  const complaints = (await decodeErrors(path)).split('\n').filter((l) => l.trim() && !(options.asWritten && /non monotonically increasing dts to muxer in stream 0/.test(l)));
+  const complaints = (await decodeErrors(path))
+    .split('\n')
+    .filter((l) => l.trim() && !(options.asWritten && /non monotonically increasing dts to muxer in stream 0/.test(l)));
   assert.deepEqual(complaints, []);
   assert.equal(await firstVideoFrameIsKeyframe(path), true);
 }
 
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 test('under RECORDER_MIN_FREE_BYTES a start is refused with INSUFFICIENT_STORAGE; under RECORDER_STOP_FREE_BYTES a running MP4 ends as disk-full, done and playable; earlier files are intact', async (t) => {
   const disk = await smallDisk(64);
@@ -164,7 +172,10 @@ test('RECORDER_MAX_FILE_BYTES: a recording ends on its own as max-size, done, it
   await h.createEntry(req.recordingId, 'webm', 'opus');
   const events = h.watch(req.recordingId);
   await h.start(req);
-  const publisher = startRtpPublisher({ video: { codec: 'vp8', port: videoPort, keyframeInterval: 2, resolutions: [{ width: 640, height: 360 }] }, audio: { port: audioPort } });
+  const publisher = startRtpPublisher({
+    video: { codec: 'vp8', port: videoPort, keyframeInterval: 2, resolutions: [{ width: 640, height: 360 }] },
+    audio: { port: audioPort },
+  });
   publishers.push(publisher);
   const stopping = await events.next('stopping', 60_000);
   assert.equal(stopping.reason, 'max-size');

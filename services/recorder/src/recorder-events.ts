@@ -1,5 +1,13 @@
 import type { NatsConnection } from 'nats';
-import { RecorderDrainingSchema, RecordingEventSchema, RecordingVerifiedEventSchema, subjects, type RecorderDraining, type RecordingEvent, type RecordingVerifiedEvent } from '@recstack/contracts';
+import {
+  RecorderDrainingSchema,
+  RecordingEventSchema,
+  RecordingVerifiedEventSchema,
+  subjects,
+  type RecorderDraining,
+  type RecordingEvent,
+  type RecordingVerifiedEvent,
+} from '@recstack/contracts';
 import { publishEvent, type Logger } from '@recstack/service-kit';
 
 /** What the recorder announces; a publish that fails is logged, never thrown (the recording goes on). */

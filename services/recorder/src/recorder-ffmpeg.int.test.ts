@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { RemoteError } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, probe, startRtpPublisher, type RtpPublisher } from '@recstack/testkit';
 import type { RecorderStartRequest } from '@recstack/contracts';
-import { audioTrack, childPid, delay, rtpPorts, startRecorderHarness, startRequest, topLevelBoxes, videoSpanMs, videoTrack, type EventLog, type RecorderHarness } from './testing/recorder-harness.js';
+import {
+  audioTrack,
+  childPid,
+  delay,
+  rtpPorts,
+  startRecorderHarness,
+  startRequest,
+  topLevelBoxes,
+  videoSpanMs,
+  videoTrack,
+  type EventLog,
+  type RecorderHarness,
+} from './testing/recorder-harness.js';
 
 let h: RecorderHarness;
 const publishers: RtpPublisher[] = [];
@@ -97,7 +109,10 @@ test('FFmpeg engine: audio-only → MP4', async () => {
   await publisher.stop();
   assert.equal(report.status, 'done', JSON.stringify(report));
   assert.equal((await events.verified()).fileCheck.decodesCleanly, true);
-  assert.deepEqual(report.tracks.map((t) => t.codec), ['aac']);
+  assert.deepEqual(
+    report.tracks.map((t) => t.codec),
+    ['aac'],
+  );
 });
 
 test('FFmpeg engine: RTP that stops ends the recording (rtp-timeout)', async () => {

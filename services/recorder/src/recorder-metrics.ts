@@ -55,9 +55,26 @@ export class RecorderMetrics {
   }
 
   /** Gauges read when scraped: the admission ledger, the CPU figure and the verification queue. */
-  observe(registry: Registry, read: { loadUnits: () => number; capacityUnits: number; cpuPercent: () => number | undefined; verificationQueue: () => number }): void {
-    new Gauge({ name: 'recorder_load_units', help: 'Summed cost of the recordings running, in 1/100 % of a core', registers: [registry], collect() { this.set(read.loadUnits()); } });
-    new Gauge({ name: 'recorder_capacity_units', help: 'RECORDER_CAPACITY_UNITS', registers: [registry], collect() { this.set(read.capacityUnits); } });
+  observe(
+    registry: Registry,
+    read: { loadUnits: () => number; capacityUnits: number; cpuPercent: () => number | undefined; verificationQueue: () => number },
+  ): void {
+    new Gauge({
+      name: 'recorder_load_units',
+      help: 'Summed cost of the recordings running, in 1/100 % of a core',
+      registers: [registry],
+      collect() {
+        this.set(read.loadUnits());
+      },
+    });
+    new Gauge({
+      name: 'recorder_capacity_units',
+      help: 'RECORDER_CAPACITY_UNITS',
+      registers: [registry],
+      collect() {
+        this.set(read.capacityUnits);
+      },
+    });
     new Gauge({
       name: 'recorder_cpu_percent',
       help: 'CPU busy of the machine or cgroup over the last window, % (what RECORDER_MAX_CPU is compared with)',
@@ -67,6 +84,13 @@ export class RecorderMetrics {
         if (cpu !== undefined) this.set(cpu);
       },
     });
-    new Gauge({ name: 'recorder_verification_queue', help: 'Finished files waiting for or in background verification', registers: [registry], collect() { this.set(read.verificationQueue()); } });
+    new Gauge({
+      name: 'recorder_verification_queue',
+      help: 'Finished files waiting for or in background verification',
+      registers: [registry],
+      collect() {
+        this.set(read.verificationQueue());
+      },
+    });
   }
 }

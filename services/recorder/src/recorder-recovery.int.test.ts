@@ -112,7 +112,9 @@ test('SIGKILL of service and children: the restart salvages both files; an entry
   const recordedMs = Date.now() - Math.max(a.startedAt, b.startedAt);
   await Promise.all([a.publisher.stop(), b.publisher.stop()]);
   // what media does when a recorder stops answering its pings
-  await h.catalog.update(b.req.recordingId, (r) => markFailed(r, { code: 'RECORDER_UNAVAILABLE', message: `recorder ${h.recorderId} stopped answering` }, new Date()));
+  await h.catalog.update(b.req.recordingId, (r) =>
+    markFailed(r, { code: 'RECORDER_UNAVAILABLE', message: `recorder ${h.recorderId} stopped answering` }, new Date()),
+  );
 
   h.service = await startService('recorder', { ...h.env, RECORDER_ID: newId('rcd') });
   const doneA = await h.entryWhen(a.req.recordingId, (r) => r.status === 'done', 40_000);
@@ -137,9 +139,24 @@ test('reconciliation: an open entry whose recorder and media are gone and whose 
   const live = await startRecording(h);
   const longAgo = new Date(Date.now() - 60_000).toISOString();
   const ghost: Recording = {
-    id: newId('rec'), sessionId: newId('ses'), status: 'recording', createdAt: longAgo, startedAt: longAgo, stoppedAt: null, updatedAt: longAgo,
-    durationMs: null, sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [], fileName: 'x.mp4', storage: 'local',
-    mediaId: 'med_ghost', recorderId: 'rcd_ghost', firstKeyframeMs: 10, stopReason: null,
+    id: newId('rec'),
+    sessionId: newId('ses'),
+    status: 'recording',
+    createdAt: longAgo,
+    startedAt: longAgo,
+    stoppedAt: null,
+    updatedAt: longAgo,
+    durationMs: null,
+    sizeBytes: null,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [],
+    fileName: 'x.mp4',
+    storage: 'local',
+    mediaId: 'med_ghost',
+    recorderId: 'rcd_ghost',
+    firstKeyframeMs: 10,
+    stopReason: null,
   };
   ghost.fileName = `${ghost.id}.mp4`;
   await h.catalog.create(ghost);
@@ -174,7 +191,9 @@ test('two recorders restarted on the same folder at once: exactly one salvages t
     const done = await h.entryWhen(rec.req.recordingId, (r) => r.status === 'done', 40_000);
     // give the slower one its round too: it must find the recording taken or finished, not salvage it again
     await delay(8000);
-    const salvages = [first, second].flatMap((s) => s.logs.filter((l) => l.msg === 'salvaging a recording whose recorder is gone' && l.recordingId === rec.req.recordingId));
+    const salvages = [first, second].flatMap((s) =>
+      s.logs.filter((l) => l.msg === 'salvaging a recording whose recorder is gone' && l.recordingId === rec.req.recordingId),
+    );
     assert.equal(salvages.length, 1, 'salvaged once');
     assert.equal(done.recorderId, salvages[0]?.recorderId);
     await assertPlayable(join(h.dir, done.fileName), 'h264');

@@ -105,7 +105,10 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
     settled: async () => undefined,
     close: () => void verificationClosed++,
   };
-  const admission = new Admission({ capacityUnits: 100_000, maxCpuPercent: 100, maxRecordings: options.maxRecordings ?? 16, costs: defaultCostTable('gstreamer') }, () => undefined);
+  const admission = new Admission(
+    { capacityUnits: 100_000, maxCpuPercent: 100, maxRecordings: options.maxRecordings ?? 16, costs: defaultCostTable('gstreamer') },
+    () => undefined,
+  );
   const service = new RecorderService(
     nc,
     catalog,
@@ -123,7 +126,15 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
         verify: true,
         childNice: 5,
       },
-      salvage: { recorderId: 'rcd_test', recordingsDir, engine: 'gstreamer', bindAddress: '127.0.0.1', maxDurationMs: 3_600_000, tools: { ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' }, verify: true },
+      salvage: {
+        recorderId: 'rcd_test',
+        recordingsDir,
+        engine: 'gstreamer',
+        bindAddress: '127.0.0.1',
+        maxDurationMs: 3_600_000,
+        tools: { ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' },
+        verify: true,
+      },
       disk: { minFreeBytes: 0, stopFreeBytes: 0, maxFileBytes: 0 },
     },
     new RecorderMetrics(new Registry()),
@@ -133,7 +144,17 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
     verification,
     { clock, events: recorderEvents, job: engine.deps },
   );
-  return { service, clock, engine, events, catalogWrites, subscriptions, storage: storageState, verificationClosed: () => verificationClosed, flushed: () => flushed };
+  return {
+    service,
+    clock,
+    engine,
+    events,
+    catalogWrites,
+    subscriptions,
+    storage: storageState,
+    verificationClosed: () => verificationClosed,
+    flushed: () => flushed,
+  };
 }
 
 const typesOf = (events: RecordingEvent[], id: string) => events.filter((e) => e.recordingId === id).map((e) => e.type);

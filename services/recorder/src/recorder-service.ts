@@ -40,7 +40,21 @@ export interface RecorderServiceOptions {
 }
 
 /** The storage as the service uses it (RecordingStorage). */
-export type ServiceStorage = Pick<RecordingStorage, 'kind' | 'pendingIds' | 'isPending' | 'place' | 'localPath' | 'discardLocal' | 'discardObject' | 'resume' | 'close' | 'placeSegment' | 'fetchSegment' | 'discardSegment'>;
+export type ServiceStorage = Pick<
+  RecordingStorage,
+  | 'kind'
+  | 'pendingIds'
+  | 'isPending'
+  | 'place'
+  | 'localPath'
+  | 'discardLocal'
+  | 'discardObject'
+  | 'resume'
+  | 'close'
+  | 'placeSegment'
+  | 'fetchSegment'
+  | 'discardSegment'
+>;
 export type ServiceVerification = Pick<VerificationQueue, 'enqueue' | 'settled' | 'close'>;
 
 /** What the service's state logic needs from outside besides NATS subscriptions; real ones by default. */
@@ -276,7 +290,14 @@ export class RecorderService {
     try {
       log.info({ previousRecorderId: segment.recorderId }, 'salvaging the segment of a recording handed over to another recorder');
       const salvaged = await salvageRecording(
-        { id: entry.id, sessionId: entry.sessionId, container: entry.container, audioCodec: entry.audioCodec, fileName: segment.file, startedAt: segment.startedAt },
+        {
+          id: entry.id,
+          sessionId: entry.sessionId,
+          container: entry.container,
+          audioCodec: entry.audioCodec,
+          fileName: segment.file,
+          startedAt: segment.startedAt,
+        },
         { ...this.options.salvage, verify: false },
         log,
       );
@@ -289,8 +310,6 @@ export class RecorderService {
       this.segmentsInFlight.delete(segment.file);
     }
   }
-
-
 
   /** The catalog's side of a background upload that verified (see RecordingStorage). */
   async onUploaded(file: StoredFile): Promise<'kept' | 'gone'> {
@@ -319,7 +338,11 @@ export class RecorderService {
     // verification is forgotten, not resumed: queued files stay unverified (fileCheck null), and a running
     // decode is killed, not waited for
     this.verification.close();
-    await Promise.all(active.map((r) => r.stop('shutdown', { deadline }).catch((err: unknown) => this.logger.error({ err, recordingId: r.plan.recordingId }, 'recording did not finalize'))));
+    await Promise.all(
+      active.map((r) =>
+        r.stop('shutdown', { deadline }).catch((err: unknown) => this.logger.error({ err, recordingId: r.plan.recordingId }, 'recording did not finalize')),
+      ),
+    );
     // uploads, catalog writes and events of the last reports are in flight: let them reach the server
     await Promise.race([Promise.allSettled(this.registry.finishingReports()), this.clock.sleep(Math.max(0, deadline - this.clock.now()))]);
     await this.finisher.writesSettled();
@@ -357,7 +380,8 @@ export class RecorderService {
     if (!this.events.draining({ recorderId: this.options.recorderId, recordingIds: ids })) return;
     this.logger.info({ count: ids.length }, 'draining: recordings handed over to other recorders');
     await Promise.race([empty, this.clock.sleep(waitMs)]);
-    if (this.registry.runningCount > 0) this.logger.warn({ left: this.registry.runningCount }, 'not every recording was handed over in time, finishing the rest');
+    if (this.registry.runningCount > 0)
+      this.logger.warn({ left: this.registry.runningCount }, 'not every recording was handed over in time, finishing the rest');
   }
 
   private wire(job: RecordingJob): void {
@@ -395,7 +419,9 @@ export class RecorderService {
       // the final steps are registered before the recording leaves the running set: a stop in between
       // always finds one of them
       const previous = job.plan.previousSegments;
-      const final = previous ? this.joining(report, job.plan, previous).then((joined) => this.finisher.finish(joined, { salvaged: false })) : this.finisher.finish(report, { salvaged: false });
+      const final = previous
+        ? this.joining(report, job.plan, previous).then((joined) => this.finisher.finish(joined, { salvaged: false }))
+        : this.finisher.finish(report, { salvaged: false });
       this.registry.trackFinishing(id, final);
       // the child has exited and the file is final: what is left (upload, verification) is not counted as load
       this.admission.release(id);
@@ -437,7 +463,6 @@ export class RecorderService {
     return { fetch: (file: string) => this.storage.fetchSegment(file), discard: (file: string) => this.storage.discardSegment(file) };
   }
 
-
   private listeningReply(job: RecordingJob): RecorderListening {
     return {
       recordingId: job.plan.recordingId,
@@ -455,7 +480,9 @@ export class RecorderService {
 }
 
 function sameTracks(plan: RecordingPlan, req: RecorderStartRequest): boolean {
-  const planned = tracksOf(plan).map((t) => `${t.kind}:${t.codec}:${t.payloadType}:${t.port}`).sort();
+  const planned = tracksOf(plan)
+    .map((t) => `${t.kind}:${t.codec}:${t.payloadType}:${t.port}`)
+    .sort();
   const asked = req.tracks.map((t) => `${t.kind}:${t.codec}:${t.payloadType}:${t.port}`).sort();
   return planned.join() === asked.join();
 }

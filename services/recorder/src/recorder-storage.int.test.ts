@@ -76,7 +76,16 @@ test('STORAGE=nats: the finished file is in the object store (size and digest ve
   // the background verification reads the local copy; it is removed right after, not on the stop's path
   assert.deepEqual((await events.verified()).fileCheck, { decodesCleanly: true, scope: 'full' });
   const local = join(h.dir, report.fileName);
-  for (let i = 0; i < 50 && (await stat(local).then(() => true, () => false)); i++) await delay(100);
+  for (
+    let i = 0;
+    i < 50 &&
+    (await stat(local).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await delay(100);
   await assert.rejects(stat(local), 'the local copy is removed');
 
   const bytes = await objectBytes(h, req.recordingId);
@@ -113,9 +122,21 @@ test('STORAGE=nats, the object store refuses the file: reported done with the fi
   assert.equal(moved.status, 'done');
   const bytes = await objectBytes(h, req.recordingId);
   assert.equal(bytes?.length, report.sizeBytes);
-  for (let i = 0; i < 50 && (await stat(path).then(() => true, () => false)); i++) await delay(100);
+  for (
+    let i = 0;
+    i < 50 &&
+    (await stat(path).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await delay(100);
   await assert.rejects(stat(path), 'the local copy is removed after the move');
-  assert.ok(h.service.logs.some((l) => l.msg === 'file upload failed' && l.recordingId === req.recordingId), 'the failures were logged');
+  assert.ok(
+    h.service.logs.some((l) => l.msg === 'file upload failed' && l.recordingId === req.recordingId),
+    'the failures were logged',
+  );
   assert.ok(bytes);
   await checkPlayable(bytes, 3);
 });
@@ -164,7 +185,12 @@ test('STORAGE=local (default): the file stays in the folder and the catalog says
 });
 
 test('STORAGE=nats: an upload still pending when its recorder was killed is finished by the recorder restarted on the folder', async () => {
-  const h = await harness({ STORAGE: 'nats', STORAGE_UPLOAD_WAIT_SECONDS: '1', STORAGE_UPLOAD_RETRY_MAX_SECONDS: '30', RECORDER_RECONCILE_INTERVAL_SECONDS: '3' });
+  const h = await harness({
+    STORAGE: 'nats',
+    STORAGE_UPLOAD_WAIT_SECONDS: '1',
+    STORAGE_UPLOAD_RETRY_MAX_SECONDS: '30',
+    RECORDER_RECONCILE_INTERVAL_SECONDS: '3',
+  });
   const jsm = await h.nc.jetstreamManager();
   const streamInfo = await jsm.streams.info(RECORDING_FILES_STREAM);
   await jsm.streams.update(RECORDING_FILES_STREAM, { ...streamInfo.config, max_bytes: 2048 });
@@ -182,7 +208,16 @@ test('STORAGE=nats: an upload still pending when its recorder was killed is fini
   const bytes = await objectBytes(h, req.recordingId);
   assert.equal(bytes?.length, report.sizeBytes);
   const path = join(h.dir, report.fileName);
-  for (let i = 0; i < 50 && (await stat(path).then(() => true, () => false)); i++) await delay(100);
+  for (
+    let i = 0;
+    i < 50 &&
+    (await stat(path).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await delay(100);
   await assert.rejects(stat(path), 'the local copy is removed after the move');
   assert.ok(h.service.logs.some((l) => l.msg === 'resuming the upload of a finished recording' && l.recordingId === req.recordingId));
 });

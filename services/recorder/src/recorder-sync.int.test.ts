@@ -24,8 +24,15 @@ after(async () => {
 
 /** Times (s) at which the video turns from dark to bright. */
 async function flashOnsets(path: string): Promise<number[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', `movie=${path},signalstats`, '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'], { maxBuffer: 64 * 1024 * 1024 });
-  const frames = stdout.split('\n').map((l) => l.split(',').map(Number)).filter((f): f is [number, number] => f.length === 2 && f.every(Number.isFinite));
+  const { stdout } = await run(
+    'ffprobe',
+    ['-v', 'error', '-f', 'lavfi', '-i', `movie=${path},signalstats`, '-show_entries', 'frame=pts_time:frame_tags=lavfi.signalstats.YAVG', '-of', 'csv=p=0'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const frames = stdout
+    .split('\n')
+    .map((l) => l.split(',').map(Number))
+    .filter((f): f is [number, number] => f.length === 2 && f.every(Number.isFinite));
   const onsets: number[] = [];
   for (let i = 1; i < frames.length; i++) {
     const [, before] = frames[i - 1] as [number, number];
@@ -39,10 +46,24 @@ async function flashOnsets(path: string): Promise<number[]> {
 async function tickOnsets(path: string): Promise<number[]> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-f', 'lavfi', '-i', `amovie=${path},asetnsamples=n=480,astats=metadata=1:reset=1`, '-show_entries', 'frame=pts_time:frame_tags=lavfi.astats.Overall.Peak_level', '-of', 'csv=p=0'],
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `amovie=${path},asetnsamples=n=480,astats=metadata=1:reset=1`,
+      '-show_entries',
+      'frame=pts_time:frame_tags=lavfi.astats.Overall.Peak_level',
+      '-of',
+      'csv=p=0',
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
-  const chunks = stdout.split('\n').map((l) => l.split(',').map(Number)).filter((c): c is [number, number] => c.length === 2 && Number.isFinite(c[0]));
+  const chunks = stdout
+    .split('\n')
+    .map((l) => l.split(',').map(Number))
+    .filter((c): c is [number, number] => c.length === 2 && Number.isFinite(c[0]));
   const onsets: number[] = [];
   let quiet = 0;
   for (const [t, peak] of chunks) {
@@ -101,11 +122,13 @@ const baselines = new Map<'h264' | 'av1', Promise<number>>();
 function baseline(codec: 'h264' | 'av1'): Promise<number> {
   let known = baselines.get(codec);
   if (!known) {
-    known = recordMarkers(true, codec, 0).then(avOffsets).then((offsets) => {
-      assert.ok(offsets.length >= 2, 'enough markers');
-      console.log(`${codec} A/V offsets with no arrival delay (the publisher's own skew, ms): ${offsets.join(', ')}`);
-      return median(offsets);
-    });
+    known = recordMarkers(true, codec, 0)
+      .then(avOffsets)
+      .then((offsets) => {
+        assert.ok(offsets.length >= 2, 'enough markers');
+        console.log(`${codec} A/V offsets with no arrival delay (the publisher's own skew, ms): ${offsets.join(', ')}`);
+        return median(offsets);
+      });
     baselines.set(codec, known);
   }
   return known;

@@ -58,14 +58,71 @@ async function dump(codec: 'h264' | 'vp8'): Promise<RtpDump> {
   const encoder =
     codec === 'h264'
       ? ['openh264enc', `gop-size=${FPS}`, '!', 'rtph264pay', 'pt=96', 'mtu=1200', 'config-interval=-1', 'aggregate-mode=zero-latency']
-      : ['vp8enc', 'deadline=1', 'cpu-used=8', 'lag-in-frames=0', 'end-usage=cbr', 'target-bitrate=600000', `keyframe-max-dist=${FPS}`, '!', 'rtpvp8pay', 'pt=96', 'picture-id-mode=15-bit'];
+      : [
+          'vp8enc',
+          'deadline=1',
+          'cpu-used=8',
+          'lag-in-frames=0',
+          'end-usage=cbr',
+          'target-bitrate=600000',
+          `keyframe-max-dist=${FPS}`,
+          '!',
+          'rtpvp8pay',
+          'pt=96',
+          'picture-id-mode=15-bit',
+        ];
   await execTool('gst-launch-1.0', [
-    '-q', 'concat', 'name=steps',
-    'videotestsrc', `num-buffers=${first}`, 'pattern=ball', '!', raw(320, 180), '!', 'steps.',
-    'videotestsrc', `num-buffers=${SECONDS * FPS - first}`, 'pattern=smpte', '!', raw(640, 360), '!', 'steps.',
-    'steps.', '!', 'videoconvert', '!', ...encoder, 'timestamp-offset=0', 'ssrc=286331153', '!', 'rtpstreampay', '!', 'filesink', `location=${video}`,
-    'audiotestsrc', `num-buffers=${SECONDS * 50}`, 'samplesperbuffer=960', 'wave=sine', 'freq=440', 'volume=0.3', '!', 'audio/x-raw,rate=48000,channels=2', '!',
-    'opusenc', 'bitrate=64000', 'frame-size=20', '!', 'rtpopuspay', 'pt=111', 'timestamp-offset=0', 'ssrc=572662306', '!', 'rtpstreampay', '!', 'filesink', `location=${audio}`,
+    '-q',
+    'concat',
+    'name=steps',
+    'videotestsrc',
+    `num-buffers=${first}`,
+    'pattern=ball',
+    '!',
+    raw(320, 180),
+    '!',
+    'steps.',
+    'videotestsrc',
+    `num-buffers=${SECONDS * FPS - first}`,
+    'pattern=smpte',
+    '!',
+    raw(640, 360),
+    '!',
+    'steps.',
+    'steps.',
+    '!',
+    'videoconvert',
+    '!',
+    ...encoder,
+    'timestamp-offset=0',
+    'ssrc=286331153',
+    '!',
+    'rtpstreampay',
+    '!',
+    'filesink',
+    `location=${video}`,
+    'audiotestsrc',
+    `num-buffers=${SECONDS * 50}`,
+    'samplesperbuffer=960',
+    'wave=sine',
+    'freq=440',
+    'volume=0.3',
+    '!',
+    'audio/x-raw,rate=48000,channels=2',
+    '!',
+    'opusenc',
+    'bitrate=64000',
+    'frame-size=20',
+    '!',
+    'rtpopuspay',
+    'pt=111',
+    'timestamp-offset=0',
+    'ssrc=572662306',
+    '!',
+    'rtpstreampay',
+    '!',
+    'filesink',
+    `location=${audio}`,
   ]);
   const made = { video: splitRfc4571(await readFile(video)), audio: splitRfc4571(await readFile(audio)), seconds: SECONDS };
   dumps.set(codec, made);
@@ -84,7 +141,9 @@ function frameTimestamps(packets: readonly Buffer[]): number[] {
 
 /** The video packets of a file as ffprobe lists them: pts in the stream's time base, and that time base. */
 async function filePts(path: string): Promise<{ pts: number[]; timeBase: [number, number] }> {
-  const { stdout } = await execTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=time_base:packet=pts', '-of', 'json', path], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await execTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=time_base:packet=pts', '-of', 'json', path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const json = JSON.parse(stdout) as { streams?: Array<{ time_base?: string }>; packets?: Array<{ pts?: number }> };
   const [num, den] = (json.streams?.[0]?.time_base ?? '').split('/').map(Number);
   assert.ok(num && den, `time base of ${path}: ${stdout.slice(0, 200)}`);
@@ -139,14 +198,22 @@ for (const c of CASES) {
     const sent = frameTimestamps(shiftVideoFrames((await dump(c.codec)).video, shiftMs)).slice(0, recorded.framesSent);
     const { pts: allPts, timeBase } = await filePts(file);
     const pts = allPts.slice(c.skipFrames);
-    assert.ok(pts.every((p, i) => i === 0 || p > (pts[i - 1] ?? 0)), 'presentation order is decode order (no B-frames), strictly increasing');
+    assert.ok(
+      pts.every((p, i) => i === 0 || p > (pts[i - 1] ?? 0)),
+      'presentation order is decode order (no B-frames), strictly increasing',
+    );
     // the recording begins at the first keyframe media's request brings, and ends at the stop
     assert.ok(pts.length >= (STOP_AT_MS / 1000 - 1.5) * FPS, `${pts.length} frames in the file, ${sent.length} sent`);
     const fit = align(sent, pts, timeBase);
     assert.ok(fit, `the ${pts.length} frames of the file fit within the ${sent.length} sent`);
-    console.log(`${c.engine} ${c.codec}/${c.container}: ${pts.length} frames from RTP frame ${fit.first}, time base ${timeBase.join('/')}, worst ${fit.worstTicks.toFixed(2)} ticks`);
+    console.log(
+      `${c.engine} ${c.codec}/${c.container}: ${pts.length} frames from RTP frame ${fit.first}, time base ${timeBase.join('/')}, worst ${fit.worstTicks.toFixed(2)} ticks`,
+    );
     const tolerance = Math.max(1, (c.toleranceMs / 1000) * (timeBase[1] / timeBase[0]));
-    assert.ok(fit.worstTicks <= tolerance, `every frame within ${tolerance} tick(s) of its RTP timestamp (worst ${fit.worstTicks.toFixed(2)} ticks of ${timeBase.join('/')})`);
+    assert.ok(
+      fit.worstTicks <= tolerance,
+      `every frame within ${tolerance} tick(s) of its RTP timestamp (worst ${fit.worstTicks.toFixed(2)} ticks of ${timeBase.join('/')})`,
+    );
     if (c.engine === 'gstreamer') assert.deepEqual((await frameSizes(file)).sort(), ['320x180', '640x360']);
   });
 }

@@ -7,7 +7,20 @@ import { createSocket } from 'node:dgram';
 import { readdir } from 'node:fs/promises';
 import { encodeJson, RemoteError } from '@recstack/service-kit';
 import { rpc, rpcSubject } from '@recstack/contracts';
-import { audioTrack, childPid, delay, frameSizes, videoSpanMs, processAlive, rtpPorts, startRecorderHarness, startRequest, topLevelBoxes, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
+import {
+  audioTrack,
+  childPid,
+  delay,
+  frameSizes,
+  videoSpanMs,
+  processAlive,
+  rtpPorts,
+  startRecorderHarness,
+  startRequest,
+  topLevelBoxes,
+  videoTrack,
+  type RecorderHarness,
+} from './testing/recorder-harness.js';
 
 let h: RecorderHarness;
 const publishers: RtpPublisher[] = [];
@@ -26,7 +39,6 @@ function recorderComplaints(harness: RecorderHarness): string {
   return JSON.stringify(harness.service.logs.filter((l) => l.msg === 'file does not decode cleanly' || l.level === 'error'));
 }
 
-
 test('start/stop over NATS records a playable H264+Opus MP4 (AAC, index at the front, resolution changes decode)', async () => {
   const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
   const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
@@ -43,7 +55,10 @@ test('start/stop over NATS records a playable H264+Opus MP4 (AAC, index at the f
   await events.next('listening');
 
   // like Chromium's camera: the resolution climbs during the first seconds
-  const publisher = startRtpPublisher({ video: { codec: 'h264', port: videoPort, keyframeInterval: 30, resolutions: [...CHANGING_RESOLUTIONS], secondsPerStep: 1.5 }, audio: { port: audioPort } });
+  const publisher = startRtpPublisher({
+    video: { codec: 'h264', port: videoPort, keyframeInterval: 30, resolutions: [...CHANGING_RESOLUTIONS], secondsPerStep: 1.5 },
+    audio: { port: audioPort },
+  });
   publishers.push(publisher);
   await events.next('first-keyframe', 10_000);
   const recording = await h.entryWhen(req.recordingId, (r) => r.status === 'recording');
@@ -118,10 +133,7 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
     const wrongShape = await rawReply(subject, encodeJson({ recordingId: 'a.b', tracks: 'nope', extra: true }));
     assert.equal(wrongShape.error?.code, 'BAD_REQUEST', subject);
   }
-  const duplicatePorts = await rawReply(
-    rpc.recorder.start.subject,
-    encodeJson(startRequest([videoTrack('h264', 50000), audioTrack(50001)], 'mp4', 'aac')),
-  );
+  const duplicatePorts = await rawReply(rpc.recorder.start.subject, encodeJson(startRequest([videoTrack('h264', 50000), audioTrack(50001)], 'mp4', 'aac')));
   assert.equal(duplicatePorts.error?.code, 'BAD_REQUEST');
   assert.match(duplicatePorts.error?.message ?? '', /ports/);
   const pongs = await h.ping();
@@ -137,10 +149,16 @@ test('malformed messages on every subject get a BAD_REQUEST reply and the servic
 test('impossible requests are refused with a clear error before anything starts', async () => {
   const [videoPort = 0, audioPort = 0] = await rtpPorts(2);
   const filesNow = await filesBefore();
-  const h264InWebm = await expectRemoteError(h.start(startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'webm', 'opus')), 'UNSUPPORTED_FORMAT');
+  const h264InWebm = await expectRemoteError(
+    h.start(startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'webm', 'opus')),
+    'UNSUPPORTED_FORMAT',
+  );
   assert.match(h264InWebm.message, /H264 video cannot be written to webm; use mp4 or mkv/);
   await expectRemoteError(h.start(startRequest([videoTrack('vp8', videoPort), audioTrack(audioPort)], 'webm', 'aac')), 'UNSUPPORTED_FORMAT');
-  const interleaved = await expectRemoteError(h.start(startRequest([{ ...videoTrack('h264', videoPort), fmtp: 'packetization-mode=2' }, audioTrack(audioPort)], 'mp4', 'aac')), 'UNSUPPORTED_CODEC');
+  const interleaved = await expectRemoteError(
+    h.start(startRequest([{ ...videoTrack('h264', videoPort), fmtp: 'packetization-mode=2' }, audioTrack(audioPort)], 'mp4', 'aac')),
+    'UNSUPPORTED_CODEC',
+  );
   assert.match(interleaved.message, /packetization-mode=2/);
   await expectRemoteError(h.start(startRequest([{ ...videoTrack('h264', videoPort), clockRate: 8000 }], 'mp4', null)), 'BAD_REQUEST');
   await noActiveRecordings();
@@ -162,7 +180,11 @@ test('a port that cannot be bound gets PORT_IN_USE and leaves nothing running', 
   }
   await noActiveRecordings();
   assert.deepEqual(await filesBefore(), filesNow, 'no file was created');
-  assert.equal(h.service.logs.filter((l) => l.msg === 'recording process started' && l.recordingId === refused.recordingId).length, 0, 'no child was spawned for a port known to be taken');
+  assert.equal(
+    h.service.logs.filter((l) => l.msg === 'recording process started' && l.recordingId === refused.recordingId).length,
+    0,
+    'no child was spawned for a port known to be taken',
+  );
   // the same ports work once they are free
   const req = startRequest([videoTrack('h264', videoPort), audioTrack(audioPort)], 'mp4', 'aac');
   await h.start(req);
@@ -266,7 +288,11 @@ test('a child that ignores EOS is escalated (SIGTERM, SIGKILL) and still leaves 
   assert.ok(report.durationMs >= 2000, `duration ${report.durationMs}`);
   assert.equal(await decodeErrors(join(h.dir, report.fileName)), '');
   const escalations = h.service.logs.filter((l) => l.msg === 'process did not exit in time, escalating' && l.recordingId === req.recordingId);
-  assert.deepEqual(escalations.map((l) => l.action), ['SIGINT', 'SIGTERM'], 'EOS and SIGTERM both timed out, then SIGKILL');
+  assert.deepEqual(
+    escalations.map((l) => l.action),
+    ['SIGINT', 'SIGTERM'],
+    'EOS and SIGTERM both timed out, then SIGKILL',
+  );
 });
 
 test('a requested track that never receives a packet: nothing is announced as written, the stop is not held up, the report says why', async () => {
@@ -279,7 +305,11 @@ test('a requested track that never receives a packet: nothing is announced as wr
   const publisher = startRtpPublisher({ video: { codec: 'h264', port: videoPort } });
   publishers.push(publisher);
   await delay(5000);
-  assert.equal(events.events.find((e) => e.type === 'first-keyframe'), undefined, 'no keyframe was written, so none is announced');
+  assert.equal(
+    events.events.find((e) => e.type === 'first-keyframe'),
+    undefined,
+    'no keyframe was written, so none is announced',
+  );
   const started = Date.now();
   const report = await h.stop(req.recordingId);
   const took = Date.now() - started;

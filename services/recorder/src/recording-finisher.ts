@@ -66,7 +66,8 @@ export class RecordingFinisher {
     this.parts.events.recording({ type: 'finished', recordingId: id, report: placed, at: new Date(clock.now()).toISOString() });
     // queued after the report is in the catalog, so the fileCheck it writes lands on a done entry; with
     // STORAGE=nats the local copy (which it reads) stays until then (see discardLocal below)
-    const verifying = placed.decodeCheck === 'pending' && verification.enqueue({ recordingId: id, sessionId: report.sessionId, path: storage.localPath(placed.fileName) });
+    const verifying =
+      placed.decodeCheck === 'pending' && verification.enqueue({ recordingId: id, sessionId: report.sessionId, path: storage.localPath(placed.fileName) });
     if (placed.storage === 'nats') {
       if (written.ok && (written.entry === undefined || written.entry.storage === 'nats')) {
         const discard = () => storage.discardLocal(placed.fileName).catch((err: unknown) => logger.warn({ err, recordingId: id }, 'local copy not removed'));

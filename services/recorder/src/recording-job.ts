@@ -62,7 +62,13 @@ export function realJobDeps(settings: RecordingJobSettings): RecordingJobDeps {
     finalize: (input, log) =>
       finalizeRecording(
         input,
-        { recorderId: settings.recorderId, ffmpeg: settings.engine.ffmpeg, tools: settings.tools, ...(settings.keepFreeBytes === undefined ? {} : { keepFreeBytes: settings.keepFreeBytes }), verify: settings.verify },
+        {
+          recorderId: settings.recorderId,
+          ffmpeg: settings.engine.ffmpeg,
+          tools: settings.tools,
+          ...(settings.keepFreeBytes === undefined ? {} : { keepFreeBytes: settings.keepFreeBytes }),
+          verify: settings.verify,
+        },
         log,
       ),
   };
@@ -357,7 +363,8 @@ export class RecordingJob extends EventEmitter<RecordingJobEvents> {
     const stopRequestedAt = this.clock.now();
     this.emit('stopping', reason, selfInitiated);
     const deadline = options.deadline;
-    const budget = (share: number, wanted: number) => (deadline === undefined ? wanted : Math.max(0, Math.min(wanted, Math.round((deadline - this.clock.now()) * share))));
+    const budget = (share: number, wanted: number) =>
+      deadline === undefined ? wanted : Math.max(0, Math.min(wanted, Math.round((deadline - this.clock.now()) * share)));
 
     let exit = exited;
     if (!exit && this.child && this.launch) {
@@ -381,7 +388,15 @@ export class RecordingJob extends EventEmitter<RecordingJobEvents> {
     this.reportValue = report;
     this.phaseValue = 'finished';
     this.log.info(
-      { status: report.status, reason, durationMs: report.durationMs, sizeBytes: report.sizeBytes, decodesCleanly: report.decodesCleanly, error: report.error, ms: this.clock.now() - stopRequestedAt },
+      {
+        status: report.status,
+        reason,
+        durationMs: report.durationMs,
+        sizeBytes: report.sizeBytes,
+        decodesCleanly: report.decodesCleanly,
+        error: report.error,
+        ms: this.clock.now() - stopRequestedAt,
+      },
       'recording finished',
     );
     this.emit('finished', report);

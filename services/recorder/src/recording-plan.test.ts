@@ -5,10 +5,34 @@ import { ServiceError } from '@recstack/service-kit';
 import { boundPorts, parseFmtp, planRecording, type PlanSettings } from './recording-plan.js';
 
 const settings: PlanSettings = { engine: 'gstreamer', recordingsDir: '/rec', bindAddress: '127.0.0.1', maxDurationMs: 3_600_000 };
-const video = (over: Partial<RtpTrackSpec> = {}): RtpTrackSpec => ({ kind: 'video', codec: 'h264', payloadType: 96, clockRate: 90000, fmtp: 'packetization-mode=1', port: 50000, ...over });
-const audio = (over: Partial<RtpTrackSpec> = {}): RtpTrackSpec => ({ kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port: 50002, ...over });
-const req = (tracks: RtpTrackSpec[], container: RecorderStartRequest['container'] = 'mp4', audioCodec: RecorderStartRequest['audioCodec'] = 'aac'): RecorderStartRequest => ({
-  recordingId: 'rec_1', sessionId: 'ses_1', tracks, container, audioCodec,
+const video = (over: Partial<RtpTrackSpec> = {}): RtpTrackSpec => ({
+  kind: 'video',
+  codec: 'h264',
+  payloadType: 96,
+  clockRate: 90000,
+  fmtp: 'packetization-mode=1',
+  port: 50000,
+  ...over,
+});
+const audio = (over: Partial<RtpTrackSpec> = {}): RtpTrackSpec => ({
+  kind: 'audio',
+  codec: 'opus',
+  payloadType: 111,
+  clockRate: 48000,
+  channels: 2,
+  port: 50002,
+  ...over,
+});
+const req = (
+  tracks: RtpTrackSpec[],
+  container: RecorderStartRequest['container'] = 'mp4',
+  audioCodec: RecorderStartRequest['audioCodec'] = 'aac',
+): RecorderStartRequest => ({
+  recordingId: 'rec_1',
+  sessionId: 'ses_1',
+  tracks,
+  container,
+  audioCodec,
 });
 const code = (fn: () => unknown) => {
   try {
@@ -76,10 +100,30 @@ test('audio-only and video-only requests are planned', () => {
 });
 
 test('impossible combinations are refused before anything starts', () => {
-  assert.equal(code(() => planRecording(req([video(), audio()], 'webm', 'opus'), settings)), 'UNSUPPORTED_FORMAT');
-  assert.equal(code(() => planRecording(req([video({ codec: 'vp8' }), audio()], 'mp4', 'aac'), settings)), 'UNSUPPORTED_FORMAT');
-  assert.equal(code(() => planRecording(req([video({ codec: 'vp8' }), audio()], 'webm', 'aac'), settings)), 'UNSUPPORTED_FORMAT');
-  assert.match(String((() => { try { planRecording(req([video(), audio()], 'webm', 'opus'), settings); } catch (e) { return (e as Error).message; } })()), /H264 video cannot be written to webm/);
+  assert.equal(
+    code(() => planRecording(req([video(), audio()], 'webm', 'opus'), settings)),
+    'UNSUPPORTED_FORMAT',
+  );
+  assert.equal(
+    code(() => planRecording(req([video({ codec: 'vp8' }), audio()], 'mp4', 'aac'), settings)),
+    'UNSUPPORTED_FORMAT',
+  );
+  assert.equal(
+    code(() => planRecording(req([video({ codec: 'vp8' }), audio()], 'webm', 'aac'), settings)),
+    'UNSUPPORTED_FORMAT',
+  );
+  assert.match(
+    String(
+      (() => {
+        try {
+          planRecording(req([video(), audio()], 'webm', 'opus'), settings);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    ),
+    /H264 video cannot be written to webm/,
+  );
 });
 
 test('AV1: GStreamer writes it as Matroska for MP4 (remuxed); FFmpeg refuses it with UNSUPPORTED_CODEC', () => {
@@ -87,23 +131,41 @@ test('AV1: GStreamer writes it as Matroska for MP4 (remuxed); FFmpeg refuses it 
   assert.equal(plan.writeContainer, 'mkv');
   assert.equal(plan.finalize, 'remux');
   assert.equal(planRecording(req([video({ codec: 'av1', fmtp: undefined }), audio()], 'webm', 'opus'), settings).finalize, 'none');
-  assert.equal(code(() => planRecording(req([video({ codec: 'av1', fmtp: undefined }), audio()], 'mp4', 'aac'), { ...settings, engine: 'ffmpeg' })), 'UNSUPPORTED_CODEC');
+  assert.equal(
+    code(() => planRecording(req([video({ codec: 'av1', fmtp: undefined }), audio()], 'mp4', 'aac'), { ...settings, engine: 'ffmpeg' })),
+    'UNSUPPORTED_CODEC',
+  );
 });
 
 test('bad RTP parameters are refused', () => {
-  assert.equal(code(() => planRecording(req([video({ clockRate: 48000 })]), settings)), 'BAD_REQUEST');
-  assert.equal(code(() => planRecording(req([audio({ clockRate: 8000 })]), settings)), 'BAD_REQUEST');
-  assert.equal(code(() => planRecording(req([video({ fmtp: 'packetization-mode=2' })]), settings)), 'UNSUPPORTED_CODEC');
+  assert.equal(
+    code(() => planRecording(req([video({ clockRate: 48000 })]), settings)),
+    'BAD_REQUEST',
+  );
+  assert.equal(
+    code(() => planRecording(req([audio({ clockRate: 8000 })]), settings)),
+    'BAD_REQUEST',
+  );
+  assert.equal(
+    code(() => planRecording(req([video({ fmtp: 'packetization-mode=2' })]), settings)),
+    'UNSUPPORTED_CODEC',
+  );
   // the fmtp goes into an SDP for FFmpeg: no line breaks can be smuggled in
-  assert.equal(code(() => planRecording(req([video({ fmtp: 'packetization-mode=1\r\nm=video 9 RTP/AVP 96' })]), settings)), 'BAD_REQUEST');
+  assert.equal(
+    code(() => planRecording(req([video({ fmtp: 'packetization-mode=1\r\nm=video 9 RTP/AVP 96' })]), settings)),
+    'BAD_REQUEST',
+  );
 });
 
 test('fmtp parameters are parsed leniently', () => {
-  assert.deepEqual([...parseFmtp(' Packetization-Mode=1; profile-level-id=42e01f;;level-asymmetry-allowed=1 ')], [
-    ['packetization-mode', '1'],
-    ['profile-level-id', '42e01f'],
-    ['level-asymmetry-allowed', '1'],
-  ]);
+  assert.deepEqual(
+    [...parseFmtp(' Packetization-Mode=1; profile-level-id=42e01f;;level-asymmetry-allowed=1 ')],
+    [
+      ['packetization-mode', '1'],
+      ['profile-level-id', '42e01f'],
+      ['level-asymmetry-allowed', '1'],
+    ],
+  );
   assert.deepEqual([...parseFmtp('sprop-parameter-sets=Z0IAH5WoFAFuQA==,aM48gA==')], [['sprop-parameter-sets', 'Z0IAH5WoFAFuQA==,aM48gA==']]);
   assert.deepEqual([...parseFmtp('')], []);
 });

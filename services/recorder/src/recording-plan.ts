@@ -141,7 +141,8 @@ const VOAACENC_PRIMING_SAMPLES = 1600;
 
 function planTrack(spec: RtpTrackSpec): TrackPlan {
   const fmtpLine = spec.fmtp?.trim() || undefined;
-  if (fmtpLine !== undefined && !PRINTABLE.test(fmtpLine)) throw new BadRequestError(`the ${spec.kind} track's fmtp contains characters that are not printable ASCII`);
+  if (fmtpLine !== undefined && !PRINTABLE.test(fmtpLine))
+    throw new BadRequestError(`the ${spec.kind} track's fmtp contains characters that are not printable ASCII`);
   const fmtp = parseFmtp(fmtpLine ?? '');
   const expectedClock = spec.kind === 'video' ? VIDEO_CLOCK_RATE : OPUS_CLOCK_RATE;
   if (spec.clockRate !== expectedClock) {

@@ -10,10 +10,13 @@ test('/proc/net/udp lines map local ports to socket inodes', () => {
     ' 1161: 0100007F:A029 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3711830 2 0000000000000000 0',
     '',
   ].join('\n');
-  assert.deepEqual([...parseProcNetUdp(text)], [
-    [41000, ['3711829']],
-    [41001, ['3711830']],
-  ]);
+  assert.deepEqual(
+    [...parseProcNetUdp(text)],
+    [
+      [41000, ['3711829']],
+      [41001, ['3711830']],
+    ],
+  );
 });
 
 test('a bound port is found unbindable, and bound by this process', async () => {

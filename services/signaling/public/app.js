@@ -281,7 +281,10 @@ async function listDevices() {
    * @param {string} fallback
    */
   const fill = (select, kind, fallback) => {
-    const current = state.stream?.getTracks().find((t) => t.kind === (kind === 'videoinput' ? 'video' : 'audio'))?.getSettings().deviceId;
+    const current = state.stream
+      ?.getTracks()
+      .find((t) => t.kind === (kind === 'videoinput' ? 'video' : 'audio'))
+      ?.getSettings().deviceId;
     const wanted = select.value || current || '';
     select.replaceChildren();
     const found = devices.filter((d) => d.kind === kind);
@@ -366,7 +369,8 @@ function updateButtons() {
   const busy = state.phase === 'publishing' || state.phase === 'starting' || state.phase === 'stopping';
   els.record.disabled = !state.cameraReady || state.phase !== 'idle';
   els.stop.disabled = !(state.phase === 'starting' || state.phase === 'recording');
-  for (const select of [els.camera, els.microphone, els.resolution, els.codec]) select.disabled = state.phase !== 'idle' || (select.options.length === 0 && select !== els.codec);
+  for (const select of [els.camera, els.microphone, els.resolution, els.codec])
+    select.disabled = state.phase !== 'idle' || (select.options.length === 0 && select !== els.codec);
   els.record.classList.toggle('is-busy', busy && state.phase !== 'stopping');
   els.recBadge.hidden = !(state.phase === 'recording' || state.phase === 'starting' || state.phase === 'stopping');
   els.recBadge.dataset.phase = state.phase;
@@ -627,7 +631,9 @@ function upsertRecording(recording) {
       state.recordingId = null;
       setPhase('idle');
       setStatus('Ready to record');
-      showMessage(recording.status === 'done' ? endedByServerText(recording.stopReason) : `The recording failed: ${recording.error?.message ?? 'unknown reason'}.`);
+      showMessage(
+        recording.status === 'done' ? endedByServerText(recording.stopReason) : `The recording failed: ${recording.error?.message ?? 'unknown reason'}.`,
+      );
       void unpublish();
     }
   }
@@ -638,7 +644,9 @@ function upsertRecording(recording) {
  * @param {RecordingView} recording
  */
 function insertSorted(item, recording) {
-  const after = [...els.list.children].find((other) => (state.recordings.get(/** @type {HTMLElement} */ (other).dataset.recordingId ?? '')?.createdAt ?? '') < recording.createdAt);
+  const after = [...els.list.children].find(
+    (other) => (state.recordings.get(/** @type {HTMLElement} */ (other).dataset.recordingId ?? '')?.createdAt ?? '') < recording.createdAt,
+  );
   els.list.insertBefore(item, after ?? null);
 }
 

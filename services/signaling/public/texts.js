@@ -154,7 +154,8 @@ export function lossNotice(recording) {
   const stats = recording.status === 'done' ? recording.stats : null;
   if (!stats) return null;
   const unrepaired = (stats.packetsLost ?? 0) - (stats.packetsRetransmitted ?? 0);
-  if (unrepaired > 0) return `${stats.packetsLost} packets were lost on the way (${stats.packetsRetransmitted ?? 0} retransmitted): some frames may be damaged or missing.`;
+  if (unrepaired > 0)
+    return `${stats.packetsLost} packets were lost on the way (${stats.packetsRetransmitted ?? 0} retransmitted): some frames may be damaged or missing.`;
   const hasVideo = recording.tracks.some((t) => t.kind === 'video');
   if (hasVideo && (stats.longestGapMs ?? 0) >= FROZEN_MS) return `The video has a gap of ${((stats.longestGapMs ?? 0) / 1000).toFixed(1)} s without frames.`;
   return null;

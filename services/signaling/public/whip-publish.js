@@ -136,9 +136,13 @@ export function connected(pc, timeoutMs) {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (pc.connectionState === 'connected') finish(resolve);
-      else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') finish(() => reject(new Error('The media connection to the server failed. A firewall may block UDP.')));
+      else if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
+        finish(() => reject(new Error('The media connection to the server failed. A firewall may block UDP.')));
     };
-    const timer = setTimeout(() => finish(() => reject(new Error('The media connection to the server could not be established in time. A firewall may block UDP.'))), timeoutMs);
+    const timer = setTimeout(
+      () => finish(() => reject(new Error('The media connection to the server could not be established in time. A firewall may block UDP.'))),
+      timeoutMs,
+    );
     /** @param {() => void} then */
     const finish = (then) => {
       clearTimeout(timer);

@@ -62,12 +62,28 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router } {
     // a <video src> cannot send a header: the short-lived signed URL from the recording's mediaUrl stands in
     const { expires, sig } = ctx.query;
     const id = (ctx.params as Record<string, string | undefined>).id ?? '';
-    return deps.signer.verify(id, typeof expires === 'string' ? expires : undefined, typeof sig === 'string' ? sig : undefined) ? { role: 'view', key: 'signed-url' } : undefined;
+    return deps.signer.verify(id, typeof expires === 'string' ? expires : undefined, typeof sig === 'string' ? sig : undefined)
+      ? { role: 'view', key: 'signed-url' }
+      : undefined;
   });
-  opsRoutes(router, { readiness: deps.readiness, metrics: deps.metrics, openapi: deps.openapi, isShuttingDown: deps.isShuttingDown, open: guards.open, view: guards.view });
+  opsRoutes(router, {
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+    openapi: deps.openapi,
+    isShuttingDown: deps.isShuttingDown,
+    open: guards.open,
+    view: guards.view,
+  });
   eventsRoutes(router, guards.view);
   whipRoutes(router, { sessions: deps.publishers, maxSdpBytes: deps.limits.sdpBytes, guards, quota: deps.quota, owners: deps.owners });
-  sessionRoutes(router, { sessions: deps.sessions, control: deps.control, maxJsonBytes: deps.limits.jsonBodyBytes, guards, signer: deps.signer, owners: deps.owners });
+  sessionRoutes(router, {
+    sessions: deps.sessions,
+    control: deps.control,
+    maxJsonBytes: deps.limits.jsonBodyBytes,
+    guards,
+    signer: deps.signer,
+    owners: deps.owners,
+  });
   recordingRoutes(router, { catalog: deps.catalog, control: deps.control, files: deps.files, guards, signer: deps.signer, owners: deps.owners });
   assertEveryRouteDeclaresAccess(router);
 

@@ -51,14 +51,23 @@ test('STORAGE and NATS_KV_REPLICAS: local and 1 by default, validated', () => {
   const cluster = loadConfig({ STORAGE: 'nats', NATS_KV_REPLICAS: '3' });
   assert.equal(cluster.storage, 'nats');
   assert.equal(cluster.kvReplicas, 3);
-  assert.throws(() => loadConfig({ STORAGE: 's3' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('STORAGE:')));
-  assert.throws(() => loadConfig({ NATS_KV_REPLICAS: '0' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')));
+  assert.throws(
+    () => loadConfig({ STORAGE: 's3' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('STORAGE:')),
+  );
+  assert.throws(
+    () => loadConfig({ NATS_KV_REPLICAS: '0' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('NATS_KV_REPLICAS:')),
+  );
 });
 
 test('TRUST_PROXY_HOPS, with the old TRUST_PROXY=true read as one hop', () => {
   assert.equal(loadConfig({ TRUST_PROXY_HOPS: '2' }).http.proxyHops, 2);
   assert.equal(loadConfig({ TRUST_PROXY: 'true' }).http.proxyHops, 1);
-  assert.throws(() => loadConfig({ TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '2' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('TRUST_PROXY:')));
+  assert.throws(
+    () => loadConfig({ TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '2' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('TRUST_PROXY:')),
+  );
   assert.throws(() => loadConfig({ TRUST_PROXY_HOPS: '-1' }), ConfigError);
 });
 

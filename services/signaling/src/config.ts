@@ -214,6 +214,7 @@ function tokenProblems(tokens: Record<string, string | undefined>): string[] {
 }
 
 function proxyProblems(values: { TRUST_PROXY: boolean; TRUST_PROXY_HOPS?: number | undefined }): string[] {
-  if (values.TRUST_PROXY && values.TRUST_PROXY_HOPS !== undefined && values.TRUST_PROXY_HOPS !== 1) return ['TRUST_PROXY: conflicts with TRUST_PROXY_HOPS; set only TRUST_PROXY_HOPS'];
+  if (values.TRUST_PROXY && values.TRUST_PROXY_HOPS !== undefined && values.TRUST_PROXY_HOPS !== 1)
+    return ['TRUST_PROXY: conflicts with TRUST_PROXY_HOPS; set only TRUST_PROXY_HOPS'];
   return [];
 }

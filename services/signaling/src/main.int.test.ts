@@ -45,7 +45,13 @@ test('starts, says it is ready, keeps to loopback without a token, and stops cle
 
 test('with a token it binds the address asked for and does not warn', async () => {
   const port = await freeTcpPort();
-  const service = await startService('signaling', { NATS_URL: nats.url, HTTP_HOST: '0.0.0.0', HTTP_PORT: String(port), RECORDINGS_DIR: dir, API_TOKEN: 'process-test-token-0123456789' });
+  const service = await startService('signaling', {
+    NATS_URL: nats.url,
+    HTTP_HOST: '0.0.0.0',
+    HTTP_PORT: String(port),
+    RECORDINGS_DIR: dir,
+    API_TOKEN: 'process-test-token-0123456789',
+  });
   try {
     const ready = await service.waitForLog((l) => l.msg === 'service ready');
     assert.equal(ready.url, `http://0.0.0.0:${port}`);

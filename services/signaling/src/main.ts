@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     if (isLoopbackHost(config.http.host)) logger.warn(where, 'no token set: listening on loopback only, answering loopback Host names and ALLOWED_HOSTS');
     else logger.warn(where, 'no token set: listening without authentication (ALLOW_REMOTE_WITHOUT_TOKEN)');
   }
-  if (auth && config.mediaUrls.secret === undefined) logger.warn('MEDIA_URL_SECRET not set: media URLs are signed with a random key of this process; instances behind one name must share a secret');
+  if (auth && config.mediaUrls.secret === undefined)
+    logger.warn('MEDIA_URL_SECRET not set: media URLs are signed with a random key of this process; instances behind one name must share a secret');
   logger.info({ url: signaling.url, recordingsDir: config.recordingsDir, auth, webhook: config.webhook !== undefined }, 'service ready');
 }
 

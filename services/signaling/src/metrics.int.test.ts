@@ -30,7 +30,13 @@ test('/metrics is Prometheus text and its counters move with a recording', async
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await response.text();
-  for (const name of ['signaling_http_requests_total', 'signaling_recordings', 'signaling_ws_clients', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes']) {
+  for (const name of [
+    'signaling_http_requests_total',
+    'signaling_recordings',
+    'signaling_ws_clients',
+    'process_cpu_seconds_total',
+    'nodejs_heap_size_used_bytes',
+  ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
 

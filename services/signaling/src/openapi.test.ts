@@ -59,9 +59,24 @@ test('the validator built from the document accepts a real recording and refuses
   const validator = new ResponseValidator(doc);
   const now = new Date().toISOString();
   const stored: Recording = {
-    id: 'rec_1', sessionId: 'ses_1', status: 'done', createdAt: now, startedAt: now, stoppedAt: now, updatedAt: now, durationMs: 8000,
-    sizeBytes: 1000, container: 'mp4', audioCodec: 'aac', tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 480 }],
-    fileName: 'rec_1.mp4', storage: 'local', mediaId: 'med_1', recorderId: 'rcd_1', firstKeyframeMs: 200, stopReason: 'requested',
+    id: 'rec_1',
+    sessionId: 'ses_1',
+    status: 'done',
+    createdAt: now,
+    startedAt: now,
+    stoppedAt: now,
+    updatedAt: now,
+    durationMs: 8000,
+    sizeBytes: 1000,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [{ kind: 'video', codec: 'h264', width: 640, height: 480 }],
+    fileName: 'rec_1.mp4',
+    storage: 'local',
+    mediaId: 'med_1',
+    recorderId: 'rcd_1',
+    firstKeyframeMs: 200,
+    stopReason: 'requested',
   };
   const recording = { ...stored, mediaUrl: '/api/recordings/rec_1/media?expires=1&sig=x' };
   assert.throws(() => validator.check('GET', '/api/recordings/rec_1', 200, 'application/json', stored), /does not match/, 'the API view carries mediaUrl');

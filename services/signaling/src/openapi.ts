@@ -53,18 +53,31 @@ const error = (description: string): Json => ({ description, ...json('ErrorRespo
 /** Errors any protected endpoint may answer. */
 const COMMON_ERRORS: Json = {
   '401': { $ref: '#/components/responses/Unauthorized' },
-  '403': error('A request from another site\'s page while the server runs without a token (UNAUTHORIZED), or a publish token acting on a session it did not create (FORBIDDEN)'),
+  '403': error(
+    "A request from another site's page while the server runs without a token (UNAUTHORIZED), or a publish token acting on a session it did not create (FORBIDDEN)",
+  ),
   '421': error('Without a token: a Host that is not a loopback name or in ALLOWED_HOSTS (MISDIRECTED_REQUEST)'),
   '429': { $ref: '#/components/responses/RateLimited' },
   '500': error('Internal error (INTERNAL)'),
   '503': {
-    ...error('A backend service is unavailable or at capacity (MEDIA_UNAVAILABLE, RECORDER_UNAVAILABLE, AT_CAPACITY, NO_FREE_PORTS, SHUTTING_DOWN); see Retry-After'),
+    ...error(
+      'A backend service is unavailable or at capacity (MEDIA_UNAVAILABLE, RECORDER_UNAVAILABLE, AT_CAPACITY, NO_FREE_PORTS, SHUTTING_DOWN); see Retry-After',
+    ),
     headers: { 'Retry-After': { description: 'Seconds to wait before trying again (10 for AT_CAPACITY)', schema: { type: 'integer' } } },
   },
 };
 /** Where signaling asks media or a recorder: their reply may not match the contract. */
-const BACKEND_ERRORS: Json = { '502': error('A backend service failed or sent an invalid reply (INVALID_REPLY)'), '504': error('A backend service did not answer in time (TIMEOUT)') };
-const idParam = (name: string, what: string): Json => ({ name, in: 'path', required: true, description: what, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } });
+const BACKEND_ERRORS: Json = {
+  '502': error('A backend service failed or sent an invalid reply (INVALID_REPLY)'),
+  '504': error('A backend service did not answer in time (TIMEOUT)'),
+};
+const idParam = (name: string, what: string): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  description: what,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+});
 
 function componentSchemas(): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
@@ -100,7 +113,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
       schemas: componentSchemas(),
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer' },
-        signedUrl: { type: 'apiKey', in: 'query', name: 'sig', description: 'with `expires`: the signature in a recording\'s `mediaUrl`' },
+        signedUrl: { type: 'apiKey', in: 'query', name: 'sig', description: "with `expires`: the signature in a recording's `mediaUrl`" },
       },
       responses: {
         Unauthorized: { ...error('Missing or wrong token'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
@@ -117,10 +130,18 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+        get: {
+          summary: 'Prometheus metrics',
+          security: [],
+          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
       },
       '/openapi.json': {
-        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+        get: {
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
       },
       '/ws': {
         get: {
@@ -128,7 +149,7 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           description:
             'Upgrade to a WebSocket. The server sends WsServerMessage JSON texts: `ready`, then every recording change in catalog order (`recording` with the whole object, `recording-deleted`, each with the bucket revision) and every session event. ' +
             'Without a token in the Authorization header (a browser cannot set one), the first client message must be a WsClientMessage `{ "type": "auth", "token" }` within WS_AUTH_TIMEOUT_SECONDS (closed with 4401 otherwise). ' +
-            'Connections that have not authenticated have their own small budget (MAX_WS_UNAUTHENTICATED overall, where the one waiting longest gives way to a newcomer and is closed with 1013; MAX_WS_UNAUTHENTICATED_PER_CLIENT per address) and never take an authenticated client\'s place (MAX_WS_CLIENTS); upgrades are rate-limited per address (WS_UPGRADES_PER_MINUTE).',
+            "Connections that have not authenticated have their own small budget (MAX_WS_UNAUTHENTICATED overall, where the one waiting longest gives way to a newcomer and is closed with 1013; MAX_WS_UNAUTHENTICATED_PER_CLIENT per address) and never take an authenticated client's place (MAX_WS_CLIENTS); upgrades are rate-limited per address (WS_UPGRADES_PER_MINUTE).",
           security: options.authRequired ? [{ bearer: [] }, {}] : [],
           responses: {
             '101': { description: 'Switching to the WebSocket protocol' },
@@ -157,7 +178,9 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             ...BACKEND_ERRORS,
             ...COMMON_ERRORS,
             '429': {
-              ...error('This client (its token, or its address without tokens) already holds MAX_SESSIONS_PER_CLIENT sessions (TOO_MANY_SESSIONS), or too many requests (RATE_LIMITED)'),
+              ...error(
+                'This client (its token, or its address without tokens) already holds MAX_SESSIONS_PER_CLIENT sessions (TOO_MANY_SESSIONS), or too many requests (RATE_LIMITED)',
+              ),
               headers: { 'Retry-After': { schema: { type: 'integer' } } },
             },
           },
@@ -183,7 +206,10 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
           parameters: [idParam('sessionId', 'session id')],
           requestBody: { required: false, content: { 'application/json': { schema: ref('StartRecordingBody') } } },
           responses: {
-            '201': { ...ok('Started; the recording object (status starting or recording)', 'Recording'), headers: { Location: { schema: { type: 'string' } } } },
+            '201': {
+              ...ok('Started; the recording object (status starting or recording)', 'Recording'),
+              headers: { Location: { schema: { type: 'string' } } },
+            },
             '400': error('Invalid body (BAD_REQUEST) or a format the session cannot be written to (UNSUPPORTED_FORMAT)'),
             '404': error('No such session (NO_SUCH_SESSION)'),
             '409': error('The session is already being recorded (ALREADY_RECORDING)'),
@@ -197,7 +223,10 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
         },
       },
       '/api/status': {
-        get: { summary: 'Whether signaling can serve, and the media and recorder instances answering with their load and capacity', responses: { '200': ok('Status', 'Status'), ...COMMON_ERRORS } },
+        get: {
+          summary: 'Whether signaling can serve, and the media and recorder instances answering with their load and capacity',
+          responses: { '200': ok('Status', 'Status'), ...COMMON_ERRORS },
+        },
       },
       '/api/recordings': {
         get: { summary: 'All recordings, newest first', responses: { '200': ok('Recordings', 'RecordingList'), ...COMMON_ERRORS } },
@@ -235,10 +264,15 @@ export function buildOpenApiDocument(options: { version: string; authRequired: b
             { name: 'Range', in: 'header', required: false, schema: { type: 'string' }, description: 'one byte range, e.g. bytes=0-1023' },
             { name: 'download', in: 'query', required: false, schema: { type: 'string' }, description: 'present: Content-Disposition attachment' },
           ],
-          description: 'Use the recording\'s `mediaUrl` (signed, short-lived) where no header can be sent: a <video src>, a download link.',
+          description: "Use the recording's `mediaUrl` (signed, short-lived) where no header can be sent: a <video src>, a download link.",
           security: options.authRequired ? [{ bearer: [] }, { signedUrl: [] }] : [],
           responses: {
-            '200': { description: 'The whole file', ...(withBody ? { content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } }, 'audio/*': { schema: { type: 'string' } } } } : {}) },
+            '200': {
+              description: 'The whole file',
+              ...(withBody
+                ? { content: { 'video/*': { schema: { type: 'string', contentMediaType: 'video/*' } }, 'audio/*': { schema: { type: 'string' } } } }
+                : {}),
+            },
             '206': { description: 'The requested range', headers: { 'Content-Range': { required: true, schema: { type: 'string' } } } },
             '404': error('No such recording (NO_SUCH_RECORDING) or no file (NOT_FOUND)'),
             '409': error('The recording is not finished yet (CONFLICT)'),

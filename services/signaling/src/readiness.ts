@@ -25,7 +25,13 @@ const NONE: BackendStatus = { media: { instances: 0, sessions: 0, capacity: 0 },
  */
 export function readinessCheck(nc: NatsConnection, media: MediaClient, recorders: RecorderClient, maxWaitMs = 500): () => Promise<Readiness> {
   return async () => {
-    const nats = !nc.isClosed() && (await withTimeout(nc.flush().then(() => true), maxWaitMs, false));
+    const nats =
+      !nc.isClosed() &&
+      (await withTimeout(
+        nc.flush().then(() => true),
+        maxWaitMs,
+        false,
+      ));
     if (!nats) return { ready: false, checks: { nats, media: 0, recorders: 0 }, backends: NONE };
     const [mediaPongs, recorderPongs] = await Promise.all([media.ping(maxWaitMs).catch(() => []), recorders.ping(maxWaitMs).catch(() => [])]);
     const backends: BackendStatus = {
@@ -42,8 +48,7 @@ function sum(values: number[]): number {
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.catch(() => fallback),
-    new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
-  ]).finally(() => clearTimeout(timer));
+  return Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }

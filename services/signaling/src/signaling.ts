@@ -67,7 +67,10 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const feed = await CatalogFeed.start(catalog, logger);
   // the gauges read the WebSocket hub, which is created later and counts its messages on these metrics
   let live: LiveEvents | undefined;
-  const metrics = new SignalingMetrics(() => feed.countByStatus(), () => live?.clientCount ?? 0);
+  const metrics = new SignalingMetrics(
+    () => feed.countByStatus(),
+    () => live?.clientCount ?? 0,
+  );
   feed.on('change', (change) => observeRecordingEnds(change, metrics));
 
   const timeouts = config.timeouts;
@@ -94,9 +97,15 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
   const owners = await SessionOwners.open(nc, { replicas: config.kvReplicas });
   const quota = new ClientSessionQuota(config.limits.sessionsPerClient, async (id) => (await sessions.get(id)) !== undefined);
   // a session media ended (publisher left, ICE timeout, shutdown) gives its client's place back
-  const sessionEnds = subscribeEvents(nc, subjects.events.allSessions, SessionEventSchema, (event) => {
-    if (event.type === 'closed') quota.release(event.sessionId);
-  }, logger);
+  const sessionEnds = subscribeEvents(
+    nc,
+    subjects.events.allSessions,
+    SessionEventSchema,
+    (event) => {
+      if (event.type === 'closed') quota.release(event.sessionId);
+    },
+    logger,
+  );
   const document = buildOpenApiDocument({ version: SERVICE_VERSION, authRequired: authEnabled(auth) });
   const { app, router } = createApp({
     logger,
@@ -200,6 +209,7 @@ export async function startSignaling(config: SignalingConfig, nc: NatsConnection
 function observeRecordingEnds(change: FeedChange, metrics: SignalingMetrics): void {
   if (change.type !== 'put' || !change.previous) return;
   const { recording, previous } = change;
-  if (recording.status !== previous.status && (recording.status === 'done' || recording.status === 'failed')) metrics.recordingsEnded.inc({ status: recording.status });
+  if (recording.status !== previous.status && (recording.status === 'done' || recording.status === 'failed'))
+    metrics.recordingsEnded.inc({ status: recording.status });
   if (previous.firstKeyframeMs === null && recording.firstKeyframeMs !== null) metrics.firstKeyframe.observe(recording.firstKeyframeMs / 1000);
 }

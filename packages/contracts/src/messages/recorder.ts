@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from '../error-codes.js';
 import { IdSchema, IsoDateSchema } from '../ids.js';
-import {
-  AudioCodecSchema,
-  ContainerSchema,
-  MediaKindSchema,
-  OutputAudioCodecSchema,
-  VideoCodecSchema,
-} from '../media-formats.js';
+import { AudioCodecSchema, ContainerSchema, MediaKindSchema, OutputAudioCodecSchema, VideoCodecSchema } from '../media-formats.js';
 import { DecodeScopeSchema, FileStatsSchema, GapSchema, RecordedTrackSchema, SegmentSchema, StopReasonSchema, StorageKindSchema } from '../recording.js';
 import { RecordingCostTableSchema } from '../recording-cost.js';
 

@@ -25,7 +25,10 @@ test('under a cgroup CPU limit the percentage is of the quota', () => {
   let usec = 0;
   let now = 0;
   const files: Record<string, () => string> = { '/sys/fs/cgroup/cpu.max': () => '50000 100000', '/sys/fs/cgroup/cpu.stat': () => `usage_usec ${usec}\n` };
-  const usage = new CpuUsage((path) => files[path]?.(), () => now);
+  const usage = new CpuUsage(
+    (path) => files[path]?.(),
+    () => now,
+  );
   assert.equal(usage.scope, 'cgroup');
   assert.equal(usage.sample(), undefined);
   // half a core allowed; 0.4 s of CPU in 1 s of wall time is 80 % of it

@@ -11,7 +11,7 @@ test('sessions: refused at MAX_SESSIONS', () => {
   assert.match(ingestRefusal(idle, limits, 10, 0) ?? '', /maximum of 10 sessions/);
 });
 
-test('packets per second: the measured rate, plus unmeasured sessions at the others\' average', () => {
+test("packets per second: the measured rate, plus unmeasured sessions at the others' average", () => {
   const pps = { ...limits, maxPacketsPerSecond: 1000 };
   assert.equal(ingestRefusal({ ...idle, packetsPerSecond: 600 }, pps, 3, 0), undefined);
   assert.match(ingestRefusal({ ...idle, packetsPerSecond: 1000 }, pps, 3, 0) ?? '', /1000 packets\/s of its maximum 1000/);
@@ -51,7 +51,10 @@ test('the monitor measures the rate over sessions present in two samples, and co
   assert.equal(monitor.unmeasured(['ses_a']), 1);
   now = 2000;
   // ses_a sent 400 in 2 s; ses_b just joined (its 5000 are not a rate yet)
-  packets = new Map([['ses_a', 500], ['ses_b', 5000]]);
+  packets = new Map([
+    ['ses_a', 500],
+    ['ses_b', 5000],
+  ]);
   drops = 3;
   await monitor.sample();
   assert.deepEqual(monitor.current, { packetsPerSecond: 200, cpuPercent: 42, udpDrops: 3 });

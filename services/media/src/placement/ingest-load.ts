@@ -32,7 +32,8 @@ export function ingestRefusal(load: IngestLoad, limits: IngestLimits, sessions: 
     const measured = sessions - unmeasured;
     const perSession = measured > 0 && load.packetsPerSecond > 0 ? load.packetsPerSecond / measured : ASSUMED_PPS_PER_SESSION;
     const projected = load.packetsPerSecond + unmeasured * perSession;
-    if (projected >= limits.maxPacketsPerSecond) return `this media instance receives ${Math.round(projected)} packets/s of its maximum ${limits.maxPacketsPerSecond}`;
+    if (projected >= limits.maxPacketsPerSecond)
+      return `this media instance receives ${Math.round(projected)} packets/s of its maximum ${limits.maxPacketsPerSecond}`;
   }
   if (limits.maxCpuPercent > 0 && load.cpuPercent !== undefined && load.cpuPercent >= limits.maxCpuPercent) {
     return `CPU is at ${Math.round(load.cpuPercent)} % (limit ${limits.maxCpuPercent} %)`;

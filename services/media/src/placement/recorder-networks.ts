@@ -38,7 +38,13 @@ export class RecorderNetworks {
 
   /** Comma-separated networks; throws a TypeError on the first one that is not valid. */
   static parse(text: string): RecorderNetworks {
-    return new RecorderNetworks(text.split(',').map((s) => s.trim()).filter(Boolean).map(parseCidr));
+    return new RecorderNetworks(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map(parseCidr),
+    );
   }
 
   private constructor(readonly networks: readonly Cidr[]) {

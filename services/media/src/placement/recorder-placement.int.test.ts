@@ -36,7 +36,19 @@ class ContractRecorder {
     const start = async (req: RecorderStartRequest) => this.start(req);
     this.subs = [
       serve(nc, rpc.recorder.start, start, { logger }),
-      serve(nc, rpc.recorder.ping, async () => ({ recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: options.claimsActive ?? this.held.length, capacity, ...options.units }), { logger }),
+      serve(
+        nc,
+        rpc.recorder.ping,
+        async () => ({
+          recorderId,
+          engine: 'gstreamer' as const,
+          host: '127.0.0.1',
+          active: options.claimsActive ?? this.held.length,
+          capacity,
+          ...options.units,
+        }),
+        { logger },
+      ),
     ];
     if (options.ownSubject !== false) this.subs.push(serve(nc, rpc.recorder.startOn, start, { id: recorderId, logger }));
   }
@@ -44,7 +56,14 @@ class ContractRecorder {
   private start(req: RecorderStartRequest) {
     if (this.held.length >= this.capacity) throw new ServiceError('AT_CAPACITY', 'full');
     this.held.push(req.recordingId);
-    return { recordingId: req.recordingId, recorderId: this.recorderId, host: '127.0.0.1', ports: req.tracks.map((t) => t.port), fileName: `${req.recordingId}.mp4`, engine: 'gstreamer' as const };
+    return {
+      recordingId: req.recordingId,
+      recorderId: this.recorderId,
+      host: '127.0.0.1',
+      ports: req.tracks.map((t) => t.port),
+      fileName: `${req.recordingId}.mp4`,
+      engine: 'gstreamer' as const,
+    };
   }
 
   close(): void {
@@ -84,7 +103,10 @@ test('a burst of starts spreads evenly over the recorders, counting its own plac
       await Promise.all(Array.from({ length: 12 }, () => client.start(startRequest())));
     });
     // the queue group alone gives 4/4/4 about one time in fifteen
-    assert.deepEqual(recorders.map((r) => r.held.length), [4, 4, 4]);
+    assert.deepEqual(
+      recorders.map((r) => r.held.length),
+      [4, 4, 4],
+    );
   } finally {
     for (const r of recorders) r.close();
   }

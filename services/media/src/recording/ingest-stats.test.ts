@@ -2,8 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ingestDelta, type IngestCounters } from './ingest-stats.js';
 
-const video = (packetsReceived: number, packetsLost: number, packetsRetransmitted: number, plisSent: number): IngestCounters => ({ kind: 'video', packetsReceived, packetsLost, packetsRetransmitted, plisSent });
-const audio = (packetsReceived: number, packetsLost: number): IngestCounters => ({ kind: 'audio', packetsReceived, packetsLost, packetsRetransmitted: 0, plisSent: 0 });
+const video = (packetsReceived: number, packetsLost: number, packetsRetransmitted: number, plisSent: number): IngestCounters => ({
+  kind: 'video',
+  packetsReceived,
+  packetsLost,
+  packetsRetransmitted,
+  plisSent,
+});
+const audio = (packetsReceived: number, packetsLost: number): IngestCounters => ({
+  kind: 'audio',
+  packetsReceived,
+  packetsLost,
+  packetsRetransmitted: 0,
+  plisSent: 0,
+});
 
 test('the recording counts what arrived after forwarding began, summed over its tracks', () => {
   const stats = ingestDelta([video(1000, 3, 5, 1), audio(500, 1)], [video(4000, 10, 25, 4), audio(1500, 2)], 2);

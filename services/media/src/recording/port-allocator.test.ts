@@ -12,9 +12,15 @@ test('hands out even RTP ports whose RTCP port (+1) fits the range; an odd minim
   const ports = new PortAllocator({ min: 50001, max: 50010, quarantineMs: 1000 });
   assert.equal(ports.capacity, 4);
   const all = ports.allocate(4);
-  assert.deepEqual(all.sort((a, b) => a - b), [50002, 50004, 50006, 50008]);
+  assert.deepEqual(
+    all.sort((a, b) => a - b),
+    [50002, 50004, 50006, 50008],
+  );
   for (const p of all) assert.ok(p % 2 === 0 && p + 1 <= 50010);
-  assert.throws(() => ports.allocate(1), (err: unknown) => err instanceof ServiceError && err.code === 'NO_FREE_PORTS');
+  assert.throws(
+    () => ports.allocate(1),
+    (err: unknown) => err instanceof ServiceError && err.code === 'NO_FREE_PORTS',
+  );
   assert.throws(() => new PortAllocator({ min: 50001, max: 50002, quarantineMs: 1 }), RangeError);
 });
 

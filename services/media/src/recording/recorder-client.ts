@@ -1,11 +1,5 @@
 import type { NatsConnection } from 'nats';
-import {
-  rpc,
-  type RecorderListening,
-  type RecorderStartRequest,
-  type RecorderStopRequest,
-  type RecordingReport,
-} from '@recstack/contracts';
+import { rpc, type RecorderListening, type RecorderStartRequest, type RecorderStopRequest, type RecordingReport } from '@recstack/contracts';
 import { TimeoutError, UnavailableError, call, errorCodeOf, gather } from '@recstack/service-kit';
 import { RecorderUnavailableError } from '../errors.js';
 import type { RecorderPlacement } from '../placement/recorder-placement.js';

@@ -4,7 +4,16 @@ import { newRecording } from '@recstack/catalog';
 // Medooze, NATS and recorders are exercised by media-recording.int.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ErrorBody, ErrorCode, Recording as CatalogRecording, RecorderListening, RecorderStartRequest, RecorderStopRequest, RecordingEvent, RecordingReport } from '@recstack/contracts';
+import type {
+  ErrorBody,
+  ErrorCode,
+  Recording as CatalogRecording,
+  RecorderListening,
+  RecorderStartRequest,
+  RecorderStopRequest,
+  RecordingEvent,
+  RecordingReport,
+} from '@recstack/contracts';
 import { RemoteError, TimeoutError, createLogger, errorCodeOf } from '@recstack/service-kit';
 import { ManualClock, settle } from '@recstack/testkit';
 import { RecorderUnavailableError } from '../errors.js';
@@ -140,7 +149,14 @@ function fakeStreamers() {
 
 function catalogEntry(): CatalogRecording {
   // as signaling creates it: the media instance of the session is known from the start
-  return newRecording({ id: RECORDING_ID, sessionId: SESSION_ID, mediaId: 'med_1', container: 'mkv', audioCodec: null, at: new Date('2026-01-01T00:00:00.000Z') });
+  return newRecording({
+    id: RECORDING_ID,
+    sessionId: SESSION_ID,
+    mediaId: 'med_1',
+    container: 'mkv',
+    audioCodec: null,
+    at: new Date('2026-01-01T00:00:00.000Z'),
+  });
 }
 
 class FakeCatalog implements CatalogWriter {
@@ -152,8 +168,28 @@ class FakeCatalog implements CatalogWriter {
   }
 }
 
-const video: ChosenTrack = { kind: 'video', index: 0, mid: '0', codec: 'vp8', payloadType: 96, clockRate: 90000, channels: undefined, fmtp: undefined, rtxPayloadType: 97 };
-const audio: ChosenTrack = { kind: 'audio', index: 1, mid: '1', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', rtxPayloadType: undefined };
+const video: ChosenTrack = {
+  kind: 'video',
+  index: 0,
+  mid: '0',
+  codec: 'vp8',
+  payloadType: 96,
+  clockRate: 90000,
+  channels: undefined,
+  fmtp: undefined,
+  rtxPayloadType: 97,
+};
+const audio: ChosenTrack = {
+  kind: 'audio',
+  index: 1,
+  mid: '1',
+  codec: 'opus',
+  payloadType: 111,
+  clockRate: 48000,
+  channels: 2,
+  fmtp: 'minptime=10;useinbandfec=1',
+  rtxPayloadType: undefined,
+};
 const incoming = {} as IncomingStreamTrack;
 
 function setup(options: { startAttempts?: number } = {}) {
@@ -228,8 +264,14 @@ test('starts on a recorder, forwards to its ports, asks for keyframes until one 
   assert.ok(req);
   assert.equal(s.relay.currentState, 'active');
   assert.equal(reply.recorderId, 'rcd_a');
-  assert.deepEqual(reply.tracks.map((t) => t.port), req.tracks.map((t) => t.port));
-  assert.deepEqual(s.streamers.made[0]?.remotes, req.tracks.map((t) => ({ ip: '127.0.0.1', port: t.port })));
+  assert.deepEqual(
+    reply.tracks.map((t) => t.port),
+    req.tracks.map((t) => t.port),
+  );
+  assert.deepEqual(
+    s.streamers.made[0]?.remotes,
+    req.tracks.map((t) => ({ ip: '127.0.0.1', port: t.port })),
+  );
   assert.equal(s.catalog.entry.recorderId, 'rcd_a');
   assert.equal(s.catalog.entry.mediaId, 'med_1');
 
@@ -374,10 +416,16 @@ test('a recorder lost mid-start: no handover before the recording is active; onc
   second.resolve(listening('rcd_b', second.req));
   assert.equal(await handingOver, true);
   assert.equal(s.relay.recorderId, 'rcd_b');
-  assert.deepEqual(s.streamers.made[1]?.remotes.map((r) => r.port), second.req.tracks.map((t) => t.port));
+  assert.deepEqual(
+    s.streamers.made[1]?.remotes.map((r) => r.port),
+    second.req.tracks.map((t) => t.port),
+  );
   await settle();
   assert.equal(s.catalog.entry.recorderId, 'rcd_b');
-  assert.deepEqual(s.catalog.entry.segments?.map((x) => x.recorderId), ['rcd_a', 'rcd_b']);
+  assert.deepEqual(
+    s.catalog.entry.segments?.map((x) => x.recorderId),
+    ['rcd_a', 'rcd_b'],
+  );
   assert.ok(oldPorts.every((p) => !s.ports.isInUse(p)));
   assert.equal(s.ports.quarantinedCount, 2, 'the lost recorder may still hold its ports');
 
@@ -411,10 +459,16 @@ test('PORT_IN_USE: the ports sit out a quarantine and the start is retried at on
   const second = await s.recorder.startRequest(2);
   const firstPorts = first.req.tracks.map((t) => t.port);
   const secondPorts = second.req.tracks.map((t) => t.port);
-  assert.ok(secondPorts.every((p) => !firstPorts.includes(p)), 'other ports');
+  assert.ok(
+    secondPorts.every((p) => !firstPorts.includes(p)),
+    'other ports',
+  );
   second.resolve(listening('rcd_a', second.req));
   const reply = await started;
-  assert.deepEqual(reply.tracks.map((t) => t.port), secondPorts);
+  assert.deepEqual(
+    reply.tracks.map((t) => t.port),
+    secondPorts,
+  );
   assert.deepEqual(s.metrics.retried, ['PORT_IN_USE']);
   assert.equal(s.ports.quarantinedCount, 2);
   assert.equal(s.ports.inUseCount, 2, 'only the ports the recorder listens on');
@@ -474,7 +528,10 @@ test('a stop media decides says so: the catalog entry is stopping and a `stoppin
   const stopping = s.relay.stop('publisher-left', { initiatedByMedia: true });
   const stop = await s.recorder.stopRequest(1);
   assert.equal(s.catalog.entry.status, 'stopping');
-  assert.deepEqual(s.events.published.map((e) => e.type), ['stopping']);
+  assert.deepEqual(
+    s.events.published.map((e) => e.type),
+    ['stopping'],
+  );
   assert.equal(stop.req.reason, 'publisher-left');
   stop.resolve(report('rcd_a'));
   assert.equal((await stopping).ok, true);

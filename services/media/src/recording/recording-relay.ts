@@ -325,24 +325,25 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     this.forward(await resolveRecorderHost(listening.host));
     this.log.info({ recorderId: listening.recorderId, ports: this.lease?.ports, ms: this.clock.now() - began }, 'recording handed over');
     const at = this.date();
-    void this.writeCatalog((r) => addSegment(r, closing, { recorderId: listening.recorderId, startedAt: null, endedAt: null, file: listening.fileName }, at), CATALOG_ATTEMPTS);
+    void this.writeCatalog(
+      (r) => addSegment(r, closing, { recorderId: listening.recorderId, startedAt: null, endedAt: null, file: listening.fileName }, at),
+      CATALOG_ATTEMPTS,
+    );
     if (cause === 'lost') {
       oldLease?.quarantine();
     } else {
       // the draining recorder finalizes its segment file; the recording goes on here. Awaited (an EOS takes
       // about a second) so that a stop arriving meanwhile reaches the joiner only once that file is final
-      await this.deps.recorder
-        .stop(old.recorderId, { recordingId: this.id, reason: 'shutdown', handover: true }, this.deps.stopTimeoutMs)
-        .then(
-          (report) => {
-            closing.endedAt = report.stoppedAt;
-            oldLease?.release();
-          },
-          (err: unknown) => {
-            this.log.warn({ err, recorderId: old.recorderId }, 'draining recorder did not finish its segment');
-            oldLease?.quarantine();
-          },
-        );
+      await this.deps.recorder.stop(old.recorderId, { recordingId: this.id, reason: 'shutdown', handover: true }, this.deps.stopTimeoutMs).then(
+        (report) => {
+          closing.endedAt = report.stoppedAt;
+          oldLease?.release();
+        },
+        (err: unknown) => {
+          this.log.warn({ err, recorderId: old.recorderId }, 'draining recorder did not finish its segment');
+          oldLease?.quarantine();
+        },
+      );
     }
     return true;
   }
@@ -401,7 +402,13 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
       if (chosen.fmtp !== undefined && chosen.fmtp.length <= MAX_FMTP) spec.fmtp = chosen.fmtp;
       return spec;
     });
-    const req: RecorderStartRequest = { recordingId: this.id, sessionId: this.sessionId, tracks, container: this.plan.container, audioCodec: this.plan.audioCodec };
+    const req: RecorderStartRequest = {
+      recordingId: this.id,
+      sessionId: this.sessionId,
+      tracks,
+      container: this.plan.container,
+      audioCodec: this.plan.audioCodec,
+    };
     if (this.segments.length > 0) req.segment = { index: this.segments.length, previous: [...this.segments] };
     return req;
   }
@@ -512,7 +519,11 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
   }
 
   private startIngestSampling(): void {
-    const sample = () => this.plan.receiveStats().then((s) => (s.length > 0 ? s : undefined), () => undefined);
+    const sample = () =>
+      this.plan.receiveStats().then(
+        (s) => (s.length > 0 ? s : undefined),
+        () => undefined,
+      );
     this.ingestStart = sample();
     this.stopIngestSampling = this.clock.every(() => {
       void sample().then((s) => {
@@ -587,4 +598,3 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     }
   }
 }
-

@@ -56,7 +56,10 @@ export class RtpForwarder {
         healthy.push(session);
         // attachTo also sends one PLI; the recording's keyframe requester keeps asking until the recorder has one
         session.getOutgoingStreamTrack().attachTo(track.incoming);
-        logger.debug({ kind: track.kind, codec: track.codec, payloadType: track.payloadType, address, port: track.port, localPort: session.getLocalPort() }, 'rtp forwarding started');
+        logger.debug(
+          { kind: track.kind, codec: track.codec, payloadType: track.payloadType, address, port: track.port, localPort: session.getLocalPort() },
+          'rtp forwarding started',
+        );
       }
     } catch (err) {
       for (const session of healthy) stopQuietly(session, logger);

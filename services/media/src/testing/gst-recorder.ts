@@ -217,10 +217,23 @@ export class GstRecorder {
       const [info, probed] = await Promise.all([stat(rec.path), probe(rec.path)]);
       const tracks: RecordedTrack[] = probed.streams
         .filter((s) => s.codec_type === 'audio' || s.codec_type === 'video')
-        .map((s) => ({ kind: s.codec_type as 'audio' | 'video', codec: s.codec_name, ...(s.width ? { width: s.width } : {}), ...(s.height ? { height: s.height } : {}) }));
+        .map((s) => ({
+          kind: s.codec_type as 'audio' | 'video',
+          codec: s.codec_name,
+          ...(s.width ? { width: s.width } : {}),
+          ...(s.height ? { height: s.height } : {}),
+        }));
       return { ...base, status: 'done', sizeBytes: info.size, durationMs: Math.round((probed.durationSec || 0) * 1000), tracks, decodesCleanly: true };
     } catch {
-      return { ...base, status: 'failed', sizeBytes: 0, durationMs: 0, tracks: [], decodesCleanly: false, error: { code: 'FILE_INVALID', message: 'no playable file' } };
+      return {
+        ...base,
+        status: 'failed',
+        sizeBytes: 0,
+        durationMs: 0,
+        tracks: [],
+        decodesCleanly: false,
+        error: { code: 'FILE_INVALID', message: 'no playable file' },
+      };
     }
   }
 

@@ -64,17 +64,25 @@ test('audio-only and video-only publishers', () => {
 
 test('an offer with nothing we can record is UNSUPPORTED_CODEC, naming what was offered', () => {
   const medias = readOfferedMedia(fixture('chromium-pcmu-audio-only'));
-  assert.throws(() => chooseCodecs(medias), (err: unknown) => err instanceof ServiceError && err.code === 'UNSUPPORTED_CODEC' && /PCMU/.test(err.message));
+  assert.throws(
+    () => chooseCodecs(medias),
+    (err: unknown) => err instanceof ServiceError && err.code === 'UNSUPPORTED_CODEC' && /PCMU/.test(err.message),
+  );
 });
 
 test('a video m-line without a codec of ours still records the audio', () => {
-  const sdp = fixture('chromium-default').replace(/^(m=video \d+ UDP\/TLS\/RTP\/SAVPF).*$/m, '$1 120').replace(/a=rtpmap:120 ulpfec/, 'a=rtpmap:120 H265');
+  const sdp = fixture('chromium-default')
+    .replace(/^(m=video \d+ UDP\/TLS\/RTP\/SAVPF).*$/m, '$1 120')
+    .replace(/a=rtpmap:120 ulpfec/, 'a=rtpmap:120 H265');
   assert.deepEqual(summary(chooseCodecs(readOfferedMedia(sdp))), { video: undefined, audio: 'opus/111' });
 });
 
 test('media the publisher does not send (recvonly, inactive, port 0) is not recorded', () => {
   const recvonly = fixture('chromium-default').replace(/a=sendonly/g, 'a=recvonly');
-  assert.equal(codeOf(() => chooseCodecs(readOfferedMedia(recvonly))), 'BAD_REQUEST');
+  assert.equal(
+    codeOf(() => chooseCodecs(readOfferedMedia(recvonly))),
+    'BAD_REQUEST',
+  );
   const videoRejected = fixture('chromium-default').replace(/^m=video \d+/m, 'm=video 0');
   assert.deepEqual(summary(chooseCodecs(readOfferedMedia(videoRejected))), { video: undefined, audio: 'opus/111' });
   const audioInactive = fixture('chromium-default').replace(/a=sendonly\r?\n(a=msid:\S+ \S+\r?\n)?/, 'a=inactive\r\n');
@@ -83,13 +91,20 @@ test('media the publisher does not send (recvonly, inactive, port 0) is not reco
 
 test('a chosen m-line without a=mid is malformed (we bundle by mid)', () => {
   const noMid = fixture('chromium-video-only').replace(/a=mid:0\r?\n/, '');
-  assert.equal(codeOf(() => chooseCodecs(readOfferedMedia(noMid))), 'BAD_REQUEST');
+  assert.equal(
+    codeOf(() => chooseCodecs(readOfferedMedia(noMid))),
+    'BAD_REQUEST',
+  );
 });
 
 test('the chooser follows the m-line order, not the order of the rtpmap lines', () => {
   const medias: OfferedMedia[] = [
     {
-      index: 0, kind: 'video', mid: 'v', port: 9, direction: 'sendonly',
+      index: 0,
+      kind: 'video',
+      mid: 'v',
+      port: 9,
+      direction: 'sendonly',
       codecs: [
         { payloadType: 98, name: 'vp9', clockRate: 90000, channels: undefined, params: { 'profile-id': '0' }, fmtp: 'profile-id=0', rtxPayloadType: undefined },
         { payloadType: 96, name: 'vp8', clockRate: 90000, channels: undefined, params: {}, fmtp: undefined, rtxPayloadType: undefined },
@@ -97,11 +112,15 @@ test('the chooser follows the m-line order, not the order of the rtpmap lines', 
     },
   ];
   assert.equal(chooseCodecs(medias).video?.codec, 'vp9');
-  const sdp = 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 98 96\r\na=mid:v\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0\r\n';
+  const sdp =
+    'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 98 96\r\na=mid:v\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0\r\n';
   assert.equal(chooseCodecs(readOfferedMedia(sdp)).video?.codec, 'vp9');
 });
 
 test('codecs with a wrong clock rate are not ours', () => {
   const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=sendonly\r\na=rtpmap:111 opus/44100/2\r\n';
-  assert.equal(codeOf(() => chooseCodecs(readOfferedMedia(sdp))), 'UNSUPPORTED_CODEC');
+  assert.equal(
+    codeOf(() => chooseCodecs(readOfferedMedia(sdp))),
+    'UNSUPPORTED_CODEC',
+  );
 });

@@ -69,9 +69,15 @@ function pick<C extends VideoCodec | AudioCodec>(kind: MediaKind, medias: Offere
 }
 
 function describeOffered(medias: OfferedMedia[]): string {
-  const parts = medias
-    .filter(isPublished)
-    .map((m) => `${m.kind}: ${m.codecs.map((c) => c.name.toUpperCase()).filter((n, i, all) => all.indexOf(n) === i).join(', ') || 'none'}`);
+  const parts = medias.filter(isPublished).map(
+    (m) =>
+      `${m.kind}: ${
+        m.codecs
+          .map((c) => c.name.toUpperCase())
+          .filter((n, i, all) => all.indexOf(n) === i)
+          .join(', ') || 'none'
+      }`,
+  );
   return parts.join('; ');
 }
 

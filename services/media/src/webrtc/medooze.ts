@@ -82,14 +82,13 @@ export interface IncomingStream extends MedoozeEmitter<{ stopped: () => void }> 
   stop(): void;
 }
 
-export interface Transport
-  extends MedoozeEmitter<{
-    stopped: () => void;
-    icetimeout: () => void;
-    dtlsstate: (state: DtlsState) => void;
-    /** the publisher's address Medooze now sends to (set by the publisher's checks: its first one, then its nomination) */
-    remoteicecandidate: (candidate: CandidateInfo) => void;
-  }> {
+export interface Transport extends MedoozeEmitter<{
+  stopped: () => void;
+  icetimeout: () => void;
+  dtlsstate: (state: DtlsState) => void;
+  /** the publisher's address Medooze now sends to (set by the publisher's checks: its first one, then its nomination) */
+  remoteicecandidate: (candidate: CandidateInfo) => void;
+}> {
   setRemoteProperties(sdp: SDPInfo): void;
   setLocalProperties(sdp: SDPInfo): void;
   getLocalDTLSInfo(): DTLSInfo;

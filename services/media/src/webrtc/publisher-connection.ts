@@ -111,7 +111,17 @@ export class PublisherConnection extends EventEmitter<PublisherConnectionEvents>
       const byEncoding = await track.getStatsAsync();
       if (this.closed) return [];
       const sum: TrackReceiveStats = {
-        kind, codec: chosen.codec, packetsReceived: 0, packetsLost: 0, packetsRetransmitted: 0, nacksSent: 0, plisSent: 0, bitrateBps: 0, rttMs: 0, width: undefined, height: undefined,
+        kind,
+        codec: chosen.codec,
+        packetsReceived: 0,
+        packetsLost: 0,
+        packetsRetransmitted: 0,
+        nacksSent: 0,
+        plisSent: 0,
+        bitrateBps: 0,
+        rttMs: 0,
+        width: undefined,
+        height: undefined,
       };
       for (const encoding of Object.values(byEncoding)) {
         sum.packetsReceived += encoding.numPackets ?? 0;

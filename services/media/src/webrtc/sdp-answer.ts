@@ -91,7 +91,12 @@ function firstCodec(codecs: Map<number, CodecInfo>): CodecInfo | undefined {
  * m-line inactive. semantic-sdp alone would answer every offered variant of a codec name (all H264
  * profiles, both VP9 profiles), which would let the publisher switch to one we did not prepare for.
  */
-export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, choice: CodecChoice, local: LocalTransportInfo, limits: AnswerLimits = { maxVideoKbps: 0 }): SDPInfo {
+export function buildAnswer(
+  offer: { sdp: SDPInfo; medias: OfferedMedia[] },
+  choice: CodecChoice,
+  local: LocalTransportInfo,
+  limits: AnswerLimits = { maxVideoKbps: 0 },
+): SDPInfo {
   const answer = offer.sdp.answer({ ice: local.ice, dtls: local.dtls, candidates: local.candidates, capabilities: CAPABILITIES });
   const offered = offer.sdp.getMedias();
   answer.getMedias().forEach((media, index) => {
@@ -112,7 +117,9 @@ export function buildAnswer(offer: { sdp: SDPInfo; medias: OfferedMedia[] }, cho
     // an m-line must name at least one format, even when it is rejected: the first one offered
     const formats = offer.medias[index]?.codecs ?? [];
     const source = offered[index];
-    const keep = formats.map((f) => source?.getCodecForType(f.payloadType)).find((c) => c !== undefined) ?? firstCodec(source?.getCodecs() ?? new Map<number, CodecInfo>());
+    const keep =
+      formats.map((f) => source?.getCodecForType(f.payloadType)).find((c) => c !== undefined) ??
+      firstCodec(source?.getCodecs() ?? new Map<number, CodecInfo>());
     if (keep) media.setCodecs(new Map([[keep.getType(), keep.clone()]]));
   });
   return answer;

@@ -23,12 +23,25 @@ function answerFor(sdp: string): string {
 }
 
 const rejects = (sdp: string, code = 'BAD_REQUEST') =>
-  assert.throws(() => parseOffer(sdp), (err: unknown) => err instanceof ServiceError && err.code === code, JSON.stringify(sdp.slice(0, 40)));
+  assert.throws(
+    () => parseOffer(sdp),
+    (err: unknown) => err instanceof ServiceError && err.code === code,
+    JSON.stringify(sdp.slice(0, 40)),
+  );
 
 test('readOfferedMedia: kinds, mids, directions and codecs in m-line order without rtx/red/fec', () => {
   const medias = readOfferedMedia(fixture('chromium-default'));
-  assert.deepEqual(medias.map((m) => [m.index, m.kind, m.mid, m.direction]), [[0, 'audio', '0', 'sendonly'], [1, 'video', '1', 'sendonly']]);
-  assert.deepEqual(medias[0]?.codecs.map((c) => c.name), ['opus', 'g722', 'pcmu', 'pcma', 'cn', 'telephone-event', 'telephone-event']);
+  assert.deepEqual(
+    medias.map((m) => [m.index, m.kind, m.mid, m.direction]),
+    [
+      [0, 'audio', '0', 'sendonly'],
+      [1, 'video', '1', 'sendonly'],
+    ],
+  );
+  assert.deepEqual(
+    medias[0]?.codecs.map((c) => c.name),
+    ['opus', 'g722', 'pcmu', 'pcma', 'cn', 'telephone-event', 'telephone-event'],
+  );
   assert.deepEqual(medias[1]?.codecs.map((c) => c.name).slice(0, 3), ['vp8', 'h264', 'h264']);
   assert.ok(!medias[1]?.codecs.some((c) => ['rtx', 'red', 'ulpfec'].includes(c.name)));
   assert.deepEqual(readOfferedMedia('garbage\n\u0000'), []);
@@ -73,7 +86,9 @@ test('the chosen H264 keeps its profile and RTX; VP9 profile 2 is not answered',
 });
 
 test('an m-line we do not record is answered inactive with one format, keeping the answer valid', () => {
-  const sdp = fixture('chromium-default').replace(/^(m=video \d+ UDP\/TLS\/RTP\/SAVPF).*$/m, '$1 120').replace(/a=rtpmap:120 ulpfec/, 'a=rtpmap:120 H265');
+  const sdp = fixture('chromium-default')
+    .replace(/^(m=video \d+ UDP\/TLS\/RTP\/SAVPF).*$/m, '$1 120')
+    .replace(/a=rtpmap:120 ulpfec/, 'a=rtpmap:120 H265');
   const answer = answerFor(sdp);
   const video = answer.split(/\r?\nm=/)[2] ?? '';
   assert.match(video, /^video 9 UDP\/TLS\/RTP\/SAVPF 120/);
@@ -95,7 +110,6 @@ test('parseOffer refuses what native code must never see', () => {
   rejects(real.replace(/^m=video \d+/m, 'm=video 99999'));
 });
 
-
 test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=TIAS, x-google-max-bitrate); audio and 0 are left alone', () => {
   for (const name of ['chromium-default', 'chromium-h264-first', 'chromium-vp9-first', 'chromium-av1-first']) {
     const offer = parseOffer(fixture(name));
@@ -114,7 +128,11 @@ test('MAX_VIDEO_KBPS: the video m-line of the answer announces the cap (b=AS, b=
 test('the answer starts the video bandwidth estimate at VIDEO_START_KBPS, never above the cap', () => {
   for (const name of ['chromium-default', 'chromium-h264-first', 'chromium-vp9-first', 'chromium-av1-first']) {
     const offer = parseOffer(fixture(name));
-    for (const [cap, start] of [[0, VIDEO_START_KBPS], [6000, VIDEO_START_KBPS], [800, 800]] as const) {
+    for (const [cap, start] of [
+      [0, VIDEO_START_KBPS],
+      [6000, VIDEO_START_KBPS],
+      [800, 800],
+    ] as const) {
       const answer = buildAnswer(offer, chooseCodecs(offer.medias), local(), { maxVideoKbps: cap }).toString();
       const [audio = '', video = ''] = answer.split(/\r?\nm=/).slice(1);
       const payloadType = /^video \d+ [A-Z/]+ (\d+)/.exec(video)?.[1];

@@ -4,10 +4,21 @@ import { RECOMMENDED_RMEM_BYTES, checkSocketBuffers, raiseSocketBuffers, readSoc
 
 test('the receive buffer settings are read from /proc/sys/net/core (injected reader)', () => {
   const files: Record<string, string> = { rmem_default: '212992\n', rmem_max: '4194304\n' };
-  assert.deepEqual(readSocketBufferSettings((name) => files[name] ?? ''), { rmemDefault: 212992, rmemMax: 4194304 });
+  assert.deepEqual(
+    readSocketBufferSettings((name) => files[name] ?? ''),
+    { rmemDefault: 212992, rmemMax: 4194304 },
+  );
   // not Linux, or /proc hidden: nothing to say
-  assert.equal(readSocketBufferSettings(() => { throw new Error('ENOENT'); }), undefined);
-  assert.equal(readSocketBufferSettings(() => 'garbage'), undefined);
+  assert.equal(
+    readSocketBufferSettings(() => {
+      throw new Error('ENOENT');
+    }),
+    undefined,
+  );
+  assert.equal(
+    readSocketBufferSettings(() => 'garbage'),
+    undefined,
+  );
 });
 
 test('a small default gets the exact sysctl line; rmem_max is raised with it, never lowered', () => {

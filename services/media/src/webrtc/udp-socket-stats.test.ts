@@ -23,7 +23,13 @@ test('/proc/net/udp lines give port, inode, queue and drops', () => {
 
 test('drops are counted only for the ports asked about and the sockets this process owns', () => {
   const drops = udpDropsByPort([40003, 40017, 40099], { readTables: () => [TABLE], ownInodes: () => new Set([20311, 20399]) });
-  assert.deepEqual([...drops].map(([port, l]) => [port, l.drops]), [[40003, 0], [40017, 137]]);
+  assert.deepEqual(
+    [...drops].map(([port, l]) => [port, l.drops]),
+    [
+      [40003, 0],
+      [40017, 137],
+    ],
+  );
 });
 
 test('a real socket of this process is found by its inode in the real /proc', async (t) => {

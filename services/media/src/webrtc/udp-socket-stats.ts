@@ -55,13 +55,14 @@ export interface UdpStatsSources {
 }
 
 const procSources: UdpStatsSources = {
-  readTables: () => ['/proc/net/udp', '/proc/net/udp6'].flatMap((path) => {
-    try {
-      return [readFileSync(path, 'utf8')];
-    } catch {
-      return [];
-    }
-  }),
+  readTables: () =>
+    ['/proc/net/udp', '/proc/net/udp6'].flatMap((path) => {
+      try {
+        return [readFileSync(path, 'utf8')];
+      } catch {
+        return [];
+      }
+    }),
   ownInodes: () => ownSocketInodes(),
 };
 

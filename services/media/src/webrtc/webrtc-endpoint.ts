@@ -85,7 +85,15 @@ export class WebRtcEndpoint {
     }
     const log = logger.child({ component: 'webrtc-endpoint' });
     log.info({ publicIp: options.publicIp, ports: endpoints.map((e) => e.port), udpPorts: options.udpPorts }, 'webrtc endpoints open');
-    return new WebRtcEndpoint(server, endpoints, log, options.publisherIceTimeoutMs, options.publisherConnectTimeoutMs, options.maxVideoKbps, options.nackWaitMs);
+    return new WebRtcEndpoint(
+      server,
+      endpoints,
+      log,
+      options.publisherIceTimeoutMs,
+      options.publisherConnectTimeoutMs,
+      options.maxVideoKbps,
+      options.nackWaitMs,
+    );
   }
 
   /** The UDP port of each endpoint, in order. */
@@ -124,11 +132,16 @@ export class WebRtcEndpoint {
       } catch (cause) {
         throw new MalformedOfferError('its RTP parameters are not accepted', { cause });
       }
-      const answer = buildAnswer(offer, choice, {
-        ice: transport.getLocalICEInfo(),
-        dtls: transport.getLocalDTLSInfo(),
-        candidates: endpoint.getLocalCandidates(),
-      }, { maxVideoKbps: this.maxVideoKbps });
+      const answer = buildAnswer(
+        offer,
+        choice,
+        {
+          ice: transport.getLocalICEInfo(),
+          dtls: transport.getLocalDTLSInfo(),
+          candidates: endpoint.getLocalCandidates(),
+        },
+        { maxVideoKbps: this.maxVideoKbps },
+      );
       transport.setLocalProperties(answer);
 
       const streamInfo = new StreamInfo(sessionId);
@@ -157,7 +170,16 @@ export class WebRtcEndpoint {
         tracks.set(chosen.kind, { chosen, track });
       }
       logger.debug({ port: open.port }, 'publisher placed on endpoint');
-      return new PublisherConnection(transport, stream, tracks, answer.toString(), logger, this.publisherIceTimeoutMs, this.publisherConnectTimeoutMs, this.nackWaitMs);
+      return new PublisherConnection(
+        transport,
+        stream,
+        tracks,
+        answer.toString(),
+        logger,
+        this.publisherIceTimeoutMs,
+        this.publisherConnectTimeoutMs,
+        this.nackWaitMs,
+      );
     } catch (err) {
       try {
         transport?.stop();

@@ -49,7 +49,11 @@ test('above the CPU threshold a start is refused while something records here; a
   assert.equal(decide(s, request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: 84.9 }).ok, true);
   assert.equal(decide(s, request('rec_1'), { running: 0, loadUnits: 0, cpuPercent: 99 }).ok, true);
   assert.equal(decide(s, request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: undefined }).ok, true, 'not measured yet');
-  assert.equal(decide(settings({ capacityUnits: 100_000, maxCpuPercent: 100 }), request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: 100 }).ok, true, '100: no CPU rule');
+  assert.equal(
+    decide(settings({ capacityUnits: 100_000, maxCpuPercent: 100 }), request('rec_2'), { running: 1, loadUnits: 436, cpuPercent: 100 }).ok,
+    true,
+    '100: no CPU rule',
+  );
 });
 
 test('MAX_RECORDINGS still bounds the count', () => {
@@ -63,13 +67,19 @@ test('the ledger books a cost per admitted recording and gives it back on releas
   assert.equal(admission.admit(request('rec_1')), 436);
   assert.equal(admission.admit(request('rec_2')), 436);
   assert.equal(admission.loadUnits, 872);
-  assert.throws(() => admission.admit(request('rec_3')), (err: unknown) => err instanceof AtCapacityError && err.code === 'AT_CAPACITY' && err.limit === 'cost');
+  assert.throws(
+    () => admission.admit(request('rec_3')),
+    (err: unknown) => err instanceof AtCapacityError && err.code === 'AT_CAPACITY' && err.limit === 'cost',
+  );
   assert.equal(admission.loadUnits, 872, 'a refusal books nothing');
   admission.release('rec_1');
   admission.release('rec_1');
   assert.equal(admission.loadUnits, 436, 'release is idempotent');
   cpu = 90;
-  assert.throws(() => admission.admit(request('rec_3', 'opus')), (err: unknown) => err instanceof AtCapacityError && err.limit === 'cpu');
+  assert.throws(
+    () => admission.admit(request('rec_3', 'opus')),
+    (err: unknown) => err instanceof AtCapacityError && err.limit === 'cpu',
+  );
   cpu = 50;
   assert.equal(admission.admit(request('rec_3', 'opus')), 236);
   assert.deepEqual(admission.pongFields(), { capacityUnits: 1000, loadUnits: 672, costs: defaultCostTable('gstreamer'), cpuPercent: 50, maxCpuPercent: 85 });

@@ -11,9 +11,7 @@ export interface AdmissionSettings {
   costs: RecordingCostTable;
 }
 
-export type AdmissionDecision =
-  | { ok: true; cost: number }
-  | { ok: false; reason: 'count' | 'cost' | 'cpu'; cost: number; message: string };
+export type AdmissionDecision = { ok: true; cost: number } | { ok: false; reason: 'count' | 'cost' | 'cpu'; cost: number; message: string };
 
 /** What the recorder's load looks like when a start is asked. */
 export interface LoadNow {
@@ -35,7 +33,12 @@ export function decide(settings: AdmissionSettings, request: RecorderStartReques
     return { ok: false, reason: 'count', cost, message: `this recorder already runs its maximum of ${settings.maxRecordings} recordings` };
   }
   if (load.loadUnits + cost > settings.capacityUnits) {
-    return { ok: false, reason: 'cost', cost, message: `this recording (cost ${cost}) does not fit: ${load.loadUnits} of ${settings.capacityUnits} cost units in use` };
+    return {
+      ok: false,
+      reason: 'cost',
+      cost,
+      message: `this recording (cost ${cost}) does not fit: ${load.loadUnits} of ${settings.capacityUnits} cost units in use`,
+    };
   }
   // 100 turns the rule off: a saturated machine reads 100, and "never busier than 100 %" means no limit
   if (settings.maxCpuPercent < 100 && load.running > 0 && load.cpuPercent !== undefined && load.cpuPercent >= settings.maxCpuPercent) {

@@ -44,7 +44,10 @@ type CostKey = (typeof COST_KEYS)[number];
 export function applyCostOverrides(table: RecordingCostTable, text: string): { ok: true; table: RecordingCostTable } | { ok: false; problems: string[] } {
   const out: RecordingCostTable = { ...table, video: { ...table.video }, container: { ...table.container } };
   const problems: string[] = [];
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [key = '', value = '', ...rest] = pair.split('=').map((p) => p.trim());
     const units = Number(value);
     if (rest.length > 0 || !(COST_KEYS as readonly string[]).includes(key)) {

@@ -86,6 +86,12 @@ test('round trip with the test kit packetizer: large units fragment and come bac
   ];
   const out = units.flatMap((u) => pay.packetize(u).flatMap((p) => d.push(parseRtpPacket(p) as RtpPacket)));
   assert.equal(out.length, 2);
-  assert.deepEqual(out.map((u) => u.data), units.map((u) => u.data));
-  assert.deepEqual(out.map((u) => u.keyframe), [true, false]);
+  assert.deepEqual(
+    out.map((u) => u.data),
+    units.map((u) => u.data),
+  );
+  assert.deepEqual(
+    out.map((u) => u.keyframe),
+    [true, false],
+  );
 });

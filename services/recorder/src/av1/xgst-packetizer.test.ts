@@ -11,7 +11,10 @@ test('X-GST packets keep timestamp and SSRC, carry caps and the delta flag, frag
   assert.equal(packets.length, 3);
   const parsed = packets.map((p) => parseRtpPacket(p));
   assert.ok(parsed.every((p) => p?.timestamp === 123456 && p.ssrc === 0xdeadbeef && p.payloadType === 100));
-  assert.deepEqual(parsed.map((p) => p?.marker), [false, false, true]);
+  assert.deepEqual(
+    parsed.map((p) => p?.marker),
+    [false, false, true],
+  );
   // C bit on, D bit off (a keyframe); consecutive sequence numbers; fragment offsets
   assert.equal(parsed[0]?.payload[0], 0x80);
   assert.equal(((parsed[1]?.sequenceNumber ?? 0) - (parsed[0]?.sequenceNumber ?? 0) + 0x10000) & 0xffff, 1);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { childEnvironment } from './child-env.js';
 
-test('children get what GStreamer and FFmpeg need to run, and none of the service\'s secrets', () => {
+test("children get what GStreamer and FFmpeg need to run, and none of the service's secrets", () => {
   const env = childEnvironment({
     PATH: '/usr/bin:/bin',
     HOME: '/srv/app',

@@ -4,19 +4,41 @@ import type { RecorderStartRequest, RtpTrackSpec } from '@recstack/contracts';
 import { buildFfmpegArgs, buildFfmpegSdp, DEFAULT_FFMPEG_OPTIONS } from './ffmpeg-command.js';
 import { planRecording } from '../recording-plan.js';
 
-const video: RtpTrackSpec = { kind: 'video', codec: 'h264', payloadType: 102, clockRate: 90000, fmtp: 'packetization-mode=1;profile-level-id=42e01f', port: 50000 };
+const video: RtpTrackSpec = {
+  kind: 'video',
+  codec: 'h264',
+  payloadType: 102,
+  clockRate: 90000,
+  fmtp: 'packetization-mode=1;profile-level-id=42e01f',
+  port: 50000,
+};
 const audio: RtpTrackSpec = { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', port: 50002 };
 const plan = (tracks: RtpTrackSpec[], container: RecorderStartRequest['container'], audioCodec: RecorderStartRequest['audioCodec']) =>
-  planRecording({ recordingId: 'rec_1', sessionId: 'ses_1', tracks, container, audioCodec }, { engine: 'ffmpeg', recordingsDir: '/rec', bindAddress: '127.0.0.1', maxDurationMs: 3_600_000 });
+  planRecording(
+    { recordingId: 'rec_1', sessionId: 'ses_1', tracks, container, audioCodec },
+    { engine: 'ffmpeg', recordingsDir: '/rec', bindAddress: '127.0.0.1', maxDurationMs: 3_600_000 },
+  );
 
 test('the SDP describes each track at its port with its payload type, fmtp and RTCP port', () => {
   const sdp = buildFfmpegSdp(plan([video, audio], 'mp4', 'aac'));
   assert.equal(
     sdp,
     [
-      'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=recstack rec_1', 'c=IN IP4 127.0.0.1', 't=0 0',
-      'm=video 50000 RTP/AVP 102', 'a=rtpmap:102 H264/90000', 'a=fmtp:102 packetization-mode=1;profile-level-id=42e01f', 'a=rtcp:50001', 'a=recvonly',
-      'm=audio 50002 RTP/AVP 111', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtcp:50003', 'a=recvonly',
+      'v=0',
+      'o=- 0 0 IN IP4 127.0.0.1',
+      's=recstack rec_1',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=video 50000 RTP/AVP 102',
+      'a=rtpmap:102 H264/90000',
+      'a=fmtp:102 packetization-mode=1;profile-level-id=42e01f',
+      'a=rtcp:50001',
+      'a=recvonly',
+      'm=audio 50002 RTP/AVP 111',
+      'a=rtpmap:111 opus/48000/2',
+      'a=fmtp:111 minptime=10;useinbandfec=1',
+      'a=rtcp:50003',
+      'a=recvonly',
       '',
     ].join('\r\n'),
   );

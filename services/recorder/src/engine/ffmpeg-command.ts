@@ -24,13 +24,7 @@ const RTPMAP: Record<TrackPlan['codec'], (t: TrackPlan) => string> = {
  * RTP/AVP default), which FFmpeg uses to align the streams by the senders' clocks.
  */
 export function buildFfmpegSdp(plan: RecordingPlan): string {
-  const lines = [
-    'v=0',
-    `o=- 0 0 IN IP4 ${plan.bindAddress}`,
-    `s=recstack ${plan.recordingId}`,
-    `c=IN IP4 ${plan.bindAddress}`,
-    't=0 0',
-  ];
+  const lines = ['v=0', `o=- 0 0 IN IP4 ${plan.bindAddress}`, `s=recstack ${plan.recordingId}`, `c=IN IP4 ${plan.bindAddress}`, 't=0 0'];
   for (const track of tracksOf(plan)) {
     lines.push(`m=${track.kind} ${track.port} RTP/AVP ${track.payloadType}`);
     lines.push(`a=rtpmap:${track.payloadType} ${RTPMAP[track.codec](track)}`);

@@ -48,8 +48,12 @@ test('a keyframe line printed between the two halves of a bus message is seen, a
 
 test('udpsrc timeouts name the silent track; RTCP sockets do not count', () => {
   const p = new GstOutputParser(['rtp_video']);
-  assert.deepEqual(p.parse('Got message #530 from element "rtp_video" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), [{ type: 'rtp-idle', track: 'video' }]);
-  assert.deepEqual(p.parse('Got message #531 from element "rtp_audio" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), [{ type: 'rtp-idle', track: 'audio' }]);
+  assert.deepEqual(p.parse('Got message #530 from element "rtp_video" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), [
+    { type: 'rtp-idle', track: 'video' },
+  ]);
+  assert.deepEqual(p.parse('Got message #531 from element "rtp_audio" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), [
+    { type: 'rtp-idle', track: 'audio' },
+  ]);
   assert.deepEqual(p.parse('Got message #532 from element "rtcp_audio" (element): GstUDPSrcTimeout, timeout=(guint64)10000000000;'), []);
 });
 
@@ -60,7 +64,9 @@ test('a bind failure names the port; other errors carry their message; EOS is se
   ]);
   assert.deepEqual(p.parse('bind failed: Error binding to address 127.0.0.1:41001: Address already in use'), [{ type: 'port-in-use', port: 41001 }]);
   assert.deepEqual(p.parse("ERROR: pipeline doesn't want to preroll."), [{ type: 'error', message: "pipeline doesn't want to preroll." }]);
-  assert.deepEqual(p.parse('WARNING: erroneous pipeline: no element "rtpav1depay"'), [{ type: 'error', message: 'erroneous pipeline: no element "rtpav1depay"' }]);
+  assert.deepEqual(p.parse('WARNING: erroneous pipeline: no element "rtpav1depay"'), [
+    { type: 'error', message: 'erroneous pipeline: no element "rtpav1depay"' },
+  ]);
   assert.deepEqual(p.parse('Got EOS from element "pipeline0".'), [{ type: 'eos' }]);
   assert.deepEqual(p.parse('Redistribute latency...'), []);
 });

@@ -8,7 +8,10 @@ const video = (codec: 'h264' | 'vp8' | 'vp9' | 'av1', port = 50000): RtpTrackSpe
 const audio = (port = 50002): RtpTrackSpec => ({ kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port });
 const argsFor = (tracks: RtpTrackSpec[], container: RecorderStartRequest['container'], audioCodec: RecorderStartRequest['audioCodec']) =>
   buildGstLaunchArgs(
-    planRecording({ recordingId: 'rec_1', sessionId: 'ses_1', tracks, container, audioCodec }, { engine: 'gstreamer', recordingsDir: '/rec', bindAddress: '0.0.0.0', maxDurationMs: 3_600_000 }),
+    planRecording(
+      { recordingId: 'rec_1', sessionId: 'ses_1', tracks, container, audioCodec },
+      { engine: 'gstreamer', recordingsDir: '/rec', bindAddress: '0.0.0.0', maxDurationMs: 3_600_000 },
+    ),
     { ...DEFAULT_GST_OPTIONS, idleProbeMs: 700 },
   );
 /** the element chain as one string, to assert on order */
@@ -19,13 +22,25 @@ test('H264 + Opus → MP4/AAC: rtpbin receives RTP and RTCP per track, H264 is c
   const line = chain(args);
   assert.deepEqual(args.slice(0, 2), ['-e', '-m']);
   assert.match(line, /rtpbin name=rtpbin latency=200 do-lost=true/);
-  assert.match(line, /udpsrc name=rtp_video address=0\.0\.0\.0 port=50000 reuse=false buffer-size=\d+ timeout=700000000 caps=application\/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96 ! rtpbin\.recv_rtp_sink_0/);
+  assert.match(
+    line,
+    /udpsrc name=rtp_video address=0\.0\.0\.0 port=50000 reuse=false buffer-size=\d+ timeout=700000000 caps=application\/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96 ! rtpbin\.recv_rtp_sink_0/,
+  );
   assert.match(line, /udpsrc name=rtcp_video address=0\.0\.0\.0 port=50001 reuse=false caps=application\/x-rtcp ! rtpbin\.recv_rtcp_sink_0/);
   assert.match(line, /udpsrc name=rtp_audio .* port=50002 .*encoding-name=OPUS,payload=111 ! rtpbin\.recv_rtp_sink_1/);
   assert.match(line, /udpsrc name=rtcp_audio .* port=50003 .* ! rtpbin\.recv_rtcp_sink_1/);
-  assert.match(line, /rtpbin\. ! rtph264depay wait-for-keyframe=true ! h264parse config-interval=-1 ! video\/x-h264,stream-format=avc3,alignment=au ! tee name=video_tee ! queue ! mux\.video_0/);
-  assert.match(line, /video_tee\. ! queue leaky=downstream max-size-buffers=30 ! identity drop-buffer-flags=delta-unit silent=true ! checksumsink name=keyframes_video hash=md5 sync=false async=false/);
-  assert.match(line, /rtpbin\. ! rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! audio\/x-raw,rate=48000 ! voaacenc bitrate=128000 ! aacparse ! queue ! mux\.audio_0/);
+  assert.match(
+    line,
+    /rtpbin\. ! rtph264depay wait-for-keyframe=true ! h264parse config-interval=-1 ! video\/x-h264,stream-format=avc3,alignment=au ! tee name=video_tee ! queue ! mux\.video_0/,
+  );
+  assert.match(
+    line,
+    /video_tee\. ! queue leaky=downstream max-size-buffers=30 ! identity drop-buffer-flags=delta-unit silent=true ! checksumsink name=keyframes_video hash=md5 sync=false async=false/,
+  );
+  assert.match(
+    line,
+    /rtpbin\. ! rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! audio\/x-raw,rate=48000 ! voaacenc bitrate=128000 ! aacparse ! queue ! mux\.audio_0/,
+  );
   assert.match(line, /mp4mux name=mux reserved-max-duration=4200000000000 reserved-moov-update-period=1000000000 ! filesink location=\/rec\/rec_1\.mp4$/);
 });
 
@@ -65,7 +80,10 @@ test('the same plan always gives the same argv (pure)', () => {
 
 test('AV1: the recorder holds the RTP port and feeds the child X-GST RTP on fd 3; RTCP still goes to rtpbin', () => {
   const line = chain(argsFor([video('av1'), audio()], 'webm', 'opus'));
-  assert.match(line, /fdsrc name=rtp_video fd=3 do-timestamp=true ! application\/x-rtp-stream ! rtpstreamdepay ! application\/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96 ! rtpbin\.recv_rtp_sink_0/);
+  assert.match(
+    line,
+    /fdsrc name=rtp_video fd=3 do-timestamp=true ! application\/x-rtp-stream ! rtpstreamdepay ! application\/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=96 ! rtpbin\.recv_rtp_sink_0/,
+  );
   assert.match(line, /udpsrc name=rtcp_video address=0\.0\.0\.0 port=50001 reuse=false caps=application\/x-rtcp ! rtpbin\.recv_rtcp_sink_0/);
   assert.doesNotMatch(line, /port=50000/, 'the AV1 RTP port is bound by the recorder, not by the child');
   assert.match(line, /rtpbin\. ! rtpgstdepay ! tee name=video_tee/);

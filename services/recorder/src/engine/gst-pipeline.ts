@@ -78,8 +78,21 @@ export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOpti
       // the file it writes, and as root it turned the host's /dev/null into a regular file.)
       args.push('!', 'tee', 'name=video_tee', '!', 'queue', '!', `${GST_NAMES.muxer}.video_0`);
       args.push(
-        'video_tee.', '!', 'queue', 'leaky=downstream', 'max-size-buffers=30', '!', 'identity', 'drop-buffer-flags=delta-unit', 'silent=true', '!',
-        'checksumsink', `name=${GST_NAMES.keyframeTap}`, 'hash=md5', 'sync=false', 'async=false',
+        'video_tee.',
+        '!',
+        'queue',
+        'leaky=downstream',
+        'max-size-buffers=30',
+        '!',
+        'identity',
+        'drop-buffer-flags=delta-unit',
+        'silent=true',
+        '!',
+        'checksumsink',
+        `name=${GST_NAMES.keyframeTap}`,
+        'hash=md5',
+        'sync=false',
+        'async=false',
       );
     } else {
       args.push('!', 'queue', '!', `${GST_NAMES.muxer}.${track.kind}_0`);
@@ -98,9 +111,26 @@ export const AV1_PIPE_FD = 3;
 function receiveTrack(plan: RecordingPlan, track: TrackPlan, session: number, options: GstPipelineOptions): string[] {
   if (track.codec === 'av1') {
     return [
-      'fdsrc', `name=${GST_NAMES.rtpSource(track.kind)}`, `fd=${AV1_PIPE_FD}`, 'do-timestamp=true', '!', 'application/x-rtp-stream', '!', 'rtpstreamdepay', '!',
-      `application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=${track.payloadType}`, '!', `rtpbin.recv_rtp_sink_${session}`,
-      'udpsrc', `name=${GST_NAMES.rtcpSource(track.kind)}`, `address=${plan.bindAddress}`, `port=${track.rtcpPort}`, 'reuse=false', 'caps=application/x-rtcp', '!', `rtpbin.recv_rtcp_sink_${session}`,
+      'fdsrc',
+      `name=${GST_NAMES.rtpSource(track.kind)}`,
+      `fd=${AV1_PIPE_FD}`,
+      'do-timestamp=true',
+      '!',
+      'application/x-rtp-stream',
+      '!',
+      'rtpstreamdepay',
+      '!',
+      `application/x-rtp,media=application,clock-rate=90000,encoding-name=X-GST,payload=${track.payloadType}`,
+      '!',
+      `rtpbin.recv_rtp_sink_${session}`,
+      'udpsrc',
+      `name=${GST_NAMES.rtcpSource(track.kind)}`,
+      `address=${plan.bindAddress}`,
+      `port=${track.rtcpPort}`,
+      'reuse=false',
+      'caps=application/x-rtcp',
+      '!',
+      `rtpbin.recv_rtcp_sink_${session}`,
     ];
   }
   const caps = [
@@ -112,9 +142,24 @@ function receiveTrack(plan: RecordingPlan, track: TrackPlan, session: number, op
   ].join(',');
   const address = `address=${plan.bindAddress}`;
   return [
-    'udpsrc', `name=${GST_NAMES.rtpSource(track.kind)}`, address, `port=${track.port}`, 'reuse=false', `buffer-size=${UDP_BUFFER_BYTES}`,
-    `timeout=${BigInt(options.idleProbeMs) * NS_PER_MS}`, `caps=${caps}`, '!', `rtpbin.recv_rtp_sink_${session}`,
-    'udpsrc', `name=${GST_NAMES.rtcpSource(track.kind)}`, address, `port=${track.rtcpPort}`, 'reuse=false', 'caps=application/x-rtcp', '!', `rtpbin.recv_rtcp_sink_${session}`,
+    'udpsrc',
+    `name=${GST_NAMES.rtpSource(track.kind)}`,
+    address,
+    `port=${track.port}`,
+    'reuse=false',
+    `buffer-size=${UDP_BUFFER_BYTES}`,
+    `timeout=${BigInt(options.idleProbeMs) * NS_PER_MS}`,
+    `caps=${caps}`,
+    '!',
+    `rtpbin.recv_rtp_sink_${session}`,
+    'udpsrc',
+    `name=${GST_NAMES.rtcpSource(track.kind)}`,
+    address,
+    `port=${track.rtcpPort}`,
+    'reuse=false',
+    'caps=application/x-rtcp',
+    '!',
+    `rtpbin.recv_rtcp_sink_${session}`,
   ];
 }
 
@@ -140,8 +185,21 @@ function depayload(track: TrackPlan, plan: RecordingPlan, options: GstPipelineOp
         // voaacenc rather than avenc_aac: measured here at ~3.4 % of a core and 18 MB per recording against
         // ~5.3 % and 58 MB (720p30 H264 + Opus → AAC, whole pipeline; README)
         return [
-          'rtpopusdepay', '!', 'opusdec', 'plc=true', '!', 'audioconvert', '!', 'audioresample', '!', 'audio/x-raw,rate=48000', '!',
-          'voaacenc', `bitrate=${options.aacBitrate}`, '!', 'aacparse',
+          'rtpopusdepay',
+          '!',
+          'opusdec',
+          'plc=true',
+          '!',
+          'audioconvert',
+          '!',
+          'audioresample',
+          '!',
+          'audio/x-raw,rate=48000',
+          '!',
+          'voaacenc',
+          `bitrate=${options.aacBitrate}`,
+          '!',
+          'aacparse',
         ];
       }
       return ['rtpopusdepay', '!', 'opusparse'];
@@ -155,7 +213,8 @@ function muxer(container: Container, maxDurationMs: number, options: GstPipeline
       // robust muxing: the index lives in space reserved at the front and is rewritten every period, so the
       // file on disk is a playable MP4 at any moment (see README: crash safety)
       return [
-        'mp4mux', name,
+        'mp4mux',
+        name,
         `reserved-max-duration=${BigInt(maxDurationMs + MOOV_RESERVE_MARGIN_MS) * NS_PER_MS}`,
         `reserved-moov-update-period=${BigInt(options.moovUpdatePeriodMs) * NS_PER_MS}`,
       ];

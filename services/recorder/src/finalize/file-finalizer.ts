@@ -34,7 +34,14 @@ const FORMAT: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'matr
  * space with `keepFreeBytes` to spare (storage/disk-space.ts): a recording ended because the disk is nearly
  * full stays as written.
  */
-export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, ffmpeg: string, logger: Logger, budgetMs = 120_000, keepFreeBytes = 0): Promise<FinalizeOutcome> {
+export async function finalizeFile(
+  plan: RecordingPlan,
+  endedCleanly: boolean,
+  ffmpeg: string,
+  logger: Logger,
+  budgetMs = 120_000,
+  keepFreeBytes = 0,
+): Promise<FinalizeOutcome> {
   if (!(await nonEmpty(plan.writePath))) return { path: plan.writePath, action: 'none' };
   const copyNeeded = plan.finalize !== 'none' || !endedCleanly || plan.audioLeadSamples > 0;
   if (!copyNeeded) return { path: plan.outputPath, action: 'none' };
@@ -43,7 +50,10 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
   if (kept) return kept;
   const tmp = `${plan.outputPath}.finalizing${plan.container === 'mp4' ? '.mp4' : '.mkv'}`;
   if (plan.finalize === 'compact-mp4' && endedCleanly) {
-    const compacted = await compactMp4(plan.writePath, tmp, plan.audioLeadSamples).catch((err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }));
+    const compacted = await compactMp4(plan.writePath, tmp, plan.audioLeadSamples).catch((err: unknown) => ({
+      ok: false as const,
+      reason: err instanceof Error ? err.message : String(err),
+    }));
     if (compacted.ok) return replace(plan, tmp, action);
     await rm(tmp, { force: true });
     logger.debug({ reason: compacted.reason }, 'compacting in process not possible, copying with FFmpeg');
@@ -64,7 +74,12 @@ export async function finalizeFile(plan: RecordingPlan, endedCleanly: boolean, f
 }
 
 /** The outcome when the copy would not fit (the file stays as written), undefined when it fits. */
-async function keptForSpace(plan: RecordingPlan, keepFreeBytes: number, action: FinalizeOutcome['action'], logger: Logger): Promise<FinalizeOutcome | undefined> {
+async function keptForSpace(
+  plan: RecordingPlan,
+  keepFreeBytes: number,
+  action: FinalizeOutcome['action'],
+  logger: Logger,
+): Promise<FinalizeOutcome | undefined> {
   const problem = await copyWontFit(plan.writePath, dirname(plan.outputPath), keepFreeBytes).catch(() => undefined);
   if (!problem) return undefined;
   logger.warn({ action, problem, path: plan.writePath }, 'file rewrite skipped, keeping the file as written');

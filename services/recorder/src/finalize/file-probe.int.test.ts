@@ -18,7 +18,24 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'recstack-decode-'));
   clip = join(dir, 'clip.mkv');
   // 40 s of 640x360: its full decode takes seconds, far more than the short budget below
-  await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=40', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-bf', '0', clip]);
+  await execTool('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=640x360:r=30:d=40',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '60',
+    '-bf',
+    '0',
+    clip,
+  ]);
 });
 
 after(async () => {
@@ -53,7 +70,7 @@ test('damaged video is found by the full decode', async () => {
   assert.ok(check.errors.length > 0);
 });
 
-test('keyframes mode (RECORDER_VERIFY=keyframes) at the verification\'s priority: clean, scope partial (frames between keyframes not decoded)', async () => {
+test("keyframes mode (RECORDER_VERIFY=keyframes) at the verification's priority: clean, scope partial (frames between keyframes not decoded)", async () => {
   assert.deepEqual(await decodeFile(clip, tools, 120_000, 'keyframes', { nice: 19, ioIdle: true }), { clean: true, scope: 'partial', errors: [] });
 });
 
@@ -63,9 +80,28 @@ test('variable frame rate is not a decode error: the check uses -fps_mode vfr', 
   // prints "non monotonically increasing dts"; the file is valid and decodes without an error
   const vfr = join(dir, 'vfr.mp4');
   await execTool('ffmpeg', [
-    '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=30:d=6',
-    '-vf', "settb=1/90000,setpts='(N/30+if(gte(N\\,60)*eq(mod(N\\,10)\\,5)\\,0.030\\,0))/TB'",
-    '-fps_mode', 'vfr', '-enc_time_base:v', '1/90000', '-video_track_timescale', '90000', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', vfr,
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=320x180:r=30:d=6',
+    '-vf',
+    "settb=1/90000,setpts='(N/30+if(gte(N\\,60)*eq(mod(N\\,10)\\,5)\\,0.030\\,0))/TB'",
+    '-fps_mode',
+    'vfr',
+    '-enc_time_base:v',
+    '1/90000',
+    '-video_track_timescale',
+    '90000',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-bf',
+    '0',
+    vfr,
   ]);
   const literal = await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', vfr, '-f', 'null', '-']);
   assert.match(literal.stderr, /non monotonically increasing dts/, 'the old check complains about this valid file (otherwise this test proves nothing)');
@@ -84,13 +120,39 @@ test('probeFile: streams, duration, stats and the first-frame check from one rea
   const whole = join(dir, 'whole.mp4');
   const cut = join(dir, 'cut.mp4');
   const audioOnly = join(dir, 'audio.m4a');
-  await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=4', '-f', 'lavfi', '-i', 'sine=d=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-bf', '0', '-c:a', 'aac', whole]);
+  await execTool('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=640x360:r=30:d=4',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=d=4',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '60',
+    '-bf',
+    '0',
+    '-c:a',
+    'aac',
+    whole,
+  ]);
   // the first frame (the keyframe) dropped: the file starts with frames that need it
   await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', whole, '-map', '0', '-c', 'copy', '-bsf:v', 'noise=drop=eq(n\\,0)', cut]);
   await execTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', whole, '-vn', '-c', 'copy', audioOnly]);
 
   const facts = await probeFile(whole, tools);
-  assert.deepEqual(facts.tracks.map((t) => `${t.kind}:${t.codec}`), ['video:h264', 'audio:aac']);
+  assert.deepEqual(
+    facts.tracks.map((t) => `${t.kind}:${t.codec}`),
+    ['video:h264', 'audio:aac'],
+  );
   assert.ok(Math.abs(facts.durationMs - 4000) < 100, `duration ${facts.durationMs} ms`);
   assert.equal(facts.firstFrameIsKeyframe, true);
   assert.equal(facts.stats?.framesWritten, 120);
@@ -102,7 +164,10 @@ test('probeFile: streams, duration, stats and the first-frame check from one rea
   assert.equal(cutFacts.stats?.framesWritten, 119);
 
   const audio = await probeFile(audioOnly, tools);
-  assert.deepEqual(audio.tracks.map((t) => t.kind), ['audio']);
+  assert.deepEqual(
+    audio.tracks.map((t) => t.kind),
+    ['audio'],
+  );
   assert.equal(audio.firstFrameIsKeyframe, undefined, 'no video, no claim');
   assert.ok((audio.stats?.framesWritten ?? 0) > 100, 'audio packets counted');
 });

@@ -153,7 +153,13 @@ export interface ChildPriority {
  * then stopped, and instead of claiming nothing (or a failure), what it decoded so far counts and the rest
  * of the file is checked by reading every packet without decoding (`partial`).
  */
-export async function decodeFile(path: string, tools: ProbeTools, budgetMs: number, mode: DecodeMode = 'full', priority: ChildPriority = { nice: 10 }): Promise<DecodeCheck> {
+export async function decodeFile(
+  path: string,
+  tools: ProbeTools,
+  budgetMs: number,
+  mode: DecodeMode = 'full',
+  priority: ChildPriority = { nice: 10 },
+): Promise<DecodeCheck> {
   if (budgetMs <= 0) return { clean: false, scope: 'none', errors: [] };
   const skip = mode === 'keyframes' ? ['-skip_frame', 'nokey'] : [];
   const decoded = await run(tools.ffmpeg, ['-nostdin', '-v', 'error', ...skip, '-i', path, '-fps_mode', 'vfr', '-f', 'null', '-'], budgetMs, priority);
@@ -167,7 +173,11 @@ export async function decodeFile(path: string, tools: ProbeTools, budgetMs: numb
 }
 
 function errorLines(stderr: string): string[] {
-  return stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 20);
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 20);
 }
 
 interface RunResult {
@@ -178,7 +188,13 @@ interface RunResult {
 }
 
 /** Runs a tool to completion with a time limit; output is capped so a chatty tool cannot exhaust memory. */
-export function run(command: string, args: readonly string[], timeoutMs: number, priority: ChildPriority = { nice: 0 }, maxOutputChars = 1024 * 1024): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  priority: ChildPriority = { nice: 0 },
+  maxOutputChars = 1024 * 1024,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const line = prioritized(command, args, priority);
     const child = spawn(line.command, line.args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
@@ -233,5 +249,8 @@ function ioniceAvailable(): boolean {
 }
 
 function firstLine(text: string): string | undefined {
-  return text.split('\n').map((l) => l.trim()).find(Boolean);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
 }

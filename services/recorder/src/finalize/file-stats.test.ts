@@ -23,14 +23,16 @@ test('packets: frames, keyframes and the longest gap, in time order whatever the
   assert.deepEqual(packetStats([]), { framesWritten: 0, keyframesReceived: 0, longestGapMs: 0, startSec: 0, endSec: 0 });
 });
 
-test('resolution changes: the first keyframe\'s size, then each keyframe that differs, timed from the first frame', () => {
-  const sizes = keyframeSizes([
-    'pts_time=0.114000|pkt_dts_time=0.114000|best_effort_timestamp_time=0.114000|width=320|height=180',
-    'pts_time=0.564000|pkt_dts_time=0.564000|best_effort_timestamp_time=0.564000|width=320|height=180',
-    'pts_time=N/A|pkt_dts_time=N/A|best_effort_timestamp_time=2.114000|width=640|height=360',
-    'pts_time=3.114000|width=0|height=0',
-    'pts_time=4.114000|width=1280|height=720',
-  ].join('\n'));
+test("resolution changes: the first keyframe's size, then each keyframe that differs, timed from the first frame", () => {
+  const sizes = keyframeSizes(
+    [
+      'pts_time=0.114000|pkt_dts_time=0.114000|best_effort_timestamp_time=0.114000|width=320|height=180',
+      'pts_time=0.564000|pkt_dts_time=0.564000|best_effort_timestamp_time=0.564000|width=320|height=180',
+      'pts_time=N/A|pkt_dts_time=N/A|best_effort_timestamp_time=2.114000|width=640|height=360',
+      'pts_time=3.114000|width=0|height=0',
+      'pts_time=4.114000|width=1280|height=720',
+    ].join('\n'),
+  );
   assert.deepEqual(resolutionChanges(sizes, 0.114), [
     { atMs: 0, width: 320, height: 180 },
     { atMs: 2000, width: 640, height: 360 },
@@ -61,12 +63,29 @@ test('the dominant resolution is the one the file shows longest, not the first',
 
 test('withStats: the video track takes the dominant resolution, audio is left alone; no stats leave the facts as they were', () => {
   const facts: FileFacts = {
-    sizeBytes: 10, durationMs: 8000, formatName: 'mp4', encoder: undefined,
-    tracks: [{ kind: 'video', codec: 'h264', width: 320, height: 180 }, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 }],
+    sizeBytes: 10,
+    durationMs: 8000,
+    formatName: 'mp4',
+    encoder: undefined,
+    tracks: [
+      { kind: 'video', codec: 'h264', width: 320, height: 180 },
+      { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 },
+    ],
   };
-  const stats = { framesWritten: 160, keyframesReceived: 2, longestGapMs: 60, resolutionChanges: [{ atMs: 0, width: 320, height: 180 }, { atMs: 900, width: 1280, height: 720 }] };
+  const stats = {
+    framesWritten: 160,
+    keyframesReceived: 2,
+    longestGapMs: 60,
+    resolutionChanges: [
+      { atMs: 0, width: 320, height: 180 },
+      { atMs: 900, width: 1280, height: 720 },
+    ],
+  };
   const joined = withStats(facts, { stats, dominant: { width: 1280, height: 720 } });
-  assert.deepEqual(joined.tracks, [{ kind: 'video', codec: 'h264', width: 1280, height: 720 }, { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 }]);
+  assert.deepEqual(joined.tracks, [
+    { kind: 'video', codec: 'h264', width: 1280, height: 720 },
+    { kind: 'audio', codec: 'aac', sampleRate: 48000, channels: 2 },
+  ]);
   assert.deepEqual(joined.stats, stats);
   assert.equal(withStats(facts, undefined), facts);
 });
@@ -83,10 +102,22 @@ test('one ffprobe read holds packets and keyframes: the sections are told apart,
   assert.deepEqual(keyframeSizes(frames), [{ timeSec: 0, width: 640, height: 360 }]);
   assert.equal(firstFrameDecodedAsKey(packets, frames), true);
   // the first packet is not a keyframe: the decoder skipped it, its first frame comes from a later packet
-  const cut = splitSections(['packet|pts_time=0.033333|dts_time=0.033333|flags=__', 'packet|pts_time=2.000000|dts_time=2.000000|flags=K_', 'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360'].join('\n'));
+  const cut = splitSections(
+    [
+      'packet|pts_time=0.033333|dts_time=0.033333|flags=__',
+      'packet|pts_time=2.000000|dts_time=2.000000|flags=K_',
+      'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360',
+    ].join('\n'),
+  );
   assert.equal(firstFrameDecodedAsKey(cut.packets, cut.frames), false);
   // marked a keyframe but not decodable as one (no frame made from it)
-  const undecodable = splitSections(['packet|pts_time=0.000000|dts_time=0.000000|flags=K_', 'packet|pts_time=2.000000|dts_time=2.000000|flags=K_', 'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360'].join('\n'));
+  const undecodable = splitSections(
+    [
+      'packet|pts_time=0.000000|dts_time=0.000000|flags=K_',
+      'packet|pts_time=2.000000|dts_time=2.000000|flags=K_',
+      'frame|key_frame=1|pts_time=2.000000|pkt_dts_time=2.000000|width=640|height=360',
+    ].join('\n'),
+  );
   assert.equal(firstFrameDecodedAsKey(undecodable.packets, undecodable.frames), false);
   assert.equal(firstFrameDecodedAsKey('', ''), false);
 });

@@ -90,7 +90,13 @@ export function dominantResolution(changes: readonly ResolutionChange[], videoDu
 }
 
 /** Frames, keyframes and the longest gap between consecutive frames, from the packets in time order. */
-export function packetStats(packets: readonly PacketEntry[]): { framesWritten: number; keyframesReceived: number; longestGapMs: number; startSec: number; endSec: number } {
+export function packetStats(packets: readonly PacketEntry[]): {
+  framesWritten: number;
+  keyframesReceived: number;
+  longestGapMs: number;
+  startSec: number;
+  endSec: number;
+} {
   const times = packets.map((p) => p.timeSec).sort((a, b) => a - b);
   let longest = 0;
   for (let i = 1; i < times.length; i++) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
@@ -128,20 +134,38 @@ export interface TrackReadResult extends FileStatsResult {
  * ffprobe cannot read the file.
  */
 export async function probeTrackStats(path: string, tools: ProbeTools, kind: 'video' | 'audio', timeoutMs = 30_000): Promise<TrackReadResult | undefined> {
-  const entries = kind === 'video' ? 'packet=pts_time,dts_time,flags:frame=key_frame,pts_time,best_effort_timestamp_time,pkt_dts_time,width,height' : 'packet=pts_time,dts_time,flags';
+  const entries =
+    kind === 'video'
+      ? 'packet=pts_time,dts_time,flags:frame=key_frame,pts_time,best_effort_timestamp_time,pkt_dts_time,width,height'
+      : 'packet=pts_time,dts_time,flags';
   const skip = kind === 'video' ? ['-skip_frame', 'nokey'] : [];
-  const read = await run(tools.ffprobe, ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0', ...skip, '-show_entries', entries, '-of', 'compact', path], timeoutMs, { nice: 0 }, MAX_PROBE_OUTPUT);
+  const read = await run(
+    tools.ffprobe,
+    ['-v', 'error', '-select_streams', kind === 'video' ? 'v:0' : 'a:0', ...skip, '-show_entries', entries, '-of', 'compact', path],
+    timeoutMs,
+    { nice: 0 },
+    MAX_PROBE_OUTPUT,
+  );
   if (read.code !== 0 || read.timedOut) return undefined;
   const { packets: packetText, frames: frameText } = splitSections(read.stdout);
   const packets = packetEntries(packetText);
   const counted = packetStats(packets);
   if (kind === 'audio') {
-    return { stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: [] }, dominant: undefined, firstFrameIsKeyframe: undefined };
+    return {
+      stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: [] },
+      dominant: undefined,
+      firstFrameIsKeyframe: undefined,
+    };
   }
   const changes = resolutionChanges(keyframeSizes(frameText), counted.startSec);
   const durationMs = Math.round((counted.endSec - counted.startSec) * 1000);
   return {
-    stats: { framesWritten: counted.framesWritten, keyframesReceived: counted.keyframesReceived, longestGapMs: counted.longestGapMs, resolutionChanges: changes.slice(0, 1000) },
+    stats: {
+      framesWritten: counted.framesWritten,
+      keyframesReceived: counted.keyframesReceived,
+      longestGapMs: counted.longestGapMs,
+      resolutionChanges: changes.slice(0, 1000),
+    },
     dominant: dominantResolution(changes, durationMs),
     firstFrameIsKeyframe: firstFrameDecodedAsKey(packetText, frameText),
   };

@@ -48,6 +48,11 @@ export async function finalizeRecording(input: FinalizeInput, settings: Finalize
     return buildReport({ ...base, file, decode: file.ok && settings.verify ? 'pending' : undefined, finalizeProblem: outcome.problem });
   } catch (err) {
     log.error({ err }, 'finalizing the recording failed');
-    return buildReport({ ...base, file: { ok: false, error: { code: 'RECORDER_FAILED', message: 'the recording could not be finalized' } }, decode: undefined, finalizeProblem: undefined });
+    return buildReport({
+      ...base,
+      file: { ok: false, error: { code: 'RECORDER_FAILED', message: 'the recording could not be finalized' } },
+      decode: undefined,
+      finalizeProblem: undefined,
+    });
   }
 }

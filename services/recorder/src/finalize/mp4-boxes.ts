@@ -14,7 +14,7 @@ const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts', 'udt
 /** The file's top-level boxes, undefined when one is not a valid box. */
 export async function scanTopLevel(file: FileHandle, fileSize: number): Promise<Box[] | undefined> {
   const found: Box[] = [];
-  for (let offset = 0; offset < fileSize; ) {
+  for (let offset = 0; offset < fileSize;) {
     const box = await boxAt(file, offset, fileSize);
     if (!box) return undefined;
     found.push(box);
@@ -51,7 +51,7 @@ export async function readBox(file: FileHandle, box: Box): Promise<Buffer> {
 /** The boxes inside `parent` (a Buffer slice of a container box's content), with offsets into `buf`. */
 export function children(buf: Buffer, start: number, end: number): Box[] {
   const out: Box[] = [];
-  for (let offset = start; offset + 8 <= end; ) {
+  for (let offset = start; offset + 8 <= end;) {
     let size = buf.readUInt32BE(offset);
     let headerSize = 8;
     if (size === 1) {

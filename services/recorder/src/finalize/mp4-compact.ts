@@ -1,5 +1,16 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { editListDuration, find, moovBox, readBox, scanTopLevel, setDuration, setTrackHeaderDuration, timescaleOf, trackHeaderDuration, type Box } from './mp4-boxes.js';
+import {
+  editListDuration,
+  find,
+  moovBox,
+  readBox,
+  scanTopLevel,
+  setDuration,
+  setTrackHeaderDuration,
+  timescaleOf,
+  trackHeaderDuration,
+  type Box,
+} from './mp4-boxes.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 
@@ -70,8 +81,7 @@ export async function isCompactedMp4(path: string): Promise<boolean> {
   }
 }
 
-
-async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok: true; ftyp: Box; moov: Box; mdat: Box }) | { ok: false; reason: string }> {
+async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<{ ok: true; ftyp: Box; moov: Box; mdat: Box } | { ok: false; reason: string }> {
   const found = await scanTopLevel(file, fileSize);
   if (!found) return { ok: false, reason: 'not a sequence of MP4 boxes' };
   const kinds = found.filter((b) => !SLACK.has(b.type));
@@ -83,11 +93,6 @@ async function topLevelBoxes(file: FileHandle, fileSize: number): Promise<({ ok:
   if (moov.size > MAX_MOOV_BYTES) return { ok: false, reason: 'the index is larger than expected' };
   return { ok: true, ftyp, moov, mdat };
 }
-
-
-
-
-
 
 /** Adds `delta` to every chunk offset of every track, in place. */
 export function shiftChunkOffsets(moov: Buffer, delta: number): CompactOutcome {

@@ -45,10 +45,37 @@ const lavfi = (video: string, seconds: number) => ['-f', 'lavfi', '-i', `${video
 test('GStreamer robust-muxed H264 + AAC, as written and once compacted with priming declared: described as ffprobe does', async () => {
   const robust = join(dir, 'robust.mp4');
   await execTool('gst-launch-1.0', [
-    '-q', '-e',
-    'videotestsrc', 'num-buffers=90', '!', 'video/x-raw,width=640,height=360,framerate=30/1', '!', 'x264enc', 'tune=zerolatency', 'key-int-max=30', '!', 'h264parse', '!', 'mux.video_0',
-    'audiotestsrc', 'num-buffers=150', '!', 'audio/x-raw,rate=48000,channels=2', '!', 'voaacenc', '!', 'aacparse', '!', 'mux.audio_0',
-    'mp4mux', 'name=mux', 'reserved-max-duration=14400000000000', 'reserved-moov-update-period=1000000000', '!', 'filesink', `location=${robust}`,
+    '-q',
+    '-e',
+    'videotestsrc',
+    'num-buffers=90',
+    '!',
+    'video/x-raw,width=640,height=360,framerate=30/1',
+    '!',
+    'x264enc',
+    'tune=zerolatency',
+    'key-int-max=30',
+    '!',
+    'h264parse',
+    '!',
+    'mux.video_0',
+    'audiotestsrc',
+    'num-buffers=150',
+    '!',
+    'audio/x-raw,rate=48000,channels=2',
+    '!',
+    'voaacenc',
+    '!',
+    'aacparse',
+    '!',
+    'mux.audio_0',
+    'mp4mux',
+    'name=mux',
+    'reserved-max-duration=14400000000000',
+    'reserved-moov-update-period=1000000000',
+    '!',
+    'filesink',
+    `location=${robust}`,
   ]);
   await assertSameAsFfprobe(robust);
   const compacted = join(dir, 'compacted.mp4');
@@ -72,9 +99,25 @@ test('FFmpeg-written MP4s: H264 + AAC, VP9 + Opus, AV1 + Opus, audio only', asyn
 
 test('what it does not know is left to ffprobe: Matroska; probeFile still describes it', async () => {
   const mkv = join(dir, 'clip.mkv');
-  await execTool('ffmpeg', ['-nostdin', '-v', 'error', ...lavfi('testsrc2=s=320x240:r=30', 1), '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'libopus', '-y', mkv]);
+  await execTool('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    ...lavfi('testsrc2=s=320x240:r=30', 1),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-c:a',
+    'libopus',
+    '-y',
+    mkv,
+  ]);
   assert.equal(await describeMp4(mkv, (await stat(mkv)).size), undefined);
   const facts = await probeFile(mkv, tools);
-  assert.deepEqual(facts.tracks.map((t) => t.codec), ['h264', 'opus']);
+  assert.deepEqual(
+    facts.tracks.map((t) => t.codec),
+    ['h264', 'opus'],
+  );
   assert.equal(facts.firstFrameIsKeyframe, true);
 });

@@ -65,7 +65,12 @@ export function describeMoov(moov: Buffer): Mp4Description | undefined {
   }
   // the movie header's duration, as FFmpeg reports it; the longest track when the header has none
   const movieSec = movieTimescale > 0 ? durationOf(moov, mvhd) / movieTimescale : 0;
-  return { durationMs: Math.round((movieSec > 0 ? movieSec : longestSec) * 1000), formatName: MP4_FORMAT_NAME, tracks, encoder: writingApplication(moov, root) };
+  return {
+    durationMs: Math.round((movieSec > 0 ? movieSec : longestSec) * 1000),
+    formatName: MP4_FORMAT_NAME,
+    tracks,
+    encoder: writingApplication(moov, root),
+  };
 }
 
 /** undefined: not audio or video (ignored, as ffprobe's data streams are); 'unknown': leave the file to ffprobe */

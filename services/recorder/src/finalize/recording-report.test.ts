@@ -5,15 +5,34 @@ import { buildReport, type ReportInput } from './recording-report.js';
 
 const plan = planRecording(
   {
-    recordingId: 'rec_1', sessionId: 'ses_1', container: 'mp4', audioCodec: 'aac',
-    tracks: [{ kind: 'video', codec: 'h264', payloadType: 96, clockRate: 90000, port: 50000 }, { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, port: 50002 }],
+    recordingId: 'rec_1',
+    sessionId: 'ses_1',
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [
+      { kind: 'video', codec: 'h264', payloadType: 96, clockRate: 90000, port: 50000 },
+      { kind: 'audio', codec: 'opus', payloadType: 111, clockRate: 48000, port: 50002 },
+    ],
   },
   { engine: 'gstreamer', recordingsDir: '/rec', bindAddress: '127.0.0.1', maxDurationMs: 1000 },
 );
-const facts = { sizeBytes: 5000, durationMs: 8000, formatName: 'mp4', tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }], encoder: undefined };
+const facts = {
+  sizeBytes: 5000,
+  durationMs: 8000,
+  formatName: 'mp4',
+  tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }],
+  encoder: undefined,
+};
 const input = (over: Partial<ReportInput> = {}): ReportInput => ({
-  plan, recorderId: 'rcd_1', file: { ok: true, facts }, decode: { clean: true, scope: 'full', errors: [] }, finalizeProblem: undefined,
-  startedAt: new Date('2026-01-01T00:00:01Z'), stoppedAt: new Date('2026-01-01T00:00:09Z'), reason: 'requested', ...over,
+  plan,
+  recorderId: 'rcd_1',
+  file: { ok: true, facts },
+  decode: { clean: true, scope: 'full', errors: [] },
+  finalizeProblem: undefined,
+  startedAt: new Date('2026-01-01T00:00:01Z'),
+  stoppedAt: new Date('2026-01-01T00:00:09Z'),
+  reason: 'requested',
+  ...over,
 });
 
 test('a probed file with media is done, with its facts', () => {
@@ -44,14 +63,18 @@ test('a decode cut short by its budget says so: clean as far as it was checked, 
 });
 
 test('a file that fails the probe is failed with the reason, never done', () => {
-  const report = buildReport(input({ file: { ok: false, error: { code: 'FILE_INVALID', message: 'ffprobe cannot read the file: moov atom not found' } }, decode: undefined }));
+  const report = buildReport(
+    input({ file: { ok: false, error: { code: 'FILE_INVALID', message: 'ffprobe cannot read the file: moov atom not found' } }, decode: undefined }),
+  );
   assert.equal(report.status, 'failed');
   assert.deepEqual(report.error, { code: 'FILE_INVALID', message: 'ffprobe cannot read the file: moov atom not found' });
   assert.equal(report.decodesCleanly, false);
 });
 
 test('no media: an empty file, or a file without tracks', () => {
-  const never = buildReport(input({ startedAt: undefined, reason: 'rtp-timeout', file: { ok: false, error: { code: 'FILE_INVALID', message: 'the recording file is empty' } } }));
+  const never = buildReport(
+    input({ startedAt: undefined, reason: 'rtp-timeout', file: { ok: false, error: { code: 'FILE_INVALID', message: 'the recording file is empty' } } }),
+  );
   assert.equal(never.status, 'failed');
   assert.equal(never.error?.code, 'NO_MEDIA');
   assert.equal(never.startedAt, null);
@@ -66,7 +89,7 @@ test('a report that does not wait for the decode says pending: not known yet, no
   assert.equal(report.decodesCleanly, false);
 });
 
-test('the file\'s stats travel in the report, done or failed; a probe without them sends none', () => {
+test("the file's stats travel in the report, done or failed; a probe without them sends none", () => {
   const stats = { framesWritten: 160, keyframesReceived: 2, longestGapMs: 60, resolutionChanges: [{ atMs: 0, width: 640, height: 360 }] };
   assert.deepEqual(buildReport(input({ file: { ok: true, facts: { ...facts, stats } } })).stats, stats);
   const remuxFailed = buildReport(input({ plan: { ...plan, finalize: 'remux' }, file: { ok: true, facts: { ...facts, stats } }, finalizeProblem: 'x' }));

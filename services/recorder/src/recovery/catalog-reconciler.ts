@@ -140,7 +140,9 @@ export class CatalogReconciler {
       const file = await leftoverFile(entry, this.settings.salvage);
       const action = decide(entry, file ? { modifiedMs: file.modifiedMs } : undefined, view);
       if (action.type === 'leave') continue;
-      await this.execute(entry, action).catch((err: unknown) => this.logger.error({ err, recordingId: entry.id, action: action.type }, 'reconciliation step failed'));
+      await this.execute(entry, action).catch((err: unknown) =>
+        this.logger.error({ err, recordingId: entry.id, action: action.type }, 'reconciliation step failed'),
+      );
     }
   }
 
@@ -179,7 +181,12 @@ export class CatalogReconciler {
         if (written?.status !== 'failed' || written.updatedAt === entry.updatedAt) return;
         log.warn({ error: action.error, recorderId: entry.recorderId, mediaId: entry.mediaId, status: entry.status }, 'recording nobody holds marked failed');
         try {
-          publishEvent(this.nc, subjects.events.recording(entry.id), RecordingEventSchema, { type: 'failed', recordingId: entry.id, error: action.error, at: new Date().toISOString() });
+          publishEvent(this.nc, subjects.events.recording(entry.id), RecordingEventSchema, {
+            type: 'failed',
+            recordingId: entry.id,
+            error: action.error,
+            at: new Date().toISOString(),
+          });
         } catch (err) {
           log.warn({ err }, 'event not published');
         }
@@ -191,14 +198,17 @@ export class CatalogReconciler {
   private schedule(): void {
     if (this.closed) return;
     const jitter = 0.75 + Math.random() * 0.5;
-    this.timer = setTimeout(() => {
-      this.running = this.round()
-        .catch((err: unknown) => this.logger.error({ err }, 'catalog reconciliation failed'))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, Math.round(this.settings.intervalMs * jitter));
+    this.timer = setTimeout(
+      () => {
+        this.running = this.round()
+          .catch((err: unknown) => this.logger.error({ err }, 'catalog reconciliation failed'))
+          .finally(() => {
+            this.running = undefined;
+            this.schedule();
+          });
+      },
+      Math.round(this.settings.intervalMs * jitter),
+    );
     this.timer.unref();
   }
 

@@ -9,7 +9,10 @@ const tools = ['gst-launch-1.0', '/usr/bin/ffmpeg'];
 test('the recording id comes from a file argument directly in the folder', () => {
   assert.equal(recordingIdInArgs(['gst-launch-1.0', '-e', 'filesink', 'location=/var/recordings/rec_abc.mp4'], dir), 'rec_abc');
   assert.equal(recordingIdInArgs(['ffmpeg', '-i', 'pipe:0', '/var/recordings/rec_x-1.webm'], dir), 'rec_x-1');
-  assert.equal(recordingIdInArgs(['ffmpeg', '-i', '/var/recordings/rec_v.mp4.partial.mkv', '-y', '/var/recordings/rec_v.mp4.finalizing.mp4'], dir + '/'), 'rec_v');
+  assert.equal(
+    recordingIdInArgs(['ffmpeg', '-i', '/var/recordings/rec_v.mp4.partial.mkv', '-y', '/var/recordings/rec_v.mp4.finalizing.mp4'], dir + '/'),
+    'rec_v',
+  );
   assert.equal(recordingIdInArgs(['gst-launch-1.0', 'location=/var/recordings-other/rec_abc.mp4'], dir), undefined, 'another folder');
   assert.equal(recordingIdInArgs(['gst-launch-1.0', 'location=/var/recordings/sub/rec_abc.mp4'], dir), undefined, 'a subfolder');
   assert.equal(recordingIdInArgs(['gst-launch-1.0', 'location=/dev/null'], dir), undefined);

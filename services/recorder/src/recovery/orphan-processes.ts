@@ -42,7 +42,12 @@ const RECORDER_MAIN = /(^|\/)services\/recorder\/(src|dist)\/main\.[jt]s$/;
  * line) or the recorder's entry point, so recorders sharing the folder on one machine leave each other's
  * children alone; this process's own children are never orphans.
  */
-export function pickOrphans(processes: readonly ProcessInfo[], dir: string, self: { pid: number; argv: readonly string[] }, tools: readonly string[]): OrphanProcess[] {
+export function pickOrphans(
+  processes: readonly ProcessInfo[],
+  dir: string,
+  self: { pid: number; argv: readonly string[] },
+  tools: readonly string[],
+): OrphanProcess[] {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
   const selfLine = self.argv.join('\0');
   const toolNames = new Set(tools.map((t) => basename(t)));

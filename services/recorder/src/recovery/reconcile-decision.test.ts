@@ -9,15 +9,38 @@ const justNow = new Date(now - 1000).toISOString();
 
 function entry(over: Partial<Recording> = {}): Recording {
   return {
-    id: 'rec_1', sessionId: 'ses_1', status: 'recording', createdAt: longAgo, startedAt: longAgo, stoppedAt: null, updatedAt: longAgo,
-    durationMs: null, sizeBytes: null, container: 'mp4', audioCodec: 'aac', tracks: [], fileName: 'rec_1.mp4', storage: 'local',
-    mediaId: 'med_1', recorderId: 'rcd_dead', firstKeyframeMs: 100, stopReason: null, ...over,
+    id: 'rec_1',
+    sessionId: 'ses_1',
+    status: 'recording',
+    createdAt: longAgo,
+    startedAt: longAgo,
+    stoppedAt: null,
+    updatedAt: longAgo,
+    durationMs: null,
+    sizeBytes: null,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [],
+    fileName: 'rec_1.mp4',
+    storage: 'local',
+    mediaId: 'med_1',
+    recorderId: 'rcd_dead',
+    firstKeyframeMs: 100,
+    stopReason: null,
+    ...over,
   };
 }
 
 function view(over: Partial<ReconcileView> = {}): ReconcileView {
   return {
-    now, selfId: 'rcd_me', recorders: new Map([['rcd_me', undefined]]), missedTwice: new Set(['rcd_dead']), media: new Set(), storage: 'local', graceMs: 60_000, ...over,
+    now,
+    selfId: 'rcd_me',
+    recorders: new Map([['rcd_me', undefined]]),
+    missedTwice: new Set(['rcd_dead']),
+    media: new Set(),
+    storage: 'local',
+    graceMs: 60_000,
+    ...over,
   };
 }
 
@@ -67,7 +90,11 @@ test('finished recordings: interrupted uploads resume, stale local copies of sto
   assert.equal(decide({ ...done, storage: 'nats' }, staleFile, view()).type, 'discard-local');
   assert.equal(decide(done, undefined, view({ storage: 'nats' })).type, 'leave');
   const uploading = new Map<string, ReadonlySet<string> | undefined>([['rcd_dead', new Set(['rec_1'])]]);
-  assert.equal(decide(done, staleFile, view({ storage: 'nats', recorders: uploading, missedTwice: new Set() })).type, 'leave', 'its recorder is still uploading');
+  assert.equal(
+    decide(done, staleFile, view({ storage: 'nats', recorders: uploading, missedTwice: new Set() })).type,
+    'leave',
+    'its recorder is still uploading',
+  );
 });
 
 test('a recording failed because its recorder vanished is salvaged when its file is here; other failures are final', () => {

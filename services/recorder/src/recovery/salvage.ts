@@ -56,7 +56,13 @@ export async function salvagePlan(entry: SalvageEntry, settings: SalvageSettings
   if (await exists(outputPath)) {
     // a rewrite renames its result over the output path, so an output next to a partial is the finished one
     await Promise.all(partials.map((p) => rm(p.path, { force: true })));
-    return { ...base, ...(await tracksIn(outputPath, settings)), writePath: outputPath, writeContainer: entry.container, finalize: entry.container === 'mp4' ? 'compact-mp4' : 'none' };
+    return {
+      ...base,
+      ...(await tracksIn(outputPath, settings)),
+      writePath: outputPath,
+      writeContainer: entry.container,
+      finalize: entry.container === 'mp4' ? 'compact-mp4' : 'none',
+    };
   }
   for (const partial of partials) {
     if (await exists(partial.path)) {
@@ -74,7 +80,15 @@ export async function salvagePlan(entry: SalvageEntry, settings: SalvageSettings
 async function tracksIn(path: string, settings: SalvageSettings): Promise<Pick<RecordingPlan, 'video' | 'audio' | 'audioLeadSamples'>> {
   const facts = await probeFile(path, settings.tools).catch(() => undefined);
   const track = (kind: 'video' | 'audio', codec: TrackPlan['codec']): TrackPlan => ({
-    kind, codec, payloadType: 0, clockRate: kind === 'video' ? 90000 : 48000, channels: kind === 'video' ? 1 : 2, port: 0, rtcpPort: 0, fmtp: new Map(), fmtpLine: undefined,
+    kind,
+    codec,
+    payloadType: 0,
+    clockRate: kind === 'video' ? 90000 : 48000,
+    channels: kind === 'video' ? 1 : 2,
+    port: 0,
+    rtcpPort: 0,
+    fmtp: new Map(),
+    fmtpLine: undefined,
   });
   const video = VideoCodecSchema.safeParse(facts?.tracks.find((t) => t.kind === 'video')?.codec);
   const audio = facts?.tracks.find((t) => t.kind === 'audio');
@@ -111,15 +125,39 @@ export async function salvageRecording(entry: SalvageEntry, settings: SalvageSet
   const startedAt = entry.startedAt ? new Date(entry.startedAt) : undefined;
   if (!plan) {
     const fallback: RecordingPlan = {
-      recordingId: entry.id, sessionId: entry.sessionId, engine: settings.engine, container: entry.container, audioCodec: entry.audioCodec,
-      video: undefined, audio: undefined, bindAddress: settings.bindAddress, fileName: entry.fileName, outputPath: join(settings.recordingsDir, entry.fileName),
-      writePath: join(settings.recordingsDir, entry.fileName), writeContainer: entry.container, finalize: 'none', audioLeadSamples: 0, maxDurationMs: settings.maxDurationMs,
+      recordingId: entry.id,
+      sessionId: entry.sessionId,
+      engine: settings.engine,
+      container: entry.container,
+      audioCodec: entry.audioCodec,
+      video: undefined,
+      audio: undefined,
+      bindAddress: settings.bindAddress,
+      fileName: entry.fileName,
+      outputPath: join(settings.recordingsDir, entry.fileName),
+      writePath: join(settings.recordingsDir, entry.fileName),
+      writeContainer: entry.container,
+      finalize: 'none',
+      audioLeadSamples: 0,
+      maxDurationMs: settings.maxDurationMs,
     };
     const error: ErrorBody = { code: 'FILE_INVALID', message: 'the recording file was not written' };
-    return buildReport({ plan: fallback, recorderId: settings.recorderId, file: { ok: false, error }, decode: undefined, finalizeProblem: undefined, startedAt, stoppedAt: new Date(), reason: 'error' });
+    return buildReport({
+      plan: fallback,
+      recorderId: settings.recorderId,
+      file: { ok: false, error },
+      decode: undefined,
+      finalizeProblem: undefined,
+      startedAt,
+      stoppedAt: new Date(),
+      reason: 'error',
+    });
   }
   // the last write is when the recording really ended, not now
-  const stoppedAt = await stat(plan.writePath).then((s) => s.mtime, () => new Date());
+  const stoppedAt = await stat(plan.writePath).then(
+    (s) => s.mtime,
+    () => new Date(),
+  );
   try {
     const outcome = await finalizeFile(plan, false, settings.tools.ffmpeg, log, FINALIZE_BUDGET_MS, settings.keepFreeBytes);
     log.info({ action: outcome.action, problem: outcome.problem }, 'salvaged file finalized');
@@ -135,10 +173,22 @@ export async function salvageRecording(entry: SalvageEntry, settings: SalvageSet
   } catch (err) {
     log.error({ err }, 'salvaging the recording failed');
     const error: ErrorBody = { code: 'RECORDER_FAILED', message: 'the recording could not be salvaged' };
-    return buildReport({ plan, recorderId: settings.recorderId, file: { ok: false, error }, decode: undefined, finalizeProblem: undefined, startedAt, stoppedAt, reason: 'error' });
+    return buildReport({
+      plan,
+      recorderId: settings.recorderId,
+      file: { ok: false, error },
+      decode: undefined,
+      finalizeProblem: undefined,
+      startedAt,
+      stoppedAt,
+      reason: 'error',
+    });
   }
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

@@ -9,7 +9,16 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rpc, type Container, type OutputAudioCodec, type RecordingReport, type Segment } from '@recstack/contracts';
 import { call } from '@recstack/service-kit';
-import { decodeErrors, firstVideoFrameIsKeyframe, probe, startAv1RtpPublisher, startRtpPublisher, type PublisherVideoCodec, type Resolution, type RtpPublisher } from '@recstack/testkit';
+import {
+  decodeErrors,
+  firstVideoFrameIsKeyframe,
+  probe,
+  startAv1RtpPublisher,
+  startRtpPublisher,
+  type PublisherVideoCodec,
+  type Resolution,
+  type RtpPublisher,
+} from '@recstack/testkit';
 import { audioTrack, delay, frameSizes, rtpPorts, startRecorderHarness, startRequest, videoTrack, type RecorderHarness } from '../testing/recorder-harness.js';
 
 type Engine = 'gstreamer' | 'ffmpeg';
@@ -86,7 +95,12 @@ async function recordSegment(
     await delay(Math.max(0, Date.parse(first.at) + SEGMENT_MS - Date.now()));
     const report =
       previous.length === 0
-        ? await call(h.nc, rpc.recorder.stop, { recordingId: recording.recordingId, reason: 'shutdown', handover: true }, { id: h.recorderId, timeoutMs: 60_000 })
+        ? await call(
+            h.nc,
+            rpc.recorder.stop,
+            { recordingId: recording.recordingId, reason: 'shutdown', handover: true },
+            { id: h.recorderId, timeoutMs: 60_000 },
+          )
         : await h.stop(recording.recordingId);
     return { report, startedAt: first.at };
   } finally {
@@ -96,55 +110,67 @@ async function recordSegment(
 }
 
 for (const c of CASES) {
-  test(`${c.engine}: ${c.video.toUpperCase()} + ${c.audioCodec} in ${c.container}, handed over once (${SMALL.width}x${SMALL.height} → ${LARGE.width}x${LARGE.height}): one joined file that decodes cleanly`, { timeout: 120_000 }, async () => {
-    const h = harnesses.get(c.engine);
-    assert.ok(h);
-    const recording = startRequest([], c.container, c.audioCodec);
-    const ids = { recordingId: recording.recordingId, sessionId: recording.sessionId };
+  test(
+    `${c.engine}: ${c.video.toUpperCase()} + ${c.audioCodec} in ${c.container}, handed over once (${SMALL.width}x${SMALL.height} → ${LARGE.width}x${LARGE.height}): one joined file that decodes cleanly`,
+    { timeout: 120_000 },
+    async () => {
+      const h = harnesses.get(c.engine);
+      assert.ok(h);
+      const recording = startRequest([], c.container, c.audioCodec);
+      const ids = { recordingId: recording.recordingId, sessionId: recording.sessionId };
 
-    const first = await recordSegment(h, c, ids, SMALL, []);
-    assert.equal(first.report.status, 'done', JSON.stringify(first.report.error));
-    assert.equal(first.report.fileName, `${ids.recordingId}.${c.container}`, 'segment 0 has the recording’s own name');
-    const segment0: Segment = { recorderId: h.recorderId, startedAt: first.startedAt, endedAt: first.report.stoppedAt, file: first.report.fileName };
-    // the time between the two segments is what a handover costs: it must be declared as a gap
-    await delay(500);
-    const last = await recordSegment(h, c, ids, LARGE, [segment0]);
-    const done = last.report;
-    console.log(`${c.engine} ${c.video}/${c.audioCodec}/${c.container}: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segment0Ms: first.report.durationMs })}`);
+      const first = await recordSegment(h, c, ids, SMALL, []);
+      assert.equal(first.report.status, 'done', JSON.stringify(first.report.error));
+      assert.equal(first.report.fileName, `${ids.recordingId}.${c.container}`, 'segment 0 has the recording’s own name');
+      const segment0: Segment = { recorderId: h.recorderId, startedAt: first.startedAt, endedAt: first.report.stoppedAt, file: first.report.fileName };
+      // the time between the two segments is what a handover costs: it must be declared as a gap
+      await delay(500);
+      const last = await recordSegment(h, c, ids, LARGE, [segment0]);
+      const done = last.report;
+      console.log(
+        `${c.engine} ${c.video}/${c.audioCodec}/${c.container}: ${JSON.stringify({ durationMs: done.durationMs, gaps: done.gaps, segment0Ms: first.report.durationMs })}`,
+      );
 
-    assert.equal(done.status, 'done', JSON.stringify(done.error));
-    assert.equal(done.fileName, `${ids.recordingId}.${c.container}`, 'the joined file has the recording’s own name');
-    assert.equal(done.segments?.length, 2, 'two segments');
-    const left = (await readdir(h.dir)).filter((f) => f.startsWith(ids.recordingId));
-    assert.deepEqual(left, [done.fileName], 'one file: the segment files are gone once joined');
+      assert.equal(done.status, 'done', JSON.stringify(done.error));
+      assert.equal(done.fileName, `${ids.recordingId}.${c.container}`, 'the joined file has the recording’s own name');
+      assert.equal(done.segments?.length, 2, 'two segments');
+      const left = (await readdir(h.dir)).filter((f) => f.startsWith(ids.recordingId));
+      assert.deepEqual(left, [done.fileName], 'one file: the segment files are gone once joined');
 
-    const gaps = done.gaps ?? [];
-    assert.equal(gaps.length, 1, `one declared gap: ${JSON.stringify(gaps)}`);
-    const gap = gaps[0];
-    assert.ok(gap && gap.ms > 0 && gap.ms <= 5000, `gap ${JSON.stringify(gap)}`);
-    assert.ok(Math.abs(gap.atMs - first.report.durationMs) <= 5, `the gap is where segment 0 ends: ${gap.atMs} ms of ${first.report.durationMs} ms`);
-    // the gap is the wall time between segment 0's end (its first keyframe plus its length) and segment 1's
-    // first keyframe, which the test knows too
-    const expectedGap = Date.parse(last.startedAt) - Date.parse(first.startedAt) - first.report.durationMs;
-    assert.ok(Math.abs(gap.ms - expectedGap) <= 5, `the gap from the segments’ first keyframes and lengths: ${gap.ms} ms, expected ${expectedGap} ms`);
+      const gaps = done.gaps ?? [];
+      assert.equal(gaps.length, 1, `one declared gap: ${JSON.stringify(gaps)}`);
+      const gap = gaps[0];
+      assert.ok(gap && gap.ms > 0 && gap.ms <= 5000, `gap ${JSON.stringify(gap)}`);
+      assert.ok(Math.abs(gap.atMs - first.report.durationMs) <= 5, `the gap is where segment 0 ends: ${gap.atMs} ms of ${first.report.durationMs} ms`);
+      // the gap is the wall time between segment 0's end (its first keyframe plus its length) and segment 1's
+      // first keyframe, which the test knows too
+      const expectedGap = Date.parse(last.startedAt) - Date.parse(first.startedAt) - first.report.durationMs;
+      assert.ok(Math.abs(gap.ms - expectedGap) <= 5, `the gap from the segments’ first keyframes and lengths: ${gap.ms} ms, expected ${expectedGap} ms`);
 
-    const path = join(h.dir, done.fileName);
-    const probed = await probe(path);
-    assert.deepEqual(
-      probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(),
-      [`audio:${c.audioName}`, `video:${c.videoName}`],
-      'the codecs and tracks of the segments',
-    );
-    assert.ok(Math.abs(probed.durationSec * 1000 - done.durationMs) <= 100, `file ${probed.durationSec} s, report ${done.durationMs} ms`);
-    // segment 1 runs SEGMENT_MS from its first keyframe event to the stop; its file holds more: the event is
-    // late by the muxer's and the sink's buffering (about a second for Matroska; measured up to +1.6 s for AV1
-    // written as Matroska and remuxed to MP4), and the EOS drains the jitter buffer. The upper bound catches a
-    // timestamp far off (a segment placed hours away)
-    const secondMs = done.durationMs - first.report.durationMs;
-    assert.ok(secondMs >= SEGMENT_MS - 300 && secondMs <= SEGMENT_MS + 3000, `the joined file holds both segments: ${done.durationMs} ms, segment 0 ${first.report.durationMs} ms`);
-    assert.equal(await decodeErrors(path), '', 'a full decode prints no error');
-    assert.equal(await firstVideoFrameIsKeyframe(path), true, 'the first video frame is a keyframe');
-    const sizes = await frameSizes(path);
-    assert.ok(sizes.includes(`${SMALL.width}x${SMALL.height}`) && sizes.includes(`${LARGE.width}x${LARGE.height}`), `both pictures decode: ${sizes.join(', ')}`);
-  });
+      const path = join(h.dir, done.fileName);
+      const probed = await probe(path);
+      assert.deepEqual(
+        probed.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(),
+        [`audio:${c.audioName}`, `video:${c.videoName}`],
+        'the codecs and tracks of the segments',
+      );
+      assert.ok(Math.abs(probed.durationSec * 1000 - done.durationMs) <= 100, `file ${probed.durationSec} s, report ${done.durationMs} ms`);
+      // segment 1 runs SEGMENT_MS from its first keyframe event to the stop; its file holds more: the event is
+      // late by the muxer's and the sink's buffering (about a second for Matroska; measured up to +1.6 s for AV1
+      // written as Matroska and remuxed to MP4), and the EOS drains the jitter buffer. The upper bound catches a
+      // timestamp far off (a segment placed hours away)
+      const secondMs = done.durationMs - first.report.durationMs;
+      assert.ok(
+        secondMs >= SEGMENT_MS - 300 && secondMs <= SEGMENT_MS + 3000,
+        `the joined file holds both segments: ${done.durationMs} ms, segment 0 ${first.report.durationMs} ms`,
+      );
+      assert.equal(await decodeErrors(path), '', 'a full decode prints no error');
+      assert.equal(await firstVideoFrameIsKeyframe(path), true, 'the first video frame is a keyframe');
+      const sizes = await frameSizes(path);
+      assert.ok(
+        sizes.includes(`${SMALL.width}x${SMALL.height}`) && sizes.includes(`${LARGE.width}x${LARGE.height}`),
+        `both pictures decode: ${sizes.join(', ')}`,
+      );
+    },
+  );
 }

@@ -82,7 +82,11 @@ async function joinReady(
   const listPath = join(settings.recordingsDir, `${plan.recordingId}.segments.txt`);
   try {
     await writeFile(listPath, ready.map((r) => `file '${r.path.replace(/'/g, "'\\''")}'\n`).join(''));
-    const result = await run(settings.tools.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath], JOIN_BUDGET_MS);
+    const result = await run(
+      settings.tools.ffmpeg,
+      ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath],
+      JOIN_BUDGET_MS,
+    );
     if (result.code !== 0) throw new Error(`ffmpeg concat exited with ${String(result.code)}: ${result.stderr.slice(-500)}`);
     const facts: FileFacts = await probeFile(joiningPath, settings.tools);
     // segment 0 is usually named like the final file: removed first, then the joined file takes its name
@@ -133,7 +137,13 @@ export function gapsBetween(ready: readonly ReadySegment[], recordingStartedAt: 
 }
 
 /** An earlier segment's file, finalized: as its recorder left it, or salvaged here when it died. */
-async function readySegment(seg: Segment, plan: RecordingPlan, settings: SalvageSettings, log: Logger, source: SegmentSource | undefined): Promise<ReadySegment | undefined> {
+async function readySegment(
+  seg: Segment,
+  plan: RecordingPlan,
+  settings: SalvageSettings,
+  log: Logger,
+  source: SegmentSource | undefined,
+): Promise<ReadySegment | undefined> {
   const path = join(settings.recordingsDir, seg.file);
   await settle(path, log);
   const partial = await anyPartial(path);
@@ -179,7 +189,11 @@ async function readySegment(seg: Segment, plan: RecordingPlan, settings: Salvage
 async function rewriteWhole(path: string, settings: SalvageSettings, log: Logger): Promise<void> {
   const dot = path.lastIndexOf('.');
   const temporary = `${path}.rewriting${path.slice(dot)}`;
-  const result = await run(settings.tools.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-i', path, '-map', '0', '-c', 'copy', temporary], JOIN_BUDGET_MS);
+  const result = await run(
+    settings.tools.ffmpeg,
+    ['-hide_banner', '-loglevel', 'error', '-y', '-i', path, '-map', '0', '-c', 'copy', temporary],
+    JOIN_BUDGET_MS,
+  );
   if (result.code === 0) {
     await rename(temporary, path);
     return;
@@ -209,7 +223,10 @@ async function anyPartial(path: string): Promise<string | undefined> {
 }
 
 function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 function extensionOf(fileName: string): string {

@@ -19,7 +19,12 @@ function watched(path: string, ended: string[]): WatchedFile {
 test('disk-full: ends recordings when free space will be under the floor at the next look, not only after', async () => {
   const free = [100 * MIB, 70 * MIB, 45 * MIB];
   const ended: string[] = [];
-  const watch = new DiskWatch({ dir: '/x', intervalMs: 1000, minFreeBytes: 50 * MIB, stopFreeBytes: 10 * MIB, maxFileBytes: 0 }, () => [watched('/nonexistent', ended)], logger, async () => free.shift() ?? 0);
+  const watch = new DiskWatch(
+    { dir: '/x', intervalMs: 1000, minFreeBytes: 50 * MIB, stopFreeBytes: 10 * MIB, maxFileBytes: 0 },
+    () => [watched('/nonexistent', ended)],
+    logger,
+    async () => free.shift() ?? 0,
+  );
   await watch.check(); // 100 MiB, no trend yet
   assert.deepEqual(ended, []);
   await watch.check(); // 70 MiB, falling 30 MiB a look: 10 MiB in two looks, still at the floor
@@ -33,7 +38,12 @@ test('max-size: ends a file before it passes the limit; no limit when 0', async 
   try {
     const path = join(dir, 'rec.webm');
     const ended: string[] = [];
-    const watch = new DiskWatch({ dir, intervalMs: 1000, minFreeBytes: 0, stopFreeBytes: 0, maxFileBytes: 1000 }, () => [watched(path, ended)], logger, async () => 10 * MIB);
+    const watch = new DiskWatch(
+      { dir, intervalMs: 1000, minFreeBytes: 0, stopFreeBytes: 0, maxFileBytes: 1000 },
+      () => [watched(path, ended)],
+      logger,
+      async () => 10 * MIB,
+    );
     await writeFile(path, Buffer.alloc(300));
     await watch.check();
     assert.deepEqual(ended, []);
@@ -45,7 +55,12 @@ test('max-size: ends a file before it passes the limit; no limit when 0', async 
     assert.deepEqual(ended, ['max-size']);
 
     const unlimited: string[] = [];
-    const free = new DiskWatch({ dir, intervalMs: 1000, minFreeBytes: 0, stopFreeBytes: 0, maxFileBytes: 0 }, () => [watched(path, unlimited)], logger, async () => 10 * MIB);
+    const free = new DiskWatch(
+      { dir, intervalMs: 1000, minFreeBytes: 0, stopFreeBytes: 0, maxFileBytes: 0 },
+      () => [watched(path, unlimited)],
+      logger,
+      async () => 10 * MIB,
+    );
     await free.check();
     assert.deepEqual(unlimited, []);
   } finally {
@@ -56,7 +71,10 @@ test('max-size: ends a file before it passes the limit; no limit when 0', async 
 test('a start needs RECORDER_MIN_FREE_BYTES; a copy needs its size plus what must stay free', async () => {
   const limits = { minFreeBytes: 100, stopFreeBytes: 10, maxFileBytes: 0 };
   await assertRoomToStart('/x', limits, async () => 100);
-  await assert.rejects(assertRoomToStart('/x', limits, async () => 99), (err: unknown) => err instanceof InsufficientStorageError && err.code === 'INSUFFICIENT_STORAGE');
+  await assert.rejects(
+    assertRoomToStart('/x', limits, async () => 99),
+    (err: unknown) => err instanceof InsufficientStorageError && err.code === 'INSUFFICIENT_STORAGE',
+  );
 
   const dir = await mkdtemp(join(tmpdir(), 'recstack-copy-'));
   try {

@@ -75,7 +75,10 @@ export class DiskWatch {
       return;
     }
     if (!this.diskFullLogged) {
-      this.logger.warn({ free: formatBytes(free), floor: formatBytes(this.settings.stopFreeBytes), recordings: files.length }, 'recordings folder nearly full, ending the recordings');
+      this.logger.warn(
+        { free: formatBytes(free), floor: formatBytes(this.settings.stopFreeBytes), recordings: files.length },
+        'recordings folder nearly full, ending the recordings',
+      );
       this.diskFullLogged = true;
     }
     for (const f of files) f.end('disk-full');

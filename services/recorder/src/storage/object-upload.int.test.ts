@@ -41,7 +41,10 @@ test('a file larger than what the bucket has left is refused before any chunk is
   assert.equal(stored.size, 200 * 1024);
   const jsm = await nc.jetstreamManager();
   const before = (await jsm.streams.info(RECORDING_FILES_STREAM)).state;
-  await assert.rejects(uploadFile(nc, store, 'large', large), /does not fit: the object store has \d+ of its 524288 bytes \(STORAGE_MAX_BYTES\) left, the file needs about \d+/);
+  await assert.rejects(
+    uploadFile(nc, store, 'large', large),
+    /does not fit: the object store has \d+ of its 524288 bytes \(STORAGE_MAX_BYTES\) left, the file needs about \d+/,
+  );
   const afterState = (await jsm.streams.info(RECORDING_FILES_STREAM)).state;
   assert.equal(afterState.messages, before.messages, 'nothing was sent');
   assert.equal((await store.info('small'))?.size, 200 * 1024, 'the stored file is intact');
@@ -60,7 +63,11 @@ test('the error of a chunk the full bucket refuses is recognized as such, and ot
 
 test('two uploads racing for the last room: each is stored whole or fails cleanly (both may fail: the storage retries), and the process lives on', async () => {
   // in a process of its own: a stray rejection there is what would have ended the recorder
-  const { stdout } = await run(process.execPath, ['--conditions=development', '--import', 'tsx', fileURLToPath(new URL('../testing/upload-race.ts', import.meta.url)), nats.url, dir], { timeout: 60_000 });
+  const { stdout } = await run(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', fileURLToPath(new URL('../testing/upload-race.ts', import.meta.url)), nats.url, dir],
+    { timeout: 60_000 },
+  );
   const result = JSON.parse(stdout.trim()) as { outcomes: string[]; stored: Array<number | null>; refusedChunks: number };
   console.log(`race: ${JSON.stringify(result)}`);
   assert.ok(result.outcomes.filter((o) => o === 'ok').length <= 1, `both cannot fit: ${stdout}`);

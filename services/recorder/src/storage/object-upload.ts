@@ -63,7 +63,13 @@ export async function uploadFile(nc: NatsConnection, store: ObjectStore, name: s
 
   const after = await stat(path);
   const digest = `SHA-256=${hash.digest('base64url')}`;
-  const problem = await verify(nc, store, name, { size: sent, digest, fileSize: after.size, changed: after.mtimeMs !== before.mtimeMs || after.size !== before.size, putNuid: info.nuid });
+  const problem = await verify(nc, store, name, {
+    size: sent,
+    digest,
+    fileSize: after.size,
+    changed: after.mtimeMs !== before.mtimeMs || after.size !== before.size,
+    putNuid: info.nuid,
+  });
   if (problem) {
     await store.delete(name).catch(() => undefined);
     throw new StorageError(`the upload of ${name} did not verify: ${problem}`);

@@ -202,7 +202,10 @@ export class RecordingStorage {
       return true;
     } catch (err) {
       this.metrics?.uploads.inc({ result: 'error' });
-      const missing = await stat(path).then(() => false, () => true);
+      const missing = await stat(path).then(
+        () => false,
+        () => true,
+      );
       log.warn({ err, attempt, missing }, 'file upload failed');
       return false;
     }
@@ -220,31 +223,37 @@ export class RecordingStorage {
     };
     const schedule = (attempt: number) => {
       if (this.closed) return;
-      entry.timer = setTimeout(() => {
-        entry.running = (async () => {
-          const local = await stat(this.localPath(report.fileName)).then(() => true, () => false);
-          if (!local) {
-            log.warn('the file to upload is gone, giving up');
-            done();
-            return;
-          }
-          if (!(await this.attempt(report, log, attempt))) {
-            schedule(attempt + 1);
-            return;
-          }
-          try {
-            const outcome = await this.onMoved(report);
-            if (outcome === 'gone') await this.discardObject(report.recordingId);
-            await this.discardLocal(report.fileName);
-            log.info({ outcome }, outcome === 'kept' ? 'recording moved to the object store' : 'recording was deleted meanwhile, upload removed');
-            done();
-          } catch (err) {
-            // the catalog could not be told: try the whole step again later (the upload is idempotent)
-            log.warn({ err }, 'catalog not updated after the upload, retrying');
-            schedule(attempt + 1);
-          }
-        })().finally(() => (entry.running = undefined));
-      }, attemptsSoFar === 0 && attempt === 1 ? 0 : this.pause(attempt - 1));
+      entry.timer = setTimeout(
+        () => {
+          entry.running = (async () => {
+            const local = await stat(this.localPath(report.fileName)).then(
+              () => true,
+              () => false,
+            );
+            if (!local) {
+              log.warn('the file to upload is gone, giving up');
+              done();
+              return;
+            }
+            if (!(await this.attempt(report, log, attempt))) {
+              schedule(attempt + 1);
+              return;
+            }
+            try {
+              const outcome = await this.onMoved(report);
+              if (outcome === 'gone') await this.discardObject(report.recordingId);
+              await this.discardLocal(report.fileName);
+              log.info({ outcome }, outcome === 'kept' ? 'recording moved to the object store' : 'recording was deleted meanwhile, upload removed');
+              done();
+            } catch (err) {
+              // the catalog could not be told: try the whole step again later (the upload is idempotent)
+              log.warn({ err }, 'catalog not updated after the upload, retrying');
+              schedule(attempt + 1);
+            }
+          })().finally(() => (entry.running = undefined));
+        },
+        attemptsSoFar === 0 && attempt === 1 ? 0 : this.pause(attempt - 1),
+      );
       entry.timer.unref();
     };
     schedule(attemptsSoFar + 1);

@@ -8,7 +8,12 @@ export class StorageMetrics {
   readonly pending: Gauge;
 
   constructor(registry: Registry) {
-    this.uploads = new Counter({ name: 'recorder_uploads_total', help: 'Upload attempts to the object store, by result (ok = verified)', labelNames: ['result'], registers: [registry] });
+    this.uploads = new Counter({
+      name: 'recorder_uploads_total',
+      help: 'Upload attempts to the object store, by result (ok = verified)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
     this.uploadSeconds = new Histogram({
       name: 'recorder_upload_seconds',
       help: 'Time to upload and verify one recording file',
@@ -16,6 +21,10 @@ export class StorageMetrics {
       registers: [registry],
     });
     this.uploadedBytes = new Counter({ name: 'recorder_uploaded_bytes_total', help: 'Bytes uploaded and verified', registers: [registry] });
-    this.pending = new Gauge({ name: 'recorder_uploads_pending', help: 'Finished recordings whose upload is being retried (files still local)', registers: [registry] });
+    this.pending = new Gauge({
+      name: 'recorder_uploads_pending',
+      help: 'Finished recordings whose upload is being retried (files still local)',
+      registers: [registry],
+    });
   }
 }

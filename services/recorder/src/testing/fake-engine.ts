@@ -139,8 +139,23 @@ export function fakeEngine(recorderId = 'rcd_test'): FakeEngine {
     finalize: async (input: FinalizeInput): Promise<RecordingReport> => {
       engine.finalized.push(input);
       if (engine.finalizeGate) await engine.finalizeGate;
-      const facts = { sizeBytes: 5000, durationMs: 8000, formatName: input.plan.container, tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }], encoder: undefined };
-      return buildReport({ plan: input.plan, recorderId, file: { ok: true, facts }, decode: undefined, finalizeProblem: undefined, startedAt: input.startedAt, stoppedAt: input.stoppedAt, reason: input.reason });
+      const facts = {
+        sizeBytes: 5000,
+        durationMs: 8000,
+        formatName: input.plan.container,
+        tracks: [{ kind: 'video' as const, codec: 'h264', width: 640, height: 360 }],
+        encoder: undefined,
+      };
+      return buildReport({
+        plan: input.plan,
+        recorderId,
+        file: { ok: true, facts },
+        decode: undefined,
+        finalizeProblem: undefined,
+        startedAt: input.startedAt,
+        stoppedAt: input.stoppedAt,
+        reason: input.reason,
+      });
     },
   };
   return engine;

@@ -105,8 +105,7 @@ export async function startRecorderHarness(env: Record<string, string> = {}): Pr
     env: baseEnv,
     service,
     start: (req, timeoutMs = 15_000) => call(nc, rpc.recorder.start, req, { timeoutMs }),
-    stop: (recordingId, reason = 'requested', timeoutMs = 60_000) =>
-      call(nc, rpc.recorder.stop, { recordingId, reason }, { id: recorderId, timeoutMs }),
+    stop: (recordingId, reason = 'requested', timeoutMs = 60_000) => call(nc, rpc.recorder.stop, { recordingId, reason }, { id: recorderId, timeoutMs }),
     ping: () => gather(nc, rpc.recorder.ping, {}, 500),
     watch: (recordingId) => {
       const log = watchEvents(nc, recordingId);
@@ -181,7 +180,10 @@ function watchEvents(nc: NatsConnection, recordingId: string): EventLog {
       const seen = events.find((e) => e.type === type);
       if (seen) return Promise.resolve(seen as never);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} event for ${recordingId} within ${timeoutMs} ms (saw ${events.map((e) => e.type).join(', ') || 'none'})`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${type} event for ${recordingId} within ${timeoutMs} ms (saw ${events.map((e) => e.type).join(', ') || 'none'})`)),
+          timeoutMs,
+        );
         waiters.push({
           type,
           resolve: (e) => {
@@ -244,16 +246,31 @@ export async function topLevelBoxes(path: string): Promise<string[]> {
 
 /** Milliseconds from the first to the last decoded video frame of a file. */
 export async function videoSpanMs(path: string): Promise<number> {
-  const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { maxBuffer: 64 * 1024 * 1024 });
-  const times = stdout.split('\n').map((l) => Number.parseFloat(l)).filter((t) => Number.isFinite(t));
+  const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const times = stdout
+    .split('\n')
+    .map((l) => Number.parseFloat(l))
+    .filter((t) => Number.isFinite(t));
   if (times.length === 0) return 0;
   return Math.round((Math.max(...times) - Math.min(...times)) * 1000);
 }
 
 /** Distinct WxH of the decoded video frames. */
 export async function frameSizes(path: string): Promise<string[]> {
-  const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height', '-of', 'csv=p=0', path], { maxBuffer: 64 * 1024 * 1024 });
-  return [...new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.replace(',', 'x')))];
+  const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height', '-of', 'csv=p=0', path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return [
+    ...new Set(
+      stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .map((l) => l.replace(',', 'x')),
+    ),
+  ];
 }
 
 /** The pid of a recording's child process, from the recorder's log. */

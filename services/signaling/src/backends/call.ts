@@ -6,7 +6,12 @@ import { ServiceError, UnavailableError, call, type CallOptions } from '@recstac
  * service-kit's `call`, where a NATS connection that fails (closed, draining) means to signaling's caller
  * what no responders means: the service cannot be reached (its descriptor's `unavailable` code).
  */
-export async function callBackend<D extends RpcDescriptor>(nc: NatsConnection, descriptor: D, payload: RpcRequest<D>, options: CallOptions<D>): Promise<RpcReply<D>> {
+export async function callBackend<D extends RpcDescriptor>(
+  nc: NatsConnection,
+  descriptor: D,
+  payload: RpcRequest<D>,
+  options: CallOptions<D>,
+): Promise<RpcReply<D>> {
   try {
     return await call(nc, descriptor, payload, options);
   } catch (err) {

@@ -6,7 +6,7 @@ import { MediaPlacement, mediaLoadOf, placementOrder } from './media-placement.j
 
 const pong = (mediaId: string, extra: Partial<MediaPong> = {}): MediaPong => ({ mediaId, sessions: 0, recordings: 0, capacity: 10, ...extra });
 
-test('an instance\'s load is its own share, or sessions / capacity from older instances; draining or capacity 0 is full', () => {
+test("an instance's load is its own share, or sessions / capacity from older instances; draining or capacity 0 is full", () => {
   assert.equal(mediaLoadOf(pong('med_a', { sessions: 5 })).load, 0.5);
   assert.equal(mediaLoadOf(pong('med_a', { sessions: 1, load: 0.9 })).load, 0.9);
   assert.equal(mediaLoadOf(pong('med_a', { accepting: false })).load, Infinity);
@@ -26,9 +26,15 @@ test('the least loaded instance is asked first; full ones last', () => {
 });
 
 test('equals are ordered at random', () => {
-  const loads = [{ mediaId: 'med_a', load: 0.5, perSession: 0.1 }, { mediaId: 'med_b', load: 0.5, perSession: 0.1 }];
+  const loads = [
+    { mediaId: 'med_a', load: 0.5, perSession: 0.1 },
+    { mediaId: 'med_b', load: 0.5, perSession: 0.1 },
+  ];
   const values = [0.9, 0.1];
-  assert.deepEqual(placementOrder(loads, () => values.shift() ?? 0), ['med_b', 'med_a']);
+  assert.deepEqual(
+    placementOrder(loads, () => values.shift() ?? 0),
+    ['med_b', 'med_a'],
+  );
 });
 
 /** A media client whose instances answer as the test says. */
@@ -58,7 +64,9 @@ const options = { refreshMs: 60_000, pingWaitMs: 10, maxAttempts: 3 };
 const atCapacity = () => new RemoteError({ code: 'AT_CAPACITY', message: 'full' }, rpcSubject(rpc.media.createSessionOn, 'med_x'));
 
 test('placement: a burst spreads by the counted placements; AT_CAPACITY and a gone instance pass to the next', async () => {
-  const f = fakeClient([pong('med_a', { sessions: 2, capacity: 4 }), pong('med_b', { sessions: 0, capacity: 4 })], (id) => (id === 'med_gone' ? new UnavailableError('MEDIA_UNAVAILABLE', 'no responders') : 'ok'));
+  const f = fakeClient([pong('med_a', { sessions: 2, capacity: 4 }), pong('med_b', { sessions: 0, capacity: 4 })], (id) =>
+    id === 'med_gone' ? new UnavailableError('MEDIA_UNAVAILABLE', 'no responders') : 'ok',
+  );
   const p = new MediaPlacement(f.client, logger, options);
   await p.refresh();
   for (let i = 0; i < 4; i++) await p.createSession(`ses_${i}`, 'offer');

@@ -16,7 +16,11 @@ export class RecorderClient {
   ) {}
 
   stop(recorderId: string, req: RecorderStopRequest): Promise<RecordingReport> {
-    return callBackend(this.nc, rpc.recorder.stop, req, { id: recorderId, timeoutMs: this.timeouts.stopMs, ...(this.observe ? { observe: this.observe } : {}) });
+    return callBackend(this.nc, rpc.recorder.stop, req, {
+      id: recorderId,
+      timeoutMs: this.timeouts.stopMs,
+      ...(this.observe ? { observe: this.observe } : {}),
+    });
   }
 
   ping(maxWaitMs: number): Promise<RecorderPong[]> {

@@ -15,10 +15,9 @@ after(async () => {
   await h.close();
 });
 
-const recordingPuts = (messages: WsServerMessage[], id: string) =>
-  messages.flatMap((m) => (m.type === 'recording' && m.recording.id === id ? [m] : []));
+const recordingPuts = (messages: WsServerMessage[], id: string) => messages.flatMap((m) => (m.type === 'recording' && m.recording.id === id ? [m] : []));
 
-test('a recording\'s state changes arrive in order, each with a higher revision', async () => {
+test("a recording's state changes arrive in order, each with a higher revision", async () => {
   const ws = await WsTestClient.connect(`${h.url}/ws`);
   try {
     await ws.waitFor((m) => m[0]?.type === 'ready', 'ready');
@@ -32,7 +31,11 @@ test('a recording\'s state changes arrive in order, each with a higher revision'
     const statuses = puts.map((p) => p.recording.status).filter((s, i, all) => s !== all[i - 1]);
     assert.deepEqual(statuses, ['starting', 'recording', 'stopping', 'done']);
     const revisions = puts.map((p) => p.revision);
-    assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'revisions increase');
+    assert.deepEqual(
+      revisions,
+      [...revisions].sort((a, b) => a - b),
+      'revisions increase',
+    );
     assert.equal(new Set(revisions).size, revisions.length);
     const recording = puts.find((p) => p.recording.status === 'recording')!.recording;
     assert.ok(recording.startedAt && recording.firstKeyframeMs !== null, 'the first keyframe time is in the recording event');

@@ -74,7 +74,13 @@ export class LiveEvents {
 
   constructor(private readonly options: LiveEventsOptions) {
     options.feed.on('change', this.onFeedChange);
-    this.sessionEvents = subscribeEvents(options.nc, subjects.events.allSessions, SessionEventSchema, (event) => this.broadcast({ type: 'session', event }), options.logger);
+    this.sessionEvents = subscribeEvents(
+      options.nc,
+      subjects.events.allSessions,
+      SessionEventSchema,
+      (event) => this.broadcast({ type: 'session', event }),
+      options.logger,
+    );
     this.heartbeat = setInterval(() => this.checkAlive(), options.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
   }
@@ -97,12 +103,14 @@ export class LiveEvents {
     // the token comes in the Authorization header or the first message, never in the URL (proxies log URLs)
     const authorization = req.headers.authorization;
     const open = !authEnabled(this.options.auth);
-    if (authorization !== undefined && !open && !mayWatch(roleOfToken(this.options.auth, bearerToken(authorization)))) return refuse(socket, 401, 'Unauthorized');
+    if (authorization !== undefined && !open && !mayWatch(roleOfToken(this.options.auth, bearerToken(authorization))))
+      return refuse(socket, 401, 'Unauthorized');
     const authorized = open || authorization !== undefined;
     if (authorized) {
       if (this.authorizedCount >= this.options.maxClients) return refuse(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
     } else {
-      if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4)) return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
+      if ((this.pending.get(address) ?? 0) >= (this.options.maxUnauthenticatedPerClient ?? 4))
+        return refuse(socket, 429, 'Too Many Requests', { 'Retry-After': '5' });
       // a full budget gives the newcomer the place of the one waiting longest: sockets that never authenticate
       // cannot keep a browser (which sends its token right after connecting) from getting a place
       if (this.pendingCount >= (this.options.maxUnauthenticated ?? 64) && !this.evictOldestUnauthenticated()) {
@@ -261,6 +269,8 @@ function mayWatch(role: Role | undefined): boolean {
 }
 
 function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 }

@@ -35,7 +35,13 @@ test('every API and WHIP call without the right token is 401, with the same body
     ['DELETE', `/whip/${sessionId}`],
   ];
   for (const [method, path, init] of calls) {
-    for (const authorization of [undefined, `Bearer ${TEST_TOKEN}x`, 'Bearer wrong', `Basic ${Buffer.from(`u:${TEST_TOKEN}`).toString('base64')}`, TEST_TOKEN]) {
+    for (const authorization of [
+      undefined,
+      `Bearer ${TEST_TOKEN}x`,
+      'Bearer wrong',
+      `Basic ${Buffer.from(`u:${TEST_TOKEN}`).toString('base64')}`,
+      TEST_TOKEN,
+    ]) {
       const headers = new Headers(init?.headers);
       if (authorization) headers.set('authorization', authorization);
       const response = await anonymous(path, { ...init, method, headers });
@@ -65,7 +71,8 @@ test('media downloads take no token in the URL: the recording carries a short-li
   const recording = (await (await authed(`/api/sessions/${sessionId}/recordings`, { method: 'POST' })).json()) as RecordingView;
   const stopped = (await (await authed(`/api/recordings/${recording.id}/stop`, { method: 'POST' })).json()) as RecordingView;
   const listed = ((await (await authed('/api/recordings')).json()) as RecordingView[]).find((r) => r.id === recording.id);
-  for (const view of [recording, stopped, listed]) assert.match(view?.mediaUrl ?? '', new RegExp(`^/api/recordings/${recording.id}/media\\?expires=\\d+&sig=[A-Za-z0-9_-]+$`));
+  for (const view of [recording, stopped, listed])
+    assert.match(view?.mediaUrl ?? '', new RegExp(`^/api/recordings/${recording.id}/media\\?expires=\\d+&sig=[A-Za-z0-9_-]+$`));
 
   const ok = await anonymous(stopped.mediaUrl, { headers: { range: 'bytes=0-9' } });
   assert.equal(ok.status, 206, 'the signed URL alone is enough');
@@ -78,7 +85,11 @@ test('media downloads take no token in the URL: the recording carries a short-li
   assert.equal((await anonymous(stopped.mediaUrl.replace(recording.id, other.id))).status, 401, 'a signature is for one recording');
   assert.equal((await anonymous(`/api/recordings/${recording.id}/media?access_token=${TEST_TOKEN}`)).status, 401, 'a token in the query is not taken');
   assert.equal((await anonymous(`/api/recordings?${stopped.mediaUrl.split('?')[1]}`)).status, 401, 'a signature opens nothing else');
-  assert.equal((await anonymous(stopped.mediaUrl, { headers: { authorization: 'Bearer wrong' } })).status, 401, 'a wrong header is not rescued by the signature');
+  assert.equal(
+    (await anonymous(stopped.mediaUrl, { headers: { authorization: 'Bearer wrong' } })).status,
+    401,
+    'a wrong header is not rescued by the signature',
+  );
 });
 
 test('the WebSocket takes the token in the header or the first message, never the query; wrong or missing is refused', async () => {

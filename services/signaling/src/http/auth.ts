@@ -74,7 +74,9 @@ type Declared = Middleware & { [DECLARED]?: RouteAccess };
 export function access(policy: AuthPolicy, required: RouteAccess, alternative?: (ctx: Context) => Principal | undefined): Middleware {
   const middleware: Declared = async (ctx, next) => {
     if (!('open' in required)) {
-      const principal = principalOf(policy, { authorization: ctx.get('authorization') || undefined, clientAddress: ctx.ip }) ?? (ctx.get('authorization') ? undefined : alternative?.(ctx));
+      const principal =
+        principalOf(policy, { authorization: ctx.get('authorization') || undefined, clientAddress: ctx.ip }) ??
+        (ctx.get('authorization') ? undefined : alternative?.(ctx));
       if (!principal || !required.roles.includes(principal.role)) throw new UnauthorizedError();
       ctx.state.principal = principal;
     }
@@ -92,7 +94,8 @@ export function declaredAccess(layer: { stack: readonly unknown[] }): RouteAcces
 /** Refuses to start with a route that does not say who may call it. */
 export function assertEveryRouteDeclaresAccess(router: Router): void {
   for (const layer of router.stack) {
-    if (layer.methods.length > 0 && declaredAccess(layer) === undefined) throw new Error(`route ${layer.methods.join(',')} ${String(layer.path)} declares no access`);
+    if (layer.methods.length > 0 && declaredAccess(layer) === undefined)
+      throw new Error(`route ${layer.methods.join(',')} ${String(layer.path)} declares no access`);
   }
 }
 

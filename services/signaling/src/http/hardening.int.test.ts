@@ -17,7 +17,8 @@ after(async () => {
 });
 
 const code = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
-const whip = (headers: Record<string, string> = {}) => api('/whip', { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: TEST_OFFER });
+const whip = (headers: Record<string, string> = {}) =>
+  api('/whip', { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: TEST_OFFER });
 const upgradeHeaders = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
 
 test('without a token only loopback Host names (and ALLOWED_HOSTS) are answered: DNS rebinding gets 421', async () => {
@@ -54,7 +55,10 @@ test('behind trusted proxies the client is the entry TRUST_PROXY_HOPS from the r
       await response.arrayBuffer();
     }
     assert.deepEqual(statuses.slice(0, 2), [201, 201], 'a burst of two passes');
-    assert.ok(statuses.slice(2).every((s) => s === 429), `the rest is limited whatever the client wrote: ${statuses.join(',')}`);
+    assert.ok(
+      statuses.slice(2).every((s) => s === 429),
+      `the rest is limited whatever the client wrote: ${statuses.join(',')}`,
+    );
     const another = await whip({ 'x-forwarded-for': '10.9.0.0, 203.0.113.8' });
     assert.equal(another.status, 201, 'another real address has its own budget');
   } finally {
@@ -80,7 +84,10 @@ test('one client holds at most MAX_SESSIONS_PER_CLIENT publisher sessions: 429 T
     assert.equal((await whip(me)).status, 201, 'a DELETE frees the place');
     assert.equal((await whip(me)).status, 429);
     // media ending a session on its own (publisher gone, ICE timeout) frees it too
-    h.testNc.publish(subjects.events.session(second), JSON.stringify({ type: 'closed', sessionId: second, mediaId: 'med_fake1', reason: 'ice-timeout', at: new Date().toISOString() }));
+    h.testNc.publish(
+      subjects.events.session(second),
+      JSON.stringify({ type: 'closed', sessionId: second, mediaId: 'med_fake1', reason: 'ice-timeout', at: new Date().toISOString() }),
+    );
     let status = 0;
     for (let i = 0; i < 50 && status !== 201; i++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -119,7 +126,10 @@ function sendLargeBody(path: string, contentType: string, size: number): Promise
 
 test('a 5 MB body to /whip or /api/... is answered 413 with its JSON error before the connection closes', async () => {
   const sessionId = await publish(api);
-  for (const [path, type] of [['/whip', 'application/sdp'], [`/api/sessions/${sessionId}/recordings`, 'application/json']] as const) {
+  for (const [path, type] of [
+    ['/whip', 'application/sdp'],
+    [`/api/sessions/${sessionId}/recordings`, 'application/json'],
+  ] as const) {
     const { response } = await sendLargeBody(path, type, 5 * 1024 * 1024);
     assert.match(response, /^HTTP\/1\.1 413 /, `${path}: ${response.slice(0, 80)}`);
     const body = response.slice(response.indexOf('\r\n\r\n') + 4);
@@ -133,7 +143,14 @@ test('a 5 MB body to /whip or /api/... is answered 413 with its JSON error befor
 });
 
 test('hundreds of anonymous WebSockets cannot lock out a client with the token, by header or by first message', async () => {
-  await h.restart({ API_TOKEN: TEST_TOKEN, TRUST_PROXY_HOPS: '1', MAX_WS_CLIENTS: '4', MAX_WS_UNAUTHENTICATED: '300', MAX_WS_UNAUTHENTICATED_PER_CLIENT: '2', WS_AUTH_TIMEOUT_SECONDS: '30' });
+  await h.restart({
+    API_TOKEN: TEST_TOKEN,
+    TRUST_PROXY_HOPS: '1',
+    MAX_WS_CLIENTS: '4',
+    MAX_WS_UNAUTHENTICATED: '300',
+    MAX_WS_UNAUTHENTICATED_PER_CLIENT: '2',
+    WS_AUTH_TIMEOUT_SECONDS: '30',
+  });
   const anonymous: WsTestClient[] = [];
   const openCount = () => anonymous.filter((a) => a.closeCode === undefined).length;
   try {
@@ -142,14 +159,19 @@ test('hundreds of anonymous WebSockets cannot lock out a client with the token, 
       const attempts = await Promise.allSettled(
         Array.from({ length: 80 }, (_, i) => WsTestClient.connect(`${h.url}/ws`, { 'x-forwarded-for': `10.66.0.${(batch * 80 + i) % 160}` })),
       );
-      for (const a of attempts) if (a.status === 'fulfilled') anonymous.push(a.value);
-      else throw a.reason;
+      for (const a of attempts)
+        if (a.status === 'fulfilled') anonymous.push(a.value);
+        else throw a.reason;
     }
     await waitUntil(() => openCount() === 300, 'the budget: 300 anonymous sockets open at once, far beyond MAX_WS_CLIENTS');
     const evicted = anonymous.filter((a) => a.closeCode !== undefined);
     assert.equal(evicted.length, 20, 'the oldest gave their place to the newest');
     assert.ok(evicted.every((a) => a.closeCode === 1013));
-    await assert.rejects(WsTestClient.connect(`${h.url}/ws`, { 'x-forwarded-for': '10.66.0.159' }), (err: { status?: number }) => err.status === 429, 'one address cannot take more than its share');
+    await assert.rejects(
+      WsTestClient.connect(`${h.url}/ws`, { 'x-forwarded-for': '10.66.0.159' }),
+      (err: { status?: number }) => err.status === 429,
+      'one address cannot take more than its share',
+    );
 
     const withToken = await WsTestClient.connect(`${h.url}/ws`, { authorization: `Bearer ${TEST_TOKEN}`, 'x-forwarded-for': '10.88.0.1' });
     await withToken.waitFor((m) => m[0]?.type === 'ready', 'ready');

@@ -40,12 +40,19 @@ test('client errors keep their message, server-side errors get a fixed one', () 
   assert.equal(bad.status, 400);
   assert.deepEqual(errorResponseBody(bad), { error: { code: 'BAD_REQUEST', message: 'invalid SDP: no m= line' } });
 
-  const remote = toHttpError(new RemoteError({ code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' }, rpcSubject(rpc.media.stopRecording, 'med_1')));
+  const remote = toHttpError(
+    new RemoteError(
+      { code: 'RECORDER_FAILED', message: 'gst-launch-1.0 exited 1: /var/lib/x: permission denied' },
+      rpcSubject(rpc.media.stopRecording, 'med_1'),
+    ),
+  );
   assert.equal(remote.status, 502);
   assert.doesNotMatch(remote.message, /gst|var|permission/);
 
   // a recorder's invalid reply to media, passed on by media: a bad gateway, not the client's bad request
-  const relayed = toHttpError(new RemoteError({ code: 'INVALID_REPLY', message: 'the recorder service sent an invalid reply' }, rpcSubject(rpc.media.startRecording, 'med_1')));
+  const relayed = toHttpError(
+    new RemoteError({ code: 'INVALID_REPLY', message: 'the recorder service sent an invalid reply' }, rpcSubject(rpc.media.startRecording, 'med_1')),
+  );
   assert.equal(relayed.status, 502);
   assert.deepEqual(errorResponseBody(relayed), { error: { code: 'INVALID_REPLY', message: 'a backend service sent an invalid reply' } });
 
@@ -79,7 +86,9 @@ test('an HttpError passes through with its status and headers', () => {
 });
 
 test('every 503 carries a Retry-After that fits its cause', () => {
-  const full = toHttpError(new RemoteError({ code: 'AT_CAPACITY', message: 'this media instance holds its maximum of 2 sessions' }, rpc.media.createSession.subject));
+  const full = toHttpError(
+    new RemoteError({ code: 'AT_CAPACITY', message: 'this media instance holds its maximum of 2 sessions' }, rpc.media.createSession.subject),
+  );
   assert.equal(full.status, 503);
   assert.equal(full.code, 'AT_CAPACITY');
   assert.equal(full.headers['retry-after'], '10');

@@ -123,7 +123,12 @@ export class MethodNotAllowedError extends HttpError {
  * Errors answered differently from their code's row in STATUS_BY_CODE: a status or headers of their own,
  * or (ownMessage) a server-side message in our own words, safe to show, kept instead of the fixed text.
  */
-const ANSWER_BY_ERROR: ReadonlyArray<{ error: abstract new (...args: never[]) => ServiceError; status?: number; headers?: Record<string, string>; ownMessage?: true }> = [
+const ANSWER_BY_ERROR: ReadonlyArray<{
+  error: abstract new (...args: never[]) => ServiceError;
+  status?: number;
+  headers?: Record<string, string>;
+  ownMessage?: true;
+}> = [
   // a place frees up only when one of the client's own sessions ends
   { error: TooManySessionsError, headers: { 'retry-after': '10' } },
   // the other service is at fault, not this one: a bad gateway

@@ -9,7 +9,8 @@ import { WsTestClient } from '../testing/ws-client.js';
 let h: Harness;
 const api = client(() => h.url);
 const validator = new ResponseValidator(buildOpenApiDocument({ version: 'test', authRequired: false }));
-const errorOf = async (method: string, response: Response) => ((await validator.checkResponse(method, response)) as { error: { code: string; message: string } }).error;
+const errorOf = async (method: string, response: Response) =>
+  ((await validator.checkResponse(method, response)) as { error: { code: string; message: string } }).error;
 
 before(async () => {
   h = await startHarness({ MAX_SDP_BYTES: '2048', MAX_JSON_BODY_BYTES: '256', MAX_WS_CLIENTS: '2' });
@@ -85,7 +86,10 @@ test('no recorder with free disk space: 507 INSUFFICIENT_STORAGE with a fixed me
     const response = await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' });
     assert.equal(response.status, 507);
     assert.equal(response.headers.get('retry-after'), null);
-    assert.deepEqual(await errorOf('POST', response), { code: 'INSUFFICIENT_STORAGE', message: 'no recorder has enough free disk space for another recording' });
+    assert.deepEqual(await errorOf('POST', response), {
+      code: 'INSUFFICIENT_STORAGE',
+      message: 'no recorder has enough free disk space for another recording',
+    });
   } finally {
     delete h.media.behaviour.beforeStart;
   }

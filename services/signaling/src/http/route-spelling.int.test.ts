@@ -88,7 +88,13 @@ test('with the token only the exact spelling is served; the others are 404', asy
 });
 
 test('a WebSocket upgrade is taken only at /ws as spelled; other spellings are 404', async () => {
-  const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: `Bearer ${TEST_TOKEN}` };
+  const upgrade = {
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    authorization: `Bearer ${TEST_TOKEN}`,
+  };
   for (const spelling of spellings('/ws')) assert.equal((await rawRequest(h.url, 'GET', spelling, { headers: upgrade })).status, 404, spelling);
   assert.equal((await rawRequest(h.url, 'GET', '/ws', { headers: upgrade })).status, 101, 'the exact spelling is taken');
   const ws = await WsTestClient.connect(`${h.url}/ws`, { authorization: `Bearer ${TEST_TOKEN}` });

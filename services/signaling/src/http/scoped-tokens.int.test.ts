@@ -20,7 +20,7 @@ after(async () => {
 
 const start = async (api: typeof admin, sessionId: string) => api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' });
 
-test('PUBLISH_TOKEN: publishes, starts and stops its own sessions\' recordings, and nothing else', async () => {
+test("PUBLISH_TOKEN: publishes, starts and stops its own sessions' recordings, and nothing else", async () => {
   const own = await publish(publisher);
   const started = await start(publisher, own);
   assert.equal(started.status, 201);
@@ -38,7 +38,13 @@ test('PUBLISH_TOKEN: publishes, starts and stops its own sessions\' recordings, 
   const adminsRecording = (await (await start(admin, adminsSession)).json()) as RecordingView;
   assert.equal((await publisher(`/api/recordings/${adminsRecording.id}/stop`, { method: 'POST' })).status, 403);
 
-  for (const [method, path] of [['GET', '/api/recordings'], ['GET', `/api/recordings/${recording.id}`], ['GET', `/api/recordings/${recording.id}/media`], ['DELETE', `/api/recordings/${recording.id}`], ['GET', '/api/status']]) {
+  for (const [method, path] of [
+    ['GET', '/api/recordings'],
+    ['GET', `/api/recordings/${recording.id}`],
+    ['GET', `/api/recordings/${recording.id}/media`],
+    ['DELETE', `/api/recordings/${recording.id}`],
+    ['GET', '/api/status'],
+  ]) {
     assert.equal((await publisher(path ?? '', { method })).status, 401, `${method} ${path}`);
   }
   await assert.rejects(WsTestClient.connect(`${h.url}/ws`, { authorization: `Bearer ${PUBLISH_TOKEN}` }), (err: { status?: number }) => err.status === 401);

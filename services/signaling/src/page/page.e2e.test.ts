@@ -126,7 +126,10 @@ test('a finished file with frames that do not decode carries a warning in the li
     assert.equal(await item.locator('.state').textContent(), 'Ready', 'still playable');
     assert.match((await item.locator('.recording-error').textContent()) ?? '', /could not be decoded/);
     assert.equal(await item.locator('.recording-error').isVisible(), true);
-    assert.deepEqual(((await (await api(`/api/recordings/${started.id}`)).json()) as { fileCheck: unknown }).fileCheck, { decodesCleanly: false, scope: 'full' });
+    assert.deepEqual(((await (await api(`/api/recordings/${started.id}`)).json()) as { fileCheck: unknown }).fileCheck, {
+      decodesCleanly: false,
+      scope: 'full',
+    });
   } finally {
     h.recorder.decodesCleanly = true;
     await page.close();
@@ -218,7 +221,11 @@ test('with an API token the page asks for it, then works', async () => {
     await page.click('#token-submit');
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
     assert.equal(await page.evaluate('localStorage.getItem("recstack.apiToken")'), TEST_TOKEN);
-    assert.equal(await page.evaluate('document.documentElement.outerHTML.includes(' + JSON.stringify(TEST_TOKEN) + ')'), false, 'the token is in no URL of the page');
+    assert.equal(
+      await page.evaluate('document.documentElement.outerHTML.includes(' + JSON.stringify(TEST_TOKEN) + ')'),
+      false,
+      'the token is in no URL of the page',
+    );
   } finally {
     await page.evaluate('localStorage.clear(); sessionStorage.clear()').catch(() => undefined);
     await page.close();

@@ -8,6 +8,8 @@ import { HttpError } from '../http/http-error.js';
  */
 export function eventsRoutes(router: Router, guard: Middleware): void {
   router.get('/ws', guard, () => {
-    throw new HttpError(426, 'BAD_REQUEST', 'this endpoint is a WebSocket: connect with an Upgrade request', { headers: { upgrade: 'websocket', connection: 'Upgrade' } });
+    throw new HttpError(426, 'BAD_REQUEST', 'this endpoint is a WebSocket: connect with an Upgrade request', {
+      headers: { upgrade: 'websocket', connection: 'Upgrade' },
+    });
   });
 }

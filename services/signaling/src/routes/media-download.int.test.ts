@@ -124,7 +124,15 @@ test('STORAGE=nats: the file is streamed from the object store, with ranges acro
   const bytes = fakeFileBytes(50_000);
   const store = await h.testNc.jetstream().views.os(BUCKETS.recordingFiles);
   const now = new Date().toISOString();
-  const recording: Recording = { ...done, id: 'rec_innats1', fileName: 'rec_innats1.mp4', storage: 'nats', createdAt: now, updatedAt: now, sizeBytes: bytes.length };
+  const recording: Recording = {
+    ...done,
+    id: 'rec_innats1',
+    fileName: 'rec_innats1.mp4',
+    storage: 'nats',
+    createdAt: now,
+    updatedAt: now,
+    sizeBytes: bytes.length,
+  };
   // small chunks, so ranges start and end inside and across them
   await store.put({ name: recording.id, options: { max_chunk_size: 4096 } }, new Blob([bytes]).stream() as ReadableStream<Uint8Array>);
   await h.catalog.create(recording);
@@ -133,7 +141,13 @@ test('STORAGE=nats: the file is streamed from the object store, with ranges acro
   assert.equal(whole.response.status, 200);
   assert.equal(whole.response.headers.get('content-length'), '50000');
   assert.ok(whole.bytes.equals(bytes));
-  for (const [start, end] of [[0, 0], [4000, 9000], [4096, 8191], [49_999, 49_999], [12_345, 49_999]] as const) {
+  for (const [start, end] of [
+    [0, 0],
+    [4000, 9000],
+    [4096, 8191],
+    [49_999, 49_999],
+    [12_345, 49_999],
+  ] as const) {
     const part = await get(`/api/recordings/${recording.id}/media`, { range: `bytes=${start}-${end}` });
     assert.equal(part.response.status, 206);
     assert.equal(part.response.headers.get('content-range'), `bytes ${start}-${end}/50000`);

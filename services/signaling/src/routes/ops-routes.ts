@@ -25,7 +25,11 @@ export function opsRoutes(router: Router, deps: OpsRoutesDeps): void {
     ctx.set('cache-control', 'no-store');
     const result = deps.isShuttingDown() ? undefined : await deps.readiness();
     ctx.status = result?.ready ? 200 : 503;
-    ctx.body = { status: result?.ready ? 'ready' : 'not-ready', checks: result?.checks ?? { nats: false, media: 0, recorders: 0 }, ...(result ? { backends: result.backends } : {}) };
+    ctx.body = {
+      status: result?.ready ? 'ready' : 'not-ready',
+      checks: result?.checks ?? { nats: false, media: 0, recorders: 0 },
+      ...(result ? { backends: result.backends } : {}),
+    };
   });
 
   router.get('/api/status', deps.view, async (ctx) => {

@@ -83,16 +83,35 @@ export class FakeRecorder {
         nc,
         rpc.recorder.start,
         async (req) => {
-          const state: FakeRecordingState = { recordingId: req.recordingId, sessionId: req.sessionId, recorderId: this.recorderId, container: req.container, audioCodec: req.audioCodec, startedAt: new Date() };
+          const state: FakeRecordingState = {
+            recordingId: req.recordingId,
+            sessionId: req.sessionId,
+            recorderId: this.recorderId,
+            container: req.container,
+            audioCodec: req.audioCodec,
+            startedAt: new Date(),
+          };
           this.active.set(req.recordingId, state);
           // the first keyframe arrives a moment after the recorder listens
           setTimeout(() => void this.firstKeyframe(req.recordingId), 30);
-          return { recordingId: req.recordingId, recorderId: this.recorderId, host: '127.0.0.1', ports: req.tracks.map((t) => t.port), fileName: `${req.recordingId}${fileExtension(req.container)}`, engine: 'gstreamer' as const };
+          return {
+            recordingId: req.recordingId,
+            recorderId: this.recorderId,
+            host: '127.0.0.1',
+            ports: req.tracks.map((t) => t.port),
+            fileName: `${req.recordingId}${fileExtension(req.container)}`,
+            engine: 'gstreamer' as const,
+          };
         },
         { logger },
       ),
       serve(nc, rpc.recorder.stop, (req) => this.finish(req.recordingId, req.reason), { id: this.recorderId, logger }),
-      serve(nc, rpc.recorder.ping, async () => ({ recorderId: this.recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: this.active.size, capacity: 16 }), { logger }),
+      serve(
+        nc,
+        rpc.recorder.ping,
+        async () => ({ recorderId: this.recorderId, engine: 'gstreamer' as const, host: '127.0.0.1', active: this.active.size, capacity: 16 }),
+        { logger },
+      ),
     );
   }
 
@@ -100,7 +119,12 @@ export class FakeRecorder {
     if (!this.active.has(recordingId)) return;
     const at = new Date();
     await this.catalog.update(recordingId, (r) => markFirstKeyframe(r, at));
-    publishEvent(this.nc, subjects.events.recording(recordingId), RecordingEventSchema, { type: 'first-keyframe', recordingId, recorderId: this.recorderId, at: at.toISOString() });
+    publishEvent(this.nc, subjects.events.recording(recordingId), RecordingEventSchema, {
+      type: 'first-keyframe',
+      recordingId,
+      recorderId: this.recorderId,
+      at: at.toISOString(),
+    });
   }
 
   async finish(recordingId: string, reason: RecordingReport['reason']): Promise<RecordingReport> {
@@ -206,12 +230,21 @@ export class FakeMedia {
           await this.kv.delete(req.sessionId);
           this.sessions.delete(req.sessionId);
           this.closedSessions.push(req.sessionId);
-          publishEvent(nc, subjects.events.session(req.sessionId), SessionEventSchema, { type: 'closed', sessionId: req.sessionId, mediaId: this.mediaId, reason: 'requested', at: new Date().toISOString() });
+          publishEvent(nc, subjects.events.session(req.sessionId), SessionEventSchema, {
+            type: 'closed',
+            sessionId: req.sessionId,
+            mediaId: this.mediaId,
+            reason: 'requested',
+            at: new Date().toISOString(),
+          });
           return { sessionId: req.sessionId, closed: true };
         },
         { id: this.mediaId, logger },
       ),
-      serve(nc, rpc.media.startRecording, (req) => this.startRecording(req.sessionId, req.recordingId, req.container ?? 'mp4', req.audioCodec ?? 'aac'), { id: this.mediaId, logger }),
+      serve(nc, rpc.media.startRecording, (req) => this.startRecording(req.sessionId, req.recordingId, req.container ?? 'mp4', req.audioCodec ?? 'aac'), {
+        id: this.mediaId,
+        logger,
+      }),
       serve(nc, rpc.media.stopRecording, (req) => this.stopRecording(req.sessionId, req.recordingId, req.reason), { id: this.mediaId, logger }),
       serve(
         nc,
@@ -231,14 +264,25 @@ export class FakeMedia {
   private async create(sessionId: string, offer: string): Promise<CreateSessionReply> {
     await this.behaviour.beforeCreate?.(offer);
     if (!offer.includes('a=rtpmap:')) throw new BadRequestError('the offer has no codec (no a=rtpmap line)');
-    if (this.sessions.size >= this.behaviour.capacity) throw new ServiceError('AT_CAPACITY', `${this.mediaId} holds its maximum of ${this.behaviour.capacity} sessions`);
+    if (this.sessions.size >= this.behaviour.capacity)
+      throw new ServiceError('AT_CAPACITY', `${this.mediaId} holds its maximum of ${this.behaviour.capacity} sessions`);
     this.sessions.add(sessionId);
     await this.kv.put(sessionId, encodeJson({ sessionId, mediaId: this.mediaId, tracks: this.behaviour.tracks, createdAt: new Date().toISOString() }));
-    publishEvent(this.nc, subjects.events.session(sessionId), SessionEventSchema, { type: 'connected', sessionId, mediaId: this.mediaId, at: new Date().toISOString() });
+    publishEvent(this.nc, subjects.events.session(sessionId), SessionEventSchema, {
+      type: 'connected',
+      sessionId,
+      mediaId: this.mediaId,
+      at: new Date().toISOString(),
+    });
     return { sessionId, mediaId: this.mediaId, answer: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n', tracks: this.behaviour.tracks };
   }
 
-  private async startRecording(sessionId: string, recordingId: string, container: 'mp4' | 'webm' | 'mkv', audioCodec: 'aac' | 'opus'): Promise<StartRecordingReply> {
+  private async startRecording(
+    sessionId: string,
+    recordingId: string,
+    container: 'mp4' | 'webm' | 'mkv',
+    audioCodec: 'aac' | 'opus',
+  ): Promise<StartRecordingReply> {
     this.startRequests.push(recordingId);
     await this.behaviour.beforeStart?.();
     if (this.behaviour.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.behaviour.startDelayMs));
@@ -253,7 +297,14 @@ export class FakeMedia {
     try {
       const listening = await call(this.nc, rpc.recorder.start, { recordingId, sessionId, tracks, container, audioCodec }, { timeoutMs: 5000 });
       await this.catalog.update(recordingId, (r) => markPlaced(r, listening.recorderId, new Date()));
-      return { recordingId, recorderId: listening.recorderId, container, audioCodec, fileName: listening.fileName, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec, port: t.port })) };
+      return {
+        recordingId,
+        recorderId: listening.recorderId,
+        container,
+        audioCodec,
+        fileName: listening.fileName,
+        tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec, port: t.port })),
+      };
     } catch (err) {
       this.recordingOf.delete(sessionId);
       throw err;

@@ -42,7 +42,16 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const catalog = await RecordingCatalog.open(testNc, logger);
   const media = await FakeMedia.start(testNc, catalog, logger);
   const recorder = new FakeRecorder(testNc, catalog, recordingsDir, logger);
-  const baseEnv = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RECORDINGS_DIR: recordingsDir, RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: '1000', NATS_REQUEST_TIMEOUT_SECONDS: '3', RECORDING_START_WAIT_SECONDS: '3', RECORDING_STOP_WAIT_SECONDS: '2' };
+  const baseEnv = {
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    RECORDINGS_DIR: recordingsDir,
+    RATE_LIMIT_PER_MINUTE: '0',
+    MAX_SESSIONS_PER_CLIENT: '1000',
+    NATS_REQUEST_TIMEOUT_SECONDS: '3',
+    RECORDING_START_WAIT_SECONDS: '3',
+    RECORDING_STOP_WAIT_SECONDS: '2',
+  };
   const start = (extra: Record<string, string>) => startSignaling(loadConfig({ ...baseEnv, ...extra }), nc, logger);
   const harness: Harness = {
     nats,

@@ -81,7 +81,8 @@ export class ResponseValidator {
       this.cache.set(key, schema);
     }
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new Error(`${method} ${template} ${status}: body does not match the document: ${JSON.stringify(parsed.error.issues.slice(0, 3))}`);
+    if (!parsed.success)
+      throw new Error(`${method} ${template} ${status}: body does not match the document: ${JSON.stringify(parsed.error.issues.slice(0, 3))}`);
     return template;
   }
 

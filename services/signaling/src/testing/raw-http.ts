@@ -10,7 +10,12 @@ export interface RawResponse {
  * One HTTP request with the path and headers exactly as given: fetch and URL resolve dot segments and
  * forbid a Host header, which the tests of URL spellings and Host checks need to send as an attacker would.
  */
-export function rawRequest(base: string, method: string, path: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, method, path, headers: options.headers, agent: false }, (res) => {

@@ -6,9 +6,24 @@ import { decodeCatalogWrite, isEnding, type CatalogWrite } from './recording-end
 const at = '2026-12-01T12:00:00.000Z';
 function recording(status: RecordingStatus): Recording {
   return {
-    id: 'rec_1', sessionId: 'ses_1', status, createdAt: at, startedAt: at, stoppedAt: null, updatedAt: at, durationMs: null, sizeBytes: null,
-    container: 'mp4', audioCodec: 'aac', tracks: [], fileName: 'rec_1.mp4', storage: 'local', mediaId: null, recorderId: null,
-    firstKeyframeMs: null, stopReason: null,
+    id: 'rec_1',
+    sessionId: 'ses_1',
+    status,
+    createdAt: at,
+    startedAt: at,
+    stoppedAt: null,
+    updatedAt: at,
+    durationMs: null,
+    sizeBytes: null,
+    container: 'mp4',
+    audioCodec: 'aac',
+    tracks: [],
+    fileName: 'rec_1.mp4',
+    storage: 'local',
+    mediaId: null,
+    recorderId: null,
+    firstKeyframeMs: null,
+    stopReason: null,
   };
 }
 const put = (status: RecordingStatus): CatalogWrite => ({ kind: 'put', recording: recording(status) });

@@ -21,7 +21,8 @@ test('a changed body, a wrong secret, an old timestamp or a malformed header fai
   assert.equal(verifySignature('other-secret-0123456', body, header, 1_700_000_000), false);
   assert.equal(verifySignature(SECRET, body, header, 1_700_000_000 + 3600), false, 'replayed an hour later');
   assert.equal(verifySignature(SECRET, body, header.replace('t=1700000000', 't=1700000001'), 1_700_000_000), false);
-  for (const bad of [undefined, '', 'v1=abc', 't=x,v1=00', `t=1700000000,v1=${'0'.repeat(63)}`]) assert.equal(verifySignature(SECRET, body, bad, 1_700_000_000), false, String(bad));
+  for (const bad of [undefined, '', 'v1=abc', 't=x,v1=00', `t=1700000000,v1=${'0'.repeat(63)}`])
+    assert.equal(verifySignature(SECRET, body, bad, 1_700_000_000), false, String(bad));
 });
 
 test('backoff grows exponentially with jitter and is capped', () => {

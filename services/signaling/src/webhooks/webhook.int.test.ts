@@ -65,7 +65,13 @@ class Receiver {
 let h: Harness;
 let receiver: Receiver;
 const api = client(() => h.url);
-const webhookEnv = () => ({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_RETRY_MAX_MS: '100', WEBHOOK_MAX_ATTEMPTS: '4' });
+const webhookEnv = () => ({
+  WEBHOOK_URL: receiver.url,
+  WEBHOOK_SECRET: SECRET,
+  WEBHOOK_RETRY_BASE_MS: '20',
+  WEBHOOK_RETRY_MAX_MS: '100',
+  WEBHOOK_MAX_ATTEMPTS: '4',
+});
 
 before(async () => {
   receiver = await Receiver.start();
@@ -98,7 +104,11 @@ test('a finished recording is POSTed, signed, and retried with backoff until the
     assert.equal(delivery.headers['x-recstack-delivery'], `${done.id}.done`, 'the same delivery id on every attempt');
     assert.equal(delivery.headers['x-recstack-attempt'], String(i + 1));
     const signature = delivery.headers[SIGNATURE_HEADER];
-    assert.equal(verifySignature(SECRET, delivery.body, typeof signature === 'string' ? signature : undefined, Math.floor(Date.now() / 1000)), true, 'signature verifies');
+    assert.equal(
+      verifySignature(SECRET, delivery.body, typeof signature === 'string' ? signature : undefined, Math.floor(Date.now() / 1000)),
+      true,
+      'signature verifies',
+    );
     assert.equal(verifySignature('another-secret-0123456789', delivery.body, String(signature), Math.floor(Date.now() / 1000)), false);
     const body = RecordingSchema.parse(JSON.parse(delivery.body));
     assert.equal(body.status, 'done');
@@ -156,7 +166,15 @@ test('an end that happens while no signaling runs is delivered when signaling is
   await h.signaling.close(2000);
   // what a recorder writes when it finalizes, then what it writes when the upload to the object store verified
   const now = new Date().toISOString();
-  await h.catalog.update(started.id, (r) => ({ ...r, status: 'done', stoppedAt: now, updatedAt: now, durationMs: 4000, sizeBytes: 1234, stopReason: 'publisher-left' }));
+  await h.catalog.update(started.id, (r) => ({
+    ...r,
+    status: 'done',
+    stoppedAt: now,
+    updatedAt: now,
+    durationMs: 4000,
+    sizeBytes: 1234,
+    stopReason: 'publisher-left',
+  }));
   await h.catalog.update(started.id, (r) => ({ ...r, storage: 'nats', updatedAt: new Date().toISOString() }));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(receiver.for(started.id).length, 0, 'nobody to deliver it yet');
@@ -172,7 +190,18 @@ test('an end that happens while no signaling runs is delivered when signaling is
 
 test('two signaling instances deliver each webhook exactly once, retries included', async () => {
   const nc2 = await connect({ servers: h.nats.url });
-  const second = await startSignaling(loadConfig({ ...webhookEnv(), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RECORDINGS_DIR: h.recordingsDir, RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: '1000' }), nc2, h.logger);
+  const second = await startSignaling(
+    loadConfig({
+      ...webhookEnv(),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      RECORDINGS_DIR: h.recordingsDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      MAX_SESSIONS_PER_CLIENT: '1000',
+    }),
+    nc2,
+    h.logger,
+  );
   try {
     const api2 = client(() => second.url);
     const count = 12;
@@ -195,9 +224,17 @@ test('two signaling instances deliver each webhook exactly once, retries include
     await new Promise((r) => setTimeout(r, 1000));
     for (const id of ids) {
       assert.equal(succeeded(id).length, 1, `exactly one successful delivery of ${id}`);
-      assert.deepEqual(receiver.for(id).map((d) => d.headers['x-recstack-attempt']), failFirst.has(id) ? ['1', '2'] : ['1'], `attempts of ${id}`);
+      assert.deepEqual(
+        receiver.for(id).map((d) => d.headers['x-recstack-attempt']),
+        failFirst.has(id) ? ['1', '2'] : ['1'],
+        `attempts of ${id}`,
+      );
     }
-    assert.equal((await countOf(h.signaling.metrics, 'delivered')) + (await countOf(second.metrics, 'delivered')) - deliveredBefore, count, 'the two instances together delivered each once');
+    assert.equal(
+      (await countOf(h.signaling.metrics, 'delivered')) + (await countOf(second.metrics, 'delivered')) - deliveredBefore,
+      count,
+      'the two instances together delivered each once',
+    );
   } finally {
     receiver.answer = undefined;
     await second.close(2000);
@@ -207,7 +244,18 @@ test('two signaling instances deliver each webhook exactly once, retries include
 
 test('an instance that goes away in the middle of a POST leaves the delivery to another one', async () => {
   const nc2 = await connect({ servers: h.nats.url });
-  const second = await startSignaling(loadConfig({ ...webhookEnv(), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RECORDINGS_DIR: h.recordingsDir, RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: '1000' }), nc2, h.logger);
+  const second = await startSignaling(
+    loadConfig({
+      ...webhookEnv(),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      RECORDINGS_DIR: h.recordingsDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      MAX_SESSIONS_PER_CLIENT: '1000',
+    }),
+    nc2,
+    h.logger,
+  );
   try {
     // only the second instance runs when the recording ends
     await h.signaling.close(2000);
@@ -222,8 +270,15 @@ test('an instance that goes away in the middle of a POST leaves the delivery to 
     await waitUntil(() => receiver.for(started.id).some((d) => d.status === 200), 'the delivery by the other instance');
     await new Promise((r) => setTimeout(r, 300));
     const deliveries = receiver.for(started.id);
-    assert.deepEqual(deliveries.map((d) => d.status), [0, 200], 'the abandoned POST, then the other instance\'s');
-    assert.deepEqual(deliveries.map((d) => d.headers['x-recstack-delivery']), [`${started.id}.done`, `${started.id}.done`]);
+    assert.deepEqual(
+      deliveries.map((d) => d.status),
+      [0, 200],
+      "the abandoned POST, then the other instance's",
+    );
+    assert.deepEqual(
+      deliveries.map((d) => d.headers['x-recstack-delivery']),
+      [`${started.id}.done`, `${started.id}.done`],
+    );
     // a POST abandoned at shutdown goes back without a delay; whether it counts as a delivery is the server's
     // business (nats-server 2.9 does not count it), so only the bound is checked
     assert.ok(Number(deliveries[1]?.headers['x-recstack-attempt']) <= 2);

@@ -9,7 +9,11 @@ test('a client holds at most the limit, counting creates in flight; ended sessio
   let finish: (() => void) | undefined;
   const slow = quota.hold('token:publish', () => new Promise<{ sessionId: string }>((resolve) => (finish = () => resolve({ sessionId: `ses_${++n}` }))));
   await quota.hold('token:publish', async () => ({ sessionId: `ses_${++n}` }));
-  await assert.rejects(quota.hold('token:publish', async () => ({ sessionId: 'never' })), TooManySessionsError, 'the create in flight counts');
+  await assert.rejects(
+    quota.hold('token:publish', async () => ({ sessionId: 'never' })),
+    TooManySessionsError,
+    'the create in flight counts',
+  );
   await quota.hold('addr:10.0.0.1', async () => ({ sessionId: 'ses_other' }));
   finish?.();
   const second = await slow;
@@ -32,7 +36,10 @@ test('at the limit, sessions media no longer holds (it died without a closed eve
   const quota = new ClientSessionQuota(2, async (id) => alive.has(id));
   await quota.hold('a', async () => ({ sessionId: 'ses_1' }));
   await quota.hold('a', async () => ({ sessionId: 'ses_2' }));
-  await assert.rejects(quota.hold('a', async () => ({ sessionId: 'ses_3' })), TooManySessionsError);
+  await assert.rejects(
+    quota.hold('a', async () => ({ sessionId: 'ses_3' })),
+    TooManySessionsError,
+  );
   alive.delete('ses_1');
   await quota.hold('a', async () => ({ sessionId: 'ses_3' }));
   assert.equal(quota.count('a'), 2);

@@ -51,7 +51,9 @@ test('a malformed SDP is 400 with a code: obvious garbage here, deeper problems 
   assert.equal((garbage.body.error as { code: string }).code, 'BAD_REQUEST');
   assert.match((garbage.body.error as { message: string }).message, /v=0/);
 
-  const noCodec = TEST_OFFER.split('\r\n').filter((l) => !l.startsWith('a=rtpmap') && !l.startsWith('a=fmtp')).join('\r\n');
+  const noCodec = TEST_OFFER.split('\r\n')
+    .filter((l) => !l.startsWith('a=rtpmap') && !l.startsWith('a=fmtp'))
+    .join('\r\n');
   const fromMedia = await call('POST', '/whip', { headers: { 'content-type': 'application/sdp' }, body: noCodec });
   assert.equal(fromMedia.response.status, 400);
   assert.deepEqual(fromMedia.body, { error: { code: 'BAD_REQUEST', message: 'the offer has no codec (no a=rtpmap line)' } });
@@ -96,7 +98,11 @@ test('unknown or impossible session ids are 404 NO_SUCH_SESSION', async () => {
 
 test('trickle ICE (PATCH) is not supported: 405 with Allow', async () => {
   const sessionId = await publish(api);
-  const response = await api(`/whip/${sessionId}`, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' });
+  const response = await api(`/whip/${sessionId}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
+    body: 'a=end-of-candidates',
+  });
   assert.equal(response.status, 405);
   assert.match(response.headers.get('allow') ?? '', /DELETE/);
   assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'BAD_REQUEST');
@@ -124,7 +130,7 @@ test('media answering AT_CAPACITY or not at all gives 503 with a code and Retry-
   }
 });
 
-test('without a token, another site\'s page cannot drive the API (403); our own page and non-browser clients can', async () => {
+test("without a token, another site's page cannot drive the API (403); our own page and non-browser clients can", async () => {
   const sessionId = await publish(api);
   const foreign = await call('POST', `/api/sessions/${sessionId}/recordings`, { headers: { origin: 'https://evil.example' } });
   assert.equal(foreign.response.status, 403);
