@@ -72,9 +72,11 @@ test('start resolves once the child listens; the child got its input', async () 
   assert.equal(resolved, false);
   const child = s.engine.child('rec_1');
   assert.equal(child.input, 'input');
+  assert.equal(child.loweredBy, undefined, 'the start runs at full priority');
   child.say({ type: 'listening' });
   await started;
   assert.equal(s.job.phase, 'recording');
+  assert.equal(child.loweredBy, 5, 'recording below media (RECORDER_CHILD_NICE)');
 });
 
 test('a stop asked during the start waits for it, then ends the child and reports once', async () => {

@@ -198,7 +198,7 @@ export class RecordingJob extends EventEmitter<RecordingJobEvents> {
       }
     }
     const listening = new Promise<void>((resolve, reject) => (this.listeningWaiter = { resolve, reject }));
-    const child = this.deps.spawn(launch, { nice: this.settings.childNice }, this.log);
+    const child = this.deps.spawn(launch, this.log);
     this.child = child;
     if (launch.av1) {
       const pipe = child.pipe(launch.av1.fd);
@@ -227,6 +227,8 @@ export class RecordingJob extends EventEmitter<RecordingJobEvents> {
       timer.cancel();
       this.listeningWaiter = undefined;
     }
+    // started at full priority (a user waits for the start); while it records, media's packets come first
+    child.lowerPriority(this.settings.childNice);
     this.phaseValue = 'recording';
     this.listeningAt = this.clock.now();
     // audio has no keyframes: its first frame is written when the muxer starts the file

@@ -20,6 +20,8 @@ export class FakeChild implements RecordingChild {
   readonly ladders: StopStep[][] = [];
   /** on stop: 'eos' ends cleanly (EOS, exit 0), 'hang' never exits (the test calls exit()); a kill always ends it */
   onStop: 'eos' | 'hang' = 'eos';
+  /** the niceness the job lowered the child to, once it listened */
+  loweredBy: number | undefined;
   private readonly lineListeners: Array<(line: string, stream: 'stdout' | 'stderr') => void> = [];
   private readonly exitListeners: Array<(exit: ProcessExit) => void> = [];
   private readonly spawnErrorListeners: Array<(err: Error) => void> = [];
@@ -33,6 +35,10 @@ export class FakeChild implements RecordingChild {
 
   onLine(listener: (line: string, stream: 'stdout' | 'stderr') => void): void {
     this.lineListeners.push(listener);
+  }
+
+  lowerPriority(added: number): void {
+    this.loweredBy = added;
   }
 
   onExit(listener: (exit: ProcessExit) => void): void {
@@ -125,7 +131,7 @@ export function fakeEngine(recorderId = 'rcd_test'): FakeEngine {
       plans.set(launch, plan);
       return launch;
     },
-    spawn: (launch: ChildLaunch, _options: { nice: number }, _logger: Logger) => {
+    spawn: (launch: ChildLaunch, _logger: Logger) => {
       const plan = plans.get(launch);
       if (!plan) throw new Error('spawn of a launch this engine did not make');
       const child = new FakeChild(plan);
