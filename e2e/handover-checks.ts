@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { RecordingSchema, isTerminal, type Container, type Recording } from '@recstack/contracts';
 import { publishWhip, type ServiceProcess, type TestBrowser } from '@recstack/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function api(baseUrl: string, path: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${baseUrl}${path}`, init);
@@ -27,9 +28,7 @@ export async function waitForRecording(baseUrl: string, id: string, match: (r: R
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** A WHIP publisher in Chromium and its recording, once it has reached `recording` (its first keyframe is written). */
 export async function startRecording(

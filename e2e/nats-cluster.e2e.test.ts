@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'nats';
 import { BUCKETS, RecordingSchema, isTerminal, type Recording } from '@recstack/contracts';
 import {
@@ -60,10 +61,6 @@ async function waitFor(id: string, match: (r: Recording) => boolean, what: strin
     if (Date.now() > deadline) throw new Error(`recording ${id}: timed out waiting for ${what}; last seen ${JSON.stringify(last)}`);
     await sleep(200);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A WHIP publisher in Chromium and its recording, once it has reached `recording` (its first keyframe is written). */

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection, ObjectStore } from 'nats';
@@ -85,7 +86,7 @@ export class RecordingStorage {
         log.warn({ attempts: attempt }, 'upload not verified yet, reporting the file as local and retrying');
         return { ...report, storage: 'local' };
       }
-      await delay(pause);
+      await delay(pause, undefined, { ref: false });
     }
   }
 
@@ -134,7 +135,7 @@ export class RecordingStorage {
         log.warn({ err, attempt }, 'segment upload failed');
         const pause = this.pause(attempt);
         if (this.closed || Date.now() + pause >= deadline) return false;
-        await delay(pause);
+        await delay(pause, undefined, { ref: false });
       }
     }
   }
@@ -184,7 +185,7 @@ export class RecordingStorage {
       if (entry.running) running.push(entry.running);
     }
     const left = Math.max(0, deadline - Date.now());
-    await Promise.race([Promise.allSettled(running), delay(left)]);
+    await Promise.race([Promise.allSettled(running), delay(left, undefined, { ref: false })]);
     if (this.background.size > 0) this.logger.warn({ recordings: [...this.background.keys()] }, 'uploads left pending: the files stay local');
   }
 
@@ -272,8 +273,4 @@ export class RecordingStorage {
  */
 export function segmentObjectName(fileName: string): string {
   return `segments/${fileName}`;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
