@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadLoadConfig } from './load-config.js';
-import { buildReport, chaosEffects, spread, verdictOf, type ReportInput } from './load-report.js';
+import { buildReport, capacityPhrase, chaosEffects, spread, verdictOf, type LoadReport, type ReportInput } from './load-report.js';
 import type { StepResult } from './load-run.js';
 import { newResult, type RecordingResult } from './recording-run.js';
 import { renderHtml } from './report-html.js';
@@ -137,4 +137,11 @@ test('chaos: a handed-over recording counts its declared gap as time it ran, and
       ['rec_1', 'gap', '1.2 s shorter than it ran'],
     ],
   );
+});
+
+test('the capacity headline says how many recorded when the step that held had refusals', () => {
+  const step = (publishers: number, held: boolean, refused: number) => ({ publishers, held, refused }) as LoadReport['steps'][number];
+  assert.equal(capacityPhrase({ capacity: undefined, steps: [] }), 'no step held');
+  assert.equal(capacityPhrase({ capacity: 20, steps: [step(16, true, 0), step(20, true, 0), step(24, false, 0)] }), '20 concurrent recordings held');
+  assert.equal(capacityPhrase({ capacity: 32, steps: [step(28, true, 3), step(32, true, 7), step(36, false, 11)] }), 'held at 32 publishers (25 recording at once, 7 refused with 503)');
 });

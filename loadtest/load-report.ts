@@ -266,11 +266,23 @@ function settingsOf(c: LoadConfig): Record<string, string | number | boolean> {
 const ms = (s: Spread | undefined) => (s ? `${s.p50.toFixed(0)} / ${s.p95.toFixed(0)} / ${s.max.toFixed(0)}` : 'n/a');
 const num = (v: number | undefined, digits = 1) => (v === undefined ? 'n/a' : v.toFixed(digits));
 
+/**
+ * What the last step that held shows: its publishers, and how many of them recorded when the stack refused
+ * some (a step holds with refusals: every accepted recording met the objectives, the rest got a 503).
+ */
+export function capacityPhrase(r: Pick<LoadReport, 'capacity' | 'steps'>): string {
+  if (r.capacity === undefined) return 'no step held';
+  const refused = r.steps.find((s) => s.held && s.publishers === r.capacity)?.refused ?? 0;
+  return refused > 0
+    ? `held at ${r.capacity} publishers (${r.capacity - refused} recording at once, ${refused} refused with 503)`
+    : `${r.capacity} concurrent recordings held`;
+}
+
 export function renderMarkdown(r: LoadReport): string {
   const lines: string[] = [];
   const title =
     r.mode === 'find-capacity'
-      ? `# Load test: find-capacity → ${r.capacity === undefined ? 'no step held' : `${r.capacity} concurrent recordings held`}${r.brokeAt !== undefined ? `, broke at ${r.brokeAt}` : r.capacity !== undefined ? ' (the largest step asked; it did not break)' : ''}`
+      ? `# Load test: find-capacity → ${capacityPhrase(r)}${r.brokeAt !== undefined ? `, broke at ${r.brokeAt}` : r.capacity !== undefined ? ' (the largest step asked; it did not break)' : ''}`
       : r.settings.LOAD_RECORD === false
         ? `# Load test: ${r.steps[0]?.publishers ?? 0} publishers publishing only (no recording)`
         : `# Load test: ${r.totals.recordings} recordings`;

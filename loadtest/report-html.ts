@@ -83,10 +83,16 @@ function barChart(bars, unit) {
   });
   return svg + '</svg>';
 }
+const capacityPhrase = (R) => {
+  if (R.capacity === undefined) return 'no step held';
+  const held = R.steps.find((s) => s.held && s.publishers === R.capacity);
+  const refused = held ? held.refused : 0;
+  return refused > 0 ? 'held at ' + R.capacity + ' publishers (' + (R.capacity - refused) + ' recording at once, ' + refused + ' refused with 503)' : R.capacity + ' concurrent recordings held';
+};
 const sorted = (vals) => vals.filter((v) => v !== undefined && v !== null).sort((a, b) => a - b).map((v, i) => [i + 1, v]);
 
 document.getElementById('title').textContent = R.mode === 'find-capacity'
-  ? 'Load test: find-capacity → ' + (R.capacity === undefined ? 'no step held' : R.capacity + ' concurrent recordings held') + (R.brokeAt !== undefined ? ', broke at ' + R.brokeAt : '')
+  ? 'Load test: find-capacity → ' + capacityPhrase(R) + (R.brokeAt !== undefined ? ', broke at ' + R.brokeAt : '')
   : R.settings.LOAD_RECORD === false ? 'Load test: ' + (R.steps[0] ? R.steps[0].publishers : 0) + ' publishers publishing only (no recording)' : 'Load test: ' + R.totals.recordings + ' recordings';
 el('meta', esc(R.machine) + '. Target: ' + esc(R.target) + '. Started ' + esc(R.startedAt) + ', ran ' + R.seconds + ' s.<br>Publishers: ' + esc(R.publishers) +
   '<br>Settings: ' + Object.entries(R.settings).map(([k, v]) => '<code>' + esc(k) + '=' + esc(v) + '</code>').join(' '));
