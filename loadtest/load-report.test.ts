@@ -143,5 +143,8 @@ test('the capacity headline says how many recorded when the step that held had r
   const step = (publishers: number, held: boolean, refused: number) => ({ publishers, held, refused }) as LoadReport['steps'][number];
   assert.equal(capacityPhrase({ capacity: undefined, steps: [] }), 'no step held');
   assert.equal(capacityPhrase({ capacity: 20, steps: [step(16, true, 0), step(20, true, 0), step(24, false, 0)] }), '20 concurrent recordings held');
-  assert.equal(capacityPhrase({ capacity: 32, steps: [step(28, true, 3), step(32, true, 7), step(36, false, 11)] }), 'held at 32 publishers (25 recording at once, 7 refused with 503)');
+  assert.equal(
+    capacityPhrase({ capacity: 32, steps: [step(28, true, 3), step(32, true, 7), step(36, false, 11)] }),
+    'held at 32 publishers (25 recording at once, 7 refused with 503)',
+  );
 });
