@@ -1,5 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import {
+  durationOf,
   editListDuration,
   find,
   moovBox,
@@ -49,6 +50,7 @@ export async function compactMp4(input: string, output: string, audioPrimingSamp
     const newMdatOffset = ftyp.size + moov.size;
     const shifted = shiftChunkOffsets(moovBytes, newMdatOffset - mdat.offset);
     if (!shifted.ok) return shifted;
+    completeLastVideoSample(moovBytes);
     if (audioPrimingSamples > 0) {
       const declared = declarePriming(moovBytes, audioPrimingSamples);
       if (!declared.ok) return declared;
@@ -161,9 +163,56 @@ export function declarePriming(moov: Buffer, samples: number): CompactOutcome {
 }
 
 /** The track's header and the movie's header say how long they last after the edit changed, as FFmpeg's copy did. */
-function updateDurations(moov: Buffer, root: Box, mvhd: Box, trak: Box, elst: Box): void {
+function updateDurations(moov: Buffer, root: Box, mvhd: Box, trak: Box, elst: Box | undefined): void {
   const tkhd = find(moov, trak, 'tkhd')[0];
-  if (tkhd) setTrackHeaderDuration(moov, tkhd, editListDuration(moov, elst));
+  if (tkhd && elst) setTrackHeaderDuration(moov, tkhd, editListDuration(moov, elst));
   const longest = Math.max(0, ...find(moov, root, 'tkhd').map((t) => trackHeaderDuration(moov, t)));
   if (longest > 0) setDuration(moov, mvhd, longest);
+}
+
+/**
+ * mp4mux cannot know how long the last frame of a live video lasts (no frame follows it): it writes that
+ * sample's duration as 0, and an edit list that ends where the frame begins, so players drop it (FFmpeg marks
+ * it discarded: one frame fewer decoded than written). The frame gets the duration of the one before it, and
+ * the track, its edit and the movie last that much longer, as FFmpeg's copy made them.
+ */
+export function completeLastVideoSample(moov: Buffer): void {
+  const root = moovBox(moov);
+  const mvhd = find(moov, root, 'mvhd')[0];
+  if (!mvhd) return;
+  const movieTimescale = timescaleOf(moov, mvhd);
+  for (const trak of find(moov, root, 'trak')) {
+    const hdlr = find(moov, trak, 'hdlr')[0];
+    if (!hdlr || moov.toString('latin1', hdlr.offset + 16, hdlr.offset + 20) !== 'vide') continue;
+    const stts = find(moov, trak, 'stts')[0];
+    const mdhd = find(moov, trak, 'mdhd')[0];
+    if (!stts || !mdhd) continue;
+    const count = moov.readUInt32BE(stts.offset + 12);
+    if (count < 2 || stts.offset + 16 + count * 8 > stts.offset + stts.size) continue;
+    const last = stts.offset + 16 + (count - 1) * 8;
+    const previousDelta = moov.readUInt32BE(last - 4);
+    if (moov.readUInt32BE(last) !== 1 || moov.readUInt32BE(last + 4) !== 0 || previousDelta === 0) continue;
+    moov.writeUInt32BE(previousDelta, last + 4);
+    const mediaTimescale = timescaleOf(moov, mdhd);
+    setDuration(moov, mdhd, durationOf(moov, mdhd) + previousDelta);
+    const elst = find(moov, trak, 'elst')[0];
+    if (elst && mediaTimescale > 0) extendLastEdit(moov, elst, Math.round((previousDelta * movieTimescale) / mediaTimescale));
+    updateDurations(moov, root, mvhd, trak, elst);
+  }
+}
+
+/** Adds `movieUnits` to the last edit that shows media (not an empty edit). */
+function extendLastEdit(moov: Buffer, elst: Box, movieUnits: number): void {
+  const version = moov.readUInt8(elst.offset + 8);
+  const count = moov.readUInt32BE(elst.offset + 12);
+  const entrySize = version === 1 ? 20 : 12;
+  for (let i = count - 1; i >= 0; i--) {
+    const at = elst.offset + 16 + i * entrySize;
+    if (at + entrySize > elst.offset + elst.size) continue;
+    const mediaTime = version === 1 ? Number(moov.readBigInt64BE(at + 8)) : moov.readInt32BE(at + 4);
+    if (mediaTime < 0) continue;
+    if (version === 1) moov.writeBigUInt64BE(moov.readBigUInt64BE(at) + BigInt(movieUnits), at);
+    else moov.writeUInt32BE(moov.readUInt32BE(at) + movieUnits, at);
+    return;
+  }
 }
