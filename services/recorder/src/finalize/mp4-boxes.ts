@@ -118,3 +118,9 @@ export function editListDuration(buf: Buffer, elst: Box): number {
   }
   return total;
 }
+
+/** A track's handler type (`vide`, `soun`, …) from its hdlr box; '' when it has none. */
+export function handlerOf(buf: Buffer, trak: Box): string {
+  const hdlr = find(buf, trak, 'hdlr')[0];
+  return hdlr ? buf.toString('latin1', hdlr.offset + 16, hdlr.offset + 20) : '';
+}

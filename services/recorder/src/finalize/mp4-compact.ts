@@ -3,6 +3,7 @@ import {
   durationOf,
   editListDuration,
   find,
+  handlerOf,
   moovBox,
   readBox,
   scanTopLevel,
@@ -131,8 +132,7 @@ export function declarePriming(moov: Buffer, samples: number): CompactOutcome {
   if (!mvhd) return { ok: false, reason: 'no movie header' };
   const movieTimescale = timescaleOf(moov, mvhd);
   for (const trak of find(moov, root, 'trak')) {
-    const hdlr = find(moov, trak, 'hdlr')[0];
-    if (!hdlr || moov.toString('latin1', hdlr.offset + 16, hdlr.offset + 20) !== 'soun') continue;
+    if (handlerOf(moov, trak) !== 'soun') continue;
     const mdhd = find(moov, trak, 'mdhd')[0];
     const elst = find(moov, trak, 'elst')[0];
     if (!mdhd || !elst) return { ok: false, reason: 'the audio track has no edit list to declare priming in' };
@@ -182,8 +182,7 @@ export function completeLastVideoSample(moov: Buffer): void {
   if (!mvhd) return;
   const movieTimescale = timescaleOf(moov, mvhd);
   for (const trak of find(moov, root, 'trak')) {
-    const hdlr = find(moov, trak, 'hdlr')[0];
-    if (!hdlr || moov.toString('latin1', hdlr.offset + 16, hdlr.offset + 20) !== 'vide') continue;
+    if (handlerOf(moov, trak) !== 'vide') continue;
     const stts = find(moov, trak, 'stts')[0];
     const mdhd = find(moov, trak, 'mdhd')[0];
     if (!stts || !mdhd) continue;

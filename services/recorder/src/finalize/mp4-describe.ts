@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { RecordedTrack } from '@recstack/contracts';
-import { children, durationOf, editListDuration, find, moovBox, readBox, scanTopLevel, timescaleOf, type Box } from './mp4-boxes.js';
+import { children, durationOf, editListDuration, find, handlerOf, moovBox, readBox, scanTopLevel, timescaleOf, type Box } from './mp4-boxes.js';
 
 /** What the container says about an MP4: the part of the file's facts ffprobe's `-show_format -show_streams` gave. */
 export interface Mp4Description {
@@ -75,8 +75,7 @@ export function describeMoov(moov: Buffer): Mp4Description | undefined {
 
 /** undefined: not audio or video (ignored, as ffprobe's data streams are); 'unknown': leave the file to ffprobe */
 function describeTrack(moov: Buffer, trak: Box, movieTimescale: number): { track: RecordedTrack; durationSec: number } | undefined | 'unknown' {
-  const hdlr = find(moov, trak, 'hdlr')[0];
-  const handler = hdlr ? moov.toString('latin1', hdlr.offset + 16, hdlr.offset + 20) : '';
+  const handler = handlerOf(moov, trak);
   if (handler !== 'vide' && handler !== 'soun') return undefined;
   const stsd = find(moov, trak, 'stsd')[0];
   const mdhd = find(moov, trak, 'mdhd')[0];
