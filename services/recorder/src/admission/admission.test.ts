@@ -4,7 +4,10 @@ import type { RecorderStartRequest } from '@recstack/contracts';
 import { AtCapacityError } from '../errors.js';
 import { Admission, decide, type AdmissionSettings } from './admission.js';
 import { applyCostOverrides, defaultCostTable } from './cost-table.js';
-import { CpuGauge, parseCpuMax, parseCpuStatUsage, parseProcStat, type CpuCounter } from './cpu-usage.js';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CpuGauge, lowestPriorityTicks, parseCpuMax, parseCpuStatUsage, parsePidStat, parseProcStat, systemCpuReader, type CpuCounter } from './cpu-usage.js';
 
 const request = (id: string, audioCodec: 'aac' | 'opus' = 'aac'): RecorderStartRequest => ({
   recordingId: id,
@@ -123,4 +126,61 @@ test('the gauge is the busy share between two samples, unknown before the second
   await gauge.sample();
   assert.equal(gauge.percent, 90, 'no time passed: the last figure stays');
   gauge.close();
+});
+
+/** A /proc/<pid>/stat line: utime and stime are fields 14 and 15, nice field 19. */
+const pidStat = (pid: number, comm: string, utime: number, stime: number, nice: number) =>
+  `${pid} (${comm}) S 1 ${pid} ${pid} 0 -1 4194304 100 0 0 0 ${utime} ${stime} 0 0 20 ${nice} 4 0 12345 1000000 200\n`;
+
+test('a process stat line gives its CPU ticks and niceness, whatever its command name holds', () => {
+  assert.deepEqual(parsePidStat(pidStat(42, 'ffmpeg', 150, 30, 19)), { ticks: 180, nice: 19 });
+  assert.deepEqual(parsePidStat(pidStat(43, 'gst launch) (x', 7, 3, 5)), { ticks: 10, nice: 5 });
+  assert.equal(parsePidStat('garbage'), undefined);
+});
+
+test('the CPU of processes at the lowest priority is counted from the first look on, and is not busy', async () => {
+  const proc = await mkdtemp(join(tmpdir(), 'proc-'));
+  const write = async (pid: number, utime: number, nice: number) => {
+    await mkdir(join(proc, String(pid)), { recursive: true });
+    await writeFile(join(proc, String(pid), 'stat'), pidStat(pid, 'ffmpeg', utime, 0, nice));
+  };
+  try {
+    await write(10, 500, 19); // a verification running before the first look: only what it uses later counts
+    await write(11, 900, 0); // a recording child: never subtracted
+    await writeFile(join(proc, 'stat'), 'cpu  1000 0 0 9000 0 0 0 0\n');
+    const yielding = lowestPriorityTicks(proc);
+    const reader = systemCpuReader(() => 0, join(proc, 'no-cgroup'), join(proc, 'stat'), yielding);
+    assert.deepEqual(await reader(), { busy: 1000, capacity: 10_000 });
+    await write(10, 560, 19);
+    await write(11, 1000, 0);
+    await write(12, 40, 19); // a verification started since: all of it counts
+    await writeFile(join(proc, 'stat'), 'cpu  1300 0 0 9700 0 0 0 0\n');
+    // 300 ticks busy, of which 60 + 40 at nice 19
+    assert.deepEqual(await reader(), { busy: 1200, capacity: 11_000 });
+    await rm(join(proc, '12'), { recursive: true });
+    await writeFile(join(proc, 'stat'), 'cpu  1400 0 0 9800 0 0 0 0\n');
+    assert.deepEqual(await reader(), { busy: 1300, capacity: 11_200 }, 'an ended process subtracts nothing more');
+  } finally {
+    await rm(proc, { recursive: true, force: true });
+  }
+});
+
+test('in a cgroup with a quota the lowest-priority ticks come off its usage, in microseconds', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'cgroup-'));
+  try {
+    await writeFile(join(root, 'cpu.max'), '200000 100000\n');
+    await writeFile(join(root, 'cpu.stat'), 'usage_usec 5000000\n');
+    let ticks = 0;
+    const reader = systemCpuReader(
+      () => 10_000,
+      root,
+      '/nonexistent',
+      async () => ticks,
+    );
+    assert.deepEqual(await reader(), { busy: 5_000_000, capacity: 20_000_000 });
+    ticks = 100;
+    assert.deepEqual(await reader(), { busy: 4_000_000, capacity: 20_000_000 });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

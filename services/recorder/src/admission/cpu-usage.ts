@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 
 /** A cumulative CPU counter: busy time, and the time the CPU it is measured against could have run. */
 export interface CpuCounter {
@@ -42,17 +42,65 @@ export function parseCpuStatUsage(text: string): number | undefined {
 /**
  * The CPU this recorder is limited by: its cgroup's when the cgroup has a quota (a container with a CPU
  * limit: busy = usage, capacity = quota × wall time), else the whole machine's (/proc/stat), since other
- * processes (media, other recorders) share its cores.
+ * processes (media, other recorders) share its cores. What processes at the lowest priority used is not
+ * busy (`yielding`, in clock ticks): they run on what everything else leaves, so they never slow a recording
+ * down; counting them made the background verification of one batch of stops refuse the next batch's starts.
  */
-export function systemCpuReader(now: () => number = () => performance.now(), root = '/sys/fs/cgroup', procStat = '/proc/stat'): CpuReader {
+export function systemCpuReader(
+  now: () => number = () => performance.now(),
+  root = '/sys/fs/cgroup',
+  procStat = '/proc/stat',
+  yielding: () => Promise<number> = lowestPriorityTicks(),
+): CpuReader {
   return async () => {
     const cores = await readFile(`${root}/cpu.max`, 'utf8').then(parseCpuMax, () => undefined);
+    const yielded = await yielding().catch(() => 0);
     if (cores !== undefined) {
       const usage = await readFile(`${root}/cpu.stat`, 'utf8').then(parseCpuStatUsage, () => undefined);
       // microseconds of CPU against microseconds of wall time × the cores allowed
-      if (usage !== undefined) return { busy: usage, capacity: now() * 1000 * cores };
+      if (usage !== undefined) return { busy: usage - yielded * USEC_PER_TICK, capacity: now() * 1000 * cores };
     }
-    return readFile(procStat, 'utf8').then(parseProcStat, () => undefined);
+    const machine = await readFile(procStat, 'utf8').then(parseProcStat, () => undefined);
+    return machine && { busy: machine.busy - yielded, capacity: machine.capacity };
+  };
+}
+
+/** The clock tick of /proc's CPU times (USER_HZ), 100 per second in Linux's user-space ABI whatever the kernel's HZ. */
+const USEC_PER_TICK = 10_000;
+
+/** Niceness 19, the lowest priority: the recorder's background verification runs there. */
+const LOWEST_PRIORITY = 19;
+
+/** A process's CPU time (user + system, in ticks) and niceness, from `/proc/<pid>/stat`. */
+export function parsePidStat(text: string): { ticks: number; nice: number } | undefined {
+  // the command name (field 2) may hold spaces and parentheses: the fields that follow start after the last ')'
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime 15, nice 19
+  const [utime, stime, nice] = [fields[11], fields[12], fields[16]].map(Number);
+  if (utime === undefined || stime === undefined || nice === undefined || ![utime, stime, nice].every(Number.isFinite)) return undefined;
+  return { ticks: utime + stime, nice };
+}
+
+/**
+ * A cumulative counter of the CPU ticks processes at niceness 19 used since its first call (which only
+ * takes the baseline), from every process /proc lists (the container's own in a container). A process that
+ * ended between two calls loses its last interval: the counter errs towards busy, the safe side.
+ */
+export function lowestPriorityTicks(procDir = '/proc'): () => Promise<number> {
+  let last: Map<number, number> | undefined;
+  let total = 0;
+  return async () => {
+    const pids = (await readdir(procDir)).filter((name) => /^\d+$/.test(name));
+    const stats = await Promise.all(pids.map((pid) => readFile(`${procDir}/${pid}/stat`, 'utf8').then(parsePidStat, () => undefined)));
+    const seen = new Map<number, number>();
+    stats.forEach((stat, i) => {
+      if (stat?.nice !== LOWEST_PRIORITY) return;
+      const pid = Number(pids[i]);
+      seen.set(pid, stat.ticks);
+      if (last) total += Math.max(0, stat.ticks - (last.get(pid) ?? 0));
+    });
+    last = seen;
+    return total;
   };
 }
 
