@@ -31,22 +31,25 @@ const MAX_MOOV_BYTES = 256 * 1024 * 1024;
  * The container's description of an MP4 the recorder wrote, read in this process: its streams (codec,
  * resolution, sample rate, channels), its duration as players count it (each track's edit list) and its
  * writing application. A stop's probe needs it at once, and an ffprobe process costs ~50 ms of CPU just to
- * start; the one ffprobe run a stop still makes reads every video packet through FFmpeg's demuxer and decodes
- * the keyframes, so a file FFmpeg cannot read is still found. Undefined for anything it does not know (not
- * MP4, several sample descriptions, an unknown codec, AAC of another object type): ffprobe describes those.
+ * start. Undefined for anything it does not know (not MP4, several sample descriptions, an unknown codec, AAC
+ * of another object type): ffprobe describes those.
  */
 export async function describeMp4(path: string, fileSize: number): Promise<Mp4Description | undefined> {
+  const moov = await readMoov(path, fileSize);
+  return moov && describeMoov(moov);
+}
+
+/** The moov box of a plain MP4 (ftyp first, an mdat), undefined for anything else. */
+export async function readMoov(path: string, fileSize: number): Promise<Buffer | undefined> {
   const file = await open(path, 'r');
-  let moov: Buffer;
   try {
     const top = await scanTopLevel(file, fileSize);
     const box = top?.find((b) => b.type === 'moov');
     if (!top || top[0]?.type !== 'ftyp' || !box || box.size > MAX_MOOV_BYTES || !top.some((b) => b.type === 'mdat')) return undefined;
-    moov = await readBox(file, box);
+    return await readBox(file, box);
   } finally {
     await file.close();
   }
-  return describeMoov(moov);
 }
 
 export function describeMoov(moov: Buffer): Mp4Description | undefined {
