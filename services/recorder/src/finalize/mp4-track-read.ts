@@ -45,18 +45,23 @@ export async function readMp4Track(path: string, fileSize: number, moov: Buffer,
   };
 }
 
-/** The parser for the track's (one) sample description; undefined for a codec whose frames it does not read. */
+/**
+ * The parser for the track's sample descriptions; undefined for a codec whose frames it does not read. Several
+ * descriptions (mp4mux adds one at a resolution change) are followed where the frames carry what the parser
+ * reads: VP8/VP9 headers, avc3 (parameter sets in-band) with one NAL length size; the first one's avcC
+ * stands for the parameter sets in front of the first in-band ones.
+ */
 function sampleParser(moov: Buffer, trak: Box): SampleParser | undefined {
   const stsd = find(moov, trak, 'stsd')[0];
-  const entry = stsd && children(moov, stsd.offset + 16, stsd.offset + stsd.size)[0];
-  if (!entry) return undefined;
+  const entries = stsd ? children(moov, stsd.offset + 16, stsd.offset + stsd.size) : [];
+  const [entry] = entries;
+  if (!entry || entries.some((e) => e.type !== entry.type)) return undefined;
   switch (entry.type) {
     case 'avc1':
     case 'avc3': {
-      // VisualSampleEntry: 8 header + 78 bytes of fields, then its boxes
-      const avcC = children(moov, entry.offset + 86, entry.offset + entry.size).find((b) => b.type === 'avcC');
-      const record = avcC && parseAvcC(moov.subarray(avcC.offset + avcC.headerSize, avcC.offset + avcC.size));
-      if (!record) return undefined;
+      const records = entries.map((e) => avcRecord(moov, e));
+      const [record] = records;
+      if (!record || records.some((r) => r?.lengthSize !== record.lengthSize) || (records.length > 1 && entry.type !== 'avc3')) return undefined;
       return h264Parser(record.lengthSize, record.sps[0], record.pps.length > 0);
     }
     case 'vp08':
@@ -66,6 +71,12 @@ function sampleParser(moov: Buffer, trak: Box): SampleParser | undefined {
     default:
       return undefined;
   }
+}
+
+function avcRecord(moov: Buffer, entry: Box): ReturnType<typeof parseAvcC> {
+  // VisualSampleEntry: 8 header + 78 bytes of fields, then its boxes
+  const avcC = children(moov, entry.offset + 86, entry.offset + entry.size).find((b) => b.type === 'avcC');
+  return avcC && parseAvcC(moov.subarray(avcC.offset + avcC.headerSize, avcC.offset + avcC.size));
 }
 
 function withinFile(tables: SampleTables, fileSize: number): boolean {
