@@ -166,6 +166,42 @@ test('audio only: AAC (priming declared by the compaction) and Opus, as written 
   }
 });
 
+test('edit lists: a video that starts 0.3 s after the audio (an empty edit first), priming that is not a whole AAC frame (a packet straddles the edit)', async () => {
+  const written = join(dir, 'late-video.mp4');
+  await gst(
+    'videotestsrc',
+    'timestamp-offset=300000000',
+    'num-buffers=60',
+    '!',
+    'video/x-raw,width=320,height=180,framerate=30/1',
+    '!',
+    'x264enc',
+    'tune=zerolatency',
+    'key-int-max=30',
+    '!',
+    'h264parse',
+    'config-interval=-1',
+    '!',
+    'video/x-h264,stream-format=avc3,alignment=au',
+    '!',
+    'mux.video_0',
+    ...AAC,
+    '!',
+    'mux.audio_0',
+    ...ROBUST_MP4MUX,
+    '!',
+    'filesink',
+    `location=${written}`,
+  );
+  const compacted = join(dir, 'late-video-compacted.mp4');
+  assert.deepEqual(await compactMp4(written, compacted, 1500), { ok: true });
+  for (const path of [written, compacted]) {
+    const video = await assertSameAsFfprobe(path, 'video');
+    assert.equal(video.stats.resolutionChanges[0]?.atMs, 0, 'timed from the first frame');
+    await assertSameAsFfprobe(path, 'audio');
+  }
+});
+
 test("FFmpeg's MP4s: H264 with B-frames (composition offsets, an edit that starts after the first decode); a first frame that is not a keyframe", async () => {
   const bframes = join(dir, 'bframes.mp4');
   await ffmpeg(
