@@ -1,4 +1,4 @@
-// The recorder's public entry for tools outside the service (bench/): how a recording is planned and its
+// The recorder's public entry for tools outside the service (bench/, scripts/): how a recording is planned and its
 // child launched exactly as the service does it, and the checks of a finished file. The service itself
 // starts from main.ts.
 
@@ -14,3 +14,5 @@ export { portsBoundBy } from './udp-ports.js';
 export { finalizeFile } from './finalize/file-finalizer.js';
 // finalize/file-probe.ts
 export { decodeFile, probeFile } from './finalize/file-probe.js';
+// finalize/file-stats.ts: the ffprobe read a stop made before it read MP4s in process (scripts/probe-timing.ts)
+export { probeTrackStats } from './finalize/file-stats.js';

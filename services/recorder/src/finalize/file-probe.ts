@@ -6,9 +6,10 @@ import { delimiter, join } from 'node:path';
 import type { FileStats, RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from '../errors.js';
 import { probeTrackStats, type FileStatsResult, type TrackReadResult } from './file-stats.js';
-import { describeMp4 } from './mp4-describe.js';
+import { describeMoov, readMoov } from './mp4-describe.js';
+import { readMp4Track } from './mp4-track-read.js';
 
-/** What ffprobe found in a finished file. */
+/** What a finished file holds, read in this process (MP4) or by ffprobe. */
 export interface FileFacts {
   sizeBytes: number;
   durationMs: number;
@@ -18,7 +19,7 @@ export interface FileFacts {
   encoder: string | undefined;
   /** frames, keyframes, gaps and resolution changes; undefined when they could not be read */
   stats?: FileStats;
-  /** whether the first video frame is a keyframe (decoded as one); undefined without video or when unread */
+  /** whether the first video frame is a keyframe (its bytes, or decoded as one by ffprobe); undefined without video or when unread */
   firstFrameIsKeyframe?: boolean;
 }
 
@@ -84,11 +85,14 @@ export interface ProbeTools {
 /**
  * A finished file's facts: its streams and duration, its first video stream's stats and whether its first
  * frame is a keyframe. An ffprobe process costs ~50 ms of CPU just to start, and twenty stops at once on two
- * cores queue for it, so a stop starts one: the read of the video stream (every packet through FFmpeg's
- * demuxer, keyframes decoded), while the container's description of an MP4 the recorder wrote is read in
- * this process (mp4-describe.ts; ffprobe `-show_format -show_streams` for anything else, side by side). An
- * audio-only file gets its audio read after. A missing, empty or unreadable file is a FileInvalidError with
- * the reason.
+ * cores queue for it (each of their keyframe decodes took 170-430 ms that way), so an MP4 the recorder wrote
+ * is read in this process, and its stop starts no child: the container's description (mp4-describe.ts) and
+ * the read of its video track, or of its audio track when it has no video (mp4-track-read.ts: the sample
+ * tables, and the keyframes' own headers for their sizes and the first-frame check). Anything else (WebM,
+ * Matroska, an MP4 FFmpeg wrote in a shape that read does not follow, AV1) gets ffprobe: the description
+ * and the read of the video stream side by side, the audio read after for an audio-only file. The full
+ * decode of the background verification (verification/) still reads every file through FFmpeg later. A
+ * missing, empty or unreadable file is a FileInvalidError with the reason.
  */
 export async function probeFile(path: string, tools: ProbeTools): Promise<FileFacts> {
   const size = await stat(path).then(
@@ -97,19 +101,27 @@ export async function probeFile(path: string, tools: ProbeTools): Promise<FileFa
   );
   if (size === undefined) throw new FileInvalidError('the recording file was not written');
   if (size === 0) throw new FileInvalidError('the recording file is empty');
-  const [described, videoRead] = await Promise.all([describe(path, size, tools), probeTrackStats(path, tools, 'video')]);
-  const { facts } = described;
+  const moov = await readMoov(path, size).catch(() => undefined);
+  const mp4 = moov && describeMoov(moov);
+  if (moov && mp4) {
+    const facts: FileFacts = { sizeBytes: size, ...mp4 };
+    const kind = facts.tracks.some((t) => t.kind === 'video') ? 'video' : 'audio';
+    const read = (await readMp4Track(path, size, moov, kind).catch(() => undefined)) ?? (await probeTrackStats(path, tools, kind));
+    // described and read here: a file neither this process nor FFmpeg can read is not done
+    if (!read) throw new FileInvalidError('ffprobe cannot read the file');
+    return joined(facts, read);
+  }
+  const [facts, videoRead] = await Promise.all([describeWithFfprobe(path, size, tools), probeTrackStats(path, tools, 'video')]);
   const hasVideo = facts.tracks.some((t) => t.kind === 'video');
-  const read: TrackReadResult | undefined = hasVideo ? videoRead : await probeTrackStats(path, tools, 'audio');
-  // described here, so FFmpeg has not read it yet but for this: a file it cannot read is not done
-  if (described.inProcess && !read) throw new FileInvalidError('ffprobe cannot read the file');
-  const withFirst = hasVideo && read ? { ...facts, firstFrameIsKeyframe: read.firstFrameIsKeyframe } : facts;
-  return withStats(withFirst, read);
+  return joined(facts, hasVideo ? videoRead : await probeTrackStats(path, tools, 'audio'));
 }
 
-async function describe(path: string, size: number, tools: ProbeTools): Promise<{ facts: FileFacts; inProcess: boolean }> {
-  const mp4 = await describeMp4(path, size).catch(() => undefined);
-  if (mp4) return { facts: { sizeBytes: size, ...mp4 }, inProcess: true };
+function joined(facts: FileFacts, read: TrackReadResult | undefined): FileFacts {
+  const hasVideo = facts.tracks.some((t) => t.kind === 'video');
+  return withStats(hasVideo && read ? { ...facts, firstFrameIsKeyframe: read.firstFrameIsKeyframe } : facts, read);
+}
+
+async function describeWithFfprobe(path: string, size: number, tools: ProbeTools): Promise<FileFacts> {
   const described = await run(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], 30_000);
   if (described.code !== 0) throw new FileInvalidError(`ffprobe cannot read the file: ${firstLine(described.stderr) ?? `exit code ${described.code}`}`);
   let json: ProbeJson;
@@ -118,7 +130,7 @@ async function describe(path: string, size: number, tools: ProbeTools): Promise<
   } catch (cause) {
     throw new FileInvalidError('ffprobe printed no readable description of the file', { cause });
   }
-  return { facts: parseProbe(json, size), inProcess: false };
+  return parseProbe(json, size);
 }
 
 /**

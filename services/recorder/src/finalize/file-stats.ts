@@ -120,18 +120,22 @@ const MAX_PROBE_OUTPUT = 64 * 1024 * 1024;
 
 /** What one read of the first video (or audio) stream tells: its stats, and whether its first frame is a keyframe. */
 export interface TrackReadResult extends FileStatsResult {
-  /** the first packet is marked a keyframe and the decoder decoded it as one; undefined for audio */
+  /**
+   * the first packet is marked a keyframe and is one: ffprobe decoded it as one, or (in process) its bytes
+   * are one (an IDR with its parameter sets, a VP8/VP9 keyframe); undefined for audio
+   */
   firstFrameIsKeyframe: boolean | undefined;
 }
 
 /**
- * The file's stats, cheaply enough for the stop path, in ONE ffprobe run (a stop pays ~50 ms of CPU per
- * ffprobe started, and twenty stops at once on two cores queue behind each other): the packets are read
- * without decoding (frames, keyframes, gaps), and only keyframes are decoded (`-skip_frame nokey`), for their
- * resolution and for the first-frame check. H264 and VP8 can change resolution only at a keyframe (a new SPS
- * needs an IDR; VP8 carries its size in keyframes only), so for them this sees every change. VP9 and AV1 may
- * scale references and change on an inter frame: such a change shows at the next keyframe. Undefined when
- * ffprobe cannot read the file.
+ * The file's stats by ffprobe, for what the stop's in-process read does not follow (mp4-track-read.ts: AV1,
+ * WebM/Matroska, unusual MP4s), in ONE ffprobe run (a stop pays ~50 ms of CPU per ffprobe started, and twenty
+ * stops at once on two cores queue behind each other): the packets are read without decoding (frames,
+ * keyframes, gaps), and only keyframes are decoded (`-skip_frame nokey`), for their resolution and for the
+ * first-frame check. H264 and VP8 can change resolution only at a keyframe (a new SPS needs an IDR; VP8
+ * carries its size in keyframes only), so for them this sees every change. VP9 and AV1 may scale references
+ * and change on an inter frame: such a change shows at the next keyframe. Undefined when ffprobe cannot read
+ * the file.
  */
 export async function probeTrackStats(path: string, tools: ProbeTools, kind: 'video' | 'audio', timeoutMs = 30_000): Promise<TrackReadResult | undefined> {
   const entries =

@@ -83,6 +83,46 @@ test('GStreamer robust-muxed H264 + AAC, as written and once compacted with prim
   await assertSameAsFfprobe(compacted);
 });
 
+test('GStreamer H264 (avc3) changing resolution: mp4mux adds a second sample description; described as ffprobe does, as written and compacted', async () => {
+  const written = join(dir, 'two-sizes.mp4');
+  const size = (width: number, height: number, buffers: number) => [
+    'videotestsrc',
+    `num-buffers=${buffers}`,
+    '!',
+    `video/x-raw,width=${width},height=${height},framerate=30/1`,
+    '!',
+    'x264enc',
+    'tune=zerolatency',
+    'key-int-max=30',
+    '!',
+    'c.',
+  ];
+  await execTool('gst-launch-1.0', [
+    '-q',
+    '-e',
+    'concat',
+    'name=c',
+    '!',
+    'h264parse',
+    'config-interval=-1',
+    '!',
+    'video/x-h264,stream-format=avc3,alignment=au',
+    '!',
+    'mp4mux',
+    'reserved-max-duration=14400000000000',
+    'reserved-moov-update-period=1000000000',
+    '!',
+    'filesink',
+    `location=${written}`,
+    ...size(640, 360, 30),
+    ...size(320, 240, 30),
+  ]);
+  await assertSameAsFfprobe(written);
+  const compacted = join(dir, 'two-sizes-compacted.mp4');
+  assert.deepEqual(await compactMp4(written, compacted, 0), { ok: true });
+  await assertSameAsFfprobe(compacted);
+});
+
 test('FFmpeg-written MP4s: H264 + AAC, VP9 + Opus, AV1 + Opus, audio only', async () => {
   const files: Array<[string, string[]]> = [
     ['h264-aac.mp4', [...lavfi('testsrc2=s=320x240:r=30', 2), '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac']],

@@ -31,22 +31,25 @@ const MAX_MOOV_BYTES = 256 * 1024 * 1024;
  * The container's description of an MP4 the recorder wrote, read in this process: its streams (codec,
  * resolution, sample rate, channels), its duration as players count it (each track's edit list) and its
  * writing application. A stop's probe needs it at once, and an ffprobe process costs ~50 ms of CPU just to
- * start; the one ffprobe run a stop still makes reads every video packet through FFmpeg's demuxer and decodes
- * the keyframes, so a file FFmpeg cannot read is still found. Undefined for anything it does not know (not
- * MP4, several sample descriptions, an unknown codec, AAC of another object type): ffprobe describes those.
+ * start. Undefined for anything it does not know (not MP4, sample descriptions of different codecs, an unknown
+ * codec, AAC of another object type): ffprobe describes those.
  */
 export async function describeMp4(path: string, fileSize: number): Promise<Mp4Description | undefined> {
+  const moov = await readMoov(path, fileSize);
+  return moov && describeMoov(moov);
+}
+
+/** The moov box of a plain MP4 (ftyp first, an mdat), undefined for anything else. */
+export async function readMoov(path: string, fileSize: number): Promise<Buffer | undefined> {
   const file = await open(path, 'r');
-  let moov: Buffer;
   try {
     const top = await scanTopLevel(file, fileSize);
     const box = top?.find((b) => b.type === 'moov');
     if (!top || top[0]?.type !== 'ftyp' || !box || box.size > MAX_MOOV_BYTES || !top.some((b) => b.type === 'mdat')) return undefined;
-    moov = await readBox(file, box);
+    return await readBox(file, box);
   } finally {
     await file.close();
   }
-  return describeMoov(moov);
 }
 
 export function describeMoov(moov: Buffer): Mp4Description | undefined {
@@ -79,8 +82,12 @@ function describeTrack(moov: Buffer, trak: Box, movieTimescale: number): { track
   if (handler !== 'vide' && handler !== 'soun') return undefined;
   const stsd = find(moov, trak, 'stsd')[0];
   const mdhd = find(moov, trak, 'mdhd')[0];
-  if (!stsd || !mdhd || moov.readUInt32BE(stsd.offset + 12) !== 1) return 'unknown';
-  const [entry] = children(moov, stsd.offset + 16, stsd.offset + stsd.size);
+  if (!stsd || !mdhd) return 'unknown';
+  // mp4mux adds a sample description of the same codec when the resolution changes: the stream is described
+  // by its first, as ffprobe does (the first frame's size; the stats then name the size most of it has)
+  const entries = children(moov, stsd.offset + 16, stsd.offset + stsd.size);
+  const [entry] = entries;
+  if (entries.length !== moov.readUInt32BE(stsd.offset + 12) || entries.some((e) => e.type !== entry?.type)) return 'unknown';
   const known = entry && CODECS[entry.type];
   if (!entry || !known || known.kind !== (handler === 'vide' ? 'video' : 'audio')) return 'unknown';
   const track: RecordedTrack = { kind: known.kind, codec: known.codec };
