@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseProbe } from './file-probe.js';
+import { spawnSync } from 'node:child_process';
+import { parseProbe, prioritized } from './file-probe.js';
 
 test('streams become tracks with resolution or sample rate; data streams are ignored', () => {
   const facts = parseProbe(
@@ -33,4 +34,19 @@ test('without a container duration (a Matroska file cut short) the longest strea
   assert.equal(parseProbe({ format: { tags: { ENCODER: 'Lavf59.27.100' } }, streams: [] }, 0).encoder, 'Lavf59.27.100', 'Matroska spells the tag in capitals');
   assert.equal(parseProbe({ streams: [] }, 0).encoder, undefined);
   assert.deepEqual(parseProbe({ streams: [{ codec_type: 'video', codec_name: 'vp8', width: 0 }] }, 1).tracks, [{ kind: 'video', codec: 'vp8' }]);
+});
+
+test('a background check runs at niceness 19 in CPU class idle: a core running only it counts as free for a start', () => {
+  const line = prioritized('sh', ['-c', 'grep -E "^policy" /proc/self/sched; cut -d" " -f19 /proc/self/stat'], { nice: 19, ioIdle: true, cpuIdle: true });
+  assert.equal(line.command, 'chrt');
+  const out = spawnSync(line.command, line.args, { encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  const [policy, nice] = out.stdout.trim().split('\n');
+  assert.match(policy ?? '', /^policy\s*:\s*5$/, 'SCHED_IDLE is policy 5');
+  assert.equal(nice, '19');
+});
+
+test('without CPU class idle asked, the line is nice (and ionice) only', () => {
+  const line = prioritized('ffmpeg', ['-i', 'f'], { nice: 10 });
+  assert.deepEqual(line, { command: 'nice', args: ['-n', '10', 'ffmpeg', '-i', 'f'] });
 });

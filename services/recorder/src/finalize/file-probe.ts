@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { childEnvironment } from '../engine/child-env.js';
 import { stat } from 'node:fs/promises';
@@ -153,6 +153,12 @@ export interface ChildPriority {
   nice: number;
   /** I/O scheduling class idle (`ionice -c 3`): reads only when no one else reads the disk */
   ioIdle?: boolean;
+  /**
+   * CPU scheduling class idle (`chrt --idle 0`): a core that runs only such work counts as free when a task
+   * wakes, so a recording's start never waits behind it; at niceness 19 alone, the background decodes of
+   * one batch of stops made the next batch's recording processes take up to a second to listen
+   */
+  cpuIdle?: boolean;
   /** ends the child (SIGKILL) when aborted: a shutdown does not leave a verification running */
   signal?: AbortSignal;
 }
@@ -245,19 +251,32 @@ export function run(
  * `ionice -c 3 -t` (util-linux; `-t`: run anyway where the class cannot be set). Both exec the command, so
  * the pid is the command's, and every thread it creates inherits the priority (set from outside after the
  * spawn, Linux would apply it to the main thread only). Without ionice on the machine only nice applies.
+ * CPU class idle is `chrt --idle 0` (util-linux), used only where it was seen to work (a sandbox may refuse
+ * the call, and chrt then runs nothing).
  */
 export function prioritized(command: string, args: readonly string[], priority: ChildPriority): { command: string; args: string[] } {
   let line = [command, ...args];
   if (priority.nice > 0) line = ['nice', '-n', String(Math.min(19, priority.nice)), ...line];
-  if (priority.ioIdle && ioniceAvailable()) line = ['ionice', '-c', '3', '-t', ...line];
+  if (priority.ioIdle && available('ionice')) line = ['ionice', '-c', '3', '-t', ...line];
+  if (priority.cpuIdle && cpuIdleWorks()) line = ['chrt', '--idle', '0', ...line];
   const [first = command, ...rest] = line;
   return { command: first, args: rest };
 }
 
-let ionice: boolean | undefined;
-function ioniceAvailable(): boolean {
-  ionice ??= (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'ionice')));
-  return ionice;
+const found = new Map<string, boolean>();
+function available(tool: string): boolean {
+  let there = found.get(tool);
+  if (there === undefined) {
+    there = (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, tool)));
+    found.set(tool, there);
+  }
+  return there;
+}
+
+let cpuIdle: boolean | undefined;
+function cpuIdleWorks(): boolean {
+  cpuIdle ??= available('chrt') && spawnSync('chrt', ['--idle', '0', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  return cpuIdle;
 }
 
 function firstLine(text: string): string | undefined {
