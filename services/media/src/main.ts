@@ -4,7 +4,7 @@
  * stop taking sessions, finalize every recording, close sessions, stop Medooze, exit.
  */
 import { Events, type NatsConnection } from 'nats';
-import { RecorderDrainingSchema, subjects } from '@recstack/contracts';
+import { RecorderDrainingSchema, RecorderLostSchema, subjects } from '@recstack/contracts';
 import { RecordingCatalog } from '@recstack/catalog';
 import { ConfigError, Lifecycle, connectNats, subscribeEvents, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
 import { loadConfig, type MediaConfig } from './config.js';
@@ -124,6 +124,8 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
 
   const draining = subscribeEvents(nc, subjects.recorder.draining, RecorderDrainingSchema, (e) => media.onRecorderDraining(e.recorderId), logger);
   lifecycle.own('recorder drain subscription', () => draining.unsubscribe());
+  const lost = subscribeEvents(nc, subjects.recorder.lost, RecorderLostSchema, (e) => media.onRecordersLost(e), logger);
+  lifecycle.own('recorder lost subscription', () => lost.unsubscribe());
   void followNatsStatus(nc, (up) => media.natsConnection(up));
 
   const watchdog = setInterval(() => void media.checkRecorders(), config.recorderCheckIntervalMs);
