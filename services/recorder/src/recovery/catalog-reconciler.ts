@@ -124,14 +124,14 @@ export class CatalogReconciler {
   async adoptOrphans(): Promise<OrphanProcess[]> {
     const dir = this.settings.salvage.recordingsDir;
     const orphans = pickOrphans(await listProcesses(), dir, await selfProcess(), this.settings.tools);
-    const [entries, media] = await Promise.all([
-      this.catalog.list().catch((err: unknown) => {
-        this.logger.warn({ err }, 'catalog not read at start-up: orphans are salvaged without it');
-        return undefined;
-      }),
-      this.pingMedia().catch(() => new Set<string>()),
-    ]);
-    const plans = restartPlans(entries ?? [], orphans, this.target, media);
+    const entries = await this.catalog.list().catch((err: unknown) => {
+      this.logger.warn({ err }, 'catalog not read at start-up: orphans are salvaged without it');
+      return undefined;
+    });
+    const candidates = restartCandidates(entries ?? [], orphans, this.target.recorderId);
+    // whether their media still feeds them (a ping round: only when there is something to decide)
+    const media = candidates.some((c) => !isTerminal(c.entry.status)) ? await this.pingMedia().catch(() => new Set<string>()) : new Set<string>();
+    const plans = restartPlans(candidates, this.target, media);
     if (orphans.length === 0 && plans.length === 0) return [];
     if (orphans.length > 0) {
       this.logger.warn({ orphans: orphans.map((o) => ({ pid: o.pid, recordingId: o.recordingId, command: o.command })) }, 'orphaned recording processes found');
@@ -323,25 +323,32 @@ function baseId(fileStem: string): string {
 
 /**
  * Each catalog entry a restart on this folder has something to do with: the recordings whose files orphans
- * were writing, and the running ones that name this recorder's id but that this process does not hold.
+ * were writing, and the open ones that name this recorder's id (a restart with the same RECORDER_ID).
  */
-function restartPlans(
+function restartCandidates(
   entries: readonly Recording[],
   orphans: readonly OrphanProcess[],
-  target: Pick<RecoveryTarget, 'recorderId' | 'holds'>,
-  media: ReadonlySet<string>,
-): RestartPlan[] {
+  selfId: string,
+): Array<{ entry: Recording; orphanFiles: Set<string> }> {
   const byId = new Map(entries.map((e) => [e.id, e]));
   const files = new Map<string, Set<string>>();
   for (const o of orphans) {
     const entry = byId.get(o.recordingId) ?? byId.get(baseId(o.recordingId));
     if (entry) files.set(entry.id, (files.get(entry.id) ?? new Set()).add(o.file));
   }
+  return entries
+    .map((entry) => ({ entry, orphanFiles: files.get(entry.id) ?? new Set<string>() }))
+    .filter(({ entry, orphanFiles }) => orphanFiles.size > 0 || (entry.recorderId === selfId && !isTerminal(entry.status)));
+}
+
+/** What to do with each candidate (onRestart), given which media instances answer. */
+function restartPlans(
+  candidates: ReadonlyArray<{ entry: Recording; orphanFiles: ReadonlySet<string> }>,
+  target: Pick<RecoveryTarget, 'recorderId' | 'holds'>,
+  media: ReadonlySet<string>,
+): RestartPlan[] {
   const plans: RestartPlan[] = [];
-  for (const entry of entries) {
-    const orphanFiles = files.get(entry.id) ?? new Set<string>();
-    const mine = entry.recorderId === target.recorderId && !isTerminal(entry.status);
-    if (orphanFiles.size === 0 && !mine) continue;
+  for (const { entry, orphanFiles } of candidates) {
     const decision = onRestart(entry, orphanFiles, target.recorderId, entry.mediaId !== null && media.has(entry.mediaId), target.holds(entry.id));
     if (decision.lost !== undefined || decision.finish || decision.segments.length > 0) plans.push({ entry, decision });
   }
