@@ -92,6 +92,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       recorderStartAttempts: config.recorderStartAttempts,
       recordingStopTimeoutMs: config.recordingStopTimeoutMs,
       recorderLostGraceMs: config.recorderLostGraceMs,
+      recorderLostWaitMs: config.recorderLostWaitMs,
       recorderNetworks: config.recorderNetworks,
       shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
     },

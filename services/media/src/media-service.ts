@@ -61,6 +61,8 @@ export interface MediaServiceOptions {
   recorderStartAttempts: number;
   recordingStopTimeoutMs: number;
   recorderLostGraceMs: number;
+  /** how long a lost recorder's recording waits for a recorder to take it (RECORDER_LOST_WAIT_SECONDS) */
+  recorderLostWaitMs: number;
   /** where a recorder's RTP may go (RECORDER_ALLOWED_NETWORKS) */
   recorderNetworks: RecorderNetworks;
   /** the recorder's report is awaited at most this long on shutdown (inside the process's shutdown deadline) */
@@ -97,11 +99,6 @@ const RECORDER_PING_WAIT_MS = 1000;
 const RECORDER_RECHECK_MS = 250;
 /** after media's NATS connection is back, how long recorders have to reconnect before a silence counts */
 const RECONNECT_GRACE_MS = 10_000;
-/**
- * how long a lost recorder's recording waits for a recorder to take it (none runs or has room): a recorder
- * restarted at once (`make run` restarts it after a second, a container after its backoff) is back within it
- */
-const LOST_HANDOVER_WAIT_MS = 20_000;
 /** a recorder whose pong leaves out a recording media gives it this many checks in a row has lost it */
 const UNLISTED_CHECKS = 2;
 
@@ -264,7 +261,7 @@ export class MediaService {
         startAttempts: this.options.recorderStartAttempts,
         stopTimeoutMs: this.options.recordingStopTimeoutMs,
         recorderLostGraceMs: this.options.recorderLostGraceMs,
-        lostHandoverWaitMs: LOST_HANDOVER_WAIT_MS,
+        lostHandoverWaitMs: this.options.recorderLostWaitMs,
         metrics: this.deps.metrics,
         logger: this.log,
       },
