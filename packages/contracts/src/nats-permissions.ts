@@ -137,6 +137,7 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           subjects.media.ping,
           subjects.events.allRecordings,
           subjects.recorder.draining,
+          subjects.recorder.lost,
         ],
         allowResponses: true,
       };
@@ -149,6 +150,8 @@ export function natsPermissions(service: NatsService): NatsPermissions {
           subjects.events.allRecordings,
           // a drain asks media to hand its recordings over
           subjects.recorder.draining,
+          // a recorder restarted on a dead one's folder tells media which recordings that one held
+          subjects.recorder.lost,
           // a done file's background verification
           subjects.events.allRecordingVerifications,
           ...JS_COMMON,

@@ -41,6 +41,11 @@ export const subjects = {
     pingOne: (recorderId: string) => `recorder.v1.${subjectToken(recorderId)}.ping`,
     /** a recorder shutting down announces it: media hands its recordings over to other recorders */
     draining: 'recorder.v1.draining',
+    /**
+     * a recorder restarted on a dead one's folder found recordings that recorder held (its children orphaned,
+     * or their files left): media hands them over at once, without waiting for missed pings
+     */
+    lost: 'recorder.v1.lost',
   },
   events: {
     recording: (recordingId: string) => `events.v1.recording.${subjectToken(recordingId)}`,

@@ -40,6 +40,15 @@ test('config: NATS_KV_REPLICAS is 1 by default, 1-5', () => {
   );
 });
 
+test('config: RECORDER_LOST_WAIT_SECONDS is 20 by default, 0-600 (0: a lost recording ends at once)', () => {
+  assert.equal(loadConfig({}).recorderLostWaitMs, 20_000);
+  assert.equal(loadConfig({ RECORDER_LOST_WAIT_SECONDS: '0' }).recorderLostWaitMs, 0);
+  assert.throws(
+    () => loadConfig({ RECORDER_LOST_WAIT_SECONDS: '-1' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('RECORDER_LOST_WAIT_SECONDS:')),
+  );
+});
+
 test('config: MEDIA_NACK_WAIT_MS is 600 by default, 0-5000', () => {
   assert.equal(loadConfig({}).nackWaitMs, 600);
   assert.equal(loadConfig({ MEDIA_NACK_WAIT_MS: '0' }).nackWaitMs, 0);

@@ -67,6 +67,12 @@ const schema = natsEnvSchema
      * every RECORDER_RECONCILE_INTERVAL_SECONDS, 30)
      */
     RECORDER_LOST_GRACE_SECONDS: env.seconds(90),
+    /**
+     * how long the handover of a lost recorder's recording keeps asking while no recorder runs or has room (every
+     * 500 ms): a recorder restarted at once (make run, a container's restart) is back within it and takes the
+     * recording; 0: the recording ends RECORDER_UNAVAILABLE at once. Nothing is recorded meanwhile (a gap)
+     */
+    RECORDER_LOST_WAIT_SECONDS: z.coerce.number().min(0).max(600).default(20),
     /** lifetime of a sessions_v1 entry that is no longer refreshed (its media instance died) */
     SESSION_ENTRY_TTL_SECONDS: env.seconds(60),
     /** a connected publisher that sends no ICE consent check for this long is gone (Medooze's own limit is 30 s) */
@@ -147,6 +153,7 @@ export interface MediaConfig {
   portQuarantineMs: number;
   recorderCheckIntervalMs: number;
   recorderLostGraceMs: number;
+  recorderLostWaitMs: number;
   sessionEntryTtlMs: number;
   publisherIceTimeoutMs: number;
   publisherConnectTimeoutMs: number;
@@ -180,6 +187,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     portQuarantineMs: Math.round(v.PORT_QUARANTINE_SECONDS * 1000),
     recorderCheckIntervalMs: Math.round(v.RECORDER_CHECK_INTERVAL_SECONDS * 1000),
     recorderLostGraceMs: Math.round(v.RECORDER_LOST_GRACE_SECONDS * 1000),
+    recorderLostWaitMs: Math.round(v.RECORDER_LOST_WAIT_SECONDS * 1000),
     sessionEntryTtlMs: Math.round(v.SESSION_ENTRY_TTL_SECONDS * 1000),
     publisherIceTimeoutMs: Math.round(v.PUBLISHER_ICE_TIMEOUT_SECONDS * 1000),
     publisherConnectTimeoutMs: Math.round(v.PUBLISHER_CONNECT_TIMEOUT_SECONDS * 1000),

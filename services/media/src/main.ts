@@ -4,7 +4,7 @@
  * stop taking sessions, finalize every recording, close sessions, stop Medooze, exit.
  */
 import { Events, type NatsConnection } from 'nats';
-import { RecorderDrainingSchema, subjects } from '@recstack/contracts';
+import { RecorderDrainingSchema, RecorderLostSchema, subjects } from '@recstack/contracts';
 import { RecordingCatalog } from '@recstack/catalog';
 import { ConfigError, Lifecycle, connectNats, subscribeEvents, createLogger, createMetricsRegistry, startOpsServer, type Logger } from '@recstack/service-kit';
 import { loadConfig, type MediaConfig } from './config.js';
@@ -92,6 +92,7 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
       recorderStartAttempts: config.recorderStartAttempts,
       recordingStopTimeoutMs: config.recordingStopTimeoutMs,
       recorderLostGraceMs: config.recorderLostGraceMs,
+      recorderLostWaitMs: config.recorderLostWaitMs,
       recorderNetworks: config.recorderNetworks,
       shutdownStopTimeoutMs: Math.max(1000, Math.min(config.recordingStopTimeoutMs, config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS)),
     },
@@ -124,6 +125,8 @@ async function run(config: MediaConfig, logger: Logger, lifecycle: Lifecycle): P
 
   const draining = subscribeEvents(nc, subjects.recorder.draining, RecorderDrainingSchema, (e) => media.onRecorderDraining(e.recorderId), logger);
   lifecycle.own('recorder drain subscription', () => draining.unsubscribe());
+  const lost = subscribeEvents(nc, subjects.recorder.lost, RecorderLostSchema, (e) => media.onRecordersLost(e), logger);
+  lifecycle.own('recorder lost subscription', () => lost.unsubscribe());
   void followNatsStatus(nc, (up) => media.natsConnection(up));
 
   const watchdog = setInterval(() => void media.checkRecorders(), config.recorderCheckIntervalMs);

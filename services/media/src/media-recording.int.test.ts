@@ -36,7 +36,14 @@ const publishers: Publisher[] = [];
 let counter = 0;
 
 before(async () => {
-  h = await startMediaHarness({ RECORDER_CHECK_INTERVAL_SECONDS: '1', RECORDER_LOST_GRACE_SECONDS: '1', PORT_QUARANTINE_SECONDS: '300' });
+  // a lost recorder's recording does not wait for another recorder here (RECORDER_LOST_WAIT_SECONDS, 20 s by
+  // default): the crash test below sees it end at once when none runs
+  h = await startMediaHarness({
+    RECORDER_CHECK_INTERVAL_SECONDS: '1',
+    RECORDER_LOST_GRACE_SECONDS: '1',
+    RECORDER_LOST_WAIT_SECONDS: '0',
+    PORT_QUARANTINE_SECONDS: '300',
+  });
   recorderNc = await connect({ servers: h.nats.url });
   catalog = await RecordingCatalog.open(h.nc, createLogger('test', 'silent'));
   recordingEvents = new EventLog<RecordingEvent>(h.nc, subjects.events.allRecordings);

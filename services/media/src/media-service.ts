@@ -10,6 +10,7 @@ import {
   type MediaPong,
   type PublishedTrack,
   type PublisherSession,
+  type RecorderLost,
   type RecordingReport,
   type SessionEvent,
   type StartRecordingReply,
@@ -60,6 +61,8 @@ export interface MediaServiceOptions {
   recorderStartAttempts: number;
   recordingStopTimeoutMs: number;
   recorderLostGraceMs: number;
+  /** how long a lost recorder's recording waits for a recorder to take it (RECORDER_LOST_WAIT_SECONDS) */
+  recorderLostWaitMs: number;
   /** where a recorder's RTP may go (RECORDER_ALLOWED_NETWORKS) */
   recorderNetworks: RecorderNetworks;
   /** the recorder's report is awaited at most this long on shutdown (inside the process's shutdown deadline) */
@@ -96,6 +99,8 @@ const RECORDER_PING_WAIT_MS = 1000;
 const RECORDER_RECHECK_MS = 250;
 /** after media's NATS connection is back, how long recorders have to reconnect before a silence counts */
 const RECONNECT_GRACE_MS = 10_000;
+/** a recorder whose pong leaves out a recording media gives it this many checks in a row has lost it */
+const UNLISTED_CHECKS = 2;
 
 /**
  * The media instance's sessions and recordings: what the NATS handlers call. Owns the rules that span
@@ -110,6 +115,8 @@ export class MediaService {
   private readonly recordings = new Map<string, RecordingRelay>();
   private readonly outcomes = new RecentOutcomes<RecordingOutcome>(OUTCOME_MEMORY.entries, OUTCOME_MEMORY.ms);
   private readonly recorderMisses = new Map<string, number>();
+  /** per recording, the checks in a row whose pong from its recorder did not list it */
+  private readonly unlisted = new Map<string, number>();
   /** per recording, packets lost per track kind before it started: its own loss is counted from there */
   private readonly lossAtRecordingStart = new Map<string, Map<string, number>>();
   private accepting = true;
@@ -254,6 +261,7 @@ export class MediaService {
         startAttempts: this.options.recorderStartAttempts,
         stopTimeoutMs: this.options.recordingStopTimeoutMs,
         recorderLostGraceMs: this.options.recorderLostGraceMs,
+        lostHandoverWaitMs: this.options.recorderLostWaitMs,
         metrics: this.deps.metrics,
         logger: this.log,
       },
@@ -377,12 +385,13 @@ export class MediaService {
     let recheck = false;
     try {
       const recorderIds = [...new Set(active.map((r) => r.recorderId ?? ''))];
-      const answers = await Promise.all(recorderIds.map(async (id) => [id, await this.deps.recorder.answers(id, RECORDER_PING_WAIT_MS)] as const));
+      const answers = await Promise.all(recorderIds.map(async (id) => [id, await this.deps.recorder.pong(id, RECORDER_PING_WAIT_MS)] as const));
       // the connection dropped during the check: its misses say nothing about the recorders
       if (epoch !== this.natsEpoch || !this.natsUp) return;
-      for (const [recorderId, alive] of answers) {
-        if (alive) {
+      for (const [recorderId, pong] of answers) {
+        if (pong) {
           this.recorderMisses.delete(recorderId);
+          this.checkListed(recorderId, pong.recordings, active);
           continue;
         }
         const misses = (this.recorderMisses.get(recorderId) ?? 0) + 1;
@@ -401,6 +410,48 @@ export class MediaService {
       this.checkingRecorders = false;
     }
     if (recheck) setTimeout(() => void this.checkRecorders(), RECORDER_RECHECK_MS).unref();
+  }
+
+  /**
+   * A recorder that answers but does not list a recording media has it record (its process died and one with
+   * the same id took its place, whose `recorder.v1.lost` did not arrive): two checks in a row, and the
+   * recording is handed over, that recorder allowed to take it back. Older recorders list nothing.
+   */
+  private checkListed(recorderId: string, held: readonly string[] | undefined, active: readonly RecordingRelay[]): void {
+    if (!held) return;
+    for (const recording of active) {
+      if (recording.recorderId !== recorderId) continue;
+      if (held.includes(recording.id)) {
+        this.unlisted.delete(recording.id);
+        continue;
+      }
+      const checks = (this.unlisted.get(recording.id) ?? 0) + 1;
+      this.unlisted.set(recording.id, checks);
+      if (checks < UNLISTED_CHECKS) continue;
+      this.unlisted.delete(recording.id);
+      this.log.warn({ recorderId, recordingId: recording.id }, 'recorder answers without the recording, handing it over');
+      recording.allowReturn(recorderId);
+      void recording.handover('lost');
+    }
+  }
+
+  /**
+   * A recorder started on a dead recorder's folder found recordings that one held (`recorder.v1.lost`): they
+   * are handed over now, not after two missed pings (a restart with the same id answers them). When the dead
+   * recorder's id is the reporter's own, that fresh process may take them back.
+   */
+  onRecordersLost(lost: RecorderLost): void {
+    const files = new Map(lost.recordings.map((r) => [r.recordingId, r.file]));
+    // only a recording still writing the lost segment: one already moved (even back to that id) is left alone
+    const held = [...this.recordings.values()].filter(
+      (r) => r.recorderId === lost.recorderId && r.currentState === 'active' && r.segmentFile !== undefined && files.get(r.id) === r.segmentFile,
+    );
+    if (held.length === 0) return;
+    this.log.warn({ recorderId: lost.recorderId, reportedBy: lost.reportedBy, recordings: held.length }, 'recorder reported lost, handing its recordings over');
+    for (const recording of held) {
+      if (lost.reportedBy === lost.recorderId) recording.allowReturn(lost.recorderId);
+      void recording.handover('lost');
+    }
   }
 
   /** A recorder shutting down asked for its recordings to be moved (RECORDER_DRAIN=handover). */

@@ -1,10 +1,12 @@
 import type { NatsConnection } from 'nats';
 import {
   RecorderDrainingSchema,
+  RecorderLostSchema,
   RecordingEventSchema,
   RecordingVerifiedEventSchema,
   subjects,
   type RecorderDraining,
+  type RecorderLost,
   type RecordingEvent,
   type RecordingVerifiedEvent,
 } from '@recstack/contracts';
@@ -16,6 +18,8 @@ export interface RecorderEvents {
   verified(event: RecordingVerifiedEvent): void;
   /** `recorder.v1.draining`: false when it could not be published */
   draining(announcement: RecorderDraining): boolean;
+  /** `recorder.v1.lost`: false when it could not be published */
+  lost(announcement: RecorderLost): boolean;
   /** resolves once what was published reached the server (or could not) */
   flush(): Promise<void>;
 }
@@ -42,6 +46,15 @@ export function natsRecorderEvents(nc: NatsConnection, logger: Logger): Recorder
         return true;
       } catch (err) {
         logger.warn({ err }, 'drain announcement not published');
+        return false;
+      }
+    },
+    lost(announcement) {
+      try {
+        publishEvent(nc, subjects.recorder.lost, RecorderLostSchema, announcement);
+        return true;
+      } catch (err) {
+        logger.warn({ err }, 'lost recordings not announced');
         return false;
       }
     },

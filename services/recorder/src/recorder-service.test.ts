@@ -71,6 +71,7 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
     recording: (event) => void events.push(event),
     verified: () => undefined,
     draining: () => true,
+    lost: () => true,
     flush: async () => void flushed++,
   };
   // no catalog entries here: every write is recorded and finds none (as for a recording created without one)

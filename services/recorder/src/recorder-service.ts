@@ -3,6 +3,7 @@ import {
   rpc,
   type Recording as CatalogRecording,
   type RecorderListening,
+  type RecorderLost,
   type RecorderPong,
   type RecorderStartRequest,
   type RecorderStopRequest,
@@ -83,8 +84,8 @@ export class RecorderService {
   private readonly events: RecorderEvents;
   private readonly clock: Clock;
   private readonly subs: Subscription[] = [];
-  /** segment files left by a dead predecessor that are being salvaged and uploaded (STORAGE=nats) */
-  private readonly segmentsInFlight = new Set<string>();
+  /** segment files left by a dead predecessor that are being finalized (and with STORAGE=nats uploaded) */
+  private readonly segmentsInFlight = new Map<string, Promise<void>>();
   /** the shutdown's end, once known: it bounds the uploads of handed-over segments (STORAGE=nats) */
   private deadline: number | undefined;
   /** the start subjects (queue group and this recorder's own): dropped first at shutdown */
@@ -284,19 +285,43 @@ export class RecorderService {
    * stays the other recorder's: nothing is written to the catalog.
    */
   async handOverLeftSegment(entry: CatalogRecording, segment: Segment): Promise<void> {
-    if (this.storage.kind !== 'nats' || this.holds(entry.id) || this.segmentsInFlight.has(segment.file)) return;
-    this.segmentsInFlight.add(segment.file);
-    const log = this.logger.child({ recordingId: entry.id, sessionId: entry.sessionId, segment: segment.file });
+    if (this.storage.kind !== 'nats' || this.holds(entry.id)) return;
+    await this.finalizeSegment(entry, segment.file);
+  }
+
+  /**
+   * A segment file a dead recorder left in this folder (its orphaned child stopped, or dead too): finalized
+   * like any salvage, in place, where the joiner (the recorder holding the last segment) takes it; with
+   * STORAGE=nats put into the object store, where that recorder fetches it. The recording goes on: nothing
+   * is written to the catalog. This recorder may hold the recording again meanwhile (a restart with the
+   * same id that took the handover): its join waits for this.
+   */
+  finalizeSegment(entry: CatalogRecording, file: string): Promise<void> {
+    const running = this.segmentsInFlight.get(file);
+    if (running) return running;
+    const work = this.salvageSegment(entry, file).finally(() => this.segmentsInFlight.delete(file));
+    this.segmentsInFlight.set(file, work);
+    return work;
+  }
+
+  /** `recorder.v1.lost`: media hands these recordings of a dead recorder over without waiting for missed pings. */
+  announceLost(recorderId: string, recordings: RecorderLost['recordings']): boolean {
+    return this.events.lost({ recorderId, recordings, reportedBy: this.options.recorderId });
+  }
+
+  private async salvageSegment(entry: CatalogRecording, file: string): Promise<void> {
+    const segment = entry.segments?.find((s) => s.file === file);
+    const log = this.logger.child({ recordingId: entry.id, sessionId: entry.sessionId, segment: file });
     try {
-      log.info({ previousRecorderId: segment.recorderId }, 'salvaging the segment of a recording handed over to another recorder');
+      log.info({ previousRecorderId: segment?.recorderId ?? entry.recorderId }, 'salvaging the segment of a recording that goes on');
       const salvaged = await salvageRecording(
         {
           id: entry.id,
           sessionId: entry.sessionId,
           container: entry.container,
           audioCodec: entry.audioCodec,
-          fileName: segment.file,
-          startedAt: segment.startedAt,
+          fileName: file,
+          startedAt: segment ? segment.startedAt : entry.startedAt,
         },
         { ...this.options.salvage, verify: false },
         log,
@@ -305,9 +330,10 @@ export class RecorderService {
         log.warn({ error: salvaged.error }, 'segment not salvaged: the joiner will miss it');
         return;
       }
+      log.info({ durationMs: salvaged.durationMs }, 'segment salvaged');
       await this.placeSegment(salvaged);
-    } finally {
-      this.segmentsInFlight.delete(segment.file);
+    } catch (err) {
+      log.error({ err }, 'salvaging the segment failed');
     }
   }
 
@@ -452,6 +478,8 @@ export class RecorderService {
 
   private async joining(report: RecordingReport, plan: RecordingPlan, previous: NonNullable<RecordingPlan['previousSegments']>): Promise<RecordingReport> {
     try {
+      // an earlier segment this recorder is still finalizing (its own predecessor's, after a restart)
+      await Promise.all(previous.map((s) => this.segmentsInFlight.get(s.file) ?? Promise.resolve()));
       return await joinSegments(report, plan, previous, this.options.salvage, this.logger, this.segmentSource());
     } catch (err) {
       this.logger.error({ err, recordingId: report.recordingId }, 'joining the segments failed');

@@ -148,3 +148,26 @@ export const RecorderDrainingSchema = z.object({
   recordingIds: z.array(IdSchema).max(10_000),
 });
 export type RecorderDraining = z.infer<typeof RecorderDrainingSchema>;
+
+/**
+ * `recorder.v1.lost`: a recorder started on the folder of a recorder that died (the same RECORDER_ID after a
+ * restart, or another one on the same disk) found running recordings that recorder held: their children are
+ * orphaned (or gone) and it finalizes what they wrote as a segment. Media hands each over at once
+ * (`recorderId` is the dead holder's id; when it is the reporter's own, the fresh process may take the
+ * recordings back).
+ */
+export const RecorderLostSchema = z.object({
+  /** the recorder that held the recordings and is gone (its process; the id may live on in `reportedBy`) */
+  recorderId: IdSchema,
+  /**
+   * each recording with the file of the segment that was being written when the recorder died: media hands
+   * over only a recording still writing that segment (one it already moved, even back to the same id, is left)
+   */
+  recordings: z
+    .array(z.object({ recordingId: IdSchema, file: z.string().min(1).max(200) }))
+    .min(1)
+    .max(10_000),
+  /** the recorder that found them */
+  reportedBy: IdSchema,
+});
+export type RecorderLost = z.infer<typeof RecorderLostSchema>;

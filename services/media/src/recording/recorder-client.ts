@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { rpc, type RecorderListening, type RecorderStartRequest, type RecorderStopRequest, type RecordingReport } from '@recstack/contracts';
+import { rpc, type RecorderListening, type RecorderPong, type RecorderStartRequest, type RecorderStopRequest, type RecordingReport } from '@recstack/contracts';
 import { TimeoutError, UnavailableError, call, errorCodeOf, gather } from '@recstack/service-kit';
 import { RecorderUnavailableError } from '../errors.js';
 import type { RecorderPlacement } from '../placement/recorder-placement.js';
@@ -16,8 +16,9 @@ export class RecorderClient {
    * Asks a recorder to listen on the given ports: the least loaded one media knows of, or any (queue
    * group) when it knows of none or that one is gone. Resolves once its sockets are bound and its pipeline
    * plays. Error replies keep the recorder's code (PORT_IN_USE, AT_CAPACITY, INSUFFICIENT_STORAGE, ...).
+   * `exclude` is never chosen; `strict: false` still takes its answer when it comes through the queue group.
    */
-  async start(req: RecorderStartRequest, exclude?: string): Promise<RecorderListening> {
+  async start(req: RecorderStartRequest, exclude?: string, strict = true): Promise<RecorderListening> {
     const target = this.placement?.reserve(exclude);
     if (target !== undefined) {
       try {
@@ -39,7 +40,7 @@ export class RecorderClient {
       if (err instanceof UnavailableError) throw new RecorderUnavailableError('no recorder is running', { cause: err });
       throw err;
     }
-    if (listening.recorderId === exclude) {
+    if (listening.recorderId === exclude && strict) {
       // a handover must leave that recorder, which answered a start for a recording it already holds (the
       // same pipeline, not a new one: nothing to undo); a draining recorder stops taking starts before it
       // announces the drain, so only an older one gets here
@@ -64,11 +65,15 @@ export class RecorderClient {
    * connection closed: NATS answers "no responders"), or when it does not answer within `timeoutMs`.
    */
   async answers(recorderId: string, timeoutMs: number): Promise<boolean> {
+    return (await this.pong(recorderId, timeoutMs)) !== undefined;
+  }
+
+  /** One recorder's pong on its own subject (what it holds), or undefined when it does not answer (see answers). */
+  async pong(recorderId: string, timeoutMs: number): Promise<RecorderPong | undefined> {
     try {
-      await call(this.nc, rpc.recorder.pingOne, {}, { id: recorderId, timeoutMs });
-      return true;
+      return await call(this.nc, rpc.recorder.pingOne, {}, { id: recorderId, timeoutMs });
     } catch (err) {
-      if (err instanceof UnavailableError || err instanceof TimeoutError) return false;
+      if (err instanceof UnavailableError || err instanceof TimeoutError) return undefined;
       throw err;
     }
   }

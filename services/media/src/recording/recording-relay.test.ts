@@ -39,11 +39,11 @@ interface Pending<Req, Res> {
 
 /** The recorder side: every start and stop waits until the test answers it. */
 class FakeRecorder {
-  readonly starts: Array<Pending<RecorderStartRequest, RecorderListening> & { exclude: string | undefined }> = [];
+  readonly starts: Array<Pending<RecorderStartRequest, RecorderListening> & { exclude: string | undefined; strict: boolean }> = [];
   readonly stops: Array<Pending<RecorderStopRequest, RecordingReport> & { recorderId: string }> = [];
 
-  start(req: RecorderStartRequest, exclude?: string): Promise<RecorderListening> {
-    return new Promise((resolve, reject) => this.starts.push({ req, exclude, resolve, reject }));
+  start(req: RecorderStartRequest, exclude?: string, strict = true): Promise<RecorderListening> {
+    return new Promise((resolve, reject) => this.starts.push({ req, exclude, strict, resolve, reject }));
   }
 
   stop(recorderId: string, req: RecorderStopRequest): Promise<RecordingReport> {
@@ -192,7 +192,7 @@ const audio: ChosenTrack = {
 };
 const incoming = {} as IncomingStreamTrack;
 
-function setup(options: { startAttempts?: number } = {}) {
+function setup(options: { startAttempts?: number; lostHandoverWaitMs?: number } = {}) {
   const clock = new ManualClock();
   const recorder = new FakeRecorder();
   const events = new FakeEvents();
@@ -214,6 +214,7 @@ function setup(options: { startAttempts?: number } = {}) {
       startAttempts: options.startAttempts ?? 3,
       stopTimeoutMs: STOP_TIMEOUT_MS,
       recorderLostGraceMs: LOST_GRACE_MS,
+      ...(options.lostHandoverWaitMs !== undefined ? { lostHandoverWaitMs: options.lostHandoverWaitMs } : {}),
       metrics: {
         keyframeRequested: () => metrics.keyframes++,
         gapKeyframeRequested: () => undefined,
@@ -449,6 +450,76 @@ test('a lost recorder no other recorder takes: RECORDER_UNAVAILABLE at once, the
   await s.clock.advance(1);
   assert.equal(s.catalog.entry.status, 'failed');
   assert.equal(s.catalog.entry.error?.code, 'RECORDER_UNAVAILABLE');
+});
+
+test('a lost recorder while no recorder runs: the handover asks again; the lost id may take it back only once a fresh process of it says so', async () => {
+  const s = setup({ lostHandoverWaitMs: 5000 });
+  await startOn(s);
+  const handingOver = s.relay.handover('lost');
+  const second = await s.recorder.startRequest(2);
+  assert.equal(second.exclude, 'rcd_a', 'the lost process may be alive but cut off, still recording');
+  assert.equal(second.strict, false, 'a queue-group answer from that id is a live process that does not hold it');
+  second.reject(new RecorderUnavailableError('no recorder is running'));
+  await settle();
+  assert.equal(s.relay.currentState, 'active', 'still waiting for a recorder');
+  assert.equal(s.ended.length, 0);
+  await s.clock.advance(500);
+  const third = await s.recorder.startRequest(3);
+  assert.equal(third.exclude, 'rcd_a');
+  // the restarted recorder with the same id reports the recording lost (recorder.v1.lost)
+  s.relay.allowReturn('rcd_a');
+  third.reject(new RecorderUnavailableError('no recorder is running'));
+  await s.clock.advance(500);
+  const fourth = await s.recorder.startRequest(4);
+  assert.equal(fourth.exclude, undefined, 'the fresh process of the lost id may take it back');
+  assert.equal(fourth.req.segment?.index, 1, 'a new segment: the dead process wrote the first');
+  fourth.resolve(listening('rcd_a', fourth.req));
+  assert.equal(await handingOver, true);
+  assert.equal(s.relay.recorderId, 'rcd_a');
+  assert.equal(s.relay.segmentFile, `${RECORDING_ID}-rcd_a.mkv`);
+  await settle();
+  assert.deepEqual(
+    s.catalog.entry.segments?.map((x) => x.recorderId),
+    ['rcd_a', 'rcd_a'],
+  );
+  assert.equal(s.ended.length, 0);
+});
+
+test('a lost recorder nobody takes within the wait: RECORDER_UNAVAILABLE; a stop during the wait ends the asking', async () => {
+  const s = setup({ lostHandoverWaitMs: 1000 });
+  await startOn(s);
+  const handingOver = s.relay.handover('lost');
+  for (let n = 2; n <= 4; n++) {
+    (await s.recorder.startRequest(n)).reject(new RecorderUnavailableError('no recorder is running'));
+    await s.clock.advance(500);
+  }
+  assert.equal(await handingOver, false);
+  assert.equal(s.recorder.starts.length, 4, 'no start after the wait');
+  assert.equal(codeOf(s.ended[0]), 'RECORDER_UNAVAILABLE');
+
+  const t = setup({ lostHandoverWaitMs: 60_000 });
+  await startOn(t);
+  const moving = t.relay.handover('lost');
+  (await t.recorder.startRequest(2)).reject(new RecorderUnavailableError('no recorder is running'));
+  await settle();
+  const stopping = t.relay.stop('requested');
+  await t.clock.advance(500);
+  assert.equal(await moving, false);
+  assert.equal(t.recorder.starts.length, 2, 'the stop ended the asking');
+  assert.equal(codeOf(await stopping), 'RECORDER_UNAVAILABLE');
+});
+
+test('a drain never goes back to the draining recorder, nor waits for one', async () => {
+  const s = setup({ lostHandoverWaitMs: 5000 });
+  await startOn(s);
+  s.relay.allowReturn('rcd_a');
+  const handingOver = s.relay.handover('drain');
+  const second = await s.recorder.startRequest(2);
+  assert.equal(second.exclude, 'rcd_a');
+  assert.equal(second.strict, true);
+  second.reject(new RecorderUnavailableError('no recorder is running'));
+  assert.equal(await handingOver, false, 'no waiting: the draining recorder finishes it');
+  assert.equal(s.relay.currentState, 'active');
 });
 
 test('PORT_IN_USE: the ports sit out a quarantine and the start is retried at once with others', async () => {

@@ -61,6 +61,11 @@ export interface RecordingDeps {
   stopTimeoutMs: number;
   /** how long after losing its recorder a recording may still get its real outcome before it is marked failed */
   recorderLostGraceMs: number;
+  /**
+   * how long a handover of a lost recorder's recording keeps asking while no recorder takes it (none runs, or
+   * none has room): a restarted recorder may be back within it (default: no second round)
+   */
+  lostHandoverWaitMs?: number;
   metrics: RecordingMetrics;
   logger: Logger;
   /** every wait and timestamp of the recording (default: the system's) */
@@ -94,6 +99,8 @@ export interface StopOptions {
 const MAX_FMTP = 1024;
 /** after the recorder says it does not know the recording, how long its `finished` event may take */
 const LATE_EVENT_MS = 3000;
+/** while no recorder takes a lost recorder's recording, how often it asks again */
+const LOST_RETRY_MS = 500;
 /**
  * Background catalog writes (stopping, segments, failed) are retried for about a minute: while NATS restarts
  * they fail, and the state change must land once it is back (the start's own write is not: it gates the start).
@@ -143,6 +150,10 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
   /** the running segment's first keyframe (wall clock) */
   private segmentStartedAt: string | null = null;
   private handingOver: Promise<boolean> | undefined;
+  /** a recorder id the recording may go back to although it was lost there: a fresh process of that id said so */
+  private returnAllowed: string | undefined;
+  /** a stop arrived: a handover still looking for a recorder gives up */
+  private stopAsked = false;
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -163,6 +174,11 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
 
   get recorderId(): string | undefined {
     return this.listening?.recorderId;
+  }
+
+  /** the file of the segment being recorded now (`<id>.<ext>`, then `<id>-s1.<ext>`, ...) */
+  get segmentFile(): string | undefined {
+    return this.listening?.fileName;
   }
 
   start(): Promise<StartRecordingReply> {
@@ -293,6 +309,15 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     return this.handingOver !== undefined;
   }
 
+  /**
+   * The recorder process that held the recording is gone, and a fresh process with the same id says it does
+   * not hold it (`recorder.v1.lost`, or its pong leaves it out): the handover may place the recording on that
+   * id again. A lost id is otherwise left out: its old process may be alive but cut off, still recording.
+   */
+  allowReturn(recorderId: string): void {
+    this.returnAllowed = recorderId;
+  }
+
   private async runHandover(cause: 'lost' | 'drain', old: RecorderListening): Promise<boolean> {
     const oldLease = this.lease;
     const closing: Segment = { recorderId: old.recorderId, startedAt: this.segmentStartedAt, endedAt: null, file: old.fileName };
@@ -303,7 +328,7 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     this.segments.push(closing);
     let listening: RecorderListening;
     try {
-      listening = await this.negotiate(old.recorderId);
+      listening = await this.placeAgain(cause, old.recorderId);
       const address = await resolveRecorderHost(listening.host);
       this.deps.recorderNetworks.assertAllowed(address, listening.recorderId, this.log);
     } catch (err) {
@@ -348,14 +373,38 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
     return true;
   }
 
+  /**
+   * The next segment's recorder, never the one being left unless a fresh process of its id asked for it
+   * (allowReturn). A lost recorder's recording keeps asking for `lostHandoverWaitMs` while no recorder runs
+   * or has room (a restarted one may be starting), unless a stop arrives meanwhile.
+   */
+  private async placeAgain(cause: 'lost' | 'drain', left: string): Promise<RecorderListening> {
+    const until = this.clock.now() + (cause === 'lost' ? (this.deps.lostHandoverWaitMs ?? 0) : 0);
+    for (let round = 1; ; round++) {
+      try {
+        // a lost id that answers a start from the queue group is a live process that did not hold the recording
+        // (one still recording it refuses other ports: CONFLICT), so only a drain insists on another recorder
+        const back = cause === 'lost' && this.returnAllowed === left;
+        return await this.negotiate(back ? undefined : left, cause === 'drain');
+      } catch (err) {
+        const code = errorCodeOf(err);
+        const nobodyTookIt = code === 'RECORDER_UNAVAILABLE' || code === 'AT_CAPACITY' || code === 'INSUFFICIENT_STORAGE';
+        if (!nobodyTookIt || this.stopAsked || this.state !== 'active' || this.clock.now() >= until) throw err;
+        if (round === 1) this.log.warn({ code, waitMs: until - this.clock.now() }, 'no recorder took the recording yet, asking again');
+        await sleep(this.clock, LOST_RETRY_MS);
+        if (this.stopAsked || this.state !== 'active') throw err;
+      }
+    }
+  }
+
   /** Asks recorders until one listens on ports of ours, or there is no point in asking again. */
-  private async negotiate(exclude?: string): Promise<RecorderListening> {
+  private async negotiate(exclude?: string, strict = true): Promise<RecorderListening> {
     const attempts = this.deps.startAttempts;
     for (let attempt = 1; ; attempt++) {
       if (this.cancelled) throw new RecordingCancelledError(this.id);
       const lease = this.deps.ports.lease(this.plan.tracks.length);
       try {
-        const listening = await this.deps.recorder.start(this.recorderRequest(lease.ports), exclude);
+        const listening = await this.deps.recorder.start(this.recorderRequest(lease.ports), exclude, strict);
         this.lease = lease;
         return listening;
       } catch (err) {
@@ -428,6 +477,7 @@ export class RecordingRelay extends EventEmitter<{ ended: [RecordingOutcome] }> 
   }
 
   private async runStop(reason: StopReason, options: StopOptions): Promise<RecordingOutcome> {
+    this.stopAsked = true;
     if (this.state === 'starting') {
       this.cancelled = true;
       await this.startPromise?.catch(() => undefined);

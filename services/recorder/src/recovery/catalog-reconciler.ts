@@ -7,6 +7,7 @@ import {
   rpc,
   subjects,
   type Recording,
+  type RecorderLost,
   type RecordingReport,
   type Segment,
   type StorageKind,
@@ -15,8 +16,11 @@ import { markFailed } from '@recstack/catalog';
 import { gather, publishEvent, type Logger } from '@recstack/service-kit';
 import { listProcesses, pickOrphans, selfProcess, type OrphanProcess } from './orphan-processes.js';
 import { stopOrphan, type OrphanStopSteps } from './orphan-stopper.js';
-import { STALE_FILE_MS, decide, type ReconcileAction, type ReconcileView } from './reconcile-decision.js';
+import { STALE_FILE_MS, decide, onRestart, type ReconcileAction, type ReconcileView, type RestartDecision } from './reconcile-decision.js';
 import { leftoverFile, type SalvageEntry, type SalvageSettings } from './salvage.js';
+
+/** A recording a dead recorder held, and the segment file it was writing. */
+export type LostRecording = RecorderLost['recordings'][number];
 
 /** The catalog as the reconciler uses it. */
 export interface ReconcilerCatalog {
@@ -32,6 +36,10 @@ export interface RecoveryTarget {
   adopt(entry: Recording | undefined, standIn?: SalvageEntry): Promise<RecordingReport | undefined>;
   resumeUpload(entry: Recording): Promise<void>;
   handOverLeftSegment(entry: Recording, segment: Segment): Promise<void>;
+  /** finalizes a segment file a dead recorder left here (and with STORAGE=nats puts it into the object store) */
+  finalizeSegment(entry: Recording, file: string): Promise<void>;
+  /** `recorder.v1.lost`: false when it could not be published */
+  announceLost(recorderId: string, recordings: LostRecording[]): boolean;
 }
 
 /** The object store's side (RecordingStorage). */
@@ -51,6 +59,11 @@ export interface ReconcilerSettings {
 }
 
 const PING_WAIT_MS = 1000;
+/**
+ * How long the rounds leave a recording reported lost to media's handover: once handed over, its entry names
+ * the recorder that took it; if no recorder took it, the round salvages and reports it after this.
+ */
+const LOST_HANDOVER_WAIT_MS = 30_000;
 /** at start-up the two pings that make "gone" are this far apart, instead of a whole interval */
 const STARTUP_SECOND_PING_MS = 2000;
 
@@ -66,6 +79,8 @@ export class CatalogReconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private missedLastRound = new Set<string>();
+  /** recordings reported lost at start-up, and when (media hands them over; the round leaves them meanwhile) */
+  private readonly reportedLost = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -98,22 +113,65 @@ export class CatalogReconciler {
     await this.running;
   }
 
-  /** Ends the recording processes a dead recorder left running on this folder and salvages their files. */
+  /**
+   * What a dead recorder left on this folder: its orphaned recording processes, and (with the same
+   * RECORDER_ID) the recordings the catalog says this recorder records. A recording still running is not
+   * ended here: media is told at once that its recorder is gone (`recorder.v1.lost`), hands it over, and
+   * what the orphan wrote is finalized as a segment, which the recording's joiner puts in front of the
+   * rest. A recording that is over, being stopped, or that no media feeds any more is salvaged and
+   * reported as before (`done`, reason `error`). The orphans end with EOS (their muxers write their index).
+   */
   async adoptOrphans(): Promise<OrphanProcess[]> {
     const dir = this.settings.salvage.recordingsDir;
     const orphans = pickOrphans(await listProcesses(), dir, await selfProcess(), this.settings.tools);
-    if (orphans.length === 0) return [];
-    this.logger.warn({ orphans: orphans.map((o) => ({ pid: o.pid, recordingId: o.recordingId, command: o.command })) }, 'orphaned recording processes found');
+    const entries = await this.catalog.list().catch((err: unknown) => {
+      this.logger.warn({ err }, 'catalog not read at start-up: orphans are salvaged without it');
+      return undefined;
+    });
+    const candidates = restartCandidates(entries ?? [], orphans, this.target.recorderId);
+    // whether their media still feeds them (a ping round: only when there is something to decide)
+    const media = candidates.some((c) => !isTerminal(c.entry.status)) ? await this.pingMedia().catch(() => new Set<string>()) : new Set<string>();
+    const plans = restartPlans(candidates, this.target, media);
+    if (orphans.length === 0 && plans.length === 0) return [];
+    if (orphans.length > 0) {
+      this.logger.warn({ orphans: orphans.map((o) => ({ pid: o.pid, recordingId: o.recordingId, command: o.command })) }, 'orphaned recording processes found');
+    }
+    // before the orphans are stopped (an EOS takes up to a second): media starts the next segment meanwhile
+    this.announceLost(plans);
     await Promise.all(orphans.map((o) => stopOrphan(o, this.settings.orphanStop, this.logger)));
-    const ids = [...new Set(orphans.map((o) => o.recordingId))];
-    await Promise.all(
-      ids.map(async (id) => {
-        const entry = await this.catalog.get(id).catch(() => undefined);
-        if (entry && isTerminal(entry.status) && entry.durationMs !== null) return;
-        await this.target.adopt(entry, entry ? undefined : await standInFor(id, this.settings.salvage));
+    const planned = new Set(plans.map((p) => p.entry.id));
+    const known = new Set((entries ?? []).map((e) => e.id));
+    await Promise.all([
+      ...plans.map(async ({ entry, decision }) => {
+        for (const file of decision.segments) await this.target.finalizeSegment(entry, file);
+        if (decision.finish) await this.target.adopt(entry);
       }),
-    );
+      // no catalog entry (or the catalog unreadable): the file is finalized all the same
+      ...[...new Set(orphans.map((o) => o.recordingId))]
+        .filter((id) => !planned.has(id) && !planned.has(baseId(id)) && !known.has(id) && !known.has(baseId(id)))
+        .map(async (id) => {
+          const entry = entries ? undefined : await this.catalog.get(id).catch(() => undefined);
+          if (entry && isTerminal(entry.status) && entry.durationMs !== null) return;
+          await this.target.adopt(entry, entry ? undefined : await standInFor(id, this.settings.salvage));
+        }),
+    ]);
     return orphans;
+  }
+
+  /** `recorder.v1.lost`, one per recorder that lost recordings; the round leaves them to media for a while. */
+  private announceLost(plans: readonly RestartPlan[]): void {
+    const byRecorder = new Map<string, LostRecording[]>();
+    for (const { entry, decision } of plans) {
+      const lost = decision.lost;
+      // a start that reached this process since the plan was made: the recording is here again
+      if (lost === undefined || this.target.holds(entry.id)) continue;
+      byRecorder.set(lost.recorderId, [...(byRecorder.get(lost.recorderId) ?? []), { recordingId: entry.id, file: lost.file }]);
+      this.reportedLost.set(entry.id, Date.now());
+    }
+    for (const [recorderId, recordings] of byRecorder) {
+      this.logger.warn({ lostRecorderId: recorderId, recordings }, 'recordings of a recorder that died reported lost, media hands them over');
+      this.target.announceLost(recorderId, recordings);
+    }
   }
 
   /** One look at the whole catalog. */
@@ -133,7 +191,7 @@ export class CatalogReconciler {
     this.missedLastRound = unanswered;
     for (const entry of entries) {
       if (this.closed) return;
-      if (this.target.holds(entry.id)) continue;
+      if (this.target.holds(entry.id) || this.leftToMedia(entry.id)) continue;
       if (this.storage.kind === 'nats' && !isTerminal(entry.status)) {
         await this.leftSegments(entry).catch((err: unknown) => this.logger.error({ err, recordingId: entry.id }, 'handing a left segment over failed'));
       }
@@ -157,6 +215,15 @@ export class CatalogReconciler {
       if (!file || Date.now() - file.modifiedMs < STALE_FILE_MS) continue;
       await this.target.handOverLeftSegment(entry, segment);
     }
+  }
+
+  /** A recording reported lost a moment ago: media is handing it over, its file is a segment now. */
+  private leftToMedia(recordingId: string): boolean {
+    const at = this.reportedLost.get(recordingId);
+    if (at === undefined) return false;
+    if (Date.now() - at < LOST_HANDOVER_WAIT_MS) return true;
+    this.reportedLost.delete(recordingId);
+    return false;
   }
 
   private async execute(entry: Recording, action: Exclude<ReconcileAction, { type: 'leave' }>): Promise<void> {
@@ -242,4 +309,48 @@ async function standInFor(id: string, settings: SalvageSettings): Promise<Salvag
     if (await leftoverFile(entry, settings)) return entry;
   }
   return undefined;
+}
+
+interface RestartPlan {
+  entry: Recording;
+  decision: RestartDecision;
+}
+
+/** `<id>-s<n>` (a later segment's file) → `<id>` */
+function baseId(fileStem: string): string {
+  return fileStem.replace(/-s\d+$/, '');
+}
+
+/**
+ * Each catalog entry a restart on this folder has something to do with: the recordings whose files orphans
+ * were writing, and the open ones that name this recorder's id (a restart with the same RECORDER_ID).
+ */
+function restartCandidates(
+  entries: readonly Recording[],
+  orphans: readonly OrphanProcess[],
+  selfId: string,
+): Array<{ entry: Recording; orphanFiles: Set<string> }> {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const files = new Map<string, Set<string>>();
+  for (const o of orphans) {
+    const entry = byId.get(o.recordingId) ?? byId.get(baseId(o.recordingId));
+    if (entry) files.set(entry.id, (files.get(entry.id) ?? new Set()).add(o.file));
+  }
+  return entries
+    .map((entry) => ({ entry, orphanFiles: files.get(entry.id) ?? new Set<string>() }))
+    .filter(({ entry, orphanFiles }) => orphanFiles.size > 0 || (entry.recorderId === selfId && !isTerminal(entry.status)));
+}
+
+/** What to do with each candidate (onRestart), given which media instances answer. */
+function restartPlans(
+  candidates: ReadonlyArray<{ entry: Recording; orphanFiles: ReadonlySet<string> }>,
+  target: Pick<RecoveryTarget, 'recorderId' | 'holds'>,
+  media: ReadonlySet<string>,
+): RestartPlan[] {
+  const plans: RestartPlan[] = [];
+  for (const { entry, orphanFiles } of candidates) {
+    const decision = onRestart(entry, orphanFiles, target.recorderId, entry.mediaId !== null && media.has(entry.mediaId), target.holds(entry.id));
+    if (decision.lost !== undefined || decision.finish || decision.segments.length > 0) plans.push({ entry, decision });
+  }
+  return plans;
 }

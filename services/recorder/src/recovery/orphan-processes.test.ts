@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickOrphans, recordingIdInArgs, type ProcessInfo } from './orphan-processes.js';
+import { pickOrphans, recordingFileInArgs, recordingIdInArgs, type ProcessInfo } from './orphan-processes.js';
 
 const dir = '/var/recordings';
 const self = { pid: 100, argv: ['node', '--import', 'tsx', '/app/services/recorder/src/main.ts'] };
@@ -17,6 +17,15 @@ test('the recording id comes from a file argument directly in the folder', () =>
   assert.equal(recordingIdInArgs(['gst-launch-1.0', 'location=/var/recordings/sub/rec_abc.mp4'], dir), undefined, 'a subfolder');
   assert.equal(recordingIdInArgs(['gst-launch-1.0', 'location=/dev/null'], dir), undefined);
   assert.equal(recordingIdInArgs(['cp', 'x/var/recordings/rec_a.mp4'], dir), undefined, 'the folder must start the path');
+});
+
+test("the file an orphan writes: the recording's or segment's own name, without the intermediate suffix", () => {
+  assert.deepEqual(recordingFileInArgs(['gst-launch-1.0', 'location=/var/recordings/rec_abc.mp4'], dir), { recordingId: 'rec_abc', file: 'rec_abc.mp4' });
+  assert.deepEqual(recordingFileInArgs(['gst-launch-1.0', 'location=/var/recordings/rec_abc-s2.mp4.partial.mkv'], dir), {
+    recordingId: 'rec_abc-s2',
+    file: 'rec_abc-s2.mp4',
+  });
+  assert.equal(recordingFileInArgs(['gst-launch-1.0', 'location=/var/recordings/rec_abc'], dir), undefined, 'a file name has an extension');
 });
 
 test('orphans: recording tools on this folder whose parent is not a live recorder', () => {

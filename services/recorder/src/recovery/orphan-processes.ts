@@ -4,7 +4,10 @@ import { basename } from 'node:path';
 /** A recording process (gst-launch, ffmpeg) left running by a recorder that died. */
 export interface OrphanProcess {
   pid: number;
+  /** the file name up to its first dot: a recording's id, or `<id>-s<n>` for a later segment of one */
   recordingId: string;
+  /** the recording's (or segment's) file, `<id>.<ext>`: what it writes, whether directly or as `<file>.partial.<ext>` */
+  file: string;
   command: string;
 }
 
@@ -22,13 +25,18 @@ export interface ProcessInfo {
  * dot, so the id is the file name up to the first one.
  */
 export function recordingIdInArgs(argv: readonly string[], dir: string): string | undefined {
+  return recordingFileInArgs(argv, dir)?.recordingId;
+}
+
+/** The recording id and file (`<id>.<ext>`, without a `.partial.<ext>` the child may write first) of a process. */
+export function recordingFileInArgs(argv: readonly string[], dir: string): { recordingId: string; file: string } | undefined {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   for (const arg of argv) {
     const at = arg.indexOf(prefix);
     if (at < 0 || (at > 0 && arg[at - 1] !== '=')) continue;
     const rest = arg.slice(at + prefix.length);
-    const match = /^([A-Za-z0-9_-]{1,64})\.[^/]*$/.exec(rest);
-    if (match?.[1]) return match[1];
+    const match = /^([A-Za-z0-9_-]{1,64})(\.[^./]*)[^/]*$/.exec(rest);
+    if (match?.[1] && match[2] !== undefined) return { recordingId: match[1], file: `${match[1]}${match[2]}` };
   }
   return undefined;
 }
@@ -56,11 +64,11 @@ export function pickOrphans(
     if (p.state === 'Z' || p.pid === self.pid || p.ppid === self.pid) continue;
     const command = p.argv[0] ? basename(p.argv[0]) : '';
     if (!toolNames.has(command)) continue;
-    const recordingId = recordingIdInArgs(p.argv, dir);
-    if (!recordingId) continue;
+    const found = recordingFileInArgs(p.argv, dir);
+    if (!found) continue;
     const parent = byPid.get(p.ppid);
     if (parent && parent.state !== 'Z' && (parent.argv.join('\0') === selfLine || parent.argv.some((a) => RECORDER_MAIN.test(a)))) continue;
-    orphans.push({ pid: p.pid, recordingId, command });
+    orphans.push({ pid: p.pid, recordingId: found.recordingId, file: found.file, command });
   }
   return orphans;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording } from '@recstack/contracts';
-import { STALE_FILE_MS, decide, holderGone, type ReconcileView } from './reconcile-decision.js';
+import { STALE_FILE_MS, decide, holderGone, onRestart, type ReconcileView } from './reconcile-decision.js';
 
 const now = Date.parse('2025-01-01T01:00:00.000Z');
 const longAgo = new Date(now - 10 * 60_000).toISOString();
@@ -102,4 +102,50 @@ test('a recording failed because its recorder vanished is salvaged when its file
   assert.equal(decide(lost, staleFile, view()).type, 'salvage');
   assert.equal(decide({ ...lost, durationMs: 3000 }, staleFile, view()).type, 'leave', 'already salvaged');
   assert.equal(decide(entry({ status: 'failed', error: { code: 'NO_MEDIA', message: 'x' } }), staleFile, view()).type, 'leave');
+});
+
+test("a restart on a dead recorder's folder: a running recording whose segment an orphan wrote is reported lost and becomes a segment, never finished", () => {
+  const orphan = new Set(['rec_1.mp4']);
+  // another recorder id (a new container) or this one's own (a restart with the same RECORDER_ID)
+  assert.deepEqual(onRestart(entry(), orphan, 'rcd_me', true, false), {
+    lost: { recorderId: 'rcd_dead', file: 'rec_1.mp4' },
+    segments: ['rec_1.mp4'],
+    finish: false,
+  });
+  assert.deepEqual(onRestart(entry({ recorderId: 'rcd_me' }), orphan, 'rcd_me', true, false).lost, { recorderId: 'rcd_me', file: 'rec_1.mp4' });
+  // the orphan died too (SIGPIPE on its stdout): the entry naming this id, held by nobody here, says the same
+  assert.deepEqual(onRestart(entry({ recorderId: 'rcd_me' }), new Set(), 'rcd_me', true, false), {
+    lost: { recorderId: 'rcd_me', file: 'rec_1.mp4' },
+    segments: ['rec_1.mp4'],
+    finish: false,
+  });
+  assert.equal(onRestart(entry({ status: 'starting' }), orphan, 'rcd_me', true, false).lost?.recorderId, 'rcd_dead');
+});
+
+test('a restart: a recording already moved on is only given its segment files; one nobody feeds, or that is ending, is finished as before', () => {
+  const handedOver = entry({
+    recorderId: 'rcd_other',
+    segments: [
+      { recorderId: 'rcd_dead', startedAt: longAgo, endedAt: null, file: 'rec_1.mp4' },
+      { recorderId: 'rcd_other', startedAt: null, endedAt: null, file: 'rec_1-s1.mp4' },
+    ],
+  });
+  assert.deepEqual(onRestart(handedOver, new Set(['rec_1.mp4']), 'rcd_me', true, false), { segments: ['rec_1.mp4'], finish: false });
+  // a start reached this process before the catalog read: media moved it here, the read predates that
+  assert.deepEqual(onRestart(entry({ recorderId: 'rcd_me' }), new Set(['rec_1.mp4']), 'rcd_me', true, true), { segments: ['rec_1.mp4'], finish: false });
+  assert.deepEqual(onRestart(entry(), new Set(['rec_1.mp4']), 'rcd_me', false, false), { segments: [], finish: true }, 'its media is gone');
+  assert.deepEqual(onRestart(entry({ status: 'stopping' }), new Set(['rec_1.mp4']), 'rcd_me', true, false), { segments: [], finish: true });
+  const done = entry({ status: 'done', durationMs: 5000 });
+  assert.deepEqual(onRestart(done, new Set(['rec_1.mp4']), 'rcd_me', true, false), { segments: [], finish: false }, 'already reported');
+  assert.deepEqual(
+    onRestart(entry({ status: 'failed', error: { code: 'RECORDER_UNAVAILABLE', message: 'gone' } }), new Set(['rec_1.mp4']), 'rcd_me', true, false),
+    {
+      segments: [],
+      finish: true,
+    },
+  );
+  assert.deepEqual(onRestart(entry({ recorderId: null, status: 'starting' }), new Set(['rec_1.mp4']), 'rcd_me', true, false), {
+    segments: ['rec_1.mp4'],
+    finish: false,
+  });
 });

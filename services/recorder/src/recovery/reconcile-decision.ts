@@ -88,3 +88,47 @@ export function holderGone(entry: Recording, view: ReconcileView): boolean {
 function stale(file: LocalFile, view: ReconcileView): boolean {
   return view.now - file.modifiedMs >= STALE_FILE_MS;
 }
+
+/**
+ * What a recorder starting on a folder does with one recording a dead predecessor (or its own earlier process,
+ * with the same RECORDER_ID) left there: its orphaned children are being stopped, their files are here.
+ * - `lost`: the recording is running and its recorder died while recording it (the child of its running
+ *   segment is orphaned here, or the entry names this recorder's id, which holds nothing yet): media, which
+ *   still feeds it, is told at once so it hands the recording over; the file becomes a segment.
+ * - `segments`: files of the recording finalized as segments (never reported: the recording goes on).
+ * - `finish`: the recording is over or being stopped, or no media feeds it any more: salvaged and reported
+ *   as before (`done`, reason `error`).
+ */
+export interface RestartDecision {
+  /** the recorder that lost the recording and the segment file it was writing, to tell media */
+  lost?: { recorderId: string; file: string };
+  segments: string[];
+  finish: boolean;
+}
+
+/** The running segment of an open recording: the last segment's file, or its own before any handover. */
+export function currentFile(entry: Recording): string {
+  return entry.segments?.at(-1)?.file ?? entry.fileName;
+}
+
+/**
+ * `orphanFiles`: the files of this recording that orphaned children were writing; `mediaAlive`: its media
+ * instance answers; `held`: this process already holds it (a start that reached it first). Pure.
+ */
+export function onRestart(entry: Recording, orphanFiles: ReadonlySet<string>, selfId: string, mediaAlive: boolean, held: boolean): RestartDecision {
+  const running = entry.status === 'starting' || entry.status === 'recording';
+  // a start already reached this process: media moved the recording here (the entry read may predate it)
+  if (running && held) return { segments: [...orphanFiles], finish: false };
+  const current = currentFile(entry);
+  const closed = [...orphanFiles].filter((f) => f !== current);
+  if (!running) return { segments: closed, finish: orphanFiles.has(current) && !(isFinished(entry) && entry.durationMs !== null) };
+  const recorderDied = orphanFiles.has(current) || entry.recorderId === selfId;
+  if (!recorderDied || entry.recorderId === null) return { segments: [...orphanFiles], finish: false };
+  // nobody feeds it any more: the file is all there is, salvaged and reported as before
+  if (!mediaAlive) return { segments: closed, finish: true };
+  return { lost: { recorderId: entry.recorderId, file: current }, segments: [...closed, current], finish: false };
+}
+
+function isFinished(entry: Recording): boolean {
+  return entry.status === 'done' || entry.status === 'failed';
+}

@@ -202,17 +202,29 @@ async function rewriteWhole(path: string, settings: SalvageSettings, log: Logger
   await rm(temporary, { force: true });
 }
 
-/** Waits while an intermediate file is still being written to (a draining recorder finishing its segment). */
+/**
+ * Waits while an intermediate file is still being written to: a draining recorder finishing its segment, or a
+ * recorder restarted on a dead one's folder finalizing the segment that one left (its rewrite, `.finalizing.*`,
+ * is renamed over the segment's file when done).
+ */
 async function settle(path: string, log: Logger): Promise<void> {
   const until = Date.now() + SETTLE_WAIT_MS;
   for (;;) {
     const partial = await anyPartial(path);
-    if (!partial || (await isFile(path))) return;
-    const info = await stat(partial).catch(() => undefined);
+    const busy = partial && !(await isFile(path)) ? partial : await anyFinalizing(path);
+    if (!busy) return;
+    const info = await stat(busy).catch(() => undefined);
     if (!info || Date.now() - info.mtimeMs > 3000 || Date.now() > until) return;
-    log.debug({ partial }, 'segment still being written, waiting');
+    log.debug({ file: busy }, 'segment still being written, waiting');
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+async function anyFinalizing(path: string): Promise<string | undefined> {
+  for (const ext of ['.mkv', '.mp4']) {
+    if (await isFile(`${path}.finalizing${ext}`)) return `${path}.finalizing${ext}`;
+  }
+  return undefined;
 }
 
 async function anyPartial(path: string): Promise<string | undefined> {
