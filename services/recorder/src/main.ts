@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   // the lowest priority there is: verification takes only what live recordings and media leave
   const verification = new VerificationQueue(
     { mode: config.verify.mode, concurrency: config.verify.concurrency, timeoutMs: config.decodeCheckTimeoutMs },
-    (path, budgetMs, mode, signal) => decodeFile(path, tools, budgetMs, mode, { nice: 19, ioIdle: true, cpuIdle: true, signal }),
+    (path, budgetMs, mode, signal, pause) => decodeFile(path, tools, budgetMs, mode, { nice: 19, ioIdle: true, cpuIdle: true, signal, pause }),
     (result) => (service ? service.verified(result) : Promise.resolve()),
     logger.child({ component: 'verification' }),
   );

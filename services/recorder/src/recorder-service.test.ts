@@ -104,6 +104,7 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
   const verification: ServiceVerification = {
     enqueue: () => false,
     settled: async () => undefined,
+    hold: () => () => undefined,
     close: () => void verificationClosed++,
   };
   const admission = new Admission(

@@ -56,7 +56,7 @@ export type ServiceStorage = Pick<
   | 'fetchSegment'
   | 'discardSegment'
 >;
-export type ServiceVerification = Pick<VerificationQueue, 'enqueue' | 'settled' | 'close'>;
+export type ServiceVerification = Pick<VerificationQueue, 'enqueue' | 'settled' | 'close' | 'hold'>;
 
 /** What the service's state logic needs from outside besides NATS subscriptions; real ones by default. */
 export interface RecorderServiceDeps {
@@ -179,6 +179,7 @@ export class RecorderService {
     this.registry.addRunning(job);
     this.metrics.active.set(this.registry.runningCount);
     this.wire(job);
+    const verificationWaits = this.verification.hold();
     try {
       await job.start();
     } catch (err) {
@@ -187,6 +188,8 @@ export class RecorderService {
       this.metrics.active.set(this.registry.runningCount);
       this.metrics.failed.inc({ stage: 'start', code: errorCodeOf(err) ?? 'INTERNAL' });
       throw err;
+    } finally {
+      verificationWaits();
     }
     this.metrics.started.inc();
     this.events.recording({ type: 'listening', recordingId: plan.recordingId, recorderId: this.options.recorderId, at: this.isoNow() });

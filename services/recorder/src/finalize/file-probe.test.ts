@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { parseProbe, prioritized } from './file-probe.js';
+import { PauseGate } from '../verification/pause-gate.js';
+import { parseProbe, prioritized, run } from './file-probe.js';
 
 test('streams become tracks with resolution or sample rate; data streams are ignored', () => {
   const facts = parseProbe(
@@ -49,4 +50,19 @@ test('a background check runs at niceness 19 in CPU class idle: a core running o
 test('without CPU class idle asked, the line is nice (and ionice) only', () => {
   const line = prioritized('ffmpeg', ['-i', 'f'], { nice: 10 });
   assert.deepEqual(line, { command: 'nice', args: ['-n', '10', 'ffmpeg', '-i', 'f'] });
+});
+
+test('a paused check is stopped (SIGSTOP) until its gate opens, then goes on (SIGCONT)', async () => {
+  const pause = new PauseGate();
+  pause.set(true);
+  // sh waits for its sleep and then prints: stopped, it cannot print before it is continued
+  const running = run('sh', ['-c', 'sleep 0.2; echo done'], 10_000, { nice: 0, pause });
+  let ended = false;
+  void running.then(() => (ended = true));
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(ended, false, 'still stopped');
+  pause.set(false);
+  const result = await running;
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout.trim(), 'done');
 });

@@ -7,6 +7,7 @@ import type { FileStats, RecordedTrack } from '@recstack/contracts';
 import { FileInvalidError } from '../errors.js';
 import { probeTrackStats, type FileStatsResult, type TrackReadResult } from './file-stats.js';
 import { describeMoov, readMoov } from './mp4-describe.js';
+import type { PauseGate } from '../verification/pause-gate.js';
 import { readMp4Track } from './mp4-track-read.js';
 
 /** What a finished file holds, read in this process (MP4) or by ffprobe. */
@@ -161,6 +162,8 @@ export interface ChildPriority {
   cpuIdle?: boolean;
   /** ends the child (SIGKILL) when aborted: a shutdown does not leave a verification running */
   signal?: AbortSignal;
+  /** stops the child (SIGSTOP) while paused, continues it after (SIGCONT) */
+  pause?: PauseGate;
 }
 
 /**
@@ -230,16 +233,19 @@ export function run(
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const unwatch = priority.pause?.watch((paused) => child.kill(paused ? 'SIGSTOP' : 'SIGCONT'));
     const abort = () => child.kill('SIGKILL');
     if (priority.signal?.aborted) abort();
     else priority.signal?.addEventListener('abort', abort, { once: true });
     child.once('error', (err) => {
       clearTimeout(timer);
+      unwatch?.();
       priority.signal?.removeEventListener('abort', abort);
       resolve({ code: null, stdout, stderr: `${stderr}${String(err)}`, timedOut });
     });
     child.once('close', (code) => {
       clearTimeout(timer);
+      unwatch?.();
       priority.signal?.removeEventListener('abort', abort);
       resolve({ code, stdout, stderr, timedOut });
     });

@@ -128,3 +128,39 @@ test('RECORDER_VERIFY_CONCURRENCY runs that many at once', async () => {
   await q.idle();
   await rm(dir, { recursive: true });
 });
+
+test('a hold (a recording starting here) pauses the running decode and begins no other until released', async () => {
+  const { dir, paths } = await files(['a.mp4', 'b.mp4']);
+  const [a = '', b = ''] = paths;
+  const gates: boolean[][] = [];
+  const d = controlledDecoder();
+  const decode: Decoder = (path, budget, mode, signal, pause) => {
+    const seen: boolean[] = [];
+    gates.push(seen);
+    pause.watch((paused) => seen.push(paused));
+    return d.decode(path, budget, mode, signal, pause);
+  };
+  const { q, results } = queue('full', decode);
+  q.enqueue(job('rec_a', a));
+  await new Promise((r) => setTimeout(r, 20));
+  const first = q.hold();
+  const second = q.hold();
+  q.enqueue(job('rec_b', b));
+  assert.deepEqual(gates[0], [true], 'the running decode is paused');
+  await d.finish(a);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(d.started, [a], 'nothing begins while held');
+  first();
+  first();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(d.started, [a], 'one hold left');
+  second();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(d.started, [a, b], 'released: the next begins');
+  assert.deepEqual(gates[1], [], 'and is not paused');
+  await d.finish(b);
+  await q.idle();
+  assert.equal(results.length, 2);
+  q.close();
+  await rm(dir, { recursive: true, force: true });
+});

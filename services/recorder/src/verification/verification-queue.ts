@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { FileCheck } from '@recstack/contracts';
 import type { Logger } from '@recstack/service-kit';
 import type { DecodeCheck, DecodeMode } from '../finalize/file-probe.js';
+import { PauseGate } from './pause-gate.js';
 
 export type VerifyMode = DecodeMode | 'off';
 
@@ -27,15 +28,18 @@ export interface VerificationSettings {
 }
 
 /**
- * Decodes a file at the lowest priority, its child ended when `signal` aborts; injected so the queue's
- * rules are tested without FFmpeg.
+ * Decodes a file at the lowest priority, its child ended when `signal` aborts and paused while `pause` is;
+ * injected so the queue's rules are tested without FFmpeg.
  */
-export type Decoder = (path: string, budgetMs: number, mode: DecodeMode, signal: AbortSignal) => Promise<DecodeCheck>;
+export type Decoder = (path: string, budgetMs: number, mode: DecodeMode, signal: AbortSignal, pause: PauseGate) => Promise<DecodeCheck>;
+
+/** A hold not released by then (a start that hangs) lets verification go on anyway. */
+const MAX_HOLD_MS = 15_000;
 
 /**
  * The background verification of finished files: the full decode that used to sit between a stop and
- * `done`. Jobs run one at a time (by default) in arrival order, each decode at nice 19 and I/O class
- * idle, so they take only what live recordings leave. A result goes to `onResult` (catalog + event).
+ * `done`. Jobs run one at a time (by default) in arrival order, each decode at nice 19 and CPU and I/O
+ * class idle, so they take only what live recordings leave, and none runs while a recording starts here. A result goes to `onResult` (catalog + event).
  *
  * Nothing waits for it: a file deleted meanwhile is skipped quietly, and `close()` drops the jobs not yet
  * begun and kills a running decode without waiting for it: verification is forgotten at shutdown, not
@@ -49,6 +53,8 @@ export class VerificationQueue {
   private readonly idleWaiters: Array<() => void> = [];
   private readonly jobWaiters = new Map<string, Array<() => void>>();
   private readonly stopping = new AbortController();
+  private readonly pause = new PauseGate();
+  private holds = 0;
 
   constructor(
     private readonly settings: VerificationSettings,
@@ -72,6 +78,30 @@ export class VerificationQueue {
     this.waiting.push(job);
     this.pump();
     return true;
+  }
+
+  /**
+   * Verification gives way while a recording starts here: no decode begins and a running one is paused
+   * until every hold is released. Even at CPU class idle, a decode's threads on both cores made a recording
+   * process take up to a second longer to listen under load, and a start is what a user waits for. Returns
+   * the release (idempotent; it happens by itself after MAX_HOLD_MS).
+   */
+  hold(): () => void {
+    this.holds += 1;
+    this.pause.set(true);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      this.holds -= 1;
+      if (this.holds > 0) return;
+      this.pause.set(false);
+      this.pump();
+    };
+    const timer = setTimeout(release, MAX_HOLD_MS);
+    timer.unref();
+    return release;
   }
 
   /** Resolves when nothing is waiting or running (tests, and STORAGE=nats before a local copy goes). */
@@ -103,7 +133,7 @@ export class VerificationQueue {
   }
 
   private pump(): void {
-    while (!this.closed && this.running < this.settings.concurrency) {
+    while (!this.closed && this.holds === 0 && this.running < this.settings.concurrency) {
       const job = this.waiting.shift();
       if (!job) break;
       this.running += 1;
@@ -141,7 +171,7 @@ export class VerificationQueue {
         return;
       }
       const started = Date.now();
-      const check = await this.decode(job.path, this.settings.timeoutMs, mode, this.stopping.signal);
+      const check = await this.decode(job.path, this.settings.timeoutMs, mode, this.stopping.signal, this.pause);
       if (this.closed) return;
       // the file went away under the decode: FFmpeg's complaint is about the deletion, not the file
       if (!check.clean && !(await exists(job.path))) {
