@@ -18,8 +18,8 @@ export const withoutRobustMuxing: Rewrite = (args) =>
   args.filter((a) => !a.startsWith('reserved-max-duration=') && !a.startsWith('reserved-moov-update-period='));
 
 /**
- * Without the tee + identity + fakesink side branches: `tee name=T ! queue ! mux.P T. ! identity ... !
- * fakesink sync=false async=false` becomes `queue ! mux.P`.
+ * Without the tee + identity + checksumsink side branch: `tee name=T ! [queue !] mux.P T. ! identity ... !
+ * checksumsink ... async=false` becomes `[queue !] mux.P`.
  */
 export const withoutTaps: Rewrite = (args) => {
   const out: string[] = [];
@@ -28,10 +28,11 @@ export const withoutTaps: Rewrite = (args) => {
       out.push(args[i] as string);
       continue;
     }
-    const padRef = args[i + 5];
+    // `tee name=T ! [queue !] mux.P`: keep what leads to the muxer
+    const padRef = args.findIndex((a, j) => j > i && /^mux\.\w+$/.test(a));
     const end = args.indexOf('async=false', i);
-    if (!padRef || end < 0) throw new Error('unexpected tee branch in the pipeline');
-    out.push('queue', '!', padRef);
+    if (padRef < 0 || end < 0) throw new Error('unexpected tee branch in the pipeline');
+    out.push(...args.slice(i + 3, padRef + 1));
     i = end;
   }
   return out;
@@ -157,4 +158,69 @@ export const CANDIDATES: Ablation[] = [
   { id: 'avenc_aac-fast', label: 'AAC by avenc_aac aac-coder=fast', rewrite: aacEncoder('avenc_aac', 'aac-coder=fast') },
   { id: 'voaacenc', label: 'AAC by voaacenc', rewrite: aacEncoder('voaacenc') },
   { id: 'preroll-tap+no-rtpbin', label: 'no -v, preroll tap, rtpjitterbuffer instead of rtpbin', rewrite: compose(prerollTap, withoutRtpbin) },
+];
+
+/** every udpsrc without the sender's address (no GSocketAddress + GstNetAddressMeta per packet) */
+export const noSenderAddress: Rewrite = (args) => args.flatMap((a) => (a === 'udpsrc' ? [a, 'retrieve-sender-address=false'] : [a]));
+
+/** no `queue` in front of the muxer's pads: the jitter buffers' threads push into the aggregator */
+export const noMuxQueues: Rewrite = (args) => {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === 'queue' && args[i + 1] === '!' && /^mux\.\w+$/.test(args[i + 2] ?? '')) {
+      i++;
+      continue;
+    }
+    out.push(args[i] as string);
+  }
+  return out;
+};
+
+/** a `queue` in front of every muxer pad that has none (the pipeline before 2026-12-01) */
+export const withMuxQueues: Rewrite = (args) =>
+  args.flatMap((a, i) => (/^mux\.\w+$/.test(a) && args[i - 1] === '!' && args[i - 2] !== 'queue' ? ['queue', '!', a] : [a]));
+
+const TAP_QUEUE = ['queue', 'leaky=downstream', 'max-size-buffers=30', '!'];
+
+/** the keyframe tap without its queue: the tee's thread drops the deltas and prints the keyframes itself */
+export const tapNoQueue: Rewrite = (args) => {
+  const i = args.indexOf('leaky=downstream');
+  if (i < 1 || args[i - 1] !== 'queue') return [...args];
+  return [...args.slice(0, i - 1), ...args.slice(i + 3)];
+};
+
+/** the keyframe tap behind a leaky queue of its own (the pipeline before 2026-12-01) */
+export const tapWithQueue: Rewrite = (args) => {
+  const i = args.indexOf('video_tee.');
+  if (i < 0 || args[i + 2] === 'queue') return [...args];
+  return [...args.slice(0, i + 2), ...TAP_QUEUE, ...args.slice(i + 2)];
+};
+
+/** the keyframe tap's queue after the identity: only keyframes (and the deltas' GAP events) cross threads */
+export const tapQueueAfterDrop: Rewrite = (args) => {
+  const withoutQueue = tapNoQueue(args);
+  const sink = withoutQueue.indexOf('checksumsink');
+  if (sink < 0) return withoutQueue;
+  return [...withoutQueue.slice(0, sink), ...TAP_QUEUE, ...withoutQueue.slice(sink)];
+};
+
+/** filesink with a larger write buffer */
+export const filesinkBuffer =
+  (bytes: number): Rewrite =>
+  (args) =>
+    args.flatMap((a) => (a === 'filesink' ? [a, `buffer-size=${bytes}`] : [a]));
+
+/**
+ * What the child's cost per packet and per frame is made of (2026-12-01). Variants that do not change the
+ * pipeline they are applied to (a queue removed that is not there) are skipped.
+ */
+export const COST_CANDIDATES: Ablation[] = [
+  { id: 'old-threads', label: 'queues before mp4mux and on the keyframe tap (as before 2026-12-01)', rewrite: compose(withMuxQueues, tapWithQueue) },
+  { id: 'mux-queues', label: 'queues before mp4mux (as before 2026-12-01)', rewrite: withMuxQueues },
+  { id: 'tap-queue', label: 'keyframe tap behind a leaky queue (as before 2026-12-01)', rewrite: tapWithQueue },
+  { id: 'no-mux-queues', label: 'no queues before mp4mux', rewrite: noMuxQueues },
+  { id: 'tap-no-queue', label: 'keyframe tap without its queue', rewrite: tapNoQueue },
+  { id: 'tap-queue-after-drop', label: 'keyframe tap queue after the delta drop', rewrite: tapQueueAfterDrop },
+  { id: 'no-sender-addr', label: 'udpsrc retrieve-sender-address=false', rewrite: noSenderAddress },
+  { id: 'filesink-1m', label: 'filesink buffer-size=1 MiB', rewrite: filesinkBuffer(1 << 20) },
 ];

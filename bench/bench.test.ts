@@ -1,7 +1,7 @@
 // Unit tests of the benchmark's pure parts (run: node --conditions=development --import tsx --test bench/*.test.ts)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ABLATIONS, CANDIDATES, aacEncoder, prerollTap, withoutRtpbin, withoutTaps } from './ablations.js';
+import { ABLATIONS, CANDIDATES, COST_CANDIDATES, aacEncoder, prerollTap, tapWithQueue, withMuxQueues, withoutRtpbin, withoutTaps } from './ablations.js';
 import { parseProcStat, parseVmHwm, percentile } from '@recstack/testkit';
 import { ours } from './subjects.js';
 
@@ -28,13 +28,25 @@ test("the ablation rewrites change what they say on the recorder builder's own a
   const text = (a: string[]) => a.join(' ');
   assert.match(text(args), /tee name=video_tee/);
   assert.doesNotMatch(text(withoutTaps(args)), /tee|identity|fakesink|multifilesink/);
-  assert.match(text(withoutTaps(args)), /alignment=au ! queue ! mux\.video_0 rtpbin\./);
+  assert.match(text(withoutTaps(args)), /alignment=au ! mux\.video_0 rtpbin\./);
   const jb = text(withoutRtpbin(args));
   assert.doesNotMatch(jb, /rtpbin|rtcp_/);
   assert.match(jb, /! rtpjitterbuffer name=jb0 latency=\d+ .* jb0\. ! rtph264depay/);
   assert.equal(text(aacEncoder('avenc_aac')(args)).match(/avenc_aac/g)?.length, 1);
   assert.doesNotMatch(text(aacEncoder('avenc_aac')(args)), /voaacenc/);
-  for (const a of [...ABLATIONS, ...CANDIDATES]) assert.ok(Array.isArray(a.rewrite(args)), a.id);
+  for (const a of [...ABLATIONS, ...CANDIDATES, ...COST_CANDIDATES]) assert.ok(Array.isArray(a.rewrite(args)), a.id);
+});
+
+test('the thread ablations put back the queues the recorder had before 2026-12-01', () => {
+  const args = ours('gstreamer', 'aac').launch(ports, '/tmp/x').args;
+  const text = (a: string[]) => a.join(' ');
+  const old = text(tapWithQueue(withMuxQueues(args)));
+  assert.match(
+    old,
+    /tee name=video_tee ! queue ! mux\.video_0 video_tee\. ! queue leaky=downstream max-size-buffers=30 ! identity drop-buffer-flags=delta-unit/,
+  );
+  assert.match(old, /aacparse ! queue ! mux\.audio_0/);
+  assert.equal(text(withMuxQueues(withMuxQueues(args))), text(withMuxQueues(args)), 'a queue is put back once');
 });
 
 test('the preroll tap replaces a printing identity tap (the pipeline before the recorder dropped -v)', () => {

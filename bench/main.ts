@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ABLATIONS, CANDIDATES, ablated } from './ablations.js';
+import { ABLATIONS, CANDIDATES, COST_CANDIDATES, ablated } from './ablations.js';
 import { loadBenchConfig } from './bench-config.js';
 import { measureCpu, type CpuResult } from './cpu-bench.js';
 import { measureLatency, type LatencyCase, type LatencyResult } from './latency-bench.js';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   let subjects: Subject[] = [...ALL_SUBJECTS];
   if (config.ablations) {
     for (const base of [ours('gstreamer', 'aac'), ours('gstreamer', 'opus')]) {
-      subjects.push(...[...ABLATIONS, ...CANDIDATES].map((a) => ablated(base, a)).filter((v) => changesPipeline(base, v)));
+      subjects.push(...[...ABLATIONS, ...CANDIDATES, ...COST_CANDIDATES].map((a) => ablated(base, a)).filter((v) => changesPipeline(base, v)));
     }
   }
   subjects = subjects.filter((s) => wanted(s.id));
@@ -50,6 +50,10 @@ async function main(): Promise<void> {
       log(`cost: ${subject.id} (${config.seconds} s${config.repeat > 1 ? `, round ${round}/${config.repeat}` : ''})`);
       const result = await measureCpu(subject, dump, config.seconds);
       if (result.problem) log(`  problem: ${result.problem}\n  ${result.outputTail.slice(-5).join('\n  ')}`);
+      else
+        log(
+          `  ${result.steadyCorePercent.toFixed(2)} % of a core, ${((result.childCpuSeconds / result.recordedSeconds) * 60).toFixed(3)} CPU s per recorded minute`,
+        );
       results.set(subject.id, [...(results.get(subject.id) ?? []), result]);
     }
   }

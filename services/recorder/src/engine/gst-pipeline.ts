@@ -50,9 +50,9 @@ const ENCODING_NAME: Record<TrackPlan['codec'], string> = { h264: 'H264', vp8: '
 /**
  * The gst-launch-1.0 arguments for a recording. Pure: the same plan gives the same argv.
  *
- *   udpsrc(RTP) ─┐                                 ┌─ depay ! parse ─ tee ─ queue ─ mux ─ filesink
- *   udpsrc(RTCP)─┴─ rtpbin (jitter buffer, SR sync) ┤               └─ queue ! identity (drop deltas) ! checksumsink (line per keyframe)
- *                                                  └─ depay ! [opusdec ! voaacenc] ─ queue ─ mux
+ *   udpsrc(RTP) ─┐                                 ┌─ depay ! parse ─ tee ─ [queue] ─ mux ─ filesink
+ *   udpsrc(RTCP)─┴─ rtpbin (jitter buffer, SR sync) ┤               └─ identity (drop deltas) ! checksumsink (line per keyframe)
+ *                                                  └─ depay ! [opusdec ! voaacenc] ─ [queue] ─ mux
  *
  * - `-e`: SIGINT becomes EOS, so a stop finalizes the file.
  * - `-m`: the bus prints the keyframe tap's messages (first keyframe), the sources' state changes
@@ -64,25 +64,30 @@ const ENCODING_NAME: Record<TrackPlan['codec'], string> = { h264: 'H264', vp8: '
  *   track. The default (`slave`) re-times frames by their arrival to follow clock skew, which moved them by
  *   up to 5-7 ms on a busy machine; the price is that a sender whose clock drifts from ours by more than
  *   the jitter latency over a recording is not followed (see the recorder README; RECORDER_JITTER_MODE).
+ * - Threads: each track's jitter buffer pushes from its own thread, which runs the depayloader, the parser
+ *   and the keyframe tap. mp4mux is an aggregator: its pads hold up to the pipeline's latency of data and
+ *   it writes from a thread of its own, so a `queue` in front of it would only add a thread and a hand-over
+ *   per frame (measured: ~20 % of the child's CPU in pass-through, bench/results/ablations-opus-*.md).
+ *   matroskamux/webmmux (GStreamer 1.22) are not aggregators: a pad blocks until every pad has data, so
+ *   they keep their queues.
  */
 export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOptions = DEFAULT_GST_OPTIONS): string[] {
   const tracks = tracksOf(plan);
   const args = ['-e', '-m'];
   args.push('rtpbin', 'name=rtpbin', `latency=${options.jitterLatencyMs}`, 'do-lost=true', `buffer-mode=${options.jitterMode ?? 'synced'}`);
   tracks.forEach((track, session) => args.push(...receiveTrack(plan, track, session, options)));
+  const toMuxer = muxerHasOwnThread(plan.writeContainer) ? [] : ['queue', '!'];
   for (const track of tracks) {
     args.push('rtpbin.', '!', ...depayload(track, plan, options));
     if (track.kind === 'video') {
       // keyframe tap: a silent identity drops the delta frames, and checksumsink prints one line per remaining
       // buffer: one line per keyframe, nothing per frame. (Not multifilesink location=/dev/null: it replaces
-      // the file it writes, and as root it turned the host's /dev/null into a regular file.)
-      args.push('!', 'tee', 'name=video_tee', '!', 'queue', '!', `${GST_NAMES.muxer}.video_0`);
+      // the file it writes, and as root it turned the host's /dev/null into a regular file.) No queue of its
+      // own: a line every few seconds on a pipe the recorder always reads never blocks, and a queue there
+      // cost a thread hand-over for every frame only to drop the deltas on the other side.
+      args.push('!', 'tee', 'name=video_tee', '!', ...toMuxer, `${GST_NAMES.muxer}.video_0`);
       args.push(
         'video_tee.',
-        '!',
-        'queue',
-        'leaky=downstream',
-        'max-size-buffers=30',
         '!',
         'identity',
         'drop-buffer-flags=delta-unit',
@@ -95,7 +100,7 @@ export function buildGstLaunchArgs(plan: RecordingPlan, options: GstPipelineOpti
         'async=false',
       );
     } else {
-      args.push('!', 'queue', '!', `${GST_NAMES.muxer}.${track.kind}_0`);
+      args.push('!', ...toMuxer, `${GST_NAMES.muxer}.${track.kind}_0`);
     }
   }
   args.push(...muxer(plan.writeContainer, plan.maxDurationMs, options), '!', 'filesink', `location=${plan.writePath}`);
@@ -204,6 +209,11 @@ function depayload(track: TrackPlan, plan: RecordingPlan, options: GstPipelineOp
       }
       return ['rtpopusdepay', '!', 'opusparse'];
   }
+}
+
+/** mp4mux is a GstAggregator (it queues per pad and writes from its own thread); the Matroska muxers are not */
+function muxerHasOwnThread(container: Container): boolean {
+  return container === 'mp4';
 }
 
 function muxer(container: Container, maxDurationMs: number, options: GstPipelineOptions): string[] {
