@@ -26,8 +26,12 @@ export class LocalStack {
     const udp = await freeUdpRange(Math.max(60, availableParallelism() + 4 * publishers + 8));
     const stack = await startStack({
       recorders: config.recorders,
-      // production's log level: the test kit's default (debug) would make the services measured pay for it
-      recorderEnv: { LOG_LEVEL: 'info', RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(publishers) },
+      // 4 ports per recording, twice over: a lost recorder's ports stay quarantined while its recordings move on
+      // (the test kit's 100 capped a run at 25 recordings with NO_FREE_PORTS, which looked like a capacity)
+      recorderPortCount: Math.max(100, 8 * publishers + 8),
+      // production's log level (the test kit's default, debug, would make the services measured pay for it) and
+      // admission (the test kit turns the CPU rule off: a shared test machine is not the stack's own)
+      recorderEnv: { LOG_LEVEL: 'info', RECORDER_ENGINE: config.engine, MAX_RECORDINGS: String(publishers), RECORDER_MAX_CPU: '85' },
       mediaEnv: { LOG_LEVEL: 'info', MAX_SESSIONS: String(publishers), MEDIA_UDP_PORT_MIN: String(udp.min), MEDIA_UDP_PORT_MAX: String(udp.max) },
       // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
       signalingEnv: { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, publishers)) },

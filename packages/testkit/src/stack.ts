@@ -12,6 +12,8 @@ export interface StackOptions {
   mediaEnv?: Record<string, string>;
   signalingEnv?: Record<string, string>;
   recorders?: number;
+  /** ports media hands to recorders (RECORDER_PORT_MIN..MAX; 4 per recording of audio and video): 100 by default */
+  recorderPortCount?: number;
   /**
    * each service connects as its own NATS user with the stack's permissions (the default, so every test on
    * the stack proves them sufficient); false: one open server
@@ -67,8 +69,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     };
     if (!mediaUdp.min || !mediaUdp.max) Object.assign(mediaUdp, await freeUdpRange(60));
     // two random blocks can overlap, and media refuses ranges that do: draw the recorders' again until apart
-    let recorderPorts = await freeUdpRange(100);
-    while (recorderPorts.min <= mediaUdp.max && mediaUdp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(100);
+    const recorderPortCount = options.recorderPortCount ?? 100;
+    let recorderPorts = await freeUdpRange(recorderPortCount);
+    while (recorderPorts.min <= mediaUdp.max && mediaUdp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(recorderPortCount);
     const common = { ...natsEnv, RECORDINGS_DIR: recordingsDir, ...options.env };
     const recorderEnvs: Array<Record<string, string>> = [];
     const recorders: ServiceProcess[] = [];
