@@ -201,6 +201,9 @@ async function runStep(
   };
 }
 
+/** Between find-capacity steps: twice the recorders' CPU window, after this harness's file checks. */
+const SETTLE_MS = 5000;
+
 export async function runLoad(ctx: RunContext): Promise<RunOutcome> {
   const { config, state } = ctx;
   const pubs = new Publishers(ctx);
@@ -219,6 +222,12 @@ export async function runLoad(ctx: RunContext): Promise<RunOutcome> {
     state.steps = sizes.length;
     const found = await findCapacity(sizes, async (n, i) => {
       state.step = i + 1;
+      if (i > 0) {
+        // the checks of the step before just ran on this machine, and the recorders' CPU admission looks
+        // RECORDER_CPU_WINDOW_MS (2 s) back: without a pause they would count as the stack's load and refuse starts
+        state.phase = 'settling';
+        await sleep(SETTLE_MS);
+      }
       const { results, step } = await runStep(ctx, pubs, i, shareOf(n, config.shard), config.stepSeconds);
       recordings.push(...results);
       steps.push(step);

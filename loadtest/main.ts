@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StackClient } from '@recstack/testkit';
+import { StackClient, runChecksInBackground } from '@recstack/testkit';
 import { loadLoadConfig } from './load-config.js';
 import { buildReport, renderMarkdown, type ActivitySample } from './load-report.js';
 import { runLoad, type LiveState } from './load-run.js';
@@ -27,6 +27,8 @@ function progressLine(s: LiveState): string {
 
 async function main(): Promise<number> {
   const config = loadLoadConfig();
+  // the file checks run beside the stack measured: lowest priority, so they never compete with it
+  runChecksInBackground();
   let local: LocalStack | undefined;
   let fleet: PublisherFleet | undefined;
   const teardown = async () => {

@@ -22,6 +22,7 @@ export {
   longestVideoGap,
   probe,
   type ProbeResult,
+  runChecksInBackground,
   type VideoGap,
   videoFrameSizes,
 } from './media-checks.js';
