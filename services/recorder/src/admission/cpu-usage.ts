@@ -1,4 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { statFieldsAfterCommand } from '../proc-stat.js';
 
 /** A cumulative CPU counter: busy time, and the time the CPU it is measured against could have run. */
 export interface CpuCounter {
@@ -73,9 +74,8 @@ const LOWEST_PRIORITY = 19;
 
 /** A process's CPU time (user + system, in ticks) and niceness, from `/proc/<pid>/stat`. */
 export function parsePidStat(text: string): { ticks: number; nice: number } | undefined {
-  // the command name (field 2) may hold spaces and parentheses: the fields that follow start after the last ')'
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime 15, nice 19
+  const fields = statFieldsAfterCommand(text);
+  // utime is field 14, stime 15, nice 19
   const [utime, stime, nice] = [fields[11], fields[12], fields[16]].map(Number);
   if (utime === undefined || stime === undefined || nice === undefined || ![utime, stime, nice].every(Number.isFinite)) return undefined;
   return { ticks: utime + stime, nice };

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { statFieldsAfterCommand } from '../proc-stat.js';
 
 /** A recording process (gst-launch, ffmpeg) left running by a recorder that died. */
 export interface OrphanProcess {
@@ -91,9 +92,7 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
 export async function readProcess(pid: number): Promise<ProcessInfo | undefined> {
   try {
     const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse from the last ')'
-    const close = stat.lastIndexOf(')');
-    const [state = '', ppid = '0'] = stat.slice(close + 2).split(' ');
+    const [state = '', ppid = '0'] = statFieldsAfterCommand(stat);
     return { pid, ppid: Number(ppid), state, argv: cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) };
   } catch {
     return undefined; // gone meanwhile, or not ours to read
