@@ -126,6 +126,8 @@ export interface RecorderConfig {
   logLevel: z.infer<typeof RecorderEnvSchema>['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   recorderId: string;
+  /** RECORDER_ID was set (a restart may find what a predecessor with the same id left) rather than generated */
+  recorderIdConfigured: boolean;
   recordingsDir: string;
   host: string;
   bindAddress: string;
@@ -168,6 +170,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: ms(v.SHUTDOWN_TIMEOUT_SECONDS),
     recorderId: v.RECORDER_ID ?? newId('rcd'),
+    recorderIdConfigured: v.RECORDER_ID !== undefined,
     recordingsDir: resolve(v.RECORDINGS_DIR),
     host: v.RECORDER_HOST,
     bindAddress: v.RECORDER_BIND_ADDRESS,

@@ -19,6 +19,7 @@ import { VerificationQueue } from './verification/verification-queue.js';
 const SHUTDOWN_RESERVE_MS = 3000;
 
 async function main(): Promise<void> {
+  const startedAt = Date.now();
   const config = loadConfig();
   const logger = createLogger(config.service, config.logLevel).child({ recorderId: config.recorderId });
   const lifecycle = new Lifecycle(logger, config.shutdownTimeoutMs);
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       orphanStop: { eosMs: config.stopTimeoutMs, termMs: Math.max(1000, Math.round(config.stopTimeoutMs / 2)) },
       tools: [config.binaries.gstLaunch, config.binaries.ffmpeg],
       salvage,
+      sameIdSince: config.recorderIdConfigured ? startedAt : undefined,
     },
     logger.child({ component: 'reconciler' }),
   );

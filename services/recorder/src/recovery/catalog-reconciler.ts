@@ -16,7 +16,7 @@ import { markFailed } from '@recstack/catalog';
 import { gather, publishEvent, type Logger } from '@recstack/service-kit';
 import { listProcesses, pickOrphans, selfProcess, type OrphanProcess } from './orphan-processes.js';
 import { stopOrphan, type OrphanStopSteps } from './orphan-stopper.js';
-import { STALE_FILE_MS, decide, onRestart, type ReconcileAction, type ReconcileView, type RestartDecision } from './reconcile-decision.js';
+import { STALE_FILE_MS, decide, leftBySameId, onRestart, type ReconcileAction, type ReconcileView, type RestartDecision } from './reconcile-decision.js';
 import { leftoverFile, type SalvageEntry, type SalvageSettings } from './salvage.js';
 
 /** A recording a dead recorder held, and the segment file it was writing. */
@@ -56,6 +56,11 @@ export interface ReconcilerSettings {
   /** basenames of the programs a recording runs (gst-launch-1.0, ffmpeg) */
   tools: string[];
   salvage: SalvageSettings;
+  /**
+   * With a configured RECORDER_ID: when this process started (entries naming the id and changed before it are a
+   * predecessor's); undefined with a generated id, which nothing before this process can name.
+   */
+  sameIdSince: number | undefined;
 }
 
 const PING_WAIT_MS = 1000;
@@ -128,7 +133,7 @@ export class CatalogReconciler {
       this.logger.warn({ err }, 'catalog not read at start-up: orphans are salvaged without it');
       return undefined;
     });
-    const candidates = restartCandidates(entries ?? [], orphans, this.target.recorderId);
+    const candidates = restartCandidates(entries ?? [], orphans, this.target.recorderId, this.settings.sameIdSince);
     // whether their media still feeds them (a ping round: only when there is something to decide)
     const media = candidates.some((c) => !isTerminal(c.entry.status)) ? await this.pingMedia().catch(() => new Set<string>()) : new Set<string>();
     const plans = restartPlans(candidates, this.target, media);
@@ -329,6 +334,7 @@ function restartCandidates(
   entries: readonly Recording[],
   orphans: readonly OrphanProcess[],
   selfId: string,
+  sameIdSince: number | undefined,
 ): Array<{ entry: Recording; orphanFiles: Set<string> }> {
   const byId = new Map(entries.map((e) => [e.id, e]));
   const files = new Map<string, Set<string>>();
@@ -338,7 +344,7 @@ function restartCandidates(
   }
   return entries
     .map((entry) => ({ entry, orphanFiles: files.get(entry.id) ?? new Set<string>() }))
-    .filter(({ entry, orphanFiles }) => orphanFiles.size > 0 || (entry.recorderId === selfId && !isTerminal(entry.status)));
+    .filter(({ entry, orphanFiles }) => orphanFiles.size > 0 || (!isTerminal(entry.status) && leftBySameId(entry, selfId, sameIdSince)));
 }
 
 /** What to do with each candidate (onRestart), given which media instances answer. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Recording } from '@recstack/contracts';
-import { STALE_FILE_MS, decide, holderGone, onRestart, type ReconcileView } from './reconcile-decision.js';
+import { STALE_FILE_MS, decide, holderGone, leftBySameId, onRestart, type ReconcileView } from './reconcile-decision.js';
 
 const now = Date.parse('2025-01-01T01:00:00.000Z');
 const longAgo = new Date(now - 10 * 60_000).toISOString();
@@ -120,6 +120,15 @@ test("a restart on a dead recorder's folder: a running recording whose segment a
     finish: false,
   });
   assert.equal(onRestart(entry({ status: 'starting' }), orphan, 'rcd_me', true, false).lost?.recorderId, 'rcd_dead');
+});
+
+test("a restart with the same RECORDER_ID: only entries changed before this process started are its predecessor's", () => {
+  const startedAt = now - 500;
+  assert.equal(leftBySameId(entry({ recorderId: 'rcd_me' }), 'rcd_me', startedAt), true, 'written long before');
+  // placed on this process after it began to serve starts (the adoption's catalog read came later)
+  assert.equal(leftBySameId(entry({ recorderId: 'rcd_me', updatedAt: new Date(now).toISOString() }), 'rcd_me', startedAt), false);
+  assert.equal(leftBySameId(entry({ recorderId: 'rcd_me' }), 'rcd_me', undefined), false, 'a generated id names nothing older than the process');
+  assert.equal(leftBySameId(entry({ recorderId: 'rcd_other' }), 'rcd_me', startedAt), false);
 });
 
 test('a restart: a recording already moved on is only given its segment files; one nobody feeds, or that is ending, is finished as before', () => {

@@ -106,6 +106,20 @@ export interface RestartDecision {
   finish: boolean;
 }
 
+/**
+ * Whether an open entry naming this recorder's id is what a predecessor with the same id left (a restart with
+ * the same RECORDER_ID whose children died too), not a recording placed on this process since it began to
+ * serve starts: its adoption reads the catalog after that, and taking a new placement for a leftover would
+ * salvage it under the start that is on its way (which then fails with CONFLICT). Only a configured id can name
+ * anything older than this process (`sameIdSince` undefined for a generated one), and only an entry last
+ * changed before the process started. The clocks of the writer and this recorder are assumed to agree within
+ * the restart's time; an entry missed here is left to the periodic round (salvage or failed).
+ */
+export function leftBySameId(entry: Recording, selfId: string, sameIdSince: number | undefined): boolean {
+  if (entry.recorderId !== selfId || sameIdSince === undefined) return false;
+  return Date.parse(entry.updatedAt) < sameIdSince;
+}
+
 /** The running segment of an open recording: the last segment's file, or its own before any handover. */
 export function currentFile(entry: Recording): string {
   return entry.segments?.at(-1)?.file ?? entry.fileName;
