@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
 import { HttpError, PayloadTooLargeError, UnsupportedMediaTypeError } from './http-error.js';
 
@@ -20,10 +20,39 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, size);
 }
 
+/** Bodies read by bodyLimitMiddleware before routing, for the handler that wants them. */
+const readAhead = new WeakMap<IncomingMessage, Buffer>();
+
+function hasBody(ctx: Context): boolean {
+  return ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
+}
+
+/**
+ * Every request to a path `limitFor` gives a limit is held to it before any route runs, whether its route
+ * reads a body or not: a handler that ignores its body (a stop, a DELETE) would otherwise answer while
+ * the client is still sending megabytes, and Node would read them all to keep the connection. Over the
+ * limit (declared, or counted while streaming) it is 413 with the JSON error and `connection: close`;
+ * within it the body is kept for the handler.
+ */
+export function bodyLimitMiddleware(limitFor: (path: string) => number | undefined): Middleware {
+  return async (ctx, next) => {
+    const limit = limitFor(ctx.path);
+    if (limit !== undefined && hasBody(ctx)) readAhead.set(ctx.req, await readBody(ctx.req, limit));
+    await next();
+  };
+}
+
+/** The request's body: the one bodyLimitMiddleware read ahead, else read now; at most `limit` bytes either way. */
+async function requestBody(ctx: Context, limit: number): Promise<Buffer> {
+  const bytes = readAhead.get(ctx.req) ?? (await readBody(ctx.req, limit));
+  if (bytes.length > limit) throw new PayloadTooLargeError(limit);
+  return bytes;
+}
+
 /** A UTF-8 text body of the given media type (e.g. application/sdp). */
 export async function readTextBody(ctx: Context, mediaType: string, limit: number): Promise<string> {
   if (!ctx.is(mediaType)) throw new UnsupportedMediaTypeError(mediaType);
-  const bytes = await readBody(ctx.req, limit);
+  const bytes = await requestBody(ctx, limit);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
@@ -36,11 +65,10 @@ export async function readTextBody(ctx: Context, mediaType: string, limit: numbe
  * fields are all optional accept an empty POST.
  */
 export async function readJsonBody<S extends z.ZodType>(ctx: Context, schema: S, limit: number): Promise<z.infer<S>> {
-  const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
   let json: unknown = {};
-  if (hasBody) {
+  if (hasBody(ctx)) {
     if (!ctx.is('application/json')) throw new UnsupportedMediaTypeError('application/json');
-    const text = (await readBody(ctx.req, limit)).toString('utf8');
+    const text = (await requestBody(ctx, limit)).toString('utf8');
     if (text.trim() !== '') {
       try {
         json = JSON.parse(text);

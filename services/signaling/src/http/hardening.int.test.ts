@@ -101,8 +101,16 @@ test('one client holds at most MAX_SESSIONS_PER_CLIENT publisher sessions: 429 T
   }
 });
 
-/** Sends a body of `size` bytes with a declared length and reads whatever comes back, on a plain socket. */
-function sendLargeBody(path: string, contentType: string, size: number): Promise<{ response: string; error: string | undefined }> {
+/**
+ * Sends a body of `size` bytes and reads whatever comes back, on a plain socket: with a declared length, or
+ * (chunked) streamed without one.
+ */
+function sendLargeBody(
+  path: string,
+  contentType: string,
+  size: number,
+  options: { method?: string; chunked?: boolean } = {},
+): Promise<{ response: string; error: string | undefined }> {
   const url = new URL(h.url);
   return new Promise((resolve) => {
     const socket = tcpConnect(Number(url.port), url.hostname);
@@ -111,13 +119,15 @@ function sendLargeBody(path: string, contentType: string, size: number): Promise
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? err.message));
     socket.on('close', () => resolve({ response: Buffer.concat(chunks).toString('utf8'), error }));
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\n\r\n`);
+    const length = options.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${size}`;
+    socket.write(`${options.method ?? 'POST'} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`);
     const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const framed = options.chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
     let sent = 0;
     const pump = () => {
       while (sent < size && !socket.destroyed) {
         sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
+        if (!socket.write(framed)) return void socket.once('drain', pump);
       }
     };
     pump();
@@ -140,6 +150,37 @@ test('a 5 MB body to /whip or /api/... is answered 413 with its JSON error befor
   assert.equal(response.status, 413);
   assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
   assert.equal((await api('/healthz')).status, 200);
+});
+
+test('routes that read no body refuse an oversized one too, declared or streamed, before acting: 413, nothing changed', async () => {
+  const sessionId = await publish(api);
+  const started = await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' });
+  assert.equal(started.status, 201);
+  const { id } = (await started.json()) as { id: string };
+  const routes: Array<[string, string]> = [
+    ['POST', `/api/recordings/${id}/stop`],
+    ['DELETE', `/api/recordings/${id}`],
+    ['GET', `/api/recordings/${id}`],
+    ['GET', '/api/recordings'],
+    ['DELETE', `/whip/${sessionId}`],
+    ['POST', '/API/recordings'],
+  ];
+  for (const [method, path] of routes) {
+    for (const chunked of [false, true]) {
+      const { response } = await sendLargeBody(path, 'application/json', 5 * 1024 * 1024, { method, chunked });
+      const what = `${method} ${path}${chunked ? ' (streamed)' : ''}`;
+      assert.match(response, /^HTTP\/1\.1 413 /, `${what}: ${response.slice(0, 80)}`);
+      assert.match(response, /\r\nconnection: close\r\n/i, what);
+      assert.equal(code(response.slice(response.indexOf('\r\n\r\n') + 4)), 'PAYLOAD_TOO_LARGE', what);
+    }
+  }
+  // none of them reached its handler: the recording still runs, the session is still there
+  const recording = (await (await api(`/api/recordings/${id}`)).json()) as { status: string };
+  assert.equal(recording.status, 'recording');
+  assert.equal((await api(`/api/sessions/${sessionId}`)).status, 200);
+  // a small body on such a route is read and ignored, as before
+  const stopped = await api(`/api/recordings/${id}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(stopped.status, 200);
 });
 
 test('hundreds of anonymous WebSockets cannot lock out a client with the token, by header or by first message', async () => {
