@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { subjects } from '@recstack/contracts';
+import { rawRequest } from '@recstack/testkit';
 import { TEST_OFFER, TEST_TOKEN, client, publish, startHarness, waitUntil, type Harness } from '../testing/harness.js';
-import { rawRequest } from '../testing/raw-http.js';
 import { WsTestClient } from '../testing/ws-client.js';
 
 let h: Harness;
