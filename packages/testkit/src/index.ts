@@ -78,6 +78,6 @@ export { type PublisherStats, ReplayPublisher, type ReplayPublisherOptions, Whip
 // manual-clock.ts
 export { ManualClock, settle } from './manual-clock.js';
 // raw-http.ts
-export { rawRequest, type RawResponse } from './raw-http.js';
+export { type LargeBodyOptions, rawRequest, type RawResponse, sendLargeBody } from './raw-http.js';
 // route-spellings.ts
 export { type ApiOperation, assertNoSpellingServed, fillPath, pathSpellings, protectedOperations, type SpellingTableOptions } from './route-spellings.js';
