@@ -288,6 +288,8 @@ class EventSocket {
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data) => this.messages.push(JSON.parse(wsText(data)) as WsMessage));
     socket.on('close', (code) => (this.closeCode = code));
+    // a failure after the handshake ends in 'close', which waitFor reports
+    socket.on('error', () => undefined);
   }
 
   /** Rejects with the HTTP status when the upgrade is refused. */
