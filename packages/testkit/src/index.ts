@@ -77,3 +77,7 @@ export { ensureReplayMedia, gstFileOnce, type ReplayMedia, type ReplayMediaSpec 
 export { type PublisherStats, ReplayPublisher, type ReplayPublisherOptions, WhipRefusedError, type WhipTarget } from './replay-publisher.js';
 // manual-clock.ts
 export { ManualClock, settle } from './manual-clock.js';
+// raw-http.ts
+export { type LargeBodyOptions, rawRequest, type RawResponse, sendLargeBody } from './raw-http.js';
+// route-spellings.ts
+export { type ApiOperation, assertNoSpellingServed, fillPath, pathSpellings, protectedOperations, type SpellingTableOptions } from './route-spellings.js';

@@ -4,6 +4,7 @@ import type { RecordingCatalog } from '@recstack/catalog';
 import type { Logger } from '@recstack/service-kit';
 import type { SessionDirectory } from './backends/session-directory.js';
 import { assertEveryRouteDeclaresAccess, authEnabled, type AuthPolicy } from './http/auth.js';
+import { bodyLimitMiddleware } from './http/body.js';
 import { clientAddressMiddleware } from './http/client-address.js';
 import { hostCheckMiddleware } from './http/host-check.js';
 import { HttpError, MethodNotAllowedError, NotFoundError, errorResponseBody, toHttpError } from './http/http-error.js';
@@ -99,12 +100,24 @@ export function createApp(deps: AppDeps): { app: Koa; router: Router } {
   // with a token, a foreign page cannot act without knowing it; without one, only our own page may
   if (!authEnabled(deps.auth)) app.use(originCheckMiddleware(deps.proxyHops));
   if (deps.limits.ratePerMinute > 0) app.use(rateLimitMiddleware(new RateLimiter(deps.limits.ratePerMinute), () => deps.metrics.rateLimited.inc()));
+  app.use(bodyLimitMiddleware((path) => bodyLimitFor(path, deps.limits)));
   app.use(router.routes());
   // sets 405/501 with an Allow header; `errors` gives those their JSON body
   app.use(router.allowedMethods());
   // errors are answered by `errors`; what is left (a client that went away mid-stream) is only logged
   app.on('error', (err: unknown) => deps.logger.debug({ err }, 'response stream error'));
   return { app, router };
+}
+
+/**
+ * WHIP carries SDP, the API JSON: each path's body limit, or undefined where no body is ever taken. Any case
+ * counts: another spelling is 404, but not before its oversized body is refused.
+ */
+function bodyLimitFor(path: string, limits: AppDeps['limits']): number | undefined {
+  const lower = path.toLowerCase();
+  if (lower === '/whip' || lower.startsWith('/whip/')) return limits.sdpBytes;
+  if (lower.startsWith('/api/')) return limits.jsonBodyBytes;
+  return undefined;
 }
 
 /** Outermost: logs each request once and counts it by route pattern (not by URL, to bound the labels). */

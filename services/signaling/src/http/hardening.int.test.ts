@@ -1,9 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as tcpConnect } from 'node:net';
 import { subjects } from '@recstack/contracts';
+import { rawRequest, sendLargeBody } from '@recstack/testkit';
 import { TEST_OFFER, TEST_TOKEN, client, publish, startHarness, waitUntil, type Harness } from '../testing/harness.js';
-import { rawRequest } from '../testing/raw-http.js';
 import { WsTestClient } from '../testing/ws-client.js';
 
 let h: Harness;
@@ -101,38 +100,15 @@ test('one client holds at most MAX_SESSIONS_PER_CLIENT publisher sessions: 429 T
   }
 });
 
-/** Sends a body of `size` bytes with a declared length and reads whatever comes back, on a plain socket. */
-function sendLargeBody(path: string, contentType: string, size: number): Promise<{ response: string; error: string | undefined }> {
-  const url = new URL(h.url);
-  return new Promise((resolve) => {
-    const socket = tcpConnect(Number(url.port), url.hostname);
-    const chunks: Buffer[] = [];
-    let error: string | undefined;
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? err.message));
-    socket.on('close', () => resolve({ response: Buffer.concat(chunks).toString('utf8'), error }));
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\n\r\n`);
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    let sent = 0;
-    const pump = () => {
-      while (sent < size && !socket.destroyed) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-    };
-    pump();
-  });
-}
-
 test('a 5 MB body to /whip or /api/... is answered 413 with its JSON error before the connection closes', async () => {
   const sessionId = await publish(api);
   for (const [path, type] of [
     ['/whip', 'application/sdp'],
     [`/api/sessions/${sessionId}/recordings`, 'application/json'],
   ] as const) {
-    const { response } = await sendLargeBody(path, type, 5 * 1024 * 1024);
-    assert.match(response, /^HTTP\/1\.1 413 /, `${path}: ${response.slice(0, 80)}`);
-    const body = response.slice(response.indexOf('\r\n\r\n') + 4);
+    const { status, head, body, error } = await sendLargeBody(h.url, { path, contentType: type, size: 5 * 1024 * 1024 });
+    assert.equal(status, 413, `${path}: ${head}`);
+    assert.equal(error, undefined, `${path}: the rest was drained and the connection closed, not reset`);
     assert.equal(code(body), 'PAYLOAD_TOO_LARGE', path);
   }
   // and with fetch, as a client library would send it
@@ -140,6 +116,37 @@ test('a 5 MB body to /whip or /api/... is answered 413 with its JSON error befor
   assert.equal(response.status, 413);
   assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
   assert.equal((await api('/healthz')).status, 200);
+});
+
+test('routes that read no body refuse an oversized one too, declared or streamed, before acting: 413, nothing changed', async () => {
+  const sessionId = await publish(api);
+  const started = await api(`/api/sessions/${sessionId}/recordings`, { method: 'POST' });
+  assert.equal(started.status, 201);
+  const { id } = (await started.json()) as { id: string };
+  const routes: Array<[string, string]> = [
+    ['POST', `/api/recordings/${id}/stop`],
+    ['DELETE', `/api/recordings/${id}`],
+    ['GET', `/api/recordings/${id}`],
+    ['GET', '/api/recordings'],
+    ['DELETE', `/whip/${sessionId}`],
+    ['POST', '/API/recordings'],
+  ];
+  for (const [method, path] of routes) {
+    for (const chunked of [false, true]) {
+      const { status, head, body, error } = await sendLargeBody(h.url, { method, path, contentType: 'application/json', size: 5 * 1024 * 1024, chunked });
+      const what = `${method} ${path}${chunked ? ' (streamed)' : ''}`;
+      assert.equal(status, 413, `${what}: ${head}`);
+      assert.equal(error, undefined, `${what}: closed, not reset`);
+      assert.equal(code(body), 'PAYLOAD_TOO_LARGE', what);
+    }
+  }
+  // none of them reached its handler: the recording still runs, the session is still there
+  const recording = (await (await api(`/api/recordings/${id}`)).json()) as { status: string };
+  assert.equal(recording.status, 'recording');
+  assert.equal((await api(`/api/sessions/${sessionId}`)).status, 200);
+  // a small body on such a route is read and ignored, as before
+  const stopped = await api(`/api/recordings/${id}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(stopped.status, 200);
 });
 
 test('hundreds of anonymous WebSockets cannot lock out a client with the token, by header or by first message', async () => {

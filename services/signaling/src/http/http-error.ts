@@ -102,8 +102,9 @@ export class UnsupportedMediaTypeError extends HttpError {
 
 export class PayloadTooLargeError extends HttpError {
   constructor(limit: number) {
-    // the client may still be sending: close the connection rather than read the rest
-    super(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`, { headers: { connection: 'close' } });
+    // no `connection: close`: Node would destroy the socket as soon as the answer is written, while the
+    // client is still sending; body.ts closes it after the answer, draining what still arrives
+    super(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`);
   }
 }
 
