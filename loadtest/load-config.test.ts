@@ -92,7 +92,7 @@ test('bad settings fail at once, naming the variable', () => {
   assert.throws(() => loadLoadConfig({ LOAD_ALIGNED: 'yes' }), /LOAD_ALIGNED/);
 });
 
-test("the compose loadtest service passes every variable the harness reads", async () => {
+test('the compose loadtest service passes every variable the harness reads', async () => {
   const compose = parse(await readFile(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: { loadtest: { environment: Record<string, unknown> } } };
   const passed = Object.keys(compose.services.loadtest.environment);
   assert.ok(LOAD_VARIABLES.length > 30 && LOAD_VARIABLES.includes('LOAD_BANDWIDTH_KBPS'));

@@ -90,8 +90,10 @@ test('the report counts clean, failed, damaged and refused recordings, per recor
   assert.deepEqual(r.recorders, { rcd_a: 2, rcd_b: 1 });
   assert.deepEqual(r.firstKeyframeMs, spread([300, 400, 500, 600]));
   assert.equal(r.mediaDrops, 2);
-  assert.equal(r.steps[0]?.recording, 4, 'the refused one did not record');
-  assert.ok(renderMarkdown(r).includes(`## ${costHeading(r.steps[0] as LoadReport['steps'][number], true)}`));
+  const [first] = r.steps;
+  assert.ok(first);
+  assert.equal(first.recording, 4, 'the refused one did not record');
+  assert.ok(renderMarkdown(r).includes(`## ${costHeading(first, true)}`));
   const media = r.steps[0]?.cost.find((c) => c.name === 'media');
   // 4 recordings got going (the refused one did not): media's CPU shared by them
   assert.ok(media && media.perRecording !== undefined && Math.abs(media.perRecording - media.cpuPercent / 4) < 1e-9);

@@ -224,8 +224,7 @@ test('through the sockets, each client address gets its own bandwidth cap', { ti
   try {
     for (const c of clients) for (let i = 0; i < 30; i++) c.send(Buffer.alloc(1000), relay.port, relay.host);
     const deadline = Date.now() + 5000;
-    while ([...bySource.values()].reduce((a, n) => a + n, 0) < relay.upstream.forwarded && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    while ([...bySource.values()].reduce((a, n) => a + n, 0) < relay.upstream.forwarded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
     const counts = [...bySource.values()];
     assert.equal(counts.length, 2, 'two flows reached the server');
