@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@recstack/testkit';
 import type { LoadReport } from '../loadtest/load-report.js';
 
 // The harness end to end at its smallest: its own stack, three replay publishers through the impairment
-// relay (2 % loss), one find-capacity step. Asserts what the report says happened, never a figure.
+// relay (2 % loss), one find-capacity step. Asserts what the report's data says happened, never a figure and
+// never its wording.
 test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the report accounts for every recording', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstack-load-e2e-'));
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(REPO_ROOT, 'loadtest', 'main.ts')], {
@@ -41,14 +42,20 @@ test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the
     // the one step either held (capacity 3) or broke at 3: nothing else is possible
     assert.ok(report.capacity === 3 ? report.brokeAt === undefined : report.brokeAt === 3, `${report.capacity} / ${report.brokeAt}`);
     assert.equal(report.recordings.length, 3);
-    for (const r of report.recordings) {
+    // a 503 to a start is the stack protecting itself (the recorders' CPU admission runs as in production, and
+    // this machine may be busy): counted apart, never a broken recording; at least one must have recorded
+    const recorded = report.recordings.filter((r) => r.status !== 'refused');
+    assert.ok(recorded.length > 0, 'at least one recording was accepted');
+    assert.equal(report.totals.refused, 3 - recorded.length);
+    for (const r of recorded) {
       assert.equal(r.status, 'done', JSON.stringify(r));
       assert.ok(r.verdict.length > 0);
       assert.ok((r.rtpSent ?? 0) > 0, 'the publisher counted its video packets');
     }
+    assert.equal(report.steps[0]?.recording, recorded.length, 'the step counts the recordings that ran');
     assert.equal(
       Object.values(report.recorders).reduce((a, n) => a + n, 0),
-      3,
+      recorded.length,
       'every recording names its recorder',
     );
     // the relay was in the path and lost packets; media answered through it (ICE, DTLS, RTCP)
@@ -59,12 +66,15 @@ test('make load, find-capacity, one step of 3 replay publishers at 2 % loss: the
     const measured = new Set(report.usage.flatMap((u) => Object.keys(u.cpu)));
     for (const name of ['signaling', 'media', 'recorder 1', 'generator']) assert.ok(measured.has(name), `CPU of ${name} sampled`);
     assert.ok(
-      report.activity.some((a) => a.recording === 3),
-      'the timeline saw all three recording at once',
+      report.activity.some((a) => a.recording === recorded.length),
+      'the timeline saw every accepted recording running at once',
     );
+    // the page embeds the run's data (its charts are drawn from it): the same as the JSON file
     const html = await readFile(join(dir, 'e2e.html'), 'utf8');
-    assert.ok(html.includes('"mode":"find-capacity"'), 'the page carries its data');
-    assert.match(await readFile(join(dir, 'e2e.md'), 'utf8'), /^# Load test: find-capacity/);
+    const embedded = /<script type="application\/json" id="data">([\s\S]*?)<\/script>/.exec(html)?.[1];
+    assert.ok(embedded, 'the page has a data element');
+    assert.deepEqual(JSON.parse(embedded), report);
+    assert.ok((await stat(join(dir, 'e2e.md'))).size > 0, 'the Markdown report is written');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

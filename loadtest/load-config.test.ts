@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadLoadConfig } from './load-config.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '@recstack/testkit';
+import { LOAD_VARIABLES, loadLoadConfig } from './load-config.js';
 
 test('defaults: a local stack, 4 replay H264 publishers at 640x360 ~500 kbit/s for 20 s, fixed mode', () => {
   const c = loadLoadConfig({});
@@ -86,4 +90,14 @@ test('bad settings fail at once, naming the variable', () => {
   assert.throws(() => loadLoadConfig({ LOAD_CHAOS: 'kill-recorder@5', LOAD_URL: 'http://127.0.0.1:8080' }), /local stack/);
   assert.throws(() => loadLoadConfig({ LOAD_SHARD_INDEX: '2', LOAD_SHARD_COUNT: '2' }), /LOAD_SHARD_INDEX/);
   assert.throws(() => loadLoadConfig({ LOAD_ALIGNED: 'yes' }), /LOAD_ALIGNED/);
+});
+
+test('the compose loadtest service passes every variable the harness reads', async () => {
+  const compose = parse(await readFile(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: { loadtest: { environment: Record<string, unknown> } } };
+  const passed = Object.keys(compose.services.loadtest.environment);
+  assert.ok(LOAD_VARIABLES.length > 30 && LOAD_VARIABLES.includes('LOAD_BANDWIDTH_KBPS'));
+  assert.deepEqual(
+    LOAD_VARIABLES.filter((v) => !passed.includes(v)),
+    [],
+  );
 });

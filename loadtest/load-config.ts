@@ -84,6 +84,9 @@ const LoadEnvSchema = z.object({
   LOAD_HEARTBEAT_FILE: z.string().optional(),
 });
 
+/** Every variable the harness reads (the compose service passes each of them). */
+export const LOAD_VARIABLES: readonly string[] = Object.keys(LoadEnvSchema.shape);
+
 export type LoadCodec = 'h264' | 'vp8' | 'vp9' | 'av1';
 
 export interface Impairments {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadLoadConfig } from './load-config.js';
-import { buildReport, capacityPhrase, chaosEffects, spread, verdictOf, type LoadReport, type ReportInput } from './load-report.js';
+import { buildReport, capacityPhrase, chaosEffects, costHeading, renderMarkdown, spread, verdictOf, type LoadReport, type ReportInput } from './load-report.js';
 import type { StepResult } from './load-run.js';
 import { newResult, type RecordingResult } from './recording-run.js';
 import { renderHtml } from './report-html.js';
@@ -90,6 +90,10 @@ test('the report counts clean, failed, damaged and refused recordings, per recor
   assert.deepEqual(r.recorders, { rcd_a: 2, rcd_b: 1 });
   assert.deepEqual(r.firstKeyframeMs, spread([300, 400, 500, 600]));
   assert.equal(r.mediaDrops, 2);
+  const [first] = r.steps;
+  assert.ok(first);
+  assert.equal(first.recording, 4, 'the refused one did not record');
+  assert.ok(renderMarkdown(r).includes(`## ${costHeading(first, true)}`));
   const media = r.steps[0]?.cost.find((c) => c.name === 'media');
   // 4 recordings got going (the refused one did not): media's CPU shared by them
   assert.ok(media && media.perRecording !== undefined && Math.abs(media.perRecording - media.cpuPercent / 4) < 1e-9);
@@ -146,5 +150,18 @@ test('the capacity headline says how many recorded when the step that held had r
   assert.equal(
     capacityPhrase({ capacity: 32, steps: [step(28, true, 3), step(32, true, 7), step(36, false, 11)] }),
     'held at 32 publishers (25 recording at once, 7 refused with 503)',
+  );
+});
+
+test('the cost heading names the recordings that ran, when fewer than the step asked for', () => {
+  assert.equal(costHeading({ index: 12, publishers: 48, recording: 48, refused: 0 }, true), 'Cost while all 48 of step 12 recorded');
+  assert.equal(
+    costHeading({ index: 12, publishers: 48, recording: 39, refused: 8 }, true),
+    'Cost while 39 of the 48 publishers of step 12 recorded (8 refused, 1 did not get going)',
+  );
+  assert.equal(costHeading({ index: 1, publishers: 3, recording: 2, refused: 1 }, true), 'Cost while 2 of the 3 publishers of step 1 recorded (1 refused)');
+  assert.equal(
+    costHeading({ index: 1, publishers: 100, recording: 100, refused: 0 }, false),
+    'Cost while all 100 publishers of step 1 published (no recording)',
   );
 });

@@ -50,6 +50,8 @@ export interface LoadReport {
   steps: Array<{
     index: number;
     publishers: number;
+    /** its recordings that got going (a first keyframe written; publish only: its publishers): what cost is divided by */
+    recording: number;
     held: boolean;
     refused: number;
     mediaDrops: number | undefined;
@@ -181,6 +183,7 @@ export function buildReport(input: ReportInput): LoadReport {
       return {
         index: s.index + 1,
         publishers: s.publishers,
+        recording: running,
         held: s.verdict.held,
         refused: s.verdict.refused,
         mediaDrops: s.mediaDrops,
@@ -278,6 +281,15 @@ export function capacityPhrase(r: Pick<LoadReport, 'capacity' | 'steps'>): strin
     : `${r.capacity} concurrent recordings held`;
 }
 
+/** What the cost section measured: the recordings that ran at once, out of the step's publishers when fewer. */
+export function costHeading(step: Pick<LoadReport['steps'][number], 'index' | 'publishers' | 'recording' | 'refused'>, record: boolean): string {
+  if (!record) return `Cost while all ${step.publishers} publishers of step ${step.index} published (no recording)`;
+  if (step.recording >= step.publishers) return `Cost while all ${step.publishers} of step ${step.index} recorded`;
+  const failed = step.publishers - step.recording - step.refused;
+  const why = [step.refused > 0 ? `${step.refused} refused` : '', failed > 0 ? `${failed} did not get going` : ''].filter(Boolean).join(', ');
+  return `Cost while ${step.recording} of the ${step.publishers} publishers of step ${step.index} recorded (${why})`;
+}
+
 export function renderMarkdown(r: LoadReport): string {
   const lines: string[] = [];
   const title =
@@ -333,7 +345,7 @@ export function renderMarkdown(r: LoadReport): string {
   const last = [...r.steps].reverse().find((s) => s.cost.length > 0);
   if (last) {
     lines.push(
-      `## Cost while all ${last.publishers} of step ${last.index} recorded`,
+      `## ${costHeading(last, r.settings.LOAD_RECORD !== false)}`,
       '',
       "Each row a process and its children; % of one core. The generator (this harness: publishers, relay, file checks) is shown apart and never counted as the stack's; its per-recording figure is per publisher.",
       '',

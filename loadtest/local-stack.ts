@@ -15,6 +15,8 @@ export class LocalStack {
   private constructor(
     readonly stack: TestStack,
     readonly receiveBuffers: string,
+    /** media's WebRTC range (MEDIA_UDP_PORT_MIN..MAX): the sockets whose drops count */
+    readonly mediaUdpPorts: { min: number; max: number },
   ) {
     this.media = stack.media;
     this.recorders = [...stack.recorders];
@@ -36,7 +38,7 @@ export class LocalStack {
       // every publisher and this harness share one client address: the per-address limits would throttle the harness, not the stack
       signalingEnv: { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', MAX_SESSIONS_PER_CLIENT: String(Math.max(10, publishers)) },
     });
-    return new LocalStack(stack, bufferNote);
+    return new LocalStack(stack, bufferNote, { min: udp.min, max: udp.max });
   }
 
   get baseUrl(): string {

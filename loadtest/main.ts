@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     fleet = config.publisher === 'replay' ? await ReplayFleet.create(config, baseUrl, log) : await ChromiumFleet.create(config, baseUrl);
     log(`publishers: ${fleet.description}`);
     const state: LiveState = { step: 0, steps: 0, publishersUp: 0, recording: 0, refused: 0, failed: 0, phaseEndsAt: undefined, phase: 'starting' };
-    const drops = local ? new MediaDropReader(() => local?.media.child.pid) : undefined;
+    const drops = local ? new MediaDropReader(() => local?.media.child.pid, local.mediaUdpPorts) : undefined;
     const activity: ActivitySample[] = [];
     const startedAt = Date.now();
     const sampler = new UsageSampler(

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { parseProcNetUdp, socketInodes } from './media-drops.js';
+import { MediaDropReader, parseProcNetUdp, socketInodes } from './media-drops.js';
 
 const SAMPLE = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
 12138: 0100007F:5290 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 45786 2 000000009d354aa4 0
@@ -26,5 +26,21 @@ test("a process's UDP sockets are found by the inodes of its descriptors", async
     assert.ok(socketInodes(process.pid).has(line.inode));
   } finally {
     socket.close();
+  }
+});
+
+test("the reader counts only the sockets of media's WebRTC range when given it", async () => {
+  const sockets = [createSocket('udp4'), createSocket('udp4')];
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))));
+  try {
+    const [inRange, outside] = sockets.map((s) => s.address().port) as [number, number];
+    const all = new MediaDropReader(() => process.pid);
+    all.read();
+    assert.ok(inRange in all.byPort() && outside in all.byPort(), 'without a range: every UDP socket of the process');
+    const ranged = new MediaDropReader(() => process.pid, { min: inRange, max: inRange });
+    ranged.read();
+    assert.deepEqual(Object.keys(ranged.byPort()), [String(inRange)]);
+  } finally {
+    for (const s of sockets) s.close();
   }
 });

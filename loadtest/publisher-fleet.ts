@@ -50,7 +50,7 @@ export class ReplayFleet implements PublisherFleet {
     const impairment = impaired(i)
       ? `, through a UDP relay (loss ${i.lossPercent} %, jitter ${i.jitterMs} ms, reorder ${i.reorderPercent} %, bandwidth ${i.bandwidthKbps || '∞'} kbit/s)`
       : '';
-    this.description = `werift replay publishers (${config.perWorker} per worker process): ${config.codec.toUpperCase()} ${config.width}x${config.height} ${config.fps} fps ~${config.kbps} kbit/s, a keyframe every ${config.keyframeSeconds} s + Opus, ${config.aligned ? 'keyframes aligned' : 'each at its own point of the loop'}, keyframe requests ${config.honourPli ? 'answered by jumping to the next keyframe' : 'ignored'}, video paced ${config.pacing > 0 ? `at ${config.pacing} × its bitrate` : 'not at all (a frame is one burst)'}${impairment}`;
+    this.description = `werift replay publishers (${config.perWorker} per worker process): ${config.codec.toUpperCase()} ${config.width}x${config.height} ${config.fps} fps ~${config.kbps} kbit/s, a keyframe every ${config.keyframeSeconds} s + Opus, ${config.aligned ? 'keyframes aligned' : 'keyframes at their own instants (each shifted by its own fraction of the interval)'}, keyframe requests ${config.honourPli ? 'answered by jumping to the next keyframe' : 'ignored'}, video paced ${config.pacing > 0 ? `at ${config.pacing} × its bitrate` : 'not at all (a frame is one burst)'}${impairment}`;
     this.alignEpochMs = config.aligned ? Date.now() : undefined;
   }
 
@@ -151,7 +151,7 @@ export class ReplayFleet implements PublisherFleet {
       (err: Error) => err,
     );
     if (ready) return { ok: false, refused: false, code: 'WORKER_GONE', message: ready.message };
-    const m = await this.ask(index, `publish:${index}`, { type: 'publish', id: index, keyframeSlot: index * 7, alignEpochMs: this.alignEpochMs });
+    const m = await this.ask(index, `publish:${index}`, { type: 'publish', id: index, alignEpochMs: this.alignEpochMs });
     if (m?.type === 'published') return { ok: true, sessionId: m.sessionId, connectMs: m.connectMs };
     if (m?.type === 'publish-failed') return { ok: false, refused: isRefusal(m.status, m.code), code: m.code, message: m.message };
     return { ok: false, refused: false, code: 'WORKER_GONE', message: 'the worker process hosting this publisher exited' };

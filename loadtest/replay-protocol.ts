@@ -14,8 +14,11 @@ export type ToWorker =
       loopbackOnly: boolean;
       pacingKbps: number;
     }
-  /** `startFrame` is a keyframe index; `alignEpochMs` (Date.now based) makes every publisher follow one clock */
-  | { type: 'publish'; id: number; keyframeSlot: number; alignEpochMs: number | undefined }
+  /**
+   * `id` is the run's publisher number (it also sets where the publisher starts in the loop and its keyframe
+   * phase); `alignEpochMs` (Date.now based) makes every publisher follow one clock
+   */
+  | { type: 'publish'; id: number; alignEpochMs: number | undefined }
   | { type: 'snapshot'; id: number; requestId: number }
   | { type: 'unpublish'; id: number }
   | { type: 'relay-stats'; requestId: number }

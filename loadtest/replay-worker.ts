@@ -1,7 +1,7 @@
 // One of the harness's worker processes: hosts a few dozen replay publishers, paced by one shared timer.
 import { ensureReplayMedia, ReplayPublisher, startUdpRelay, WhipRefusedError, type ReplayMedia, type UdpRelay } from '@recstack/testkit';
 import type { FromWorker, ToWorker } from './replay-protocol.js';
-import { startFrameFor } from './replay-start.js';
+import { replayStart } from './replay-start.js';
 
 /** the pacing timer: packets of a frame go out together, frames within a few ms of their time */
 const PUMP_MS = 5;
@@ -26,11 +26,12 @@ async function route(target: { host: string; port: number }): Promise<{ host: st
 async function publish(msg: Extract<ToWorker, { type: 'publish' }>): Promise<void> {
   if (!media || !init) throw new Error('publish before init');
   const t0 = performance.now();
-  const { startFrame, startDelayMs } = startFrameFor(media, msg.keyframeSlot, msg.alignEpochMs);
+  const { startFrame, startDelayMs, phaseShiftMs } = replayStart(media, msg.id, msg.alignEpochMs);
   const publisher = new ReplayPublisher({
     media,
     startFrame,
     startDelayMs,
+    phaseShiftMs,
     honourPli: init.honourPli,
     pacingKbps: init.pacingKbps,
     loopbackOnly: init.loopbackOnly,

@@ -119,7 +119,7 @@ el('drops', lineChart([{ name: "media's UDP drops", points: R.activity.filter((a
 el('fk', lineChart([{ name: 'start → first keyframe (ms)', points: sorted(R.recordings.map((r) => r.firstKeyframeMs)) }], { height: 180 }));
 el('stop', lineChart([{ name: 'stop → done (ms)', points: sorted(R.recordings.map((r) => r.stopMs)) }], { height: 180 }));
 const costStep = [...R.steps].reverse().find((s) => s.cost.length > 0);
-el('cost', costStep ? '<p>step ' + costStep.index + ', ' + costStep.publishers + ' publishers</p>' + barChart(costStep.cost.filter((c) => c.perRecording !== undefined).map((c, i) => ({ name: c.name, value: c.perRecording, color: c.name === 'generator' ? '#999' : COLORS[i % COLORS.length] })), ' %') : '<p>no steady stretch</p>');
+el('cost', costStep ? '<p>step ' + costStep.index + ', ' + (costStep.recording !== undefined && costStep.recording < costStep.publishers ? costStep.recording + ' of ' : '') + costStep.publishers + ' publishers ' + (R.settings.LOAD_RECORD === false ? 'publishing' : 'recording') + '</p>' + barChart(costStep.cost.filter((c) => c.perRecording !== undefined).map((c, i) => ({ name: c.name, value: c.perRecording, color: c.name === 'generator' ? '#999' : COLORS[i % COLORS.length] })), ' %') : '<p>no steady stretch</p>');
 el('recorders', barChart(Object.entries(R.recorders).map(([k, v]) => ({ name: k, value: v })), ''));
 el('loss', barChart(R.recordings.filter((r) => r.rtpSent).map((r) => ({ name: (r.id || 'publisher ' + r.publisher), value: (100 * (r.rtpLost || 0)) / r.rtpSent })), ' %'));
 el('chaos', R.chaos.length === 0 ? '<p>none asked</p>' : R.chaos.map((c) => '<p><b>' + esc(c.action) + '@' + c.atSeconds + '</b>: ' + esc(c.done) + '</p>' +

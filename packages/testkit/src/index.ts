@@ -75,6 +75,8 @@ export {
 export { ensureReplayMedia, gstFileOnce, type ReplayMedia, type ReplayMediaSpec } from './replay-media.js';
 // replay-publisher.ts
 export { type PublisherStats, ReplayPublisher, type ReplayPublisherOptions, WhipRefusedError, type WhipTarget } from './replay-publisher.js';
+// replay-schedule.ts
+export { AudioSchedule, VideoSchedule, type VideoScheduleOptions } from './replay-schedule.js';
 // manual-clock.ts
 export { ManualClock, settle } from './manual-clock.js';
 // raw-http.ts

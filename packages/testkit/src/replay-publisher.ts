@@ -44,6 +44,12 @@ export interface ReplayPublisherOptions {
   /** wait this long after connecting before the first packet (aligned publishers wait for a common instant) */
   startDelayMs?: number;
   /**
+   * ms by which this publisher's keyframes come earlier than the file's (its first group of pictures is cut
+   * short; see VideoScheduleOptions.phaseShiftMs): publishers started together then do not send their
+   * keyframes at the same instants
+   */
+  phaseShiftMs?: number;
+  /**
    * video pacing rate in kbit/s (default 2.5 × the file's bitrate, libwebrtc's pacing factor); 0 sends
    * each frame's packets at once
    */
@@ -137,7 +143,14 @@ export class ReplayPublisher {
     // random first sequence numbers and timestamps, as a browser's
     this.video = {
       sender: videoTx.sender,
-      schedule: new VideoSchedule(media, { startFrame: start, startAt: now, pacingKbps: this.pacingKbps, firstSeq: randomU16(), firstTs: randomU32() }),
+      schedule: new VideoSchedule(media, {
+        startFrame: start,
+        startAt: now,
+        pacingKbps: this.pacingKbps,
+        firstSeq: randomU16(),
+        firstTs: randomU32(),
+        phaseShiftMs: this.options.phaseShiftMs ?? 0,
+      }),
     };
     this.audio = { sender: audioTx.sender, schedule: new AudioSchedule(media, start, now, randomU16(), randomU32()) };
   }

@@ -61,6 +61,28 @@ test('video: a keyframe request jumps to the next keyframe without a hole in the
   assert.equal(t.jumps, 0);
 });
 
+test('video: a phase shift cuts the first group of pictures short; a requested keyframe before the cut replaces it', () => {
+  const keyframesAt = (s: VideoSchedule, until: number, request?: number) => {
+    const at: number[] = [];
+    for (let now = 0; now <= until; now += 10) {
+      if (now === request) s.requestKeyframe();
+      s.due(now, (p) => p[12] === 0x65 && at.push(now));
+    }
+    return at;
+  };
+  // keyframes every 400 ms in the file; shifted 100 ms earlier: the first at once, then 300, 700, 1100 ms
+  const shifted = new VideoSchedule(media, { startFrame: 0, startAt: 0, pacingKbps: 0, firstSeq: 0, firstTs: 0, phaseShiftMs: 100 });
+  assert.deepEqual(keyframesAt(shifted, 1200), [0, 300, 700, 1100]);
+  assert.equal(shifted.jumps, 0, 'the shift is not counted as an answered keyframe request');
+  // from the loop's last keyframe the next one is across the loop's end
+  const wrapped = new VideoSchedule(media, { startFrame: 4, startAt: 0, pacingKbps: 0, firstSeq: 0, firstTs: 0, phaseShiftMs: 200 });
+  assert.deepEqual(keyframesAt(wrapped, 1000), [0, 200, 600, 1000]);
+  // a keyframe asked for at 100 ms sets the cadence from there: no extra one at the cut
+  const asked = new VideoSchedule(media, { startFrame: 0, startAt: 0, pacingKbps: 0, firstSeq: 0, firstTs: 0, phaseShiftMs: 100 });
+  assert.deepEqual(keyframesAt(asked, 1000, 100), [0, 100, 500, 900]);
+  assert.equal(asked.jumps, 1);
+});
+
 test('video: the pacer spreads a frame over time at the rate asked', () => {
   // 3 packets of 112 bytes at 8.96 kbit/s: 100 ms each
   const s = new VideoSchedule(media, { startFrame: 4, startAt: 0, pacingKbps: 8.96, firstSeq: 0, firstTs: 0 });

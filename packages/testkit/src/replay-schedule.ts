@@ -35,6 +35,13 @@ export interface VideoScheduleOptions {
   firstTs: number;
   /** the shortest time between two keyframe jumps (ms, default 500) */
   minJumpGapMs?: number;
+  /**
+   * ms by which this sender's keyframes come earlier than the file's cadence (0 up to a keyframe interval):
+   * the first group of pictures is cut this much short by jumping to the next keyframe, after which the
+   * keyframes follow the file's interval from there. The first frame stays the start keyframe (a real sender
+   * starts with one); senders started together thus send their later keyframes at their own instants.
+   */
+  phaseShiftMs?: number;
 }
 
 export class VideoSchedule {
@@ -46,6 +53,8 @@ export class VideoSchedule {
   private pacerFreeAt = 0;
   private jumpWanted = false;
   private lastJumpAt = -Infinity;
+  /** when (ms) the first group of pictures is cut short for the phase shift; undefined: no cut (any more) */
+  private phaseCutAt: number | undefined;
 
   constructor(
     private readonly media: ReplayMedia,
@@ -53,6 +62,8 @@ export class VideoSchedule {
   ) {
     const start = media.video[o.startFrame];
     this.c = { pos: o.startFrame, tsOffset: (o.firstTs - (start?.ts ?? 0)) >>> 0, seq: o.firstSeq & 0xffff, firstTs: undefined, firstAt: o.startAt };
+    const shift = o.phaseShiftMs ?? 0;
+    if (shift > 0) this.phaseCutAt = o.startAt + msToNextKeyframe(media, o.startFrame) - shift;
   }
 
   /** A keyframe was asked for (PLI): the next frame due becomes the file's next keyframe. */
@@ -74,13 +85,25 @@ export class VideoSchedule {
       c.firstTs ??= ts;
       const dueMs = c.firstAt + ((ts - c.firstTs) >>> 0) / 90;
       if (dueMs > now) return;
-      if (this.jumpWanted && !frame.keyframe && this.pkt === 0 && now - this.lastJumpAt >= (this.o.minJumpGapMs ?? 500)) {
-        this.jumpWanted = false;
-        this.lastJumpAt = now;
-        this.jumpToNextKeyframe();
-        continue;
+      if (!frame.keyframe && this.pkt === 0) {
+        const asked = this.jumpWanted && now - this.lastJumpAt >= (this.o.minJumpGapMs ?? 500);
+        const phase = this.phaseCutAt !== undefined && dueMs >= this.phaseCutAt;
+        if (asked || phase) {
+          if (asked) {
+            this.jumpWanted = false;
+            this.lastJumpAt = now;
+            this.jumps++;
+          }
+          this.phaseCutAt = undefined;
+          this.jumpToNextKeyframe();
+          continue;
+        }
       }
-      if (frame.keyframe && this.pkt === 0) this.jumpWanted = false;
+      if (frame.keyframe && this.pkt === 0) {
+        this.jumpWanted = false;
+        // any keyframe after the first (a requested one included) sets this sender's cadence from there
+        if (this.packets > 0) this.phaseCutAt = undefined;
+      }
       // a frame's packets leave no faster than the pacer allows (as libwebrtc's pacer does), so a keyframe is
       // not one burst into media's socket; what the pacer cannot send yet waits for the next call
       while (this.pkt < frame.packets.length) {
@@ -106,8 +129,15 @@ export class VideoSchedule {
     if (!here || !target) return;
     c.tsOffset = (here.ts + c.tsOffset - target.ts) >>> 0;
     c.pos = next;
-    this.jumps++;
   }
+}
+
+/** ms from a keyframe of the loop to the one after it (across the loop's end). */
+function msToNextKeyframe(media: ReplayMedia, frame: number): number {
+  const here = media.video[frame]?.ts ?? 0;
+  const next = media.keyframes.find((k) => k > frame);
+  const ticks = next !== undefined ? (media.video[next]?.ts ?? here) - here : media.videoLoopTicks - here + (media.video[media.keyframes[0] ?? 0]?.ts ?? 0);
+  return ticks / 90;
 }
 
 export class AudioSchedule {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { ImpairmentModel, rewriteCandidates, rtpPayloadTypeIs, seededRandom, startUdpRelay } from './udp-relay.js';
+import { ImpairmentModel, RelayFlows, rewriteCandidates, rtpPayloadTypeIs, seededRandom, startUdpRelay } from './udp-relay.js';
 
 test('the seeded generator is deterministic and uniform enough', () => {
   const a = seededRandom(7);
@@ -72,6 +72,47 @@ test('bandwidth: packets leave at the link rate; a queue longer than queueMs dro
   );
   assert.equal(sent.length, 11, 'what fits in 100 ms of queue (and the one on the wire)');
   assert.equal(model.stats.queueDropped, 19);
+});
+
+test('two flows: the bandwidth cap is each flow’s, and a packet held back is released by its own flow only', () => {
+  // 800 kbit/s: a 1000-byte packet takes 10 ms; 100 ms of queue: 11 of a burst of 30 go, per flow
+  const capped = new RelayFlows({ bandwidthKbps: 800, queueMs: 100 }, {}, 1);
+  const burst = (key: string) => Array.from({ length: 30 }, () => capped.flow(key).up.decide(1000, 0)).filter((v) => !('drop' in v));
+  const a = burst('127.0.0.1:1000');
+  const b = burst('127.0.0.1:2000');
+  assert.equal(a.length, 11);
+  assert.equal(b.length, 11, 'the second flow has its own link, not what the first left');
+  assert.deepEqual(
+    b.slice(0, 3).map((v) => ('drop' in v ? v : v.sendAt)),
+    [10, 20, 30],
+  );
+  assert.deepEqual(capped.totals('up'), { received: 60, forwarded: 22, lost: 0, queueDropped: 38, reordered: 0 });
+  assert.equal(capped.totals('down').received, 0);
+
+  // every packet held back: each waits for the next packet of its own flow
+  const reorder = new RelayFlows({ reorderPercent: 100 }, {}, 1);
+  const released: string[] = [];
+  const send = (key: string, id: string, now: number) => reorder.flow(key).up.decide(100, now, () => released.push(id));
+  send('a', 'a1', 0);
+  send('b', 'b1', 1);
+  send('b', 'b2', 2);
+  assert.deepEqual(released, ['b1'], "b's packets release b's, not a's");
+  send('a', 'a2', 3);
+  assert.deepEqual(released, ['b1', 'a1']);
+});
+
+test('setUpstream changes every flow, present and future; one flow impairs as the seed alone would', () => {
+  const flows = new RelayFlows({}, {}, 9);
+  flows.flow('a');
+  flows.setUpstream({ lossPercent: 100 });
+  assert.ok('drop' in flows.flow('a').up.decide(100, 0));
+  assert.ok('drop' in flows.flow('b').up.decide(100, 0));
+  const single = new RelayFlows({ lossPercent: 30 }, {}, 9).flow('x').up;
+  const model = new ImpairmentModel({ lossPercent: 30 }, seededRandom(9));
+  assert.deepEqual(
+    Array.from({ length: 200 }, (_, i) => 'drop' in single.decide(100, i)),
+    Array.from({ length: 200 }, (_, i) => 'drop' in model.decide(100, i)),
+  );
 });
 
 async function bound(): Promise<Socket> {
@@ -169,5 +210,30 @@ test('dropUpstream drops only the matching packets, until it is lifted', { timeo
     await relay.close();
     server.close();
     client.close();
+  }
+});
+
+test('through the sockets, each client address gets its own bandwidth cap', { timeout: 20_000 }, async () => {
+  const server = await bound();
+  // the relay's upstream socket per client: its port tells the flows apart at the server
+  const bySource = new Map<number, number>();
+  server.on('message', (_m, r) => bySource.set(r.port, (bySource.get(r.port) ?? 0) + 1));
+  const clients = [await bound(), await bound()];
+  // 800 kbit/s, 100 ms of queue: 11 of a burst of 30 × 1000 bytes go per flow (more if the relay is slow to read)
+  const relay = await startUdpRelay({ target: { host: '127.0.0.1', port: server.address().port }, upstream: { bandwidthKbps: 800, queueMs: 100 } });
+  try {
+    for (const c of clients) for (let i = 0; i < 30; i++) c.send(Buffer.alloc(1000), relay.port, relay.host);
+    const deadline = Date.now() + 5000;
+    while ([...bySource.values()].reduce((a, n) => a + n, 0) < relay.upstream.forwarded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    const counts = [...bySource.values()];
+    assert.equal(counts.length, 2, 'two flows reached the server');
+    // one cap for both would let about 11 through in all, the second flow's burst mostly dropped
+    for (const n of counts) assert.ok(n >= 11, `each flow delivered at least a queue's worth: ${counts.join(', ')}`);
+    assert.equal(relay.upstream.received, relay.upstream.forwarded + relay.upstream.queueDropped);
+  } finally {
+    await relay.close();
+    server.close();
+    for (const c of clients) c.close();
   }
 });

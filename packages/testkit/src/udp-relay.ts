@@ -9,6 +9,10 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
  * address) come back to that socket and are relayed to the client. A publisher is pointed at the relay by
  * rewriting the answer SDP's candidate (`rewriteCandidates`) before applying it; works for werift and for
  * a Chromium page alike.
+ *
+ * The impairment is per flow (per client address, both directions), as if each publisher had its own
+ * access link: a bandwidth cap is each publisher's, and a packet held back for reordering is released by
+ * the next packet of the same stream, never by another publisher's. One relay can so serve many publishers.
  */
 
 export interface Impairment {
@@ -113,6 +117,45 @@ export class ImpairmentModel {
   }
 }
 
+/**
+ * The impairment state of every flow a relay carries: each client address gets a model per direction of
+ * its own (its link queue, its held-back packet) and its own seeded generator. Flow 0 uses `seed` itself,
+ * so a relay with one client impairs exactly as a single model with that seed would.
+ */
+export class RelayFlows {
+  private readonly flows = new Map<string, { up: ImpairmentModel; down: ImpairmentModel }>();
+
+  constructor(
+    private upstream: Impairment,
+    private readonly downstream: Impairment,
+    private readonly seed: number,
+  ) {}
+
+  /** The models of the flow from `key` (a client's address:port), made on its first packet. */
+  flow(key: string): { up: ImpairmentModel; down: ImpairmentModel } {
+    let flow = this.flows.get(key);
+    if (flow) return flow;
+    // distinct generators per flow (and not another relay's: workers seed theirs 1, 2, …)
+    const random = seededRandom((this.seed + Math.imul(this.flows.size, 0x9e3779b9)) >>> 0);
+    flow = { up: new ImpairmentModel(this.upstream, random), down: new ImpairmentModel(this.downstream, random) };
+    this.flows.set(key, flow);
+    return flow;
+  }
+
+  /** Changes the client → target impairment of every flow, present and future. */
+  setUpstream(impairment: Impairment): void {
+    this.upstream = impairment;
+    for (const f of this.flows.values()) f.up.setImpairment(impairment);
+  }
+
+  /** The counters of one direction summed over the flows. */
+  totals(direction: 'up' | 'down'): RelayStats {
+    const sum: RelayStats = { received: 0, forwarded: 0, lost: 0, queueDropped: 0, reordered: 0 };
+    for (const f of this.flows.values()) for (const k of Object.keys(sum) as Array<keyof RelayStats>) sum[k] += f[direction].stats[k];
+    return sum;
+  }
+}
+
 export interface UdpRelayOptions {
   /**
    * where packets from clients go (media's candidate); may be set later with setTarget (a Chromium page
@@ -132,6 +175,7 @@ export interface UdpRelayOptions {
 export interface UdpRelay {
   readonly host: string;
   readonly port: number;
+  /** the counters client → target, summed over the flows (a fresh copy at each read) */
   readonly upstream: RelayStats;
   readonly downstream: RelayStats;
   setTarget(target: { host: string; port: number }): void;
@@ -140,15 +184,14 @@ export interface UdpRelay {
    * undefined: an outage of one track, e.g. `rtpPayloadTypeIs(111)` for Chromium's Opus
    */
   dropUpstream(match: ((packet: Buffer) => boolean) | undefined): void;
-  /** Replaces the client → target impairment, e.g. loss only once a publisher is connected */
+  /** Replaces the client → target impairment of every flow, e.g. loss only once a publisher is connected */
   setUpstream(impairment: Impairment): void;
   close(): Promise<void>;
 }
 
 interface Client {
   socket: Socket;
-  address: string;
-  port: number;
+  up: ImpairmentModel;
 }
 
 /** A held-back packet goes at most this late even if nothing follows it (ms). */
@@ -158,9 +201,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const host = options.listenHost ?? '127.0.0.1';
   const listener = createSocket('udp4');
   const clients = new Map<string, Client>();
-  const random = seededRandom(options.seed ?? 1);
-  const up = new ImpairmentModel(options.upstream ?? {}, random);
-  const down = new ImpairmentModel(options.downstream ?? {}, random);
+  const flows = new RelayFlows(options.upstream ?? {}, options.downstream ?? {}, options.seed ?? 1);
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let target = options.target;
@@ -205,7 +246,8 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     let client = clients.get(key);
     if (client) return client;
     const socket = createSocket('udp4');
-    client = { socket, address: rinfo.address, port: rinfo.port };
+    const { up, down } = flows.flow(key);
+    client = { socket, up };
     clients.set(key, client);
     socket.on('message', (packet) => deliver(down, packet, () => listener.send(packet, rinfo.port, rinfo.address)));
     socket.on('error', () => undefined);
@@ -218,11 +260,11 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     if (!to) return;
     const client = clientFor(rinfo);
     if (dropMatch?.(packet)) {
-      up.stats.received++;
-      up.stats.lost++;
+      client.up.stats.received++;
+      client.up.stats.lost++;
       return;
     }
-    deliver(up, packet, () => client.socket.send(packet, to.port, to.host));
+    deliver(client.up, packet, () => client.socket.send(packet, to.port, to.host));
   });
   listener.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
@@ -233,15 +275,19 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   return {
     host,
     port: listener.address().port,
-    upstream: up.stats,
-    downstream: down.stats,
+    get upstream() {
+      return flows.totals('up');
+    },
+    get downstream() {
+      return flows.totals('down');
+    },
     setTarget: (t) => {
       target = t;
     },
     dropUpstream: (match) => {
       dropMatch = match;
     },
-    setUpstream: (impairment) => up.setImpairment(impairment),
+    setUpstream: (impairment) => flows.setUpstream(impairment),
     close: () => {
       closing ??= (async () => {
         closed = true;
