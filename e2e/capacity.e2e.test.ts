@@ -16,8 +16,7 @@ before(async () => {
   stack = await startStack({ mediaEnv: { MAX_SESSIONS: '1', MEDIA_ENDPOINTS: '1', MEDIA_ID: 'med_capone' }, recorderEnv: { MAX_RECORDINGS: '1' } });
   const first = stack.envFor('media');
   const udp = await freeUdpRange(60);
-  let recorderPorts = await freeUdpRange(100);
-  while (recorderPorts.min <= udp.max && udp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(100);
+  const recorderPorts = await freeUdpRange(100, undefined, undefined, [udp]);
   secondMedia = await startService('media', {
     ...first,
     MEDIA_ID: 'med_captwo',

@@ -76,8 +76,7 @@ function alive(pid: number): boolean {
 before(async () => {
   httpPort = await freeTcpPort();
   const mediaUdp = await freeUdpRange(60);
-  let recorderUdp = await freeUdpRange(100);
-  while (recorderUdp.min <= mediaUdp.max && mediaUdp.min <= recorderUdp.max) recorderUdp = await freeUdpRange(100);
+  const recorderUdp = await freeUdpRange(100, undefined, undefined, [mediaUdp]);
   const recordingsDir = await mkdtemp(join(tmpdir(), 'recstack-make-run-recordings-'));
   const runDir = await mkdtemp(join(tmpdir(), 'recstack-make-run-'));
   dirs.push(recordingsDir, runDir);

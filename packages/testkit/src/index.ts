@@ -1,6 +1,6 @@
 // What the tests take from the kit, listed by the file that defines it; helpers not listed stay internal.
 // ports.ts
-export { freeTcpPort, freeUdpRange } from './ports.js';
+export { freeTcpPort, freeUdpRange, type PortRange } from './ports.js';
 // nats-server.ts
 export {
   type NatsClusterOptions,

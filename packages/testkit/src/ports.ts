@@ -23,15 +23,23 @@ export function udpPortFree(port: number, address = '127.0.0.1'): Promise<boolea
   });
 }
 
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
 /**
  * A block of `size` consecutive UDP ports, all free, starting at a random place in [min, max): test
- * runs on a shared machine must not collide with each other.
+ * runs on a shared machine must not collide with each other. `avoid`: ranges already handed out (free
+ * too, as nothing is bound yet) that the block must not overlap, e.g. media's range for its recorder ports.
  */
-export async function freeUdpRange(size: number, min = 20000, max = 60000): Promise<{ min: number; max: number }> {
+export async function freeUdpRange(size: number, min = 20000, max = 60000, avoid: readonly PortRange[] = []): Promise<PortRange> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const start = min + 2 * Math.floor((Math.random() * (max - min - size)) / 2);
+    const block = { min: start, max: start + size - 1 };
+    if (avoid.some((r) => block.min <= r.max && r.min <= block.max)) continue;
     const checks = await Promise.all(Array.from({ length: size }, (_, i) => udpPortFree(start + i)));
-    if (checks.every(Boolean)) return { min: start, max: start + size - 1 };
+    if (checks.every(Boolean)) return block;
   }
   throw new Error(`no free block of ${size} UDP ports found`);
 }

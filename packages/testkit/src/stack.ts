@@ -70,8 +70,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     if (!mediaUdp.min || !mediaUdp.max) Object.assign(mediaUdp, await freeUdpRange(60));
     // two random blocks can overlap, and media refuses ranges that do: draw the recorders' again until apart
     const recorderPortCount = options.recorderPortCount ?? 100;
-    let recorderPorts = await freeUdpRange(recorderPortCount);
-    while (recorderPorts.min <= mediaUdp.max && mediaUdp.min <= recorderPorts.max) recorderPorts = await freeUdpRange(recorderPortCount);
+    const recorderPorts = await freeUdpRange(recorderPortCount, undefined, undefined, [mediaUdp]);
     const common = { ...natsEnv, RECORDINGS_DIR: recordingsDir, ...options.env };
     const recorderEnvs: Array<Record<string, string>> = [];
     const recorders: ServiceProcess[] = [];

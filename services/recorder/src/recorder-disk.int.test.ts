@@ -151,11 +151,14 @@ test('an MP4 whose compaction copy would not fit is kept as written: done, playa
   const h = await harness({ RECORDINGS_DIR: dir, RECORDER_MIN_FREE_BYTES: String(4 * MIB), RECORDER_STOP_FREE_BYTES: String(2 * MIB) });
   const rec = await startH264(h, 1500);
   await delay(5000);
+  // the file stops growing first: filled while it grows, the disk would reach the stop floor (disk-full) before
+  // a stop on a busy machine arrives
+  await rec.publisher.stop();
+  await delay(500);
   const written = (await stat(join(dir, `${rec.req.recordingId}.mp4`))).size;
   // more than the stop floor stays free, but not the file's size on top of it
   await fillUntil(dir, 'filler', 2 * MIB + Math.floor(written / 2));
   const report = await h.stop(rec.req.recordingId);
-  await rec.publisher.stop();
   assert.equal(report.status, 'done', JSON.stringify(report));
   assert.equal(report.reason, 'requested');
   assert.match(h.service.output(), /not enough free space for the rewrite/);
