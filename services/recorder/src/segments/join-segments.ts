@@ -121,13 +121,7 @@ async function joinReady(
       ),
     );
     if (concatWontFit) throw new JoinWontFit(concatWontFit);
-    await writeFile(listPath, ready.map((r) => `file '${r.path.replace(/'/g, "'\\''")}'\n`).join(''));
-    const result = await run(
-      settings.tools.ffmpeg,
-      ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath],
-      JOIN_BUDGET_MS,
-    );
-    if (result.code !== 0) throw new Error(`ffmpeg concat exited with ${String(result.code)}: ${result.stderr.slice(-500)}`);
+    await concat(ready, listPath, joiningPath, settings);
     const facts: FileFacts = await probeFile(joiningPath, settings.tools);
     // segment 0 is usually named like the final file: removed first, then the joined file takes its name
     await Promise.all(ready.map((r) => rm(r.path, { force: true })));
@@ -158,6 +152,17 @@ async function joinReady(
   } finally {
     await rm(listPath, { force: true });
   }
+}
+
+/** `ffmpeg -f concat -c copy` of the ready segments, in order, into `joiningPath`; throws when it fails. */
+async function concat(ready: readonly ReadySegment[], listPath: string, joiningPath: string, settings: SalvageSettings): Promise<void> {
+  await writeFile(listPath, ready.map((r) => `file '${r.path.replace(/'/g, "'\\''")}'\n`).join(''));
+  const result = await run(
+    settings.tools.ffmpeg,
+    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath],
+    JOIN_BUDGET_MS,
+  );
+  if (result.code !== 0) throw new Error(`ffmpeg concat exited with ${String(result.code)}: ${result.stderr.slice(-500)}`);
 }
 
 /**
