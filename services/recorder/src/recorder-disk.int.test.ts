@@ -3,54 +3,23 @@
 // never starts a finalizing copy that cannot fit. The folder is a real small tmpfs, filled on purpose.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { RemoteError } from '@recstack/service-kit';
 import { decodeErrors, firstVideoFrameIsKeyframe, probe, startRtpPublisher, type RtpPublisher } from '@recstack/testkit';
 import { audioTrack, delay, rtpPorts, startRecorderHarness, startRequest, videoTrack, type RecorderHarness } from './testing/recorder-harness.js';
+import { fillUntil, freeBytes, releaseSmallDisks, smallDisk } from './testing/small-disk.js';
 
-const run = promisify(execFile);
 const MIB = 1024 * 1024;
 const publishers: RtpPublisher[] = [];
 const harnesses: RecorderHarness[] = [];
-const mounts: string[] = [];
 
 after(async () => {
   await Promise.all(publishers.map((p) => p.stop()));
   await Promise.all(harnesses.map((h) => h.close()));
-  for (const dir of mounts) {
-    await run('umount', ['-l', dir]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await releaseSmallDisks();
 });
-
-/** A tmpfs of `sizeMiB`; undefined (with the reason) when this machine does not let the test mount one. */
-async function smallDisk(sizeMiB: number): Promise<{ dir: string } | { skip: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'recstack-disk-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0755`, 'tmpfs', dir]);
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): ${(err as Error).message.split('\n')[0]}` };
-  }
-  mounts.push(dir);
-  return { dir };
-}
-
-async function freeBytes(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
-}
-
-/** Writes a filler file so that about `leaveFree` bytes stay free in `dir`. */
-async function fillUntil(dir: string, name: string, leaveFree: number): Promise<void> {
-  const size = Math.max(0, (await freeBytes(dir)) - leaveFree);
-  await writeFile(join(dir, name), Buffer.alloc(size, 1));
-}
 
 async function harness(env: Record<string, string>): Promise<RecorderHarness> {
   const h = await startRecorderHarness(env);

@@ -98,6 +98,7 @@ function setup(options: { maxRecordings?: number } = {}): Setup {
     resume: () => undefined,
     close: async () => void storageState.closed++,
     placeSegment: async () => true,
+    segmentSize: async () => undefined,
     fetchSegment: async () => false,
     discardSegment: async () => undefined,
   };

@@ -22,7 +22,7 @@ import { RecordingJob, type RecordingJobDeps, type RecordingJobSettings } from '
 import { planRecording, tracksOf, type PlanSettings, type RecordingPlan } from './recording-plan.js';
 import { RecordingRegistry } from './recording-registry.js';
 import { salvageRecording, type SalvageEntry, type SalvageSettings } from './recovery/salvage.js';
-import { joinSegments } from './segments/join-segments.js';
+import { joinSegments, type SegmentSource } from './segments/join-segments.js';
 import { assertRoomToStart, type DiskLimits } from './storage/disk-space.js';
 import { DiskWatch } from './storage/disk-watch.js';
 import type { RecordingStorage, StoredFile } from './storage/recording-storage.js';
@@ -53,6 +53,7 @@ export type ServiceStorage = Pick<
   | 'resume'
   | 'close'
   | 'placeSegment'
+  | 'segmentSize'
   | 'fetchSegment'
   | 'discardSegment'
 >;
@@ -490,8 +491,12 @@ export class RecorderService {
     }
   }
   /** Where the joiner finds segments this recorder's disk lacks (STORAGE=nats), and drops them once joined. */
-  private segmentSource() {
-    return { fetch: (file: string) => this.storage.fetchSegment(file), discard: (file: string) => this.storage.discardSegment(file) };
+  private segmentSource(): SegmentSource {
+    return {
+      size: (file: string) => this.storage.segmentSize(file),
+      fetch: (file: string) => this.storage.fetchSegment(file),
+      discard: (file: string) => this.storage.discardSegment(file),
+    };
   }
 
   private listeningReply(job: RecordingJob): RecorderListening {

@@ -6,8 +6,8 @@ import { ServiceError } from '@recstack/service-kit';
  * - a start is refused while the recordings folder has less than `minFreeBytes` free;
  * - running recordings end (`disk-full`) once it has less than `stopFreeBytes` free, while finalizing still fits;
  * - one file ends (`max-size`) before it passes `maxFileBytes`;
- * - a finalizing copy starts only when the copy and `stopFreeBytes` both fit, so it never fills the disk and
- *   never pushes the other recordings under their floor.
+ * - a finalizing copy (and each copy of a segment join) starts only when the copy and `stopFreeBytes` both
+ *   fit, so it never fills the disk and never pushes the other recordings under their floor.
  */
 export interface DiskLimits {
   minFreeBytes: number;
@@ -38,13 +38,40 @@ export async function assertRoomToStart(dir: string, limits: DiskLimits, probe: 
 }
 
 /**
- * Whether a copy of `source` into `dir` may start: its size plus `keepFreeBytes` must fit in the free
- * space. Undefined when it fits, else the reason (for the log and the report's finalize problem).
+ * Whether `bytes` more may be written into `dir`: they plus `keepFreeBytes` must fit in the free space.
+ * Undefined when they fit, else the reason (for the log and the report). `what` names the copy in the reason.
  */
-export async function copyWontFit(source: string, dir: string, keepFreeBytes: number, probe: FreeSpaceProbe = freeBytes): Promise<string | undefined> {
-  const [size, free] = await Promise.all([stat(source).then((s) => s.size), probe(dir)]);
-  if (size + keepFreeBytes <= free) return undefined;
-  return `not enough free space for the rewrite (${formatBytes(size)} to copy, ${formatBytes(free)} free, ${formatBytes(keepFreeBytes)} kept free)`;
+export async function bytesWontFit(
+  bytes: number,
+  dir: string,
+  keepFreeBytes: number,
+  probe: FreeSpaceProbe = freeBytes,
+  what = 'the rewrite',
+): Promise<string | undefined> {
+  const free = await probe(dir);
+  if (bytes + keepFreeBytes <= free) return undefined;
+  return `not enough free space for ${what} (${formatBytes(bytes)} to copy, ${formatBytes(free)} free, ${formatBytes(keepFreeBytes)} kept free)`;
+}
+
+/**
+ * Whether a copy of `sources` (one file, or several written into one: a join) into `dir` may start: their
+ * sizes plus `keepFreeBytes` must fit in the free space (bytesWontFit).
+ */
+export async function copyWontFit(
+  sources: string | readonly string[],
+  dir: string,
+  keepFreeBytes: number,
+  probe: FreeSpaceProbe = freeBytes,
+  what = 'the rewrite',
+): Promise<string | undefined> {
+  const sizes = await Promise.all((typeof sources === 'string' ? [sources] : sources).map((path) => stat(path).then((s) => s.size)));
+  return bytesWontFit(
+    sizes.reduce((sum, size) => sum + size, 0),
+    dir,
+    keepFreeBytes,
+    probe,
+    what,
+  );
 }
 
 export function formatBytes(bytes: number): string {

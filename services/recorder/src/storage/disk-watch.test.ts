@@ -82,6 +82,14 @@ test('a start needs RECORDER_MIN_FREE_BYTES; a copy needs its size plus what mus
     await writeFile(source, Buffer.alloc(1000));
     assert.equal(await copyWontFit(source, dir, 500, async () => 1500), undefined);
     assert.match((await copyWontFit(source, dir, 500, async () => 1499)) ?? '', /not enough free space for the rewrite/);
+    // several files written into one (a segment join): their sizes add up
+    const other = join(dir, 'rec-s1.mp4');
+    await writeFile(other, Buffer.alloc(700));
+    assert.equal(await copyWontFit([source, other], dir, 500, async () => 2200, 'joining the segments'), undefined);
+    assert.match(
+      (await copyWontFit([source, other], dir, 500, async () => 2199, 'joining the segments')) ?? '',
+      /^not enough free space for joining the segments \(1\.7 KiB to copy/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -171,7 +171,14 @@ export class RecordingStorage {
     }
   }
 
-  /** Removes a segment's object once the segments are joined (or could not be). */
+  /** The size of a segment's object (checked against the free space before fetchSegment), undefined when there is none. */
+  async segmentSize(fileName: string): Promise<number | undefined> {
+    if (this.settings.kind === 'local' || !this.store) return undefined;
+    const info = await this.store.info(segmentObjectName(fileName));
+    return info && !info.deleted ? info.size : undefined;
+  }
+
+  /** Removes a segment's object once the segments are joined. */
   async discardSegment(fileName: string): Promise<void> {
     await this.store?.delete(segmentObjectName(fileName)).catch(() => undefined);
   }
