@@ -7,12 +7,19 @@ import type { RecordingPlan } from '../recording-plan.js';
 import { salvageRecording, type SalvageSettings } from '../recovery/salvage.js';
 import { bytesWontFit, copyWontFit } from '../storage/disk-space.js';
 import { segmentObjectName } from '../storage/recording-storage.js';
+import { joinedDuration, readSegmentSpan, type SegmentSpan } from './segment-span.js';
 
 /** A segment whose file is ready to be joined, with the facts the gaps are computed from. */
 export interface ReadySegment {
   segment: Segment;
   path: string;
   durationMs: number;
+  /**
+   * how long the segment lasts in the joined file (µs), until every packet of it ended (segment-span.ts); the
+   * concat list's `duration`. Undefined for the last segment, or when it could not be read (the container's
+   * duration is used)
+   */
+  joinedUs?: number;
 }
 
 /**
@@ -121,12 +128,13 @@ async function joinReady(
       ),
     );
     if (concatWontFit) throw new JoinWontFit(concatWontFit);
-    await concat(ready, listPath, joiningPath, settings);
+    const placed = await placeSegments(ready, settings, log);
+    await concat(placed, listPath, joiningPath, settings);
     const facts: FileFacts = await probeFile(joiningPath, settings.tools);
     // segment 0 is usually named like the final file: removed first, then the joined file takes its name
     await Promise.all(ready.map((r) => rm(r.path, { force: true })));
     await rename(joiningPath, finalPath);
-    const gaps = gapsBetween(ready, segments[0]?.startedAt ?? null);
+    const gaps = gapsBetween(placed, segments[0]?.startedAt ?? null);
     log.info({ durationMs: facts.durationMs, gaps, joined: ready.length }, 'segments joined');
     return {
       joined: true,
@@ -154,15 +162,42 @@ async function joinReady(
   }
 }
 
+/**
+ * The ready segments with how long each but the last lasts in the joined file: until every packet of it ended,
+ * so that no stream's timestamps go back where the next one begins (segment-span.ts). A segment whose span
+ * cannot be read keeps its container's duration (the concat demuxer's own choice).
+ * The gaps are placed by those durations and measured from the end of the last packet.
+ */
+async function placeSegments(ready: readonly ReadySegment[], settings: SalvageSettings, log: Logger): Promise<ReadySegment[]> {
+  const spans: (SegmentSpan | undefined)[] = [];
+  for (const r of ready) {
+    const span = await readSegmentSpan(r.path, r.durationMs, settings.tools.ffprobe);
+    if (!span) log.warn({ file: r.segment.file }, 'segment span not read, joined at its container duration');
+    spans.push(span);
+  }
+  return ready.map((r, i) => {
+    const current = spans[i];
+    if (!current || i === ready.length - 1) return r;
+    // its media lasts until its last packet ended; the next one may start it later still (AAC priming)
+    return { ...r, joinedUs: joinedDuration(current, spans[i + 1]), durationMs: Math.round((current.endUs - current.startUs) / 1000) };
+  });
+}
+
 /** `ffmpeg -f concat -c copy` of the ready segments, in order, into `joiningPath`; throws when it fails. */
 async function concat(ready: readonly ReadySegment[], listPath: string, joiningPath: string, settings: SalvageSettings): Promise<void> {
-  await writeFile(listPath, ready.map((r) => `file '${r.path.replace(/'/g, "'\\''")}'\n`).join(''));
+  await writeFile(listPath, ready.map(listEntry).join(''));
   const result = await run(
     settings.tools.ffmpeg,
     ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-map', '0', '-c', 'copy', joiningPath],
     JOIN_BUDGET_MS,
   );
   if (result.code !== 0) throw new Error(`ffmpeg concat exited with ${String(result.code)}: ${result.stderr.slice(-500)}`);
+}
+
+/** A segment's lines in the concat list: its file, and how long it lasts in the joined file when that is set. */
+export function listEntry(r: ReadySegment): string {
+  const file = `file '${r.path.replace(/'/g, "'\\''")}'\n`;
+  return r.joinedUs === undefined ? file : `${file}duration ${(r.joinedUs / 1_000_000).toFixed(6)}\n`;
 }
 
 /**
@@ -188,7 +223,8 @@ function notJoined(
 
 /**
  * Media missing from the joined file: from the end of one joined segment (its first keyframe plus its
- * length) to the first keyframe of the next, placed at the joined file's time where the next begins. A
+ * length, `durationMs`) to the first keyframe of the next, placed at the joined file's time where the next
+ * begins (`joinedUs` when the join set it). A
  * segment that could not be joined (its file is nowhere: a dead recorder's disk this recorder does not see)
  * is missing time too, counted from the recording's first keyframe (`recordingStartedAt`) when it was the first.
  * Overlaps (a drain: the new recorder starts before the old one stops) are not gaps.
@@ -203,7 +239,7 @@ export function gapsBetween(ready: readonly ReadySegment[], recordingStartedAt: 
       const ms = Math.round(start - previousEnd);
       if (ms > 0) gaps.push({ atMs, ms });
     }
-    atMs += current.durationMs;
+    atMs += current.joinedUs !== undefined ? Math.round(current.joinedUs / 1000) : current.durationMs;
     previousEnd = start !== undefined ? start + current.durationMs : undefined;
   }
   return gaps;
