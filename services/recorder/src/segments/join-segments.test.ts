@@ -7,7 +7,7 @@ import type { RecordingReport, Segment } from '@recstack/contracts';
 import { createLogger } from '@recstack/service-kit';
 import type { RecordingPlan } from '../recording-plan.js';
 import type { SalvageSettings } from '../recovery/salvage.js';
-import { gapsBetween, joinSegments, type ReadySegment, type SegmentSource } from './join-segments.js';
+import { gapsBetween, joinSegments, listEntry, type ReadySegment, type SegmentSource } from './join-segments.js';
 
 const seg = (startedAt: string | null, durationMs: number, recorderId = 'rcd_a'): ReadySegment => ({
   segment: { recorderId, startedAt, endedAt: null, file: `${recorderId}.mp4` },
@@ -36,6 +36,19 @@ test('two handovers: two gaps, each at the joined time of its segment', () => {
     { atMs: 3000, ms: 500 },
     { atMs: 7000, ms: 500 },
   ]);
+});
+
+test('a gap is placed where the join started the next segment, and measured from the end of this one’s media', () => {
+  // segment 0's media runs 3833 ms (its last audio packet's end); the next segment's AAC priming moved it 33 ms later
+  const first = { ...seg('2026-01-01T00:00:00.000Z', 3833), joinedUs: 3_866_333 };
+  const ready = [first, seg('2026-01-01T00:00:04.500Z', 4000, 'rcd_b')];
+  assert.deepEqual(gapsBetween(ready, '2026-01-01T00:00:00.000Z'), [{ atMs: 3866, ms: 667 }]);
+});
+
+test('the concat list gives a segment its joined duration when the join set one', () => {
+  assert.equal(listEntry(seg('2026-01-01T00:00:00.000Z', 3813)), "file '/tmp/rcd_a.mp4'\n");
+  assert.equal(listEntry({ ...seg('2026-01-01T00:00:00.000Z', 3813), joinedUs: 3_833_000 }), "file '/tmp/rcd_a.mp4'\nduration 3.833000\n");
+  assert.equal(listEntry({ ...seg(null, 1), path: "/tmp/it's.webm" }), "file '/tmp/it'\\''s.webm'\n");
 });
 
 test('a segment without a known start declares nothing it cannot measure', () => {
