@@ -34,6 +34,8 @@ import {
 import type { Recording } from '@recstack/contracts';
 
 const RECORD_MS = 8000;
+/** Chromium's fake camera */
+const FAKE_CAMERA_FPS = 20;
 const JITTER_MS = 30;
 /**
  * every RTX packet dropped for this long (and the first three video packets of it): longer than media's
@@ -194,10 +196,15 @@ test(
     assert.equal(await firstVideoFrameIsKeyframe(file), true, 'the first video frame is a keyframe');
     const gap = await longestVideoGap(file);
     const errors = await decodeErrors(file);
+    const { durationSec } = await probe(file);
     t.diagnostic(
-      `${relay}; ${gap.frames} frames, ${gap.keyframes} keyframes; longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`,
+      `${relay}; ${gap.frames} frames in ${durationSec.toFixed(2)} s, ${gap.keyframes} keyframes; longest frozen stretch ${gap.longestMs} ms at ${gap.atSec.toFixed(2)} s; decoder errors: ${errors.split('\n').filter(Boolean).length}`,
     );
-    assert.ok(gap.longestMs > 100, `the outage shows as a frozen stretch (${gap.longestMs} ms)`);
+    // the outage shows as a frozen stretch, or it was repaired whole: media's NACKs once the path is back, with
+    // Chromium's pacer having held its frames back meanwhile (seen in CI: every frame there, 51 ms at most
+    // between two). Which one is the sender's doing; frames missing without a visible freeze is neither.
+    const repairedWhole = gap.frames >= Math.floor(durationSec * FAKE_CAMERA_FPS * 0.9);
+    assert.ok(gap.longestMs > 100 || repairedWhole, `the outage shows as a frozen stretch (${gap.longestMs} ms) or was repaired (${gap.frames} frames)`);
   },
 );
 

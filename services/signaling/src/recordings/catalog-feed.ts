@@ -40,6 +40,11 @@ export class CatalogFeed extends EventEmitter<CatalogFeedEvents> {
     return undefined;
   }
 
+  /** The recording as the watch last saw it. */
+  get(id: string): Recording | undefined {
+    return this.mirror.get(id);
+  }
+
   /** Every recording the watch has seen, newest first (as the catalog lists them). */
   list(): Recording[] {
     return [...this.mirror.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));

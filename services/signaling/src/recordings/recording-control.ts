@@ -42,11 +42,12 @@ export interface RecordingControlDeps {
 }
 
 /**
- * How long the catalog's own listing may take before the feed's mirror answers instead. Listing needs a
+ * How long a catalog read (a list, a get) may take before the feed's mirror answers instead. Listing needs a
  * JetStream consumer, which a NATS cluster that just lost a server (its meta leader) cannot create until a
- * new one is elected (4-9 s); the mirror is the same catalog as of its last change seen.
+ * new one is elected (4-9 s), and a get waits for the stream's leader; the mirror is the same catalog as of
+ * its last change seen.
  */
-const LIST_WAIT_MS = 2000;
+const CATALOG_WAIT_MS = 2000;
 
 /** Remote codes that mean "that media instance does not hold this recording (any more)". */
 const MEDIA_LOST = new Set(['NO_SUCH_RECORDING', 'NO_SUCH_SESSION', 'MEDIA_UNAVAILABLE']);
@@ -224,19 +225,33 @@ export class RecordingControl {
   }
 
   /** Every recording, newest first: from the catalog, or from the feed's mirror when the catalog cannot list now. */
-  async list(): Promise<Recording[]> {
+  list(): Promise<Recording[]> {
+    return this.orMirror(this.deps.catalog.list(), () => this.deps.feed.list(), 'list');
+  }
+
+  /**
+   * One recording: from the catalog, or from the feed's mirror when the catalog cannot answer now (a NATS
+   * server lost, JetStream electing a leader); a recording the mirror does not know either keeps the error.
+   */
+  get(id: string): Promise<Recording | undefined> {
+    return this.orMirror(this.deps.catalog.get(id), () => this.deps.feed.get(id), 'get');
+  }
+
+  /** A catalog read, or what the mirror holds when it fails or takes longer than CATALOG_WAIT_MS. */
+  private async orMirror<T>(read: Promise<T>, mirror: () => T | undefined, what: 'list' | 'get'): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`the catalog did not list within ${LIST_WAIT_MS} ms`)), LIST_WAIT_MS);
+      timer = setTimeout(() => reject(new TimeoutError(`the catalog did not answer a ${what} within ${CATALOG_WAIT_MS} ms`)), CATALOG_WAIT_MS);
     });
-    const listing = this.deps.catalog.list();
     try {
-      return await Promise.race([listing, late]);
+      return await Promise.race([read, late]);
     } catch (err) {
-      // the listing may still fail after the race is decided: nobody waits for it then
-      listing.catch(() => undefined);
-      this.deps.logger.warn({ err }, 'catalog listing failed, answering from the mirror');
-      return this.deps.feed.list();
+      // the read may still fail after the race is decided: nobody waits for it then
+      read.catch(() => undefined);
+      const held = mirror();
+      if (held === undefined) throw err;
+      this.deps.logger.warn({ err, read: what }, 'catalog read failed, answering from the mirror');
+      return held;
     } finally {
       clearTimeout(timer);
     }

@@ -25,7 +25,7 @@ export interface RecordingRoutesDeps {
 
 export function recordingRoutes(router: Router, deps: RecordingRoutesDeps): void {
   const load = async (ctx: Context & { params: Record<string, string> }): Promise<Recording> => {
-    const recording = await deps.catalog.get(recordingIdParam(ctx.params.id));
+    const recording = await deps.control.get(recordingIdParam(ctx.params.id));
     if (!recording) throw new NoSuchRecordingError();
     return recording;
   };
