@@ -1,4 +1,4 @@
-import { BitReader } from './bit-reader.js';
+import { BitReader } from '../bit-reader.js';
 
 /** The picture size an H264 sequence parameter set declares, as decoders output it (after frame cropping). */
 export interface FrameSize {

@@ -1,4 +1,4 @@
-import { BitReader } from './bit-reader.js';
+import { BitReader } from '../bit-reader.js';
 import type { FrameSize } from './h264-sps.js';
 
 /** What a VP8 or VP9 frame's first bytes say: whether it is a keyframe and, for a keyframe, its size. */

@@ -1,4 +1,7 @@
-/** Reads a byte string bit by bit, most significant bit first; past the end it throws (a header cut short). */
+/**
+ * Reads a byte string bit by bit, most significant bit first; past the end it throws (a header cut short).
+ * Serves the H264 SPS, VP8/VP9 and AV1 sequence header readers.
+ */
 export class BitReader {
   private bit = 0;
 
@@ -24,6 +27,15 @@ export class BitReader {
     let zeros = 0;
     while (this.u(1) === 0) {
       if (++zeros > 31) throw new RangeError('Exp-Golomb code too long');
+    }
+    return 2 ** zeros - 1 + this.u(zeros);
+  }
+
+  /** AV1 uvlc(): like ue(v), but 32 or more leading zeros saturate to 2^32 - 1 (AV1 spec 4.10.3). */
+  uvlc(): number {
+    let zeros = 0;
+    while (this.u(1) === 0) {
+      if (++zeros >= 32) return 2 ** 32 - 1;
     }
     return 2 ** zeros - 1 + this.u(zeros);
   }
